@@ -1,0 +1,257 @@
+//! A read-only view of a model's graphs that every phase shares: tensors with
+//! their names, types, shapes, constant data and quantization; operators with
+//! their opcode names; who produces and who consumes each tensor.
+
+use std::fmt;
+
+use crate::model::{fb, CircleFile};
+
+/// Where a tensor lives: its subgraph and its index there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TensorId {
+    pub subgraph: usize,
+    pub index: usize,
+}
+
+/// An operator's kind: a builtin (named by the schema) or a custom op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpCode {
+    Builtin(fb::BuiltinOperator),
+    Custom(String),
+}
+
+impl OpCode {
+    fn from_fb(code: &fb::OperatorCode<'_>) -> OpCode {
+        let builtin = code.builtin_code();
+        let deprecated = code.deprecated_builtin_code();
+        // The byte-sized field holds 127 (the placeholder) for codes that do
+        // not fit in it; circle's own negative codes live in both fields.
+        let resolved = if deprecated == 127 || (deprecated == 0 && builtin.0 != 0) {
+            builtin
+        } else {
+            fb::BuiltinOperator(i32::from(deprecated))
+        };
+        if resolved == fb::BuiltinOperator::CUSTOM {
+            OpCode::Custom(code.custom_code().unwrap_or("").to_string())
+        } else {
+            OpCode::Builtin(resolved)
+        }
+    }
+
+    pub fn is(&self, op: fb::BuiltinOperator) -> bool {
+        *self == OpCode::Builtin(op)
+    }
+}
+
+impl fmt::Display for OpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpCode::Builtin(b) => match b.variant_name() {
+                Some(name) => f.write_str(name),
+                None => write!(f, "BUILTIN_{}", b.0),
+            },
+            OpCode::Custom(name) => write!(f, "CUSTOM({name})"),
+        }
+    }
+}
+
+/// Affine quantization parameters as stored on a tensor.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Quantization {
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i64>,
+    pub quantized_dimension: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tensor<'m> {
+    pub id: TensorId,
+    pub name: &'m str,
+    pub dtype: fb::TensorType,
+    pub shape: Vec<i32>,
+    pub buffer: u32,
+    /// The constant payload, if the tensor has one (a non-empty buffer).
+    pub data: Option<&'m [u8]>,
+    pub quantization: Option<Quantization>,
+    /// The operator writing this tensor, if any.
+    pub producer: Option<usize>,
+    /// Operators reading it, in execution order.
+    pub consumers: Vec<usize>,
+}
+
+impl Tensor<'_> {
+    pub fn is_constant(&self) -> bool {
+        self.data.is_some()
+    }
+
+    pub fn dtype_name(&self) -> &'static str {
+        dtype_name(self.dtype)
+    }
+
+    /// Number of elements, if every dimension is known.
+    pub fn element_count(&self) -> Option<u64> {
+        self.shape.iter().try_fold(1u64, |n, &d| {
+            u64::try_from(d).ok().and_then(|d| n.checked_mul(d))
+        })
+    }
+
+    /// Bytes of the tensor's data: the payload's length for a constant,
+    /// otherwise what its shape and type need.
+    pub fn byte_size(&self) -> Option<u64> {
+        match self.data {
+            Some(d) => Some(d.len() as u64),
+            None => Some(self.element_count()? * dtype_size(self.dtype)? as u64),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Operator {
+    pub index: usize,
+    pub opcode: OpCode,
+    /// Input tensors; `None` for an omitted optional input (-1 in the file).
+    pub inputs: Vec<Option<usize>>,
+    pub outputs: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Subgraph<'m> {
+    pub index: usize,
+    pub name: Option<&'m str>,
+    pub tensors: Vec<Tensor<'m>>,
+    pub operators: Vec<Operator>,
+    pub inputs: Vec<usize>,
+    pub outputs: Vec<usize>,
+}
+
+impl<'m> Subgraph<'m> {
+    pub fn tensor(&self, index: usize) -> &Tensor<'m> {
+        &self.tensors[index]
+    }
+}
+
+/// All subgraphs of a model.
+#[derive(Clone, Debug)]
+pub struct Graph<'m> {
+    pub subgraphs: Vec<Subgraph<'m>>,
+}
+
+impl<'m> Graph<'m> {
+    /// Builds the view. The file was verified on open, so every index in it
+    /// is in range.
+    pub fn new(file: &'m CircleFile) -> Graph<'m> {
+        let model = file.model();
+        let codes: Vec<OpCode> = model
+            .operator_codes()
+            .iter()
+            .flatten()
+            .map(|c| OpCode::from_fb(&c))
+            .collect();
+        let subgraphs = model
+            .subgraphs()
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(si, sg)| build_subgraph(file, &codes, si, sg))
+            .collect();
+        Graph { subgraphs }
+    }
+
+    pub fn tensor(&self, id: TensorId) -> &Tensor<'m> {
+        &self.subgraphs[id.subgraph].tensors[id.index]
+    }
+
+    pub fn tensors(&self) -> impl Iterator<Item = &Tensor<'m>> {
+        self.subgraphs.iter().flat_map(|s| s.tensors.iter())
+    }
+}
+
+fn build_subgraph<'m>(
+    file: &'m CircleFile,
+    codes: &[OpCode],
+    si: usize,
+    sg: fb::SubGraph<'m>,
+) -> Subgraph<'m> {
+    let mut tensors: Vec<Tensor<'m>> = sg
+        .tensors()
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(ti, t)| Tensor {
+            id: TensorId {
+                subgraph: si,
+                index: ti,
+            },
+            name: t.name().unwrap_or(""),
+            dtype: t.type_(),
+            shape: t.shape().map(|s| s.iter().collect()).unwrap_or_default(),
+            buffer: t.buffer(),
+            data: file
+                .buffer_data(t.buffer() as usize)
+                .filter(|d| !d.is_empty()),
+            quantization: t.quantization().and_then(|q| {
+                let scale: Vec<f32> = q.scale()?.iter().collect();
+                let zero_point: Vec<i64> = q
+                    .zero_point()
+                    .map(|z| z.iter().collect())
+                    .unwrap_or_default();
+                Some(Quantization {
+                    scale,
+                    zero_point,
+                    quantized_dimension: q.quantized_dimension(),
+                })
+            }),
+            producer: None,
+            consumers: Vec::new(),
+        })
+        .collect();
+    let to_index = |i: i32| usize::try_from(i).ok();
+    let operators: Vec<Operator> = sg
+        .operators()
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(oi, op)| Operator {
+            index: oi,
+            opcode: codes[op.opcode_index() as usize].clone(),
+            inputs: op.inputs().iter().flatten().map(to_index).collect(),
+            outputs: op.outputs().iter().flatten().filter_map(to_index).collect(),
+        })
+        .collect();
+    for op in &operators {
+        for &o in &op.outputs {
+            tensors[o].producer = Some(op.index);
+        }
+        for &i in op.inputs.iter().flatten() {
+            if tensors[i].consumers.last() != Some(&op.index) {
+                tensors[i].consumers.push(op.index);
+            }
+        }
+    }
+    Subgraph {
+        index: si,
+        name: sg.name(),
+        tensors,
+        operators,
+        inputs: sg.inputs().iter().flatten().filter_map(to_index).collect(),
+        outputs: sg.outputs().iter().flatten().filter_map(to_index).collect(),
+    }
+}
+
+/// The schema's name of a tensor type (`FLOAT32`, `UINT8`, ...).
+pub fn dtype_name(t: fb::TensorType) -> &'static str {
+    t.variant_name().unwrap_or("UNKNOWN")
+}
+
+/// Bytes per element, for the types with a fixed element size.
+pub fn dtype_size(t: fb::TensorType) -> Option<usize> {
+    use fb::TensorType as T;
+    Some(match t {
+        T::BOOL | T::INT8 | T::UINT8 => 1,
+        T::FLOAT16 | T::INT16 | T::UINT16 => 2,
+        T::FLOAT32 | T::INT32 | T::UINT32 => 4,
+        T::FLOAT64 | T::INT64 | T::UINT64 | T::COMPLEX64 => 8,
+        T::COMPLEX128 => 16,
+        _ => return None,
+    })
+}
