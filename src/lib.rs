@@ -7,8 +7,11 @@
 // The generated FlatBuffers bindings name `alloc::` paths.
 extern crate alloc;
 
+pub mod analysis;
 pub mod atomic_file;
 pub mod graph;
 pub mod inspect;
 pub mod model;
 pub mod paths;
+pub mod qparam;
+pub mod report;

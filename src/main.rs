@@ -4,8 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use q_implant::analysis::diagnostic::Severity;
+use q_implant::analysis::{self, rules, CheckOptions};
+use q_implant::graph::Graph;
 use q_implant::inspect;
 use q_implant::model::{self, CircleFile, Layout, ModelParts};
+use q_implant::qparam::LoadOptions;
+use q_implant::report::{self, Format, Sources};
 
 /// Validate quantization parameters against a circle model, then implant them.
 ///
@@ -25,6 +30,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Find every problem in a qparam set: JSON, fields, npy files, names,
+    /// coverage of the graph and the quantization spec.
+    ///
+    /// Reads the model and the npy headers (float weights only where a
+    /// suggestion needs them) and reports all findings in one run, each with
+    /// its place in qparam.json and what to do. Exit code 0: no errors;
+    /// 1: errors (or warnings with --deny warnings); 2: the check could not run.
+    Check {
+        /// The float .circle model.
+        model: PathBuf,
+        /// The exporter's qparam.json; npy paths are relative to its directory.
+        qparam: PathBuf,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+        /// `human` for people; `json`, `sarif` and `github` for tools.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Treat warnings as errors for the exit code (`--deny warnings`).
+        #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+        deny: Option<String>,
+        /// Colors in human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// List the rules, or explain one (`q-implant rules Q103`).
+    Rules {
+        /// A rule code (Q103) or name (duplicate-key).
+        code: Option<String>,
+        /// Print every rule's documentation as Markdown (docs/rules.md).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Show every tensor and operator of a model: names, types, shapes,
     /// constants, producers, consumers and quantization.
     Inspect {
@@ -53,6 +90,53 @@ enum Command {
     },
 }
 
+/// Options shared by `check` and `apply`.
+#[derive(clap::Args)]
+struct AnalysisArgs {
+    /// Report only these codes or prefixes, comma-separated (`Q5,Q601`).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    select: Vec<String>,
+    /// Do not report these codes or prefixes (`Q7` silences the spec warnings).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    ignore: Vec<String>,
+    /// Accept npy paths outside the qparam directory (only for trusted files).
+    #[arg(long)]
+    allow_outside_paths: bool,
+}
+
+impl AnalysisArgs {
+    fn options(&self, allow_float: Vec<String>) -> CheckOptions {
+        CheckOptions {
+            load: LoadOptions {
+                allow_outside_paths: self.allow_outside_paths,
+            },
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            allow_float,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+            Color::Always => true,
+            Color::Never => false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum InspectFormat {
     Table,
@@ -78,6 +162,54 @@ fn emit(text: &str) {
 
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
+        Command::Check {
+            model,
+            qparam,
+            analysis,
+            format,
+            deny,
+            color,
+        } => {
+            let file = CircleFile::open(&model)?;
+            let graph = Graph::new(&file);
+            let result = analysis::check(&graph, &qparam, &analysis.options(Vec::new()))?;
+            let sources = Sources {
+                model: &model,
+                qparam: &qparam,
+            };
+            emit(&report::render(&result, &sources, format, color.enabled()));
+            let failing = result.count(Severity::Error)
+                + if deny.is_some() {
+                    result.count(Severity::Warning)
+                } else {
+                    0
+                };
+            Ok(if failing > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Rules { code, markdown } => {
+            if markdown {
+                emit(&rules::markdown());
+            } else if let Some(code) = code {
+                let rule = rules::by_code(&code).ok_or_else(|| {
+                    miette::miette!(
+                        code = "rules::unknown",
+                        help = "`q-implant rules` lists every code",
+                        "there is no rule `{code}`"
+                    )
+                })?;
+                emit(&format!(
+                    "{} ({}): {}\n\n{}",
+                    rule.code, rule.name, rule.summary, rule.docs
+                ));
+            } else {
+                emit(&rules::listing());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { model, format } => {
             let file = CircleFile::open(&model)?;
             let report = inspect::Report::new(&file);

@@ -156,7 +156,7 @@ impl CircleFile {
         let model = fb::root_as_model_with_opts(&opts, self.flatbuffer_region()).map_err(|e| {
             ModelError::Corrupt {
                 path: path(),
-                reason: e.to_string(),
+                reason: one_line(&e.to_string()),
             }
         })?;
         self.check_references(&model)
@@ -256,6 +256,15 @@ impl CircleFile {
         }
         Ok(())
     }
+}
+
+/// The verifier's report spans lines ("while verifying ..."); keep it to one.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_identifier(ident: &[u8]) -> String {

@@ -363,3 +363,83 @@ fn build(parts: &ModelParts<'_>, placement: BufferPlacement<'_>) -> Result<Vec<u
     vec.drain(..head);
     Ok(vec)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A model with `payloads.len()` buffers, each used by one constant tensor.
+    fn model_with(payloads: &[Option<Vec<u8>>]) -> ModelParts<'static> {
+        let tensors = (0..payloads.len())
+            .map(|i| fb::TensorT {
+                name: Some(format!("t{i}")),
+                shape: Some(vec![payloads[i].as_ref().map_or(0, |p| p.len() as i32)]),
+                type_: fb::TensorType::UINT8,
+                buffer: i as u32,
+                ..Default::default()
+            })
+            .collect();
+        let model = fb::ModelT {
+            version: 3,
+            description: Some("property".into()),
+            subgraphs: Some(vec![fb::SubGraphT {
+                tensors: Some(tensors),
+                ..Default::default()
+            }]),
+            buffers: Some(payloads.iter().map(|_| fb::BufferT::default()).collect()),
+            ..Default::default()
+        };
+        ModelParts {
+            model,
+            payloads: payloads.iter().map(|p| p.clone().map(Cow::Owned)).collect(),
+        }
+    }
+
+    fn round_trip(parts: &ModelParts<'_>, layout: Layout) -> (Written, Vec<u8>) {
+        let mut out = Vec::new();
+        let written = write(parts, layout, &mut out).unwrap();
+        assert_eq!(written.bytes, out.len() as u64);
+        (written, out)
+    }
+
+    proptest! {
+        #[test]
+        fn both_layouts_give_back_tree_and_payloads(
+            payloads in prop::collection::vec(prop::option::of(prop::collection::vec(any::<u8>(), 0..300)), 0..12)
+        ) {
+            let parts = model_with(&payloads);
+            for layout in [Layout::Plain, Layout::Large] {
+                let (written, bytes) = round_trip(&parts, layout);
+                prop_assert_eq!(written.large, layout == Layout::Large);
+                let file = CircleFile::from_bytes("mem.circle", bytes).unwrap();
+                let back = ModelParts::from_file(&file);
+                prop_assert_eq!(&back.model, &parts.model);
+                let got: Vec<Option<Vec<u8>>> = back.payloads.iter().map(|p| p.as_ref().map(|p| p.to_vec())).collect();
+                prop_assert_eq!(&got, &payloads);
+                for (i, p) in file.payloads().iter().enumerate() {
+                    if let Some(p) = p.filter(|p| !p.is_empty()) {
+                        let at = p.as_ptr() as usize - file.bytes().as_ptr() as usize;
+                        prop_assert_eq!(at % PAYLOAD_ALIGN, 0, "payload {} at {} is not aligned", i, at);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_picks_plain_for_small_models() {
+        let parts = model_with(&[None, Some(vec![1, 2, 3])]);
+        assert!(!round_trip(&parts, Layout::Auto).0.large);
+    }
+
+    #[test]
+    fn large_layout_keeps_the_flatbuffer_small() {
+        let parts = model_with(&[None, Some(vec![7; 1 << 20])]);
+        let (_, bytes) = round_trip(&parts, Layout::Large);
+        let file = CircleFile::from_bytes("mem.circle", bytes).unwrap();
+        assert!(file.is_large_layout());
+        let b = file.model().buffers().unwrap().get(1);
+        assert!(b.data().is_none() && b.offset() < 4096 && b.size() == 1 << 20);
+    }
+}

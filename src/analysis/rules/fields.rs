@@ -1,0 +1,137 @@
+//! Q2xx: the fields of one entry.
+
+use super::Rule;
+use crate::analysis::diagnostic::Severity::Error;
+
+pub static MISSING_FIELD: Rule = Rule {
+    code: "Q201",
+    name: "missing-field",
+    severity: Error,
+    summary: "a required field is missing",
+    docs: r#"## What it does
+Checks that each entry has `dtype`, `scale`, `zerop` and `quantized_dimension`.
+
+## Why is this bad?
+The C++ q-implant dies with `what(): tensor.isMember("quantized_dimension")` and names no tensor.
+
+## Example
+```json
+{"conv1.weight": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "value": "2.npy"}}
+```
+
+## Use instead
+```json
+{"conv1.weight": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0, "value": "2.npy"}}
+```
+"#,
+};
+
+pub static FIELD_TYPE: Rule = Rule {
+    code: "Q202",
+    name: "field-type",
+    severity: Error,
+    summary: "a field has the wrong JSON type",
+    docs: r#"## What it does
+Checks that `dtype`, `scale`, `zerop` and `value` are strings and `quantized_dimension` is a non-negative integer.
+
+## Why is this bad?
+The implanter cannot use a number as a path or a string as an axis.
+
+## Example
+```json
+{"ifm": {"dtype": "uint8", "scale": 0.5, "zerop": "1.npy", "quantized_dimension": "0"}}
+```
+
+## Use instead
+```json
+{"ifm": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0}}
+```
+"#,
+};
+
+pub static UNKNOWN_FIELD: Rule = Rule {
+    code: "Q203",
+    name: "unknown-field",
+    severity: Error,
+    summary: "an entry has a field the format does not define",
+    docs: r#"## What it does
+Reports fields other than `dtype`, `scale`, `zerop`, `quantized_dimension` and `value`, and names the field that was probably meant.
+
+## Why is this bad?
+The field is ignored, so what it was meant to carry (often the zero point, as `zero_point`) is lost.
+
+## Example
+```json
+{"ifm": {"dtype": "uint8", "scale": "0.npy", "zero_point": "1.npy", "quantized_dimension": 0}}
+```
+
+## Use instead
+```json
+{"ifm": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0}}
+```
+"#,
+};
+
+pub static UNKNOWN_DTYPE: Rule = Rule {
+    code: "Q204",
+    name: "unknown-dtype",
+    severity: Error,
+    summary: "dtype is not uint8, int8, int16, int32 or int64",
+    docs: r#"## What it does
+Checks `dtype` against the quantized types (compared case-insensitively).
+
+## Why is this bad?
+The tensor cannot be given a type the format has no quantized meaning for; `float32` in a qparam file means the entry should not be there.
+
+## Example
+```json
+{"ifm": {"dtype": "unit8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0}}
+```
+
+## Use instead
+```json
+{"ifm": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0}}
+```
+"#,
+};
+
+/// The fields an entry may have.
+pub const KNOWN: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
+
+/// The field most likely meant by an unknown one: common spellings from
+/// other tools first, then the closest by edit similarity.
+pub fn nearest_field(unknown: &str) -> Option<&'static str> {
+    let lower = unknown.to_ascii_lowercase();
+    let alias = match lower.as_str() {
+        "zero_point" | "zero_points" | "zeropoint" | "zp" | "zero" => Some("zerop"),
+        "scales" | "s" => Some("scale"),
+        "axis" | "qdim" | "quant_dim" | "quantized_dim" | "quantization_dimension" | "ch_axis" => {
+            Some("quantized_dimension")
+        }
+        "type" | "data_type" | "datatype" => Some("dtype"),
+        "values" | "data" | "weight" | "weights" | "tensor" => Some("value"),
+        _ => None,
+    };
+    alias.or_else(|| {
+        KNOWN
+            .iter()
+            .map(|k| (*k, strsim::jaro_winkler(&lower, k)))
+            .filter(|(_, s)| *s > 0.75)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(k, _)| k)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggests_the_intended_field() {
+        assert_eq!(super::nearest_field("zero_point"), Some("zerop"));
+        assert_eq!(
+            super::nearest_field("quantized_dimention"),
+            Some("quantized_dimension")
+        );
+        assert_eq!(super::nearest_field("scael"), Some("scale"));
+        assert_eq!(super::nearest_field("colour"), None);
+    }
+}

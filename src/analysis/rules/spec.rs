@@ -1,0 +1,417 @@
+//! Q7xx: the quantization spec (TFLite's, which the ONE quantizer and onert
+//! follow). Warnings by default: the model can be written, but a runtime
+//! will reject it or compute something else.
+
+use super::Rule;
+use crate::analysis::diagnostic::{Diagnostic, Severity::Warning};
+use crate::analysis::Context;
+use crate::graph::{Operator, TensorId};
+use crate::model::fb::BuiltinOperator as Op;
+use crate::qparam::{Entry, QDType};
+
+pub static BIAS_DTYPE: Rule = Rule {
+    code: "Q701",
+    name: "bias-dtype",
+    severity: Warning,
+    summary: "a bias is not int32 (int64 with int16 activations)",
+    docs: r#"## What it does
+Checks the dtype of the bias of Conv2D, DepthwiseConv2D, FullyConnected and TransposeConv: int32, or int64 when the input is int16.
+
+## Why is this bad?
+Kernels accumulate in 32 (or 64) bits and read the bias as such; a uint8 bias is misread or rejected.
+
+## Example
+```json
+{"conv1.bias": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0, "value": "2.npy"}}
+```
+
+## Use instead
+`"dtype": "int32"`, with scale = input scale × weight scale and zero point 0.
+"#,
+};
+
+pub static BIAS_SCALE: Rule = Rule {
+    code: "Q702",
+    name: "bias-scale",
+    severity: Warning,
+    summary: "a bias scale is not input scale × weight scale",
+    docs: r#"## What it does
+Compares each bias scale with the product of the operator's input scale and weight scale (per channel), within a relative 1e-4.
+
+## Why is this bad?
+Kernels add the bias to the accumulator assuming this scale; any other scale shifts every output by a wrong amount.
+
+## Example
+A bias saved with the activation's scale (0.05) where input scale × weight scale is 0.0004.
+
+## Use instead
+`bias_scale = input_scale * weight_scale` and `np.round(b / bias_scale).astype(np.int32)`.
+"#,
+};
+
+pub static BIAS_ZERO_POINT: Rule = Rule {
+    code: "Q703",
+    name: "bias-zero-point",
+    severity: Warning,
+    summary: "a bias zero point is not 0",
+    docs: r#"## What it does
+Checks that bias zero points are all 0.
+
+## Why is this bad?
+Kernels ignore the bias zero point, so a non-zero one changes the result.
+
+## Example
+A bias with `zerop` `[128]`.
+
+## Use instead
+`np.zeros(channels, dtype=np.int64)`.
+"#,
+};
+
+pub static INT16_ZERO_POINT: Rule = Rule {
+    code: "Q704",
+    name: "int16-zero-point",
+    severity: Warning,
+    summary: "an int16 tensor has a non-zero zero point",
+    docs: r#"## What it does
+Checks that int16 entries are symmetric (zero point 0).
+
+## Why is this bad?
+The int16 scheme is symmetric; kernels assume a zero point of 0.
+
+## Example
+`"dtype": "int16"` with `zerop` `[12]`.
+
+## Use instead
+Symmetric parameters: scale = max(|min|, |max|) / 32767, zero point 0.
+"#,
+};
+
+pub static WEIGHT_AXIS: Rule = Rule {
+    code: "Q705",
+    name: "weight-axis",
+    severity: Warning,
+    summary: "per-channel weights are not quantized along the output channels",
+    docs: r#"## What it does
+For per-channel weights, checks `quantized_dimension`: 0 for Conv2D, FullyConnected and TransposeConv (OHWI, [out, in]), 3 for DepthwiseConv2D (1HWC).
+
+## Why is this bad?
+Kernels apply channel scales along the output channels; another axis mixes scales across channels.
+
+## Example
+A DepthwiseConv2D weight with 8 scales and `"quantized_dimension": 0` (PyTorch's axis for its C×1×H×W layout).
+
+## Use instead
+`"quantized_dimension": 3` for the circle layout 1×H×W×C.
+"#,
+};
+
+pub static MIXED_DTYPES: Rule = Rule {
+    code: "Q706",
+    name: "mixed-dtypes",
+    severity: Warning,
+    summary: "an operator mixes activation and weight dtypes",
+    docs: r#"## What it does
+Checks that the input and the weight of Conv2D, DepthwiseConv2D, FullyConnected and TransposeConv have the same dtype (uint8 with uint8, int8 with int8, int16 with int16).
+
+## Why is this bad?
+Runtimes have kernels for matching types only; onert rejects uint8 activations with int8 weights.
+
+## Example
+Activations exported as uint8 while weights were quantized to int8.
+
+## Use instead
+One scheme for the whole model: uint8 activations and weights, or int8 for both.
+"#,
+};
+
+pub static KEEP_INPUT_QPARAMS: Rule = Rule {
+    code: "Q707",
+    name: "keep-input-qparams",
+    severity: Warning,
+    summary: "a value-preserving operator changes quantization parameters",
+    docs: r#"## What it does
+For Transpose, Reshape, Squeeze, Pad, MaxPool2D, Split, Slice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
+
+## Why is this bad?
+These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert refuses a Transpose whose output parameters differ ("OperationValidator failed").
+
+## Example
+A Transpose output calibrated separately from its input.
+
+## Use instead
+Give the output the input's parameters (`q-implant apply --propagate` fills outputs that have none).
+"#,
+};
+
+pub static FIXED_OUTPUT_QPARAMS: Rule = Rule {
+    code: "Q708",
+    name: "fixed-output-qparams",
+    severity: Warning,
+    summary: "Softmax, Logistic or Tanh output does not have its fixed parameters",
+    docs: r#"## What it does
+Checks the outputs of Softmax and Logistic (scale 1/256, zero point 0 for uint8 or -128 for int8) and Tanh (scale 1/128, zero point 128 for uint8 or 0 for int8).
+
+## Why is this bad?
+Kernels produce outputs on this fixed grid whatever the file says; other parameters make the model read them wrongly.
+
+## Example
+A Softmax output with a calibrated scale 0.0039 and zero point 3.
+
+## Use instead
+`scale = 1/256` (0.00390625) and zero point 0 (uint8).
+"#,
+};
+
+const REL_TOL: f64 = 1e-4;
+
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for entry in &ctx.qparam.entries {
+        int16_zero_points(entry, out);
+    }
+    for sg in &ctx.graph.subgraphs {
+        let entry = |t: Option<usize>| {
+            t.and_then(|index| {
+                ctx.entry_for(TensorId {
+                    subgraph: sg.index,
+                    index,
+                })
+            })
+        };
+        for op in &sg.operators {
+            let input = |i: usize| op.inputs.get(i).copied().flatten();
+            let weighted = [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
+                .iter()
+                .any(|&c| op.opcode.is(c));
+            if weighted || op.opcode.is(Op::TRANSPOSE_CONV) {
+                let (x, w, b) = if weighted {
+                    (input(0), input(1), input(2))
+                } else {
+                    (input(2), input(1), input(3))
+                };
+                weighted_op(op, entry(x), entry(w), entry(b), out);
+            }
+            let preserving = [
+                Op::TRANSPOSE,
+                Op::RESHAPE,
+                Op::SQUEEZE,
+                Op::PAD,
+                Op::MAX_POOL_2D,
+                Op::SLICE,
+                Op::STRIDED_SLICE,
+            ];
+            if preserving.iter().any(|&c| op.opcode.is(c)) {
+                same_params(
+                    op,
+                    entry(input(0)),
+                    op.outputs.iter().map(|&o| entry(Some(o))),
+                    out,
+                );
+            } else if op.opcode.is(Op::GATHER) {
+                same_params(
+                    op,
+                    entry(input(0)),
+                    op.outputs.iter().map(|&o| entry(Some(o))),
+                    out,
+                );
+            } else if op.opcode.is(Op::SPLIT) {
+                same_params(
+                    op,
+                    entry(input(1)),
+                    op.outputs.iter().map(|&o| entry(Some(o))),
+                    out,
+                );
+            } else if op.opcode.is(Op::CONCATENATION) {
+                let y = entry(op.outputs.first().copied());
+                for &i in op.inputs.iter().flatten() {
+                    same_params(op, entry(Some(i)), y.into_iter().map(Some), out);
+                }
+            }
+            fixed_output(op, entry(op.outputs.first().copied()), out);
+        }
+    }
+}
+
+fn int16_zero_points(entry: &Entry, out: &mut Vec<Diagnostic>) {
+    let (Some(d), Some(z), Some(zps)) = (&entry.dtype, &entry.zerop, entry.zero_points()) else {
+        return;
+    };
+    if d.value == QDType::I16 && zps.iter().any(|&v| v != 0) {
+        out.push(
+            Diagnostic::new(
+                &INT16_ZERO_POINT,
+                format!(
+                    "`{}` is int16 with non-zero zero points; the int16 scheme is symmetric",
+                    entry.key
+                ),
+            )
+            .key(&entry.key)
+            .field("zerop")
+            .at(z.span.clone())
+            .help("use zero point 0 and scale = max(|min|, |max|) / 32767"),
+        );
+    }
+}
+
+fn weighted_op(
+    op: &Operator,
+    x: Option<&Entry>,
+    w: Option<&Entry>,
+    b: Option<&Entry>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let dtype = |e: Option<&Entry>| e.and_then(|e| e.dtype.as_ref()).map(|d| d.value);
+    let what = format!("{} #{}", op.opcode, op.index);
+    if let (Some(xd), Some(w_entry)) = (dtype(x), w) {
+        if let Some(wd) = dtype(w) {
+            if xd != wd {
+                out.push(
+                    Diagnostic::new(&MIXED_DTYPES, format!("`{}` is {} but the input of {what} is {}; runtimes need both of one type", w_entry.key, wd.name(), xd.name()))
+                        .key(&w_entry.key)
+                        .field("dtype")
+                        .at(w_entry.dtype.as_ref().map_or(w_entry.key_span.clone(), |d| d.span.clone()))
+                        .help(format!("quantize weights and activations with one scheme ({} for both)", xd.name())),
+                );
+            }
+        }
+    }
+    if let Some(w) = w {
+        if let (Some(q), Some(s)) = (&w.quantized_dimension, &w.scale) {
+            let per_channel = s.value.header.element_count().unwrap_or(0) > 1;
+            let axis = if op.opcode.is(Op::DEPTHWISE_CONV_2D) {
+                3
+            } else {
+                0
+            };
+            if per_channel && q.value != axis {
+                out.push(
+                    Diagnostic::new(&WEIGHT_AXIS, format!("`{}` is per-channel along axis {}, but {what} wants its output channels, axis {axis}", w.key, q.value))
+                        .key(&w.key)
+                        .field("quantized_dimension")
+                        .at(q.span.clone())
+                        .help(format!("set \"quantized_dimension\": {axis}")),
+                );
+            }
+        }
+    }
+    let Some(b) = b else { return };
+    let wants = if dtype(x) == Some(QDType::I16) {
+        QDType::I64
+    } else {
+        QDType::I32
+    };
+    if let Some(d) = &b.dtype {
+        if d.value != wants {
+            out.push(
+                Diagnostic::new(&BIAS_DTYPE, format!("`{}` is the bias of {what} and should be {}, not {}", b.key, wants.name(), d.value.name()))
+                    .key(&b.key)
+                    .field("dtype")
+                    .at(d.span.clone())
+                    .help(format!("quantize the bias to {} with scale = input scale × weight scale and zero point 0", wants.name())),
+            );
+        }
+    }
+    if let (Some(z), Some(zps)) = (&b.zerop, b.zero_points()) {
+        if zps.iter().any(|&v| v != 0) {
+            out.push(
+                Diagnostic::new(
+                    &BIAS_ZERO_POINT,
+                    format!("`{}` is the bias of {what} and needs zero point 0", b.key),
+                )
+                .key(&b.key)
+                .field("zerop")
+                .at(z.span.clone())
+                .help("save np.zeros(channels, dtype=np.int64)"),
+            );
+        }
+    }
+    let (Some(xs), Some(ws), Some(bs), Some(field)) = (
+        x.and_then(Entry::scales),
+        w.and_then(Entry::scales),
+        b.scales(),
+        &b.scale,
+    ) else {
+        return;
+    };
+    let (Some(&xs), false) = (xs.first(), ws.is_empty()) else {
+        return;
+    };
+    let expected: Vec<f64> = if bs.len() == ws.len() || ws.len() == 1 {
+        (0..bs.len())
+            .map(|c| xs * ws[if ws.len() == 1 { 0 } else { c }])
+            .collect()
+    } else {
+        return;
+    };
+    if let Some(c) =
+        (0..bs.len()).find(|&c| (bs[c] - expected[c]).abs() > REL_TOL * expected[c].abs())
+    {
+        out.push(
+            Diagnostic::new(&BIAS_SCALE, format!("`{}`.scale[{c}] is {:e}, but input scale × weight scale is {:e}", b.key, bs[c], expected[c]))
+                .key(&b.key)
+                .field("scale")
+                .at(field.span.clone())
+                .help("save bias scale = input scale × weight scale (per channel) and quantize the bias with it"),
+        );
+    }
+}
+
+fn params(e: &Entry) -> Option<(QDType, Vec<f64>, Vec<i64>)> {
+    Some((e.dtype.as_ref()?.value, e.scales()?, e.zero_points()?))
+}
+
+fn same_params<'a>(
+    op: &Operator,
+    input: Option<&Entry>,
+    outputs: impl Iterator<Item = Option<&'a Entry>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(input) = input else { return };
+    let Some(want) = params(input) else { return };
+    for o in outputs.flatten() {
+        let Some(got) = params(o) else { continue };
+        let close = want.0 == got.0
+            && want.2 == got.2
+            && want.1.len() == got.1.len()
+            && want
+                .1
+                .iter()
+                .zip(&got.1)
+                .all(|(a, b)| (a - b).abs() <= REL_TOL * a.abs());
+        if !close {
+            out.push(
+                Diagnostic::new(&KEEP_INPUT_QPARAMS, format!("`{}` is the output of {} #{}, which keeps values as they are, but its parameters differ from its input `{}`", o.key, op.opcode, op.index, input.key))
+                    .key(&o.key)
+                    .at(o.key_span.clone())
+                    .label(input.key_span.clone(), "the input's parameters")
+                    .help(format!("give `{}` the same dtype, scale and zero point as `{}`", o.key, input.key)),
+            );
+        }
+    }
+}
+
+fn fixed_output(op: &Operator, y: Option<&Entry>, out: &mut Vec<Diagnostic>) {
+    let Some(y) = y else { return };
+    let Some((dtype, scales, zps)) = params(y) else {
+        return;
+    };
+    let fixed = if op.opcode.is(Op::SOFTMAX) || op.opcode.is(Op::LOGISTIC) {
+        (1.0 / 256.0, if dtype == QDType::I8 { -128 } else { 0 })
+    } else if op.opcode.is(Op::TANH) {
+        (1.0 / 128.0, if dtype == QDType::I8 { 0 } else { 128 })
+    } else {
+        return;
+    };
+    if scales
+        .first()
+        .is_some_and(|&s| (s - fixed.0).abs() > REL_TOL * fixed.0)
+        || zps.first().is_some_and(|&z| z != fixed.1)
+    {
+        out.push(
+            Diagnostic::new(&FIXED_OUTPUT_QPARAMS, format!("`{}` is the output of {} #{}, whose parameters are fixed: scale {} and zero point {}", y.key, op.opcode, op.index, fixed.0, fixed.1))
+                .key(&y.key)
+                .at(y.key_span.clone())
+                .help(format!("save scale {} and zero point {} for it", fixed.0, fixed.1)),
+        );
+    }
+}

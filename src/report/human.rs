@@ -1,0 +1,139 @@
+//! The report for people: miette's graphical rendering of each finding on
+//! the qparam.json source, then a summary line.
+
+use std::fmt::Write;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity,
+};
+
+use super::Sources;
+use crate::analysis::diagnostic::{Diagnostic, Severity};
+use crate::analysis::Analysis;
+
+/// One finding in miette's terms.
+struct Finding<'a> {
+    d: &'a Diagnostic,
+    source: &'a NamedSource<String>,
+    help: Option<String>,
+}
+
+impl std::fmt::Debug for Finding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl std::fmt::Display for Finding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl std::error::Error for Finding<'_> {}
+
+impl miette::Diagnostic for Finding<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(format!("{}({})", self.d.code(), self.d.rule.name)))
+    }
+
+    fn severity(&self) -> Option<MSeverity> {
+        Some(match self.d.severity {
+            Severity::Error => MSeverity::Error,
+            Severity::Warning => MSeverity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.d
+            .span
+            .as_ref()
+            .map(|_| self.source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary = self.d.span.clone()?;
+        let text = self
+            .d
+            .field
+            .map(|f| format!("{f}"))
+            .or_else(|| Some("here".to_string()));
+        let mut labels = vec![LabeledSpan::new_primary_with_span(text, primary)];
+        labels.extend(
+            self.d
+                .labels
+                .iter()
+                .map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span.clone())),
+        );
+        Some(Box::new(labels.into_iter()))
+    }
+}
+
+pub fn render(analysis: &Analysis, sources: &Sources<'_>, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let source = NamedSource::new(
+        sources.qparam.display().to_string(),
+        analysis.qparam.text.clone(),
+    )
+    .with_language("json");
+    let mut out = String::new();
+    for d in &analysis.diagnostics {
+        let mut help = d.help.clone();
+        if !d.suggestions.is_empty() {
+            let mut text = help.map(|h| format!("{h}\n")).unwrap_or_default();
+            text.push_str("candidates:");
+            for s in &d.suggestions {
+                let _ = write!(
+                    text,
+                    "\n  `{}` ({:.0}%: {})",
+                    s.name,
+                    s.confidence * 100.0,
+                    s.reason
+                );
+            }
+            help = Some(text);
+        }
+        let finding = Finding {
+            d,
+            source: &source,
+            help,
+        };
+        let _ = handler.render_report(&mut out, &finding);
+        out.push('\n');
+    }
+    let (errors, warnings) = (
+        analysis.count(Severity::Error),
+        analysis.count(Severity::Warning),
+    );
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    if errors + warnings == 0 {
+        let _ = writeln!(
+            out,
+            "ok: {} entries of {} match {} with no problems",
+            analysis.qparam.entries.len(),
+            sources.qparam.display(),
+            sources.model.display()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} and {} in {} (model {})",
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            sources.qparam.display(),
+            sources.model.display()
+        );
+    }
+    out
+}

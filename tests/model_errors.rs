@@ -1,0 +1,109 @@
+//! Bad model files: each gives exit code 2 and one paragraph naming the file
+//! and what is wrong with it, never a panic.
+
+mod common;
+
+use common::{fixture, q_implant};
+use predicates::prelude::*;
+
+fn inspect_fails_with(bytes: &[u8], expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.circle");
+    std::fs::write(&path, bytes).unwrap();
+    q_implant()
+        .args(["inspect", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.circle"))
+        .stderr(predicate::str::contains(expected))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+fn real_model() -> Vec<u8> {
+    std::fs::read(fixture("convnet.circle")).unwrap()
+}
+
+#[test]
+fn empty_file() {
+    inspect_fails_with(b"", "is empty");
+}
+
+#[test]
+fn too_short_for_a_header() {
+    inspect_fails_with(b"CIR", "too short");
+}
+
+#[test]
+fn truncated_model() {
+    let bytes = real_model();
+    inspect_fails_with(&bytes[..bytes.len() / 2], "not a valid circle model");
+}
+
+#[test]
+fn random_bytes() {
+    // A fixed pseudo-random sequence (xorshift), so failures reproduce.
+    let mut x: u32 = 0x9e37_79b9;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    inspect_fails_with(&bytes, "identifier");
+}
+
+#[test]
+fn tflite_file_is_named_as_such() {
+    let mut bytes = real_model();
+    bytes[4..8].copy_from_slice(b"TFL3");
+    inspect_fails_with(&bytes, "TensorFlow Lite model");
+}
+
+#[test]
+fn large_layout_buffer_past_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("large.circle");
+    q_implant()
+        .args([
+            "rewrite",
+            fixture("convnet.circle").to_str().unwrap(),
+            "-o",
+            large.to_str().unwrap(),
+        ])
+        .args(["--layout", "large"])
+        .assert()
+        .success();
+    let bytes = std::fs::read(&large).unwrap();
+    inspect_fails_with(&bytes[..bytes.len() - 100], "but the file ends at byte");
+}
+
+#[test]
+fn missing_file() {
+    q_implant()
+        .args(["inspect", "no/such/model.circle"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/model.circle"));
+}
+
+#[test]
+fn rewrite_refuses_to_write_over_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.circle");
+    std::fs::copy(fixture("mlp.circle"), &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    q_implant()
+        .args([
+            "rewrite",
+            path.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+            "--force",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is the input model"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
