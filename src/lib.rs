@@ -8,8 +8,10 @@
 extern crate alloc;
 
 pub mod analysis;
+pub mod apply;
 pub mod atomic_file;
 pub mod graph;
+pub mod implant;
 pub mod inspect;
 pub mod model;
 pub mod paths;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use q_implant::analysis::diagnostic::Severity;
 use q_implant::analysis::{self, rules, CheckOptions};
+use q_implant::apply::{self, ApplyRequest, Outcome};
 use q_implant::graph::Graph;
+use q_implant::implant::{Change, ImplantOptions, Source};
 use q_implant::inspect;
 use q_implant::model::{self, CircleFile, Layout, ModelParts};
 use q_implant::qparam::LoadOptions;
@@ -51,6 +53,52 @@ enum Command {
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
         /// Colors in human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Implant a qparam set into a model, after a clean check.
+    ///
+    /// Runs the same analysis as `check`; any error refuses the write (exit 1)
+    /// and prints the findings. The output is written to a temporary file
+    /// beside OUTPUT, read back and verified, then renamed into place; the
+    /// inputs are never modified. The existing tool's form
+    /// `q-implant MODEL QPARAM OUTPUT` is accepted too (it replaces OUTPUT).
+    Apply {
+        /// The float .circle model.
+        model: PathBuf,
+        /// The exporter's qparam.json.
+        qparam: PathBuf,
+        /// Where to write the quantized model.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+        /// Report what would change (tensors retyped, bytes before and
+        /// after) without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace OUTPUT if it exists (even when it is the input model).
+        #[arg(long)]
+        force: bool,
+        /// Copy parameters through Reshape, Transpose, Squeeze, Split,
+        /// Slice, Gather, MaxPool2D and Pad to outputs the set leaves out.
+        #[arg(long)]
+        propagate: bool,
+        /// Keep float model inputs and outputs: insert Quantize after each
+        /// input and Dequantize before each output.
+        #[arg(long)]
+        float_io: bool,
+        /// Tensors that may stay float (mixed precision), comma-separated;
+        /// their coverage findings become warnings.
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        allow_float: Vec<String>,
+        /// File layout; `auto` is plain unless the model needs over 2 GiB.
+        #[arg(long, value_enum, default_value_t = Layout::Auto)]
+        layout: Layout,
+        /// Refuse on warnings too (`--deny warnings`).
+        #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+        deny: Option<String>,
+        /// Colors in the findings.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
@@ -113,6 +161,7 @@ impl AnalysisArgs {
             select: self.select.clone(),
             ignore: self.ignore.clone(),
             allow_float,
+            propagate: false,
         }
     }
 }
@@ -143,8 +192,30 @@ enum InspectFormat {
     Json,
 }
 
+/// The existing C++ tool's form, `q-implant MODEL QPARAM OUTPUT`, as
+/// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT).
+fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let subcommands = ["check", "apply", "inspect", "rewrite", "rules", "help"];
+    let positional = args.len() == 4
+        && args[1..]
+            .iter()
+            .all(|a| !a.to_string_lossy().starts_with('-'));
+    if positional && !subcommands.contains(&args[1].to_string_lossy().as_ref()) {
+        return vec![
+            args[0].clone(),
+            "apply".into(),
+            args[1].clone(),
+            args[2].clone(),
+            "-o".into(),
+            args[3].clone(),
+            "--force".into(),
+        ];
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(legacy_args(std::env::args_os().collect()));
     match run(cli) {
         Ok(code) => code,
         Err(report) => {
@@ -189,6 +260,106 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Apply {
+            model,
+            qparam,
+            output,
+            analysis,
+            dry_run,
+            force,
+            propagate,
+            float_io,
+            allow_float,
+            layout,
+            deny,
+            color,
+        } => {
+            let request = ApplyRequest {
+                model: &model,
+                qparam: &qparam,
+                output: &output,
+                check: analysis.options(allow_float),
+                implant: ImplantOptions {
+                    propagate,
+                    float_io,
+                },
+                layout,
+                force,
+                dry_run,
+                deny_warnings: deny.is_some(),
+            };
+            let sources = Sources {
+                model: &model,
+                qparam: &qparam,
+            };
+            let show = |a: &analysis::Analysis| {
+                if !a.diagnostics.is_empty() {
+                    eprint!(
+                        "{}",
+                        report::render(a, &sources, Format::Human, color.enabled())
+                    );
+                }
+            };
+            match apply::run(&request)? {
+                Outcome::Refused(a) => {
+                    show(&a);
+                    eprintln!("refused: nothing was written to {}", output.display());
+                    Ok(ExitCode::from(1))
+                }
+                Outcome::DryRun {
+                    analysis,
+                    changes,
+                    inserted,
+                } => {
+                    show(&analysis);
+                    emit(&changes_table(&changes, &inserted));
+                    emit(&format!(
+                        "dry run: nothing was written to {}\n",
+                        output.display()
+                    ));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::Written {
+                    analysis,
+                    changes,
+                    inserted,
+                    written,
+                } => {
+                    show(&analysis);
+                    let propagated = changes
+                        .iter()
+                        .filter(|c| matches!(c.source, Source::Propagated { .. }))
+                        .count();
+                    for c in changes
+                        .iter()
+                        .filter(|c| matches!(c.source, Source::Propagated { .. }))
+                    {
+                        if let Source::Propagated { from, op } = &c.source {
+                            eprintln!(
+                                "propagated: `{}` takes the parameters of `{from}` through {op}",
+                                c.name
+                            );
+                        }
+                    }
+                    for line in &inserted {
+                        eprintln!("inserted: {line}");
+                    }
+                    eprintln!(
+                        "wrote {}: {} tensors quantized ({} propagated), {} bytes, {} layout",
+                        output.display(),
+                        changes.len(),
+                        propagated,
+                        written.bytes,
+                        if written.large {
+                            "large-model"
+                        } else {
+                            "plain"
+                        }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
         }
         Command::Rules { code, markdown } => {
             if markdown {
@@ -242,4 +413,46 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The `--dry-run` table: one row per tensor that would change.
+fn changes_table(changes: &[Change], inserted: &[String]) -> String {
+    use std::fmt::Write;
+    let width = changes
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(6);
+    let mut out = format!(
+        "{:<width$}  {:<18}  {:>22}  source\n",
+        "tensor", "dtype", "bytes"
+    );
+    let (mut before, mut after) = (0u64, 0u64);
+    for c in changes {
+        before += c.bytes_before;
+        after += c.bytes_after;
+        let source = match &c.source {
+            Source::Entry(key) => format!("entry `{key}`"),
+            Source::Propagated { from, op } => format!("propagated from `{from}` through {op}"),
+        };
+        let dtypes = format!("{} -> {}", c.from, c.to);
+        let bytes = format!("{} -> {}", c.bytes_before, c.bytes_after);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {dtypes:<18}  {bytes:>22}  {source}",
+            c.name
+        );
+    }
+    for line in inserted {
+        let _ = writeln!(out, "inserted: {line}");
+    }
+    let _ = writeln!(
+        out,
+        "{} tensors would change; their data {} -> {} bytes",
+        changes.len(),
+        before,
+        after
+    );
+    out
 }

@@ -27,14 +27,17 @@ pub struct Context<'a> {
     pub allow_float: &'a [String],
     /// For each entry whose key names no tensor, the matcher's candidates.
     pub suggestions: Vec<Vec<diagnostic::Suggestion>>,
+    /// Tensors `--propagate` gives parameters, with the entry they copy.
+    pub propagated: HashMap<TensorId, usize>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(
         graph: &'a Graph<'a>,
         qparam: &'a QParamFile,
-        allow_float: &'a [String],
+        options: &'a CheckOptions,
     ) -> Context<'a> {
+        let allow_float = &options.allow_float[..];
         let mut by_name: HashMap<&str, Vec<TensorId>> = HashMap::new();
         for t in graph.tensors() {
             by_name.entry(t.name).or_default().push(t.id);
@@ -57,7 +60,14 @@ impl<'a> Context<'a> {
             by_tensor,
             allow_float,
             suggestions: Vec::new(),
+            propagated: HashMap::new(),
         };
+        if options.propagate {
+            ctx.propagated = crate::implant::propagate::fills(&ctx)
+                .into_iter()
+                .map(|f| (f.tensor, f.entry))
+                .collect();
+        }
         ctx.suggestions = qparam
             .entries
             .iter()
@@ -108,6 +118,8 @@ pub struct CheckOptions {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub allow_float: Vec<String>,
+    /// Count tensors `apply --propagate` would fill as covered.
+    pub propagate: bool,
 }
 
 /// The result of a check: the parsed set and its findings, in file order.
@@ -134,7 +146,7 @@ pub fn check(
     let mut diagnostics = Vec::new();
     let qparam = qparam::load(qparam_path, options.load, &mut diagnostics)?;
     {
-        let ctx = Context::new(graph, &qparam, &options.allow_float);
+        let ctx = Context::new(graph, &qparam, options);
         rules::values::check(&ctx, &mut diagnostics);
         rules::names::check(&ctx, &mut diagnostics);
         rules::coverage::check(&ctx, &mut diagnostics);

@@ -1,0 +1,78 @@
+//! `--propagate`: carry quantization parameters forward through operators
+//! that move values without changing them, to outputs the qparam set leaves
+//! out (a Transpose's output takes its input's parameters, as onert needs).
+
+use std::collections::HashMap;
+
+use crate::analysis::Context;
+use crate::graph::TensorId;
+use crate::model::fb::{BuiltinOperator as Op, TensorType};
+
+/// Operators whose outputs hold their input's values, rearranged or selected.
+const VALUE_PRESERVING: [Op; 8] = [
+    Op::RESHAPE,
+    Op::TRANSPOSE,
+    Op::SQUEEZE,
+    Op::SPLIT,
+    Op::SLICE,
+    Op::GATHER,
+    Op::MAX_POOL_2D,
+    Op::PAD,
+];
+
+/// A tensor given parameters it had no entry for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fill {
+    pub tensor: TensorId,
+    /// The entry whose parameters it takes.
+    pub entry: usize,
+    /// The tensor they were copied from, and the operator between.
+    pub from: TensorId,
+    pub op: usize,
+}
+
+/// Fills, in execution order, so chains (Transpose → Reshape) carry through.
+pub fn fills(ctx: &Context<'_>) -> Vec<Fill> {
+    let mut out = Vec::new();
+    for sg in &ctx.graph.subgraphs {
+        let id = |index| TensorId {
+            subgraph: sg.index,
+            index,
+        };
+        let mut known: HashMap<usize, usize> = HashMap::new();
+        for op in &sg.operators {
+            if !VALUE_PRESERVING.iter().any(|&c| op.opcode.is(c)) {
+                continue;
+            }
+            // Split's data is its second input; the others' their first.
+            let data = if op.opcode.is(Op::SPLIT) {
+                op.inputs.get(1)
+            } else {
+                op.inputs.first()
+            };
+            let Some(&Some(x)) = data else { continue };
+            let source = ctx
+                .by_tensor
+                .get(&id(x))
+                .copied()
+                .or_else(|| known.get(&x).copied());
+            let Some(entry) = source else { continue };
+            for &y in &op.outputs {
+                let t = &sg.tensors[y];
+                if t.dtype == TensorType::FLOAT32
+                    && !ctx.by_tensor.contains_key(&id(y))
+                    && !known.contains_key(&y)
+                {
+                    known.insert(y, entry);
+                    out.push(Fill {
+                        tensor: id(y),
+                        entry,
+                        from: id(x),
+                        op: op.index,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
