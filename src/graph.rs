@@ -100,7 +100,7 @@ impl Tensor<'_> {
     pub fn byte_size(&self) -> Option<u64> {
         match self.data {
             Some(d) => Some(d.len() as u64),
-            None => Some(self.element_count()? * dtype_size(self.dtype)? as u64),
+            None => self.element_count()?.checked_mul(dtype_size(self.dtype)? as u64),
         }
     }
 }
@@ -254,4 +254,27 @@ pub fn dtype_size(t: fb::TensorType) -> Option<usize> {
         T::COMPLEX128 => 16,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_of_absurd_shapes_do_not_overflow() {
+        let t = Tensor {
+            id: TensorId { subgraph: 0, index: 0 },
+            name: "huge",
+            dtype: fb::TensorType::FLOAT64,
+            shape: vec![i32::MAX, i32::MAX, 4],
+            buffer: 0,
+            data: None,
+            quantization: None,
+            producer: None,
+            consumers: Vec::new(),
+        };
+        // The count fits in 64 bits; its size in bytes does not.
+        assert_eq!(t.element_count(), Some((i32::MAX as u64).pow(2) * 4));
+        assert_eq!(t.byte_size(), None);
+    }
 }

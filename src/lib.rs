@@ -10,6 +10,8 @@ extern crate alloc;
 pub mod analysis;
 pub mod apply;
 pub mod atomic_file;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod implant;
 pub mod inspect;

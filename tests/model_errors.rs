@@ -107,3 +107,17 @@ fn rewrite_refuses_to_write_over_its_input() {
         .stderr(predicate::str::contains("is the input model"));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+/// Inputs the fuzzers once crashed on, replayed through the same code.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        q_implant::fuzzing::read_model(&bytes);
+        q_implant::fuzzing::parse_qparam(&bytes);
+        n += 1;
+    }
+    assert!(n > 0);
+}

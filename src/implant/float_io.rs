@@ -89,11 +89,12 @@ fn name(tensors: &[fb::TensorT], i: i32) -> &str {
 }
 
 fn op_with(opcode_index: u32, input: i32, output: i32) -> fb::OperatorT {
-    let mut op = fb::OperatorT::default();
-    op.opcode_index = opcode_index;
-    op.inputs = Some(vec![input]);
-    op.outputs = Some(vec![output]);
-    op
+    fb::OperatorT {
+        opcode_index,
+        inputs: Some(vec![input]),
+        outputs: Some(vec![output]),
+        ..Default::default()
+    }
 }
 
 /// The index of `op`'s operator code, added if the model has none.
@@ -105,10 +106,11 @@ fn opcode(codes: &mut Option<Vec<fb::OperatorCodeT>>, op: Op) -> u32 {
     {
         return i as u32;
     }
-    let mut code = fb::OperatorCodeT::default();
-    code.builtin_code = op;
-    code.deprecated_builtin_code = op.0.min(127) as i8;
-    code.version = 1;
-    codes.push(code);
+    codes.push(fb::OperatorCodeT {
+        builtin_code: op,
+        deprecated_builtin_code: op.0.min(127) as i8,
+        version: 1,
+        ..Default::default()
+    });
     (codes.len() - 1) as u32
 }

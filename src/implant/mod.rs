@@ -138,12 +138,13 @@ fn retype<'a>(
         .as_mut()
         .expect("a tensor implies tensors")[id.index];
     tensor.type_ = dtype.tensor_type();
-    let mut q = fb::QuantizationParametersT::default();
-    q.scale = Some(scales);
-    q.zero_point = Some(zero_points);
-    q.quantized_dimension = axis;
-    tensor.quantization = Some(Box::new(q));
-    let mut bytes_after = before.element_count().map(|n| n * dtype.size() as u64);
+    tensor.quantization = Some(Box::new(fb::QuantizationParametersT {
+        scale: Some(scales),
+        zero_point: Some(zero_points),
+        quantized_dimension: axis,
+        ..Default::default()
+    }));
+    let mut bytes_after = before.element_count().and_then(|n| n.checked_mul(dtype.size() as u64));
     if let Some(value) = &entry.value {
         let data: &'a [u8] = value.value.data();
         // A buffer other tensors (or metadata) also use keeps its bytes for

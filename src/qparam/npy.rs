@@ -282,48 +282,50 @@ pub fn read_values(bytes: &[u8], header: &NpyHeader) -> Option<Values> {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// An npy file as numpy writes it (version 1, header padded to 64 bytes).
-    pub fn npy_bytes(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
-        let shape_text = match shape.len() {
-            1 => format!("({},)", shape[0]),
-            _ => format!(
-                "({})",
-                shape
-                    .iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let fortran = if fortran { "True" } else { "False" };
-        let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape_text}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&[1, 0]);
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(data);
-        out
+/// An npy file as numpy writes it (version 1, header padded to 64 bytes),
+/// from a numpy type descriptor (`<f4`), the order flag, a shape and the
+/// raw element bytes.
+pub fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let shape_text = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let fortran = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape_text}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
     }
+    header.push('\n');
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn reads_numpy_headers() {
-        let b = npy_bytes("<f4", false, &[2], &[0; 8]);
+        let b = encode("<f4", false, &[2], &[0; 8]);
         let h = parse_header(&b).unwrap();
         assert_eq!(
             (h.dtype.clone(), h.shape.clone(), h.fortran_order),
             (NpyType::F32, vec![2], false)
         );
         assert_eq!(read_values(&b, &h), Some(Values::Float(vec![0.0, 0.0])));
-        let scalar = npy_bytes("<f8", false, &[], &1.5f64.to_le_bytes());
+        let scalar = encode("<f8", false, &[], &1.5f64.to_le_bytes());
         let h = parse_header(&scalar).unwrap();
         assert!(h.shape.is_empty());
         assert_eq!(read_values(&scalar, &h), Some(Values::Float(vec![1.5])));
@@ -331,7 +333,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_header_promising_too_much_is_caught_before_reading() {
-        let b = npy_bytes("<i8", false, &[1 << 40], &[0; 16]);
+        let b = encode("<i8", false, &[1 << 40], &[0; 16]);
         assert!(matches!(parse_header(&b), Err(NpyError::Truncated { .. })));
     }
 

@@ -62,7 +62,7 @@ impl miette::Diagnostic for Finding<'_> {
         let text = self
             .d
             .field
-            .map(|f| format!("{f}"))
+            .map(|f| f.to_string())
             .or_else(|| Some("here".to_string()));
         let mut labels = vec![LabeledSpan::new_primary_with_span(text, primary)];
         labels.extend(

@@ -32,3 +32,106 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// A qparam set in a temporary directory, copied from a fixture, to mutate.
+pub struct QSet {
+    pub dir: tempfile::TempDir,
+    pub json: serde_json::Map<String, serde_json::Value>,
+}
+
+impl QSet {
+    /// A copy of `fixtures/<name>.qparam`.
+    pub fn copy_of(name: &str) -> QSet {
+        let dir = tempfile::tempdir().unwrap();
+        let src = fixture(&format!("{name}.qparam"));
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let p = entry.unwrap().path();
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+        let json =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("qparam.json")).unwrap())
+                .unwrap();
+        QSet { dir, json }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("qparam.json")
+    }
+
+    /// The first key ending with `suffix`.
+    pub fn key(&self, suffix: &str) -> String {
+        self.json
+            .keys()
+            .find(|k| k.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no key ends with {suffix}"))
+            .clone()
+    }
+
+    pub fn entry(&mut self, key: &str) -> &mut serde_json::Map<String, serde_json::Value> {
+        self.json.get_mut(key).unwrap().as_object_mut().unwrap()
+    }
+
+    /// Writes an npy file into the set and points `key`.`field` at it.
+    pub fn set_npy(&mut self, key: &str, field: &str, descr: &str, shape: &[usize], data: &[u8]) {
+        let name = format!(
+            "{}-{field}.npy",
+            self.json.keys().position(|k| k == key).unwrap()
+        );
+        std::fs::write(
+            self.dir.path().join(&name),
+            q_implant::qparam::npy::encode(descr, false, shape, data),
+        )
+        .unwrap();
+        self.entry(key).insert(field.into(), name.into());
+    }
+
+    pub fn save(&self) -> PathBuf {
+        std::fs::write(
+            self.path(),
+            serde_json::to_string_pretty(&self.json).unwrap(),
+        )
+        .unwrap();
+        self.path()
+    }
+
+    /// Replaces qparam.json with raw bytes.
+    pub fn save_raw(&self, bytes: &[u8]) -> PathBuf {
+        std::fs::write(self.path(), bytes).unwrap();
+        self.path()
+    }
+}
+
+/// Runs `check --format json` and returns the document and the exit code.
+pub fn check_json(model: &Path, qparam: &Path) -> (serde_json::Value, i32) {
+    let out = q_implant()
+        .args([
+            "check",
+            model.to_str().unwrap(),
+            qparam.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (doc, out.status.code().unwrap())
+}
+
+/// The codes a check reports.
+pub fn codes(doc: &serde_json::Value) -> Vec<String> {
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn f32s(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn i64s(values: &[i64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}

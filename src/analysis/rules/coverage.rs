@@ -29,11 +29,13 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for sg in &ctx.graph.subgraphs {
         for index in reachable_from_outputs(sg) {
             let t = &sg.tensors[index];
+            let id = TensorId {
+                subgraph: sg.index,
+                index,
+            };
             if t.dtype != TensorType::FLOAT32
-                || ctx.by_tensor.contains_key(&TensorId {
-                    subgraph: sg.index,
-                    index,
-                })
+                || ctx.by_tensor.contains_key(&id)
+                || ctx.propagated.contains_key(&id)
             {
                 continue;
             }

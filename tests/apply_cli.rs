@@ -1,0 +1,323 @@
+//! `apply`: every refusal leaves no output file and the inputs as they were;
+//! the flags beyond the existing tool do what they say.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fixture, q_implant, snapshot, QSet};
+use predicates::prelude::*;
+use q_implant::model::CircleFile;
+
+struct Scene {
+    dir: tempfile::TempDir,
+    model: PathBuf,
+    qparam: QSet,
+}
+
+/// The mlp fixture and its correct set, copied where the test may write.
+fn scene() -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("mlp.circle");
+    std::fs::copy(fixture("mlp.circle"), &model).unwrap();
+    Scene {
+        dir,
+        model,
+        qparam: QSet::copy_of("mlp"),
+    }
+}
+
+impl Scene {
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out.circle")
+    }
+
+    fn inputs(&self) -> (Vec<u8>, Vec<(PathBuf, Vec<u8>)>) {
+        (
+            std::fs::read(&self.model).unwrap(),
+            snapshot(self.qparam.dir.path()),
+        )
+    }
+
+    fn apply(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        let mut args = vec![
+            "apply".to_string(),
+            s(&self.model),
+            s(&self.qparam.path()),
+            "-o".into(),
+            s(&self.out()),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        q_implant().args(args).assert()
+    }
+
+    /// Only the model, the output (if `expect_output`) and nothing else.
+    fn assert_dir(&self, expect_output: bool) {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
+        names.sort();
+        let mut expected = vec!["mlp.circle".to_string()];
+        if expect_output {
+            expected.push("out.circle".into());
+        }
+        expected.sort();
+        assert_eq!(names, expected, "no temporary or partial file may remain");
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn a_clean_set_is_written_and_reads_back() {
+    let sc = scene();
+    sc.qparam.save();
+    let before = sc.inputs();
+    sc.apply(&[])
+        .success()
+        .stderr(predicate::str::contains("7 tensors quantized"));
+    sc.assert_dir(true);
+    assert_eq!(sc.inputs(), before);
+    let out = CircleFile::open(sc.out()).unwrap();
+    assert!(q_implant::graph::Graph::new(&out)
+        .tensors()
+        .all(|t| t.quantization.is_some()));
+}
+
+#[test]
+fn check_errors_refuse_the_write() {
+    let mut sc = scene();
+    let k = sc.qparam.key("fc1_weight");
+    sc.qparam.entry(&k).remove("quantized_dimension");
+    sc.qparam.save();
+    let before = sc.inputs();
+    sc.apply(&[])
+        .code(1)
+        .stderr(predicate::str::contains("Q201"))
+        .stderr(predicate::str::contains("refused"));
+    sc.assert_dir(false);
+    assert_eq!(sc.inputs(), before);
+}
+
+#[test]
+fn warnings_refuse_only_when_denied() {
+    let mut sc = scene();
+    let k = sc.qparam.key("fc1_bias");
+    sc.qparam
+        .set_npy(&k, "zerop", "<i8", &[1], &common::i64s(&[2]));
+    sc.qparam.save();
+    sc.apply(&["--deny", "warnings"]).code(1);
+    sc.assert_dir(false);
+    sc.apply(&[]).success();
+    sc.assert_dir(true);
+}
+
+#[test]
+fn output_equal_to_input_is_refused_without_force() {
+    let sc = scene();
+    sc.qparam.save();
+    let before = sc.inputs();
+    q_implant()
+        .args([
+            "apply",
+            &s(&sc.model),
+            &s(&sc.qparam.path()),
+            "-o",
+            &s(&sc.model),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is the input model"));
+    assert_eq!(sc.inputs(), before);
+    sc.assert_dir(false);
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_with_force() {
+    let sc = scene();
+    sc.qparam.save();
+    std::fs::write(sc.out(), b"precious").unwrap();
+    sc.apply(&[])
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read(sc.out()).unwrap(), b"precious");
+    sc.apply(&["--force"]).success();
+    assert!(CircleFile::open(sc.out()).is_ok());
+}
+
+#[test]
+fn an_unwritable_output_directory_fails_cleanly() {
+    let sc = scene();
+    sc.qparam.save();
+    let before = sc.inputs();
+    let blocker = sc.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"").unwrap();
+    q_implant()
+        .args([
+            "apply",
+            &s(&sc.model),
+            &s(&sc.qparam.path()),
+            "-o",
+            &s(&blocker.join("out.circle")),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot write"));
+    assert_eq!(sc.inputs(), before);
+    std::fs::remove_file(blocker).unwrap();
+    sc.assert_dir(false);
+}
+
+/// A full disk, simulated with a file-size limit: the write fails midway
+/// (EFBIG), and the temporary file is removed.
+#[cfg(unix)]
+#[test]
+fn a_write_error_midway_leaves_nothing() {
+    let sc = scene();
+    sc.qparam.save();
+    let before = sc.inputs();
+    let bin = assert_cmd::cargo::cargo_bin("q-implant");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 1; exec '{}' apply '{}' '{}' -o '{}'",
+        s(&bin),
+        s(&sc.model),
+        s(&sc.qparam.path()),
+        s(&sc.out())
+    );
+    assert_cmd::Command::new("bash")
+        .args(["-c", &script])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot write"));
+    assert_eq!(sc.inputs(), before);
+    sc.assert_dir(false);
+}
+
+#[test]
+fn dry_run_reports_and_writes_nothing() {
+    let sc = scene();
+    sc.qparam.save();
+    sc.apply(&["--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("FLOAT32 -> UINT8"))
+        .stdout(predicate::str::contains("2048 -> 512"))
+        .stdout(predicate::str::contains("7 tensors would change"));
+    sc.assert_dir(false);
+}
+
+#[test]
+fn the_existing_tools_positional_form_works() {
+    let sc = scene();
+    sc.qparam.save();
+    std::fs::write(sc.out(), b"old output").unwrap();
+    q_implant()
+        .args([s(&sc.model), s(&sc.qparam.path()), s(&sc.out())])
+        .assert()
+        .success();
+    assert!(CircleFile::open(sc.out()).is_ok());
+}
+
+#[test]
+fn propagate_fills_value_preserving_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = QSet::copy_of("convnet");
+    // Leave out the Transpose and Pad outputs; --propagate restores them.
+    for name in [
+        "unknown::permute_default",
+        "torch.nn.modules.padding.ZeroPad2d::permute_default_6",
+    ] {
+        set.json.remove(name).unwrap();
+    }
+    set.save();
+    let out = dir.path().join("q.circle");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "apply".to_string(),
+            s(&fixture("convnet.circle")),
+            s(&set.path()),
+            "-o".into(),
+            s(&out),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    q_implant()
+        .args(args(&[]))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Q601"));
+    q_implant()
+        .args(args(&["--propagate"]))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("propagated: `unknown::permute_default` takes the parameters of `tico::x` through TRANSPOSE #0"))
+        .stderr(predicate::str::contains("(2 propagated)"));
+    let file = CircleFile::open(&out).unwrap();
+    let g = q_implant::graph::Graph::new(&file);
+    let t = |n: &str| {
+        g.tensors()
+            .find(|t| t.name == n)
+            .unwrap()
+            .quantization
+            .clone()
+    };
+    assert_eq!(t("unknown::permute_default"), t("tico::x"));
+}
+
+#[test]
+fn allow_float_keeps_named_tensors_float() {
+    let mut sc = scene();
+    let out_key = sc.qparam.key("linear_1");
+    sc.qparam.json.remove(&out_key).unwrap();
+    sc.qparam.save();
+    sc.apply(&[]).code(1);
+    sc.apply(&["--allow-float", &out_key])
+        .success()
+        .stderr(predicate::str::contains("Q601"));
+    let file = CircleFile::open(sc.out()).unwrap();
+    let g = q_implant::graph::Graph::new(&file);
+    assert_eq!(
+        g.tensors()
+            .find(|t| t.name == out_key)
+            .unwrap()
+            .dtype_name(),
+        "FLOAT32"
+    );
+}
+
+#[test]
+fn shared_buffers_stay_consistent() {
+    // multi.circle's two subgraphs share every constant buffer.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.circle");
+    let set = QSet::copy_of("mlp");
+    set.save();
+    q_implant()
+        .args([
+            "apply",
+            &s(&fixture("multi.circle")),
+            &s(&set.path()),
+            "-o",
+            &s(&out),
+        ])
+        .assert()
+        .success();
+    let file = CircleFile::open(&out).unwrap();
+    let g = q_implant::graph::Graph::new(&file);
+    let key = set.key("fc1_weight");
+    let weights: Vec<_> = g.tensors().filter(|t| t.name == key).collect();
+    assert_eq!(weights.len(), 2);
+    assert!(weights
+        .iter()
+        .all(|t| t.dtype_name() == "UINT8" && t.data.unwrap().len() == 512));
+    assert_eq!(weights[0].data, weights[1].data);
+    // The metadata buffer is untouched.
+    let meta = file.model().metadata().unwrap().get(0);
+    assert_eq!(
+        file.buffer_data(meta.buffer() as usize).unwrap(),
+        b"1.0.0\0"
+    );
+}

@@ -1,0 +1,347 @@
+//! Every rule: a test that triggers it on a mutated real qparam set, and a
+//! test that shows it quiet on the correct sets of the real fixtures.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{check_json, codes, f32s, fixture, i64s, QSet};
+use q_implant::analysis::rules::ALL;
+use q_implant::model::{self, fb, Layout, ModelParts};
+use serde_json::json;
+
+fn mlp() -> PathBuf {
+    fixture("mlp.circle")
+}
+
+/// Checks `set` against `model` and asserts that `code` is reported, with
+/// exit code 1 for errors.
+fn assert_reports(model: PathBuf, set: &QSet, code: &str) -> serde_json::Value {
+    let (doc, exit) = check_json(&model, &set.path());
+    assert!(
+        codes(&doc).contains(&code.to_string()),
+        "{code} not reported: {doc:#}"
+    );
+    let rule = q_implant::analysis::rules::by_code(code).unwrap();
+    if rule.severity == q_implant::analysis::diagnostic::Severity::Error {
+        assert_eq!(exit, 1);
+    }
+    doc
+}
+
+macro_rules! triggers {
+    ($name:ident, $code:literal, $model:expr, $base:literal, |$s:ident| $mutate:block) => {
+        #[test]
+        fn $name() {
+            #[allow(unused_mut)]
+            let mut $s = QSet::copy_of($base);
+            $mutate
+            assert_reports($model, &$s, $code);
+        }
+    };
+}
+
+triggers!(q101_json_syntax, "Q101", mlp(), "mlp", |s| {
+    s.save_raw(b"{\"a\": {\"dtype\": \"uint8\"},}");
+});
+triggers!(q102_not_an_object, "Q102", mlp(), "mlp", |s| {
+    s.save_raw(b"[1, 2]");
+});
+triggers!(q103_duplicate_key, "Q103", mlp(), "mlp", |s| {
+    let text = serde_json::to_string_pretty(&s.json).unwrap();
+    let x = s.json["tico::x"].to_string();
+    s.save_raw(
+        text.replacen('{', &format!("{{\n  \"tico::x\": {x},"), 1)
+            .as_bytes(),
+    );
+});
+triggers!(q104_not_utf8, "Q104", mlp(), "mlp", |s| {
+    let mut bytes = serde_json::to_vec(&s.json).unwrap();
+    bytes.splice(1..1, b"\"caf\xe9\": {},".iter().copied());
+    s.save_raw(&bytes);
+});
+triggers!(q105_entry_not_object, "Q105", mlp(), "mlp", |s| {
+    s.json.insert("tico::x".into(), json!("0.npy"));
+    s.save();
+});
+triggers!(q201_missing_field, "Q201", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.entry(&k).remove("quantized_dimension");
+    s.save();
+});
+triggers!(q202_field_type, "Q202", mlp(), "mlp", |s| {
+    s.entry("tico::x").insert("scale".into(), json!(0.5));
+    s.save();
+});
+triggers!(q203_unknown_field, "Q203", mlp(), "mlp", |s| {
+    let z = s.entry("tico::x").remove("zerop").unwrap();
+    s.entry("tico::x").insert("zero_point".into(), z);
+    s.save();
+});
+triggers!(q204_unknown_dtype, "Q204", mlp(), "mlp", |s| {
+    s.entry("tico::x").insert("dtype".into(), json!("unit8"));
+    s.save();
+});
+triggers!(q301_npy_missing, "Q301", mlp(), "mlp", |s| {
+    s.entry("tico::x")
+        .insert("scale".into(), json!("nowhere.npy"));
+    s.save();
+});
+triggers!(q302_not_npy, "Q302", mlp(), "mlp", |s| {
+    std::fs::write(s.dir.path().join("text.npy"), b"not an array").unwrap();
+    s.entry("tico::x").insert("scale".into(), json!("text.npy"));
+    s.save();
+});
+triggers!(q303_npy_outside, "Q303", mlp(), "mlp", |s| {
+    s.entry("tico::x")
+        .insert("scale".into(), json!("../../etc/passwd"));
+    s.save();
+});
+triggers!(q304_fortran_order, "Q304", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    let name = "fortran.npy";
+    std::fs::write(
+        s.dir.path().join(name),
+        q_implant::qparam::npy::encode("|u1", true, &[32, 16], &[0; 512]),
+    )
+    .unwrap();
+    s.entry(&k).insert("value".into(), json!(name));
+    s.save();
+});
+triggers!(q305_npy_truncated, "Q305", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    let bytes = q_implant::qparam::npy::encode("|u1", false, &[32, 16], &[0; 100]);
+    std::fs::write(s.dir.path().join("short.npy"), bytes).unwrap();
+    s.entry(&k).insert("value".into(), json!("short.npy"));
+    s.save();
+});
+triggers!(q306_scale_dtype, "Q306", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f8", &[1], &0.02f64.to_le_bytes());
+    s.save();
+});
+triggers!(q307_zero_dim, "Q307", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f4", &[], &f32s(&[0.02]));
+    s.save();
+});
+triggers!(q308_not_1d, "Q308", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f4", &[1, 1], &f32s(&[0.02]));
+    s.save();
+});
+triggers!(q309_zerop_dtype, "Q309", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "zerop", "<i4", &[1], &128i32.to_le_bytes());
+    s.save();
+});
+triggers!(q401_bad_scale, "Q401", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f4", &[1], &f32s(&[0.0]));
+    s.save();
+});
+triggers!(q402_length_mismatch, "Q402", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f4", &[2], &f32s(&[0.02, 0.03]));
+    s.save();
+});
+triggers!(q403_channel_count, "Q403", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.set_npy(&k, "scale", "<f4", &[5], &f32s(&[0.01; 5]));
+    s.set_npy(&k, "zerop", "<i8", &[5], &i64s(&[128; 5]));
+    s.save();
+});
+triggers!(q404_qdim_range, "Q404", mlp(), "mlp", |s| {
+    let k = s.key("fc1_bias");
+    s.entry(&k).insert("quantized_dimension".into(), json!(3));
+    s.save();
+});
+triggers!(q405_zero_point_range, "Q405", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[300]));
+    s.save();
+});
+triggers!(q406_value_shape, "Q406", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.set_npy(&k, "value", "|u1", &[16, 32], &[0; 512]);
+    s.save();
+});
+triggers!(q407_value_dtype, "Q407", mlp(), "mlp", |s| {
+    let k = s.key("fc1_bias");
+    s.set_npy(&k, "value", "<f4", &[32], &f32s(&[0.5; 32]));
+    s.save();
+});
+triggers!(q408_value_not_constant, "Q408", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "value", "|u1", &[1, 16], &[0; 16]);
+    s.save();
+});
+triggers!(q501_unknown_tensor, "Q501", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    let e = s.json.remove(&k).unwrap();
+    s.json.insert("fc1.weight".into(), e);
+    s.save();
+});
+triggers!(
+    q502_not_float32,
+    "Q502",
+    fixture("convnet.circle"),
+    "convnet",
+    |s| {
+        let x = s.json["tico::x"].clone();
+        s.json.insert("const_tensor".into(), x);
+        s.save();
+    }
+);
+triggers!(q601_float_remains, "Q601", mlp(), "mlp", |s| {
+    let k = s.key("::relu");
+    s.json.remove(&k);
+    s.save();
+});
+triggers!(q701_bias_dtype, "Q701", mlp(), "mlp", |s| {
+    let k = s.key("fc1_bias");
+    s.entry(&k).insert("dtype".into(), json!("int64"));
+    s.set_npy(&k, "value", "<i8", &[32], &i64s(&[0; 32]));
+    s.save();
+});
+triggers!(q702_bias_scale, "Q702", mlp(), "mlp", |s| {
+    let k = s.key("fc1_bias");
+    s.set_npy(&k, "scale", "<f4", &[1], &f32s(&[0.05]));
+    s.save();
+});
+triggers!(q703_bias_zero_point, "Q703", mlp(), "mlp", |s| {
+    let k = s.key("fc1_bias");
+    s.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[3]));
+    s.save();
+});
+triggers!(q704_int16_zero_point, "Q704", mlp(), "mlp", |s| {
+    let k = s.key("::relu");
+    s.entry(&k).insert("dtype".into(), json!("int16"));
+    s.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[5]));
+    s.save();
+});
+triggers!(q705_weight_axis, "Q705", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.set_npy(&k, "scale", "<f4", &[16], &f32s(&[0.01; 16]));
+    s.set_npy(&k, "zerop", "<i8", &[16], &i64s(&[128; 16]));
+    s.entry(&k).insert("quantized_dimension".into(), json!(1));
+    s.save();
+});
+triggers!(q706_mixed_dtypes, "Q706", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.entry(&k).insert("dtype".into(), json!("int8"));
+    s.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    s.set_npy(&k, "value", "|i1", &[32, 16], &[0; 512]);
+    s.save();
+});
+triggers!(
+    q707_keep_input_qparams,
+    "Q707",
+    fixture("convnet.circle"),
+    "convnet",
+    |s| {
+        s.set_npy(
+            "unknown::permute_default",
+            "scale",
+            "<f4",
+            &[1],
+            &f32s(&[0.5]),
+        );
+        s.save();
+    }
+);
+
+/// A model with one Logistic, written with our own writer: the fixtures
+/// have no operator with fixed output parameters.
+fn logistic_model(dir: &std::path::Path) -> PathBuf {
+    let tensor = |name: &str| {
+        let mut t = fb::TensorT::default();
+        t.name = Some(name.into());
+        t.shape = Some(vec![1, 4]);
+        t
+    };
+    let mut code = fb::OperatorCodeT::default();
+    code.builtin_code = fb::BuiltinOperator::LOGISTIC;
+    code.deprecated_builtin_code = 14;
+    let mut op = fb::OperatorT::default();
+    op.inputs = Some(vec![0]);
+    op.outputs = Some(vec![1]);
+    let mut sg = fb::SubGraphT::default();
+    sg.tensors = Some(vec![tensor("in"), tensor("out")]);
+    sg.inputs = Some(vec![0]);
+    sg.outputs = Some(vec![1]);
+    sg.operators = Some(vec![op]);
+    let mut m = fb::ModelT::default();
+    m.version = 3;
+    m.operator_codes = Some(vec![code]);
+    m.subgraphs = Some(vec![sg]);
+    m.buffers = Some(vec![fb::BufferT::default()]);
+    let path = dir.join("logistic.circle");
+    model::save(
+        &ModelParts {
+            model: m,
+            payloads: vec![None],
+        },
+        Layout::Plain,
+        &path,
+        false,
+    )
+    .unwrap();
+    path
+}
+
+fn logistic_set(out_scale: f32) -> (tempfile::TempDir, PathBuf, QSet) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = logistic_model(dir.path());
+    let mut s = QSet::copy_of("mlp");
+    s.json.clear();
+    for (name, scale) in [("in", 0.05f32), ("out", out_scale)] {
+        s.json.insert(
+            name.into(),
+            json!({"dtype": "uint8", "quantized_dimension": 0}),
+        );
+        s.set_npy(name, "scale", "<f4", &[1], &f32s(&[scale]));
+        s.set_npy(name, "zerop", "<i8", &[1], &i64s(&[0]));
+    }
+    s.save();
+    (dir, model, s)
+}
+
+#[test]
+fn q708_fixed_output_qparams() {
+    let (_dir, model, s) = logistic_set(0.01);
+    assert_reports(model, &s, "Q708");
+}
+
+#[test]
+fn q708_quiet_with_the_fixed_parameters() {
+    let (_dir, model, s) = logistic_set(1.0 / 256.0);
+    let (doc, exit) = check_json(&model, &s.path());
+    assert_eq!((codes(&doc), exit), (vec![], 0));
+}
+
+/// The correct sets of the real fixtures trigger no rule at all.
+#[test]
+fn every_rule_is_quiet_on_correct_sets() {
+    for name in ["convnet", "mlp", "story"] {
+        let (doc, exit) = check_json(
+            &fixture(&format!("{name}.circle")),
+            &fixture(&format!("{name}.qparam/qparam.json")),
+        );
+        for rule in ALL {
+            assert!(
+                !codes(&doc).contains(&rule.code.to_string()),
+                "{} fired on the correct {name} set: {doc:#}",
+                rule.code
+            );
+        }
+        assert_eq!(exit, 0);
+        assert_eq!(doc["summary"], json!({"errors": 0, "warnings": 0}));
+    }
+}
+
+/// Each code in the registry has a triggering test above.
+#[test]
+fn every_rule_has_a_triggering_test() {
+    let source = include_str!("rules.rs");
+    for rule in ALL {
+        let marker = format!("\"{}\"", rule.code);
+        assert!(
+            source.matches(&marker).count() >= 1,
+            "no test triggers {}",
+            rule.code
+        );
+    }
+}
