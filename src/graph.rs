@@ -100,7 +100,9 @@ impl Tensor<'_> {
     pub fn byte_size(&self) -> Option<u64> {
         match self.data {
             Some(d) => Some(d.len() as u64),
-            None => self.element_count()?.checked_mul(dtype_size(self.dtype)? as u64),
+            None => self
+                .element_count()?
+                .checked_mul(dtype_size(self.dtype)? as u64),
         }
     }
 }
@@ -263,7 +265,10 @@ mod tests {
     #[test]
     fn sizes_of_absurd_shapes_do_not_overflow() {
         let t = Tensor {
-            id: TensorId { subgraph: 0, index: 0 },
+            id: TensorId {
+                subgraph: 0,
+                index: 0,
+            },
             name: "huge",
             dtype: fb::TensorType::FLOAT64,
             shape: vec![i32::MAX, i32::MAX, 4],

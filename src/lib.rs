@@ -10,6 +10,7 @@ extern crate alloc;
 pub mod analysis;
 pub mod apply;
 pub mod atomic_file;
+pub mod fix;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;

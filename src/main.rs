@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use q_implant::analysis::diagnostic::Severity;
 use q_implant::analysis::{self, rules, CheckOptions};
 use q_implant::apply::{self, ApplyRequest, Outcome};
+use q_implant::fix::FixPlan;
 use q_implant::graph::Graph;
 use q_implant::implant::{Change, ImplantOptions, Source};
 use q_implant::inspect;
@@ -55,6 +56,15 @@ enum Command {
         /// Colors in human output.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// Rename keys the matcher resolves confidently and add a missing
+        /// `quantized_dimension` where it can only be 0; then report what
+        /// remains. Writes qparam.json in place (keeping qparam.json.bak)
+        /// unless --fix-output is given. Never changes npy files.
+        #[arg(long)]
+        fix: bool,
+        /// Write the fixed file here instead (beside QPARAM).
+        #[arg(long, requires = "fix", value_name = "PATH")]
+        fix_output: Option<PathBuf>,
     },
     /// Implant a qparam set into a model, after a clean check.
     ///
@@ -80,18 +90,10 @@ enum Command {
         /// Replace OUTPUT if it exists (even when it is the input model).
         #[arg(long)]
         force: bool,
-        /// Copy parameters through Reshape, Transpose, Squeeze, Split,
-        /// Slice, Gather, MaxPool2D and Pad to outputs the set leaves out.
-        #[arg(long)]
-        propagate: bool,
         /// Keep float model inputs and outputs: insert Quantize after each
         /// input and Dequantize before each output.
         #[arg(long)]
         float_io: bool,
-        /// Tensors that may stay float (mixed precision), comma-separated;
-        /// their coverage findings become warnings.
-        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-        allow_float: Vec<String>,
         /// File layout; `auto` is plain unless the model needs over 2 GiB.
         #[arg(long, value_enum, default_value_t = Layout::Auto)]
         layout: Layout,
@@ -150,18 +152,27 @@ struct AnalysisArgs {
     /// Accept npy paths outside the qparam directory (only for trusted files).
     #[arg(long)]
     allow_outside_paths: bool,
+    /// Copy parameters through Reshape, Transpose, Squeeze, Split, Slice,
+    /// Gather, MaxPool2D and Pad to outputs the set leaves out (`check`
+    /// counts them as covered, `apply` writes them).
+    #[arg(long)]
+    propagate: bool,
+    /// Tensors that may stay float (mixed precision), comma-separated;
+    /// their coverage findings become warnings.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    allow_float: Vec<String>,
 }
 
 impl AnalysisArgs {
-    fn options(&self, allow_float: Vec<String>) -> CheckOptions {
+    fn options(&self) -> CheckOptions {
         CheckOptions {
             load: LoadOptions {
                 allow_outside_paths: self.allow_outside_paths,
             },
             select: self.select.clone(),
             ignore: self.ignore.clone(),
-            allow_float,
-            propagate: false,
+            allow_float: self.allow_float.clone(),
+            propagate: self.propagate,
         }
     }
 }
@@ -240,10 +251,35 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             format,
             deny,
             color,
+            fix,
+            fix_output,
         } => {
             let file = CircleFile::open(&model)?;
             let graph = Graph::new(&file);
-            let result = analysis::check(&graph, &qparam, &analysis.options(Vec::new()))?;
+            let options = analysis.options();
+            let mut result = analysis::check(&graph, &qparam, &options)?;
+            let mut qparam = qparam;
+            if fix {
+                let plan = FixPlan::new(&result);
+                for f in &plan.fixed {
+                    eprintln!("fixed `{}`: {}", f.key, f.what);
+                }
+                for f in &plan.left {
+                    eprintln!("left as is `{}`: {}", f.key, f.what);
+                }
+                if plan.is_empty() {
+                    eprintln!("nothing to fix");
+                } else {
+                    let fixed = plan.apply(&result.qparam.text);
+                    let written = q_implant::fix::write(&qparam, &fixed, fix_output.as_deref())?;
+                    if fix_output.is_none() {
+                        eprintln!("the original is kept as {}.bak", qparam.display());
+                    }
+                    eprintln!("wrote {}; the findings below are for it", written.display());
+                    result = analysis::check(&graph, &written, &options)?;
+                    qparam = written;
+                }
+            }
             let sources = Sources {
                 model: &model,
                 qparam: &qparam,
@@ -268,9 +304,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             analysis,
             dry_run,
             force,
-            propagate,
             float_io,
-            allow_float,
             layout,
             deny,
             color,
@@ -279,9 +313,9 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 model: &model,
                 qparam: &qparam,
                 output: &output,
-                check: analysis.options(allow_float),
+                check: analysis.options(),
                 implant: ImplantOptions {
-                    propagate,
+                    propagate: analysis.propagate,
                     float_io,
                 },
                 layout,

@@ -321,3 +321,37 @@ fn shared_buffers_stay_consistent() {
         b"1.0.0\0"
     );
 }
+
+#[test]
+fn float_io_keeps_signature_defs_pointing_at_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.circle");
+    let set = QSet::copy_of("mlp");
+    set.save();
+    q_implant()
+        .args([
+            "apply",
+            &s(&fixture("multi.circle")),
+            &s(&set.path()),
+            "-o",
+            &s(&out),
+            "--float-io",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("inserted: DEQUANTIZE"));
+    let file = CircleFile::open(&out).unwrap();
+    let g = q_implant::graph::Graph::new(&file);
+    for (i, sig) in file.model().signature_defs().unwrap().iter().enumerate() {
+        let sg = &g.subgraphs[sig.subgraph_index() as usize];
+        let output = sig.outputs().unwrap().get(0).tensor_index() as usize;
+        assert_eq!(
+            output, sg.outputs[0],
+            "signature {i} follows the new output"
+        );
+        assert_eq!(sg.tensors[output].dtype_name(), "FLOAT32");
+        assert!(sg.tensors[output].name.ends_with("::dequantized"));
+        let input = sig.inputs().unwrap().get(0).tensor_index() as usize;
+        assert_eq!(sg.tensors[input].dtype_name(), "FLOAT32");
+    }
+}

@@ -5,9 +5,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{check_json, codes, f32s, fixture, i64s, QSet};
+use common::{check_json, codes, f32s, fixture, i64s, ModelBuilder, QSet};
 use q_implant::analysis::rules::ALL;
-use q_implant::model::{self, fb, Layout, ModelParts};
+use q_implant::model::fb;
 use serde_json::json;
 
 fn mlp() -> PathBuf {
@@ -168,6 +168,28 @@ triggers!(q408_value_not_constant, "Q408", mlp(), "mlp", |s| {
     s.set_npy("tico::x", "value", "|u1", &[1, 16], &[0; 16]);
     s.save();
 });
+triggers!(
+    q409_value_layout,
+    "Q409",
+    fixture("story.circle"),
+    "story",
+    |s| {
+        // The first conv's weight is [8, 3, 3, 3]: OIHW and OHWI have one shape.
+        let key = "tico::_prop_tensor_constant2";
+        let path = s.dir.path().join(s.json[key]["value"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        let header = q_implant::qparam::npy::parse_header(&bytes).unwrap();
+        let ohwi = &bytes[header.data_offset..];
+        let mut oihw = vec![0u8; ohwi.len()];
+        for (o, i, h, w) in (0..8).flat_map(|o| {
+            (0..3).flat_map(move |i| (0..3).flat_map(move |h| (0..3).map(move |w| (o, i, h, w))))
+        }) {
+            oihw[((o * 3 + i) * 3 + h) * 3 + w] = ohwi[((o * 3 + h) * 3 + w) * 3 + i];
+        }
+        s.set_npy(key, "value", "|u1", &[8, 3, 3, 3], &oihw);
+        s.save();
+    }
+);
 triggers!(q501_unknown_tensor, "Q501", mlp(), "mlp", |s| {
     let k = s.key("fc1_weight");
     let e = s.json.remove(&k).unwrap();
@@ -246,40 +268,13 @@ triggers!(
 /// A model with one Logistic, written with our own writer: the fixtures
 /// have no operator with fixed output parameters.
 fn logistic_model(dir: &std::path::Path) -> PathBuf {
-    let tensor = |name: &str| {
-        let mut t = fb::TensorT::default();
-        t.name = Some(name.into());
-        t.shape = Some(vec![1, 4]);
-        t
-    };
-    let mut code = fb::OperatorCodeT::default();
-    code.builtin_code = fb::BuiltinOperator::LOGISTIC;
-    code.deprecated_builtin_code = 14;
-    let mut op = fb::OperatorT::default();
-    op.inputs = Some(vec![0]);
-    op.outputs = Some(vec![1]);
-    let mut sg = fb::SubGraphT::default();
-    sg.tensors = Some(vec![tensor("in"), tensor("out")]);
-    sg.inputs = Some(vec![0]);
-    sg.outputs = Some(vec![1]);
-    sg.operators = Some(vec![op]);
-    let mut m = fb::ModelT::default();
-    m.version = 3;
-    m.operator_codes = Some(vec![code]);
-    m.subgraphs = Some(vec![sg]);
-    m.buffers = Some(vec![fb::BufferT::default()]);
-    let path = dir.join("logistic.circle");
-    model::save(
-        &ModelParts {
-            model: m,
-            payloads: vec![None],
-        },
-        Layout::Plain,
-        &path,
-        false,
-    )
-    .unwrap();
-    path
+    let mut b = ModelBuilder::default();
+    let (x, y) = (
+        b.tensor("in", &[1, 4], None),
+        b.tensor("out", &[1, 4], None),
+    );
+    b.op(fb::BuiltinOperator::LOGISTIC, &[x], &[y]);
+    b.save(&dir.join("logistic.circle"), &[x], &[y])
 }
 
 fn logistic_set(out_scale: f32) -> (tempfile::TempDir, PathBuf, QSet) {

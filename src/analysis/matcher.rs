@@ -9,12 +9,63 @@ use ndarray::{ArrayD, Dimension, IxDyn};
 use super::diagnostic::Suggestion;
 use super::Context;
 use crate::graph::{Tensor, TensorId};
-use crate::model::fb::TensorType;
+use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::qparam::npy::Values;
 use crate::qparam::Entry;
 
 /// Confidence from which a suggestion is offered as the fix.
 pub const CONFIDENT: f64 = 0.8;
+
+/// Candidates closer than this in confidence are equally good.
+const TIE: f64 = 0.02;
+
+/// What the matcher concludes for one key that names no tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// This tensor, confidently, and no other key claims it.
+    Match(Suggestion),
+    /// Several tensors are equally good: the data cannot tell.
+    Ambiguous(Vec<Suggestion>),
+    /// Nothing confident.
+    Unmatched,
+}
+
+/// Decides all unknown keys jointly: each tensor goes to at most one key,
+/// the most confident first; a key whose best candidates tie is ambiguous.
+/// `candidates[i]` are key i's suggestions, best first (empty for keys
+/// that name a tensor).
+pub fn resolve(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
+    let mut verdicts = vec![Verdict::Unmatched; candidates.len()];
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&i| !candidates[i].is_empty())
+        .collect();
+    order.sort_by(|&a, &b| {
+        candidates[b][0]
+            .confidence
+            .total_cmp(&candidates[a][0].confidence)
+            .then(a.cmp(&b))
+    });
+    let mut taken: Vec<&str> = Vec::new();
+    for i in order {
+        let free: Vec<&Suggestion> = candidates[i]
+            .iter()
+            .filter(|s| s.confidence >= CONFIDENT && !taken.contains(&s.name.as_str()))
+            .collect();
+        let Some(best) = free.first() else { continue };
+        let ties: Vec<Suggestion> = free
+            .iter()
+            .filter(|s| best.confidence - s.confidence < TIE)
+            .map(|s| (*s).clone())
+            .collect();
+        verdicts[i] = if ties.len() > 1 {
+            Verdict::Ambiguous(ties)
+        } else {
+            taken.push(&best.name);
+            Verdict::Match((*best).clone())
+        };
+    }
+    verdicts
+}
 
 /// How many candidates a finding lists.
 const SHOWN: usize = 3;
@@ -35,7 +86,7 @@ pub fn layout_change(value: &[usize], tensor: &[usize]) -> Option<LayoutChange> 
 
 /// Every converter layout change that gives `tensor`'s shape; several can
 /// when dimensions coincide (an OIHW [8, 3, 3, 3] is also OHWI-shaped).
-fn layout_changes(value: &[usize], tensor: &[usize]) -> Vec<LayoutChange> {
+pub(crate) fn layout_changes(value: &[usize], tensor: &[usize]) -> Vec<LayoutChange> {
     let candidates = [
         ("OHWI (from PyTorch's OIHW)", vec![0, 2, 3, 1]),
         ("1HWC (from PyTorch's C1HW)", vec![1, 2, 3, 0]),
@@ -167,7 +218,11 @@ fn score(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, Strin
 
 /// The largest difference, in quantization steps, between `entry`'s value
 /// dequantized and `t`'s float data, after `change`.
-fn content_steps(entry: &Entry, t: &Tensor<'_>, change: Option<&LayoutChange>) -> Option<f64> {
+pub(crate) fn content_steps(
+    entry: &Entry,
+    t: &Tensor<'_>,
+    change: Option<&LayoutChange>,
+) -> Option<f64> {
     let value = &entry.value.as_ref()?.value;
     let scales = entry.scales()?;
     let zps = entry.zero_points().unwrap_or_else(|| vec![0; scales.len()]);
@@ -252,7 +307,48 @@ fn weight_tensor(ctx: &Context<'_>, weight: &Entry) -> Option<TensorId> {
 
 const INPUT_STUBS: [&str; 6] = ["quant", "input", "x", "inputs", "quant_stub", "quantstub"];
 
+/// PyTorch module names (their last word) and the operator a converter
+/// makes of them.
+const MODULE_OPS: [(&str, Op); 12] = [
+    ("pad", Op::PAD),
+    ("maxpool", Op::MAX_POOL_2D),
+    ("pool", Op::MAX_POOL_2D),
+    ("avgpool", Op::AVERAGE_POOL_2D),
+    ("softmax", Op::SOFTMAX),
+    ("sigmoid", Op::LOGISTIC),
+    ("tanh", Op::TANH),
+    ("flatten", Op::RESHAPE),
+    ("relu", Op::RELU),
+    ("relu6", Op::RELU6),
+    ("cat", Op::CONCATENATION),
+    ("add", Op::ADD),
+];
+
+/// A key named like a module of one kind (`pad`, `encoder.pool`) and a
+/// tensor produced by the model's only operator of that kind.
+fn module_kind_signal(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, String)> {
+    let sg = &ctx.graph.subgraphs[t.id.subgraph];
+    let op = &sg.operators[t.producer?];
+    let word = entry
+        .key
+        .rsplit(['.', '/'])
+        .next()?
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '_')
+        .to_lowercase();
+    let (_, kind) = MODULE_OPS.iter().find(|(name, _)| *name == word)?;
+    if !op.opcode.is(*kind) {
+        return None;
+    }
+    let same_kind = sg.operators.iter().filter(|o| o.opcode.is(*kind)).count();
+    (same_kind == 1).then(|| (0.85, format!("output of the model's only {}", op.opcode)))
+}
+
 fn graph_signal(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, String)> {
+    if entry.value.is_none() {
+        if let Some(found) = module_kind_signal(ctx, entry, t) {
+            return Some(found);
+        }
+    }
     let key = entry.key.as_str();
     let sg = &ctx.graph.subgraphs[t.id.subgraph];
     if entry.value.is_none()
@@ -315,6 +411,35 @@ mod tests {
         assert_eq!(normalize("tico::p_conv1_bias"), "conv1 bias");
         assert_eq!(normalize("conv1.bias"), "conv1 bias");
         assert_eq!(normalize("subnet.conv2.kernel"), "subnet conv2 weight");
+    }
+
+    fn sug(name: &str, confidence: f64) -> Suggestion {
+        Suggestion {
+            name: name.into(),
+            confidence,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn resolution_is_one_to_one_and_admits_ties() {
+        let candidates = vec![
+            vec![sug("a", 0.97), sug("b", 0.90)],
+            vec![sug("a", 0.99)],
+            vec![sug("c", 0.95), sug("d", 0.95)],
+            vec![],
+            vec![sug("e", 0.5)],
+        ];
+        let v = resolve(&candidates);
+        assert_eq!(v[1], Verdict::Match(sug("a", 0.99)));
+        assert_eq!(
+            v[0],
+            Verdict::Match(sug("b", 0.90)),
+            "the second claimant takes its next candidate"
+        );
+        assert!(matches!(&v[2], Verdict::Ambiguous(t) if t.len() == 2));
+        assert_eq!(v[3], Verdict::Unmatched);
+        assert_eq!(v[4], Verdict::Unmatched);
     }
 
     #[test]

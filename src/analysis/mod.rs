@@ -27,6 +27,9 @@ pub struct Context<'a> {
     pub allow_float: &'a [String],
     /// For each entry whose key names no tensor, the matcher's candidates.
     pub suggestions: Vec<Vec<diagnostic::Suggestion>>,
+    /// For each entry, the matcher's joint conclusion (Unmatched for keys
+    /// that name a tensor).
+    pub verdicts: Vec<matcher::Verdict>,
     /// Tensors `--propagate` gives parameters, with the entry they copy.
     pub propagated: HashMap<TensorId, usize>,
 }
@@ -61,6 +64,7 @@ impl<'a> Context<'a> {
             allow_float,
             suggestions: Vec::new(),
             propagated: HashMap::new(),
+            verdicts: Vec::new(),
         };
         if options.propagate {
             ctx.propagated = crate::implant::propagate::fills(&ctx)
@@ -80,19 +84,18 @@ impl<'a> Context<'a> {
                 }
             })
             .collect();
+        ctx.verdicts = matcher::resolve(&ctx.suggestions);
         ctx
     }
 
-    /// The unknown key whose confident first candidate is the tensor `name`.
+    /// The unknown key the matcher confidently gives the tensor `name`.
     pub fn key_probably_meaning(&self, name: &str) -> Option<&'a str> {
-        self.qparam
+        let qparam = self.qparam;
+        qparam
             .entries
             .iter()
-            .zip(&self.suggestions)
-            .find(|(_, s)| {
-                s.first()
-                    .is_some_and(|s| s.name == name && s.confidence >= matcher::CONFIDENT)
-            })
+            .zip(&self.verdicts)
+            .find(|(_, v)| matches!(v, matcher::Verdict::Match(s) if s.name == name))
             .map(|(e, _)| e.key.as_str())
     }
 
@@ -126,6 +129,8 @@ pub struct CheckOptions {
 pub struct Analysis {
     pub qparam: QParamFile,
     pub diagnostics: Vec<Diagnostic>,
+    /// The matcher's conclusion for each entry (see [`matcher::resolve`]).
+    pub verdicts: Vec<matcher::Verdict>,
 }
 
 impl Analysis {
@@ -145,13 +150,14 @@ pub fn check(
 ) -> Result<Analysis, QParamReadError> {
     let mut diagnostics = Vec::new();
     let qparam = qparam::load(qparam_path, options.load, &mut diagnostics)?;
-    {
+    let verdicts = {
         let ctx = Context::new(graph, &qparam, options);
         rules::values::check(&ctx, &mut diagnostics);
         rules::names::check(&ctx, &mut diagnostics);
         rules::coverage::check(&ctx, &mut diagnostics);
         rules::spec::check(&ctx, &mut diagnostics);
-    }
+        ctx.verdicts
+    };
     diagnostics.retain(|d| {
         (options.select.is_empty() || rules::matches(d.code(), &options.select))
             && !rules::matches(d.code(), &options.ignore)
@@ -161,5 +167,6 @@ pub fn check(
     Ok(Analysis {
         qparam,
         diagnostics,
+        verdicts,
     })
 }

@@ -144,7 +144,9 @@ fn retype<'a>(
         quantized_dimension: axis,
         ..Default::default()
     }));
-    let mut bytes_after = before.element_count().and_then(|n| n.checked_mul(dtype.size() as u64));
+    let mut bytes_after = before
+        .element_count()
+        .and_then(|n| n.checked_mul(dtype.size() as u64));
     if let Some(value) = &entry.value {
         let data: &'a [u8] = value.value.data();
         // A buffer other tensors (or metadata) also use keeps its bytes for

@@ -94,8 +94,10 @@ impl CircleFile {
     /// `offset..offset+size` of the file in the large-model layout. `None` when
     /// the buffer holds nothing (a non-constant tensor's buffer).
     pub fn buffer_data(&self, index: usize) -> Option<&[u8]> {
-        let buffer = self.model().buffers()?.iter().nth(index)?;
-        self.payload_of(&buffer)
+        let buffers = self.model().buffers()?;
+        (index < buffers.len())
+            .then(|| self.payload_of(&buffers.get(index)))
+            .flatten()
     }
 
     fn payload_of<'a>(&'a self, buffer: &fb::Buffer<'a>) -> Option<&'a [u8]> {

@@ -82,6 +82,8 @@ pub struct Entry {
     pub value: Option<Field<NpyFile>>,
     /// Whether a `value` field was written, usable or not.
     pub has_value_field: bool,
+    /// Whether a `quantized_dimension` field was written, usable or not.
+    pub has_axis_field: bool,
 }
 
 impl Entry {
@@ -261,6 +263,7 @@ fn read_entry(
         quantized_dimension,
         value,
         has_value_field: value_field.is_some(),
+        has_axis_field: find("quantized_dimension").is_some(),
     })
 }
 

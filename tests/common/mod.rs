@@ -135,3 +135,83 @@ pub fn f32s(values: &[f32]) -> Vec<u8> {
 pub fn i64s(values: &[i64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+/// Small float models written with our own writer, for cases the real
+/// fixtures do not have.
+#[derive(Default)]
+pub struct ModelBuilder {
+    tensors: Vec<q_implant::model::fb::TensorT>,
+    payloads: Vec<Option<std::borrow::Cow<'static, [u8]>>>,
+    codes: Vec<q_implant::model::fb::OperatorCodeT>,
+    ops: Vec<q_implant::model::fb::OperatorT>,
+}
+
+impl ModelBuilder {
+    /// Adds a float32 tensor (a constant when `data` is given); returns its index.
+    pub fn tensor(&mut self, name: &str, shape: &[i32], data: Option<&[f32]>) -> i32 {
+        if self.payloads.is_empty() {
+            self.payloads.push(None);
+        }
+        let mut t = q_implant::model::fb::TensorT::default();
+        t.name = Some(name.into());
+        t.shape = Some(shape.to_vec());
+        if let Some(data) = data {
+            self.payloads.push(Some(f32s(data).into()));
+            t.buffer = (self.payloads.len() - 1) as u32;
+        }
+        self.tensors.push(t);
+        (self.tensors.len() - 1) as i32
+    }
+
+    pub fn op(
+        &mut self,
+        op: q_implant::model::fb::BuiltinOperator,
+        inputs: &[i32],
+        outputs: &[i32],
+    ) {
+        let index = match self.codes.iter().position(|c| c.builtin_code == op) {
+            Some(i) => i,
+            None => {
+                let mut code = q_implant::model::fb::OperatorCodeT::default();
+                code.builtin_code = op;
+                code.deprecated_builtin_code = op.0.min(127) as i8;
+                code.version = 1;
+                self.codes.push(code);
+                self.codes.len() - 1
+            }
+        };
+        let mut o = q_implant::model::fb::OperatorT::default();
+        o.opcode_index = index as u32;
+        o.inputs = Some(inputs.to_vec());
+        o.outputs = Some(outputs.to_vec());
+        self.ops.push(o);
+    }
+
+    /// Writes the model with these graph inputs and outputs.
+    pub fn save(self, path: &Path, inputs: &[i32], outputs: &[i32]) -> PathBuf {
+        use q_implant::model::{self, fb, Layout, ModelParts};
+        let mut sg = fb::SubGraphT::default();
+        sg.tensors = Some(self.tensors);
+        sg.inputs = Some(inputs.to_vec());
+        sg.outputs = Some(outputs.to_vec());
+        sg.operators = Some(self.ops);
+        let mut m = fb::ModelT::default();
+        m.version = 3;
+        m.operator_codes = Some(self.codes);
+        m.subgraphs = Some(vec![sg]);
+        m.buffers = Some(vec![fb::BufferT::default(); self.payloads.len().max(1)]);
+        let payloads = if self.payloads.is_empty() {
+            vec![None]
+        } else {
+            self.payloads
+        };
+        model::save(
+            &ModelParts { model: m, payloads },
+            Layout::Plain,
+            path,
+            false,
+        )
+        .unwrap();
+        path.to_path_buf()
+    }
+}

@@ -24,10 +24,10 @@ def run(path, x):
     return s.get_output(0)
 
 
-def error_in_steps(name, qparam_dir, out, float_io=False):
+def error_in_steps(name, qparam_dir, out, float_io=False, extra=()):
     """Largest difference between the float and the quantized model's
     outputs, in quantization steps of the output."""
-    args = ["--float-io"] if float_io else []
+    args = (["--float-io"] if float_io else []) + list(extra)
     q_implant("apply", fixture(name), os.path.join(qparam_dir, "qparam.json"), "-o", out, *args)
     fm, _ = read_model(fixture(name))
     qm, _ = read_model(out)
@@ -35,9 +35,11 @@ def error_in_steps(name, qparam_dir, out, float_io=False):
     rng = np.random.default_rng(7)
     x = rng.standard_normal(fsg.tensors[fsg.inputs[0]].shape).astype(np.float32)
     y_float = run(fixture(name), x)
-    params = json.load(open(os.path.join(qparam_dir, "qparam.json")))
-    out_entry = params[fsg.tensors[fsg.outputs[0]].name.decode()]
-    s_out = float(np.load(os.path.join(qparam_dir, out_entry["scale"]))[0])
+    s_out = float(qsg.tensors[qsg.outputs[0]].quantization.scale[0]) if not float_io else None
+    if float_io:
+        params = json.load(open(os.path.join(qparam_dir, "qparam.json")))
+        out_entry = params[fsg.tensors[fsg.outputs[0]].name.decode()]
+        s_out = float(np.load(os.path.join(qparam_dir, out_entry["scale"]))[0])
     if float_io:
         y = run(out, x)
         assert y.dtype == np.float32
@@ -74,3 +76,15 @@ def test_a_scale_off_by_two_is_caught(name, tmp):
     np.save(scale_file, np.load(scale_file) * 2)
     steps = error_in_steps(name, str(broken), tmp / "q.circle")
     assert steps > MAX_STEPS, f"{name}: doubling the scale of {weight} went unnoticed ({steps:.2f} steps)"
+
+
+@pytest.mark.parametrize("name", ["convnet", "mlp"])
+def test_pytorch_names_fixed_then_applied_run(name, tmp):
+    """The exporter's PyTorch names: `check --fix` renames them, `apply
+    --propagate` fills the Transposes the exporter never saw, onert runs it."""
+    qparam = tmp / "qparam"
+    shutil.copytree(os.path.join(FIXTURES, f"{name}.torch-qparam"), qparam)
+    fixed = q_implant("check", fixture(name), qparam / "qparam.json", "--fix", "--propagate", check=False)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    steps = error_in_steps(name, str(qparam), tmp / "q.circle", extra=["--propagate"])
+    assert steps <= MAX_STEPS, f"{name}: {steps:.2f} steps off"

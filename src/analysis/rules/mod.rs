@@ -59,6 +59,7 @@ pub static ALL: &[&Rule] = &[
     &values::VALUE_SHAPE,
     &values::VALUE_DTYPE,
     &values::VALUE_NOT_CONSTANT,
+    &values::VALUE_LAYOUT,
     &names::UNKNOWN_TENSOR,
     &names::NOT_FLOAT32,
     &coverage::FLOAT_REMAINS,

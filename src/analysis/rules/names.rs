@@ -2,7 +2,8 @@
 
 use super::Rule;
 use crate::analysis::diagnostic::{Diagnostic, Severity::Error};
-use crate::analysis::{matcher, Context};
+use crate::analysis::matcher::Verdict;
+use crate::analysis::Context;
 use crate::model::fb::TensorType;
 
 pub static UNKNOWN_TENSOR: Rule = Rule {
@@ -53,13 +54,23 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let key = entry.key.as_str();
         match ctx.targets[i].first() {
             None => {
-                let suggestions = ctx.suggestions[i].clone();
-                let help = match suggestions.first() {
-                    Some(s) if s.confidence >= matcher::CONFIDENT => {
-                        format!("rename the key to `{}` ({})", s.name, s.reason)
+                let mut suggestions = ctx.suggestions[i].clone();
+                let help = match &ctx.verdicts[i] {
+                    Verdict::Match(m) => {
+                        // The key's own first choice may belong to another key.
+                        suggestions.retain(|s| s.name != m.name);
+                        suggestions.insert(0, m.clone());
+                        format!("rename the key to `{}` ({}); `check --fix` does it", m.name, m.reason)
                     }
-                    Some(_) => "the candidates below are uncertain; `q-implant inspect MODEL` lists every tensor".into(),
-                    None => "`q-implant inspect MODEL` lists the model's tensor names".into(),
+                    Verdict::Ambiguous(ties) => format!(
+                        "ambiguous: {} match equally well ({}); rename the key by hand to the one meant",
+                        ties.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(" and "),
+                        ties[0].reason
+                    ),
+                    Verdict::Unmatched if !suggestions.is_empty() => {
+                        "no candidate is certain; `q-implant inspect MODEL` lists every tensor".into()
+                    }
+                    Verdict::Unmatched => "`q-implant inspect MODEL` lists the model's tensor names".into(),
                 };
                 out.push(
                     Diagnostic::new(

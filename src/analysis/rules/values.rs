@@ -2,7 +2,7 @@
 
 use super::Rule;
 use crate::analysis::diagnostic::{Diagnostic, Severity::Error};
-use crate::analysis::Context;
+use crate::analysis::{matcher, Context};
 use crate::graph::Tensor;
 use crate::qparam::npy::NpyType;
 use crate::qparam::Entry;
@@ -162,6 +162,25 @@ Remove `value` from activation entries; check that weight keys name the weight t
 "#,
 };
 
+pub static VALUE_LAYOUT: Rule = Rule {
+    code: "Q409",
+    name: "value-layout",
+    severity: Error,
+    summary: "value has the tensor's shape but the framework's layout",
+    docs: r#"## What it does
+When a `value` array's shape equals the tensor's shape and also a converter layout change of it (a Conv2D weight `[8, 3, 3, 3]` reads the same as OIHW and OHWI), compares the dequantized value with the model's float data both ways, and reports a value that matches only after the layout change.
+
+## Why is this bad?
+The shapes agree, so nothing else notices; the bytes are copied as they are and the weights are scrambled: the model runs and computes something else.
+
+## Example
+A Conv2D weight with 3 input channels and a 3×3 kernel, exported from PyTorch as `w_q` (OIHW) for a tensor the converter stores as OHWI.
+
+## Use instead
+`np.save("2.npy", w_q.transpose(0, 2, 3, 1))`.
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for entry in &ctx.qparam.entries {
         scale_and_zero_points(entry, out);
@@ -304,7 +323,9 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
         );
     }
     let expected: Vec<usize> = tensor.shape.iter().map(|&d| d.max(0) as usize).collect();
-    if header.shape != expected {
+    if header.shape == expected {
+        same_shape_other_layout(entry, tensor, &expected, out);
+    } else {
         let mut d = Diagnostic::new(
             &VALUE_SHAPE,
             format!(
@@ -325,5 +346,35 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
             }
         };
         out.push(d);
+    }
+}
+
+/// Q409: only for shapes a layout change maps onto themselves, so float
+/// data is read just where the shape cannot tell.
+fn same_shape_other_layout(
+    entry: &Entry,
+    tensor: &Tensor<'_>,
+    shape: &[usize],
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(value) = &entry.value else { return };
+    for change in matcher::layout_changes(shape, shape)
+        .into_iter()
+        .filter(|c| c.perm != [0, 1, 2, 3])
+    {
+        let as_is = matcher::content_steps(entry, tensor, None);
+        let changed = matcher::content_steps(entry, tensor, Some(&change));
+        if let (Some(as_is), Some(changed)) = (as_is, changed) {
+            if changed <= 0.51 && as_is > 1.0 {
+                out.push(
+                    Diagnostic::new(&VALUE_LAYOUT, format!("`{}`.value matches `{}`'s data only after {}: as saved, its elements land in the wrong places", entry.key, tensor.name, change.name))
+                        .key(&entry.key)
+                        .field("value")
+                        .at(value.span.clone())
+                        .help(format!("save np.transpose(value, {:?}) instead", change.perm)),
+                );
+                return;
+            }
+        }
     }
 }

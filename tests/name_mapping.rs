@@ -1,0 +1,238 @@
+//! Mapping PyTorch names onto the tensors a converter named: accuracy on
+//! real converted models, content telling identical shapes apart, honest
+//! ambiguity, and `check --fix`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{check_json, f32s, fixture, i64s, q_implant, snapshot, ModelBuilder, QSet};
+use predicates::prelude::*;
+use q_implant::model::fb;
+use serde_json::{json, Value};
+
+fn q501(doc: &Value, key: &str) -> Value {
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "Q501" && d["key"] == key)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn the_top_suggestion_is_right_for_pytorch_keyed_sets() {
+    for name in ["convnet", "mlp"] {
+        let set = fixture(&format!("{name}.torch-qparam"));
+        let expected: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(set.join("expected.json")).unwrap())
+                .unwrap();
+        let (doc, _) = check_json(
+            &fixture(&format!("{name}.circle")),
+            &set.join("qparam.json"),
+        );
+        let wrong: Vec<String> = expected
+            .iter()
+            .filter(|(key, tensor)| q501(&doc, key)["suggestions"][0]["name"] != **tensor)
+            .map(|(key, tensor)| {
+                format!(
+                    "{key} -> {} (expected {tensor})",
+                    q501(&doc, key)["suggestions"][0]["name"]
+                )
+            })
+            .collect();
+        let right = expected.len() - wrong.len();
+        assert!(
+            right * 100 >= expected.len() * 95,
+            "{name}: {right}/{} right; wrong: {wrong:?}",
+            expected.len()
+        );
+    }
+}
+
+#[test]
+fn weights_of_identical_shape_are_told_apart_by_content() {
+    let (doc, _) = check_json(
+        &fixture("story.circle"),
+        &fixture("story.torch-qparam/qparam.json"),
+    );
+    for (key, tensor) in [
+        ("subnet.conv2.weight", "tico::_prop_tensor_constant1"),
+        ("subnet.conv3.weight", "tico::_prop_tensor_constant0"),
+    ] {
+        let d = q501(&doc, key);
+        assert_eq!(d["suggestions"][0]["name"], tensor);
+        assert!(d["suggestions"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("data within"));
+        // The other conv weight of the same shape is not offered.
+        assert!(
+            d["suggestions"].as_array().unwrap().len() == 1
+                || d["suggestions"][1]["confidence"].as_f64().unwrap() < 0.5
+        );
+    }
+}
+
+/// Two FullyConnected layers whose weights hold the same data.
+fn twin_weights_model(dir: &std::path::Path) -> PathBuf {
+    let weights: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) / 10.0).collect();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("in", &[1, 4], None);
+    let (wa, wb) = (
+        b.tensor("weight_a", &[4, 4], Some(&weights)),
+        b.tensor("weight_b", &[4, 4], Some(&weights)),
+    );
+    let (ya, yb) = (
+        b.tensor("out_a", &[1, 4], None),
+        b.tensor("out_b", &[1, 4], None),
+    );
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, wa, -1], &[ya]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, wb, -1], &[yb]);
+    b.save(&dir.join("twins.circle"), &[x], &[ya, yb])
+}
+
+#[test]
+fn a_key_with_two_equally_good_candidates_is_ambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = twin_weights_model(dir.path());
+    let mut set = QSet::copy_of("mlp");
+    set.json.clear();
+    set.json.insert(
+        "layer.weight".into(),
+        json!({"dtype": "uint8", "quantized_dimension": 0}),
+    );
+    let scale = 0.1f32;
+    let q: Vec<u8> = (0..16).map(|i| (i + 120) as u8).collect(); // (q - 128) * 0.1 = (i - 8) / 10
+    set.set_npy("layer.weight", "scale", "<f4", &[1], &f32s(&[scale]));
+    set.set_npy("layer.weight", "zerop", "<i8", &[1], &i64s(&[128]));
+    set.set_npy("layer.weight", "value", "|u1", &[4, 4], &q);
+    let path = set.save();
+    let (doc, _) = check_json(&model, &path);
+    let d = q501(&doc, "layer.weight");
+    let s = d["suggestions"].as_array().unwrap();
+    assert_eq!(s[0]["confidence"], s[1]["confidence"]);
+    assert!(
+        d["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("ambiguous: `weight_a` and `weight_b`"),
+        "{d:#}"
+    );
+    let before = std::fs::read(&path).unwrap();
+    q_implant()
+        .args([
+            "check",
+            model.to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--fix",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "left as is `layer.weight`: ambiguous between `weight_a` and `weight_b`",
+        ))
+        .stderr(predicate::str::contains("nothing to fix"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "an ambiguous key is not guessed"
+    );
+}
+
+#[test]
+fn fix_renames_keeps_a_backup_and_never_touches_npy_files() {
+    let set = QSet::copy_of("story");
+    let dir = set.dir.path();
+    for entry in std::fs::read_dir(fixture("story.torch-qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    let qparam = dir.join("qparam.json");
+    let original = std::fs::read(&qparam).unwrap();
+    let npys = |d: &std::path::Path| {
+        snapshot(d)
+            .into_iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "npy"))
+            .collect::<Vec<_>>()
+    };
+    let before = npys(dir);
+    q_implant()
+        .args([
+            "check",
+            fixture("story.circle").to_str().unwrap(),
+            qparam.to_str().unwrap(),
+            "--fix",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "fixed `subnet.conv2.weight`: renamed to `tico::_prop_tensor_constant1`",
+        ))
+        .stderr(predicate::str::contains("added \"quantized_dimension\": 0"));
+    assert_eq!(
+        std::fs::read(dir.join("qparam.json.bak")).unwrap(),
+        original
+    );
+    assert_eq!(npys(dir), before);
+    let (doc, _) = check_json(&fixture("story.circle"), &qparam);
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        !codes.contains(&"Q501") && !codes.contains(&"Q201"),
+        "{codes:?}"
+    );
+    // What is left is what renaming cannot fix: array types, the weights'
+    // PyTorch layout, unquantized biases.
+    for code in ["Q306", "Q307", "Q406", "Q409", "Q407"] {
+        assert!(codes.contains(&code), "{code} should remain: {codes:?}");
+    }
+}
+
+#[test]
+fn fix_output_writes_beside_and_leaves_the_original() {
+    let set = QSet::copy_of("mlp");
+    let mut renamed = set.json.clone();
+    let k = set.key("fc1_weight");
+    let e = renamed.remove(&k).unwrap();
+    renamed.insert("fc1.weight".into(), e);
+    let path = set.path();
+    std::fs::write(&path, serde_json::to_string_pretty(&renamed).unwrap()).unwrap();
+    let original = std::fs::read(&path).unwrap();
+    let out = set.dir.path().join("fixed.json");
+    q_implant()
+        .args([
+            "check",
+            fixture("mlp.circle").to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--fix",
+            "--fix-output",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ok:"));
+    assert_eq!(std::fs::read(&path).unwrap(), original);
+    assert!(!set.dir.path().join("qparam.json.bak").exists());
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains(&format!("\"{k}\"")));
+    let elsewhere = tempfile::tempdir().unwrap();
+    q_implant()
+        .args([
+            "check",
+            fixture("mlp.circle").to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--fix",
+            "--fix-output",
+        ])
+        .arg(elsewhere.path().join("fixed.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must be in the directory"));
+}
