@@ -4,7 +4,6 @@
 //!
 //!     cargo test --release --test large_model -- --ignored
 
-use std::borrow::Cow;
 use std::io::Read;
 
 use q_implant::model::{self, fb, CircleFile, Layout, ModelParts};
@@ -38,7 +37,7 @@ fn over_two_gib_round_trips_in_the_large_layout() {
     tree.subgraphs = Some(vec![subgraph]);
     tree.buffers = Some(vec![fb::BufferT::default(); n + 1]);
     let mut payloads = vec![None];
-    payloads.extend((0..n).map(|i| Some(Cow::Owned(payload(i as u8)))));
+    payloads.extend((0..n).map(|i| Some(payload(i as u8).into())));
     let parts = ModelParts {
         model: tree,
         payloads,

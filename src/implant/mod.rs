@@ -6,7 +6,6 @@
 pub mod float_io;
 pub mod propagate;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::analysis::Context;
@@ -148,7 +147,7 @@ fn retype<'a>(
         .element_count()
         .and_then(|n| n.checked_mul(dtype.size() as u64));
     if let Some(value) = &entry.value {
-        let data: &'a [u8] = value.value.data();
+        let payload = value.value.payload();
         // A buffer other tensors (or metadata) also use keeps its bytes for
         // them; this tensor gets a buffer of its own.
         let shared =
@@ -161,8 +160,8 @@ fn retype<'a>(
             buffer_users.insert(tensor.buffer, 1);
             parts.payloads.push(None);
         }
-        parts.payloads[tensor.buffer as usize] = Some(Cow::Borrowed(data));
-        bytes_after = Some(data.len() as u64);
+        bytes_after = Some(payload.len());
+        parts.payloads[tensor.buffer as usize] = Some(payload);
     }
     Change {
         tensor: id,

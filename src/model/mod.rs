@@ -19,13 +19,12 @@ mod error;
 mod reader;
 pub mod writer;
 
-use std::io::BufWriter;
 use std::path::Path;
 
 pub use circle_generated::circle as fb;
 pub use error::ModelError;
 pub use reader::{CircleFile, FLATBUFFER_LIMIT};
-pub use writer::{Layout, ModelParts, Written};
+pub use writer::{FileRange, Layout, ModelParts, Payload, Written};
 
 use crate::atomic_file::AtomicFile;
 
@@ -43,10 +42,8 @@ pub fn save(
         source,
     };
     let file = AtomicFile::create(dest).map_err(write_err)?;
-    let written = {
-        let mut out = BufWriter::with_capacity(1 << 20, file.as_file());
-        writer::write(parts, layout, &mut out).map_err(|e| e.at(dest))?
-    };
+    let written = writer::write(parts, layout, &mut writer::FileSink::new(file.as_file()))
+        .map_err(|e| e.at(dest))?;
     file.sync().map_err(write_err)?;
     CircleFile::open(file.temp_path()).map_err(|e| ModelError::Corrupt {
         path: dest.to_path_buf(),

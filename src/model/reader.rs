@@ -4,7 +4,11 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use std::borrow::Cow;
+
 use memmap2::Mmap;
+
+use super::writer::{FileRange, Payload};
 
 use super::fb;
 use super::ModelError;
@@ -18,6 +22,8 @@ pub const FLATBUFFER_LIMIT: usize = i32::MAX as usize;
 pub struct CircleFile {
     path: PathBuf,
     bytes: Storage,
+    /// Kept open so payloads can be copied from it by the kernel.
+    file: Option<File>,
 }
 
 enum Storage {
@@ -45,18 +51,18 @@ impl CircleFile {
             // (re-verification would not help against it either).
             Storage::Mapped(unsafe { Mmap::map(&file) }.map_err(read_err)?)
         };
-        Self::verified(path, bytes)
+        Self::verified(path, bytes, Some(file))
     }
 
     /// Verifies `bytes` as a model; `label` stands for the file name in errors.
     pub fn from_bytes(label: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, ModelError> {
-        Self::verified(label.into(), Storage::Owned(bytes))
+        Self::verified(label.into(), Storage::Owned(bytes), None)
     }
 
-    fn verified(path: PathBuf, bytes: Storage) -> Result<Self, ModelError> {
-        let file = CircleFile { path, bytes };
-        file.verify()?;
-        Ok(file)
+    fn verified(path: PathBuf, bytes: Storage, file: Option<File>) -> Result<Self, ModelError> {
+        let model = CircleFile { path, bytes, file };
+        model.verify()?;
+        Ok(model)
     }
 
     pub fn path(&self) -> &Path {
@@ -115,6 +121,25 @@ impl CircleFile {
             .buffers()
             .map(|bs| bs.iter().map(|b| self.payload_of(&b)).collect())
             .unwrap_or_default()
+    }
+
+    /// Payloads of all buffers as the writer takes them: ranges of the file
+    /// when it is one (copied without being read into memory), else bytes.
+    pub fn payload_sources(&self) -> Vec<Option<Payload<'_>>> {
+        let base = self.bytes().as_ptr() as usize;
+        self.payloads()
+            .into_iter()
+            .map(|p| {
+                p.map(|bytes| match (&self.file, &self.bytes) {
+                    (Some(file), Storage::Mapped(_)) => Payload::File(FileRange {
+                        file,
+                        offset: (bytes.as_ptr() as usize - base) as u64,
+                        len: bytes.len() as u64,
+                    }),
+                    _ => Payload::Bytes(Cow::Borrowed(bytes)),
+                })
+            })
+            .collect()
     }
 
     /// Custom options of an operator, wherever the layout keeps them.

@@ -1,22 +1,29 @@
-//! Writing a model in either layout.
+//! Writing a model in either layout, streaming its payloads.
 //!
 //! A model to write is a [`ModelParts`]: the object-API tree with every
-//! buffer's payload held apart, borrowed from the input where unchanged. The
-//! plain layout puts payloads inside the FlatBuffer; the large-model layout
-//! appends them after it, 16-byte aligned, and points `Buffer.offset/size` at
-//! them, so the FlatBuffer stays small whatever the weights weigh.
+//! buffer's payload held apart, as bytes or as a range of an open file (the
+//! input model, an npy file). Either layout is written as a small FlatBuffer
+//! (the skeleton: everything but the payloads) followed by the payloads,
+//! copied by the kernel where they come from files, so memory use does not
+//! grow with the model:
+//!
+//! - plain: each buffer's `data` field is patched to point at its payload,
+//!   laid out as a FlatBuffers byte vector after the skeleton, so the whole
+//!   file is one FlatBuffer (limited to 2 GiB);
+//! - large-model: `Buffer.offset/size` point at the payloads instead.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
-use flatbuffers::{FlatBufferBuilder, Push, PushAlignment, WIPOffset};
+use flatbuffers::{FlatBufferBuilder, WIPOffset};
 
 use super::reader::{CircleFile, FLATBUFFER_LIMIT};
 use super::{fb, ModelError};
 
 /// Payload alignment, as real converters write it; mmap-friendly for any dtype.
-const PAYLOAD_ALIGN: usize = 16;
+const PAYLOAD_ALIGN: u64 = 16;
 
 /// Which file layout to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -30,6 +37,53 @@ pub enum Layout {
     Large,
 }
 
+/// `len` bytes of an open file from `offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileRange<'a> {
+    pub file: &'a File,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Where a buffer's bytes come from.
+#[derive(Clone, Debug)]
+pub enum Payload<'a> {
+    Bytes(Cow<'a, [u8]>),
+    /// Copied from the file by the kernel, never mapped into our memory.
+    File(FileRange<'a>),
+}
+
+impl Payload<'_> {
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Bytes(b) => b.len() as u64,
+            Payload::File(r) => r.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, read if they are in a file.
+    pub fn to_vec(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Payload::Bytes(b) => Ok(b.to_vec()),
+            Payload::File(r) => {
+                let mut out = vec![0; r.len as usize];
+                std::os::unix::fs::FileExt::read_exact_at(r.file, &mut out, r.offset)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+impl From<Vec<u8>> for Payload<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Payload::Bytes(Cow::Owned(v))
+    }
+}
+
 /// A model ready to be written: the tree, with buffer payloads kept apart.
 ///
 /// `payloads[i]` is the data of `model.buffers[i]`; `None` keeps the buffer
@@ -37,7 +91,7 @@ pub enum Layout {
 /// fields are ignored.
 pub struct ModelParts<'a> {
     pub model: fb::ModelT,
-    pub payloads: Vec<Option<Cow<'a, [u8]>>>,
+    pub payloads: Vec<Option<Payload<'a>>>,
 }
 
 impl<'a> ModelParts<'a> {
@@ -97,17 +151,108 @@ impl<'a> ModelParts<'a> {
                 .signature_defs()
                 .map(|v| v.iter().map(|x| x.unpack()).collect()),
         };
-        let payloads = file
-            .payloads()
-            .into_iter()
-            .map(|p| p.map(Cow::Borrowed))
-            .collect();
-        ModelParts { model, payloads }
+        ModelParts {
+            model,
+            payloads: file.payload_sources(),
+        }
     }
 
     /// Total payload bytes.
     pub fn payload_bytes(&self) -> u64 {
-        self.payloads.iter().flatten().map(|p| p.len() as u64).sum()
+        self.payloads.iter().flatten().map(Payload::len).sum()
+    }
+}
+
+/// Where written bytes go. Payloads from files are appended with
+/// [`Sink::copy_range`], which a file-backed sink does in the kernel.
+pub trait Sink: Write {
+    fn copy_range(&mut self, range: &FileRange<'_>) -> io::Result<()> {
+        copy_through_memory(self, range)
+    }
+}
+
+impl Sink for Vec<u8> {}
+
+/// Copies in 1 MiB pieces, so memory stays flat whatever the size.
+fn copy_through_memory<W: Write + ?Sized>(out: &mut W, range: &FileRange<'_>) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; (1 << 20).min(range.len as usize)];
+    let mut done = 0u64;
+    while done < range.len {
+        let n = buf.len().min((range.len - done) as usize);
+        range
+            .file
+            .read_exact_at(&mut buf[..n], range.offset + done)?;
+        out.write_all(&buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// A sink writing to a file: buffered writes, kernel copies for file ranges.
+pub struct FileSink<'f> {
+    out: io::BufWriter<&'f File>,
+}
+
+impl<'f> FileSink<'f> {
+    pub fn new(file: &'f File) -> Self {
+        FileSink {
+            out: io::BufWriter::with_capacity(1 << 20, file),
+        }
+    }
+}
+
+impl Write for FileSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Sink for FileSink<'_> {
+    fn copy_range(&mut self, range: &FileRange<'_>) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        self.out.flush()?;
+        let (src, dst) = (range.file.as_raw_fd(), self.out.get_ref().as_raw_fd());
+        let mut offset = range.offset as libc::loff_t;
+        let mut left = range.len;
+        while left > 0 {
+            let chunk = left.min(1 << 30) as usize;
+            // SAFETY: both descriptors are open for the duration of the call;
+            // a null output offset writes at (and advances) the file position,
+            // where the buffered writer continues afterwards.
+            let n = unsafe {
+                libc::copy_file_range(src, &mut offset, dst, std::ptr::null_mut(), chunk, 0)
+            };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                return match err.raw_os_error() {
+                    // Not supported between these files: copy through memory.
+                    Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
+                        copy_through_memory(
+                            &mut self.out,
+                            &FileRange {
+                                file: range.file,
+                                offset: offset as u64,
+                                len: left,
+                            },
+                        )
+                    }
+                    _ => Err(err),
+                };
+            }
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the source file ended early",
+                ));
+            }
+            left -= n as u64;
+        }
+        Ok(())
     }
 }
 
@@ -116,27 +261,6 @@ impl<'a> ModelParts<'a> {
 pub struct Written {
     pub large: bool,
     pub bytes: u64,
-}
-
-/// Serializes `parts` into `out` in the requested layout.
-pub fn write(
-    parts: &ModelParts<'_>,
-    layout: Layout,
-    out: &mut impl Write,
-) -> Result<Written, WriteError> {
-    let large = match layout {
-        Layout::Large => true,
-        Layout::Plain => false,
-        Layout::Auto => {
-            parts.payload_bytes() > FLATBUFFER_LIMIT as u64
-                || plain_size_estimate(parts)? > FLATBUFFER_LIMIT as u64
-        }
-    };
-    if large {
-        write_large(parts, out)
-    } else {
-        write_plain(parts, out)
-    }
 }
 
 /// Why a write failed: the layout could not hold the model, or I/O failed.
@@ -165,55 +289,120 @@ impl WriteError {
     }
 }
 
-/// An upper bound of the plain layout's size: the FlatBuffer without payloads
-/// plus each payload with its length prefix and worst-case padding.
-fn plain_size_estimate(parts: &ModelParts<'_>) -> Result<u64, WriteError> {
-    let skeleton = build(parts, BufferPlacement::Omitted)?;
-    let per_buffer = (4 + PAYLOAD_ALIGN) as u64;
-    Ok(skeleton.len() as u64
-        + parts
-            .payloads
-            .iter()
-            .flatten()
-            .map(|p| p.len() as u64 + per_buffer)
-            .sum::<u64>())
+/// Serializes `parts` into `out` in the requested layout.
+pub fn write(
+    parts: &ModelParts<'_>,
+    layout: Layout,
+    out: &mut impl Sink,
+) -> Result<Written, WriteError> {
+    match layout {
+        Layout::Large => write_large(parts, out),
+        Layout::Plain => write_plain(plan_plain(parts)?, parts, out),
+        Layout::Auto => match plan_plain(parts) {
+            Ok(plan) => write_plain(plan, parts, out),
+            Err(WriteError::Model(ModelError::PlainTooLarge { .. })) => write_large(parts, out),
+            Err(e) => Err(e),
+        },
+    }
 }
 
-fn write_plain(parts: &ModelParts<'_>, out: &mut impl Write) -> Result<Written, WriteError> {
-    // Check first: the builder cannot grow past the limit and would abort.
-    let estimate = plain_size_estimate(parts)?;
-    if estimate > FLATBUFFER_LIMIT as u64 {
-        return Err(WriteError::Model(ModelError::PlainTooLarge {
-            size: estimate,
-        }));
+/// The plain layout worked out: the patched skeleton and where each
+/// payload's byte vector starts.
+struct PlainPlan {
+    skeleton: Vec<u8>,
+    vectors: Vec<Option<u64>>,
+    total: u64,
+}
+
+fn plan_plain(parts: &ModelParts<'_>) -> Result<PlainPlan, WriteError> {
+    let mut skeleton = build(parts, Placement::Patchable)?;
+    let fields = data_fields(&skeleton, parts);
+    // Each payload is a FlatBuffers byte vector (a u32 length, then the
+    // bytes) whose bytes start on a PAYLOAD_ALIGN boundary.
+    let mut pos = skeleton.len() as u64;
+    let mut vectors = Vec::with_capacity(parts.payloads.len());
+    for (payload, field) in parts.payloads.iter().zip(&fields) {
+        vectors.push(match (payload, field) {
+            (Some(p), Some(_)) if !p.is_empty() => {
+                let start = (pos + 4).next_multiple_of(PAYLOAD_ALIGN) - 4;
+                pos = start + 4 + p.len();
+                Some(start)
+            }
+            _ => None,
+        });
     }
-    let bytes = build(parts, BufferPlacement::Inline)?;
-    out.write_all(&bytes)?;
-    out.flush()?;
-    Ok(Written {
-        large: false,
-        bytes: bytes.len() as u64,
+    if pos > FLATBUFFER_LIMIT as u64 {
+        return Err(WriteError::Model(ModelError::PlainTooLarge { size: pos }));
+    }
+    for (vector, field) in vectors.iter().zip(&fields) {
+        if let (Some(vector), Some(field)) = (vector, field) {
+            let relative = (*vector - *field as u64) as u32;
+            skeleton[*field..*field + 4].copy_from_slice(&relative.to_le_bytes());
+        }
+    }
+    Ok(PlainPlan {
+        skeleton,
+        vectors,
+        total: pos,
     })
 }
 
-fn write_large(parts: &ModelParts<'_>, out: &mut impl Write) -> Result<Written, WriteError> {
-    // The FlatBuffer's size does not depend on the offset values (they are
-    // fixed-width scalars, all present), so one pass with placeholders tells
-    // where the payloads will start.
-    let probe = build(
-        parts,
-        BufferPlacement::External(&placeholder_offsets(parts)),
-    )?;
+/// The position of each buffer's `data` offset field in the skeleton.
+fn data_fields(skeleton: &[u8], parts: &ModelParts<'_>) -> Vec<Option<usize>> {
+    // SAFETY: `build` just produced this buffer with the generated code.
+    let model = unsafe { flatbuffers::root_unchecked::<fb::Model>(skeleton) };
+    let Some(buffers) = model.buffers() else {
+        return vec![None; parts.payloads.len()];
+    };
+    (0..parts.payloads.len())
+        .map(|i| {
+            let table = buffers.get(i)._tab;
+            match table.vtable().get(fb::Buffer::VT_DATA) {
+                0 => None,
+                at => Some(table.loc() + at as usize),
+            }
+        })
+        .collect()
+}
+
+fn write_plain(
+    plan: PlainPlan,
+    parts: &ModelParts<'_>,
+    out: &mut impl Sink,
+) -> Result<Written, WriteError> {
+    out.write_all(&plan.skeleton)?;
+    let mut pos = plan.skeleton.len() as u64;
+    for (payload, vector) in parts.payloads.iter().zip(&plan.vectors) {
+        if let (Some(p), Some(start)) = (payload, vector) {
+            write_zeros(out, start - pos)?;
+            out.write_all(&(p.len() as u32).to_le_bytes())?;
+            emit(out, p)?;
+            pos = start + 4 + p.len();
+        }
+    }
+    debug_assert_eq!(pos, plan.total);
+    out.flush()?;
+    Ok(Written {
+        large: false,
+        bytes: pos,
+    })
+}
+
+fn write_large(parts: &ModelParts<'_>, out: &mut impl Sink) -> Result<Written, WriteError> {
+    // The skeleton's size does not depend on the offset values (fixed-width
+    // scalars, all present), so one pass with placeholders tells where the
+    // payloads will start.
+    let probe = build(parts, Placement::External(&placeholder_offsets(parts)))?;
     let offsets = payload_offsets(parts, probe.len() as u64);
-    let bytes = build(parts, BufferPlacement::External(&offsets))?;
+    let bytes = build(parts, Placement::External(&offsets))?;
     debug_assert_eq!(bytes.len(), probe.len());
     out.write_all(&bytes)?;
     let mut pos = bytes.len() as u64;
     for (payload, offset) in parts.payloads.iter().zip(&offsets) {
         if let (Some(p), Some(offset)) = (payload, offset) {
             write_zeros(out, offset - pos)?;
-            out.write_all(p)?;
-            pos = offset + p.len() as u64;
+            emit(out, p)?;
+            pos = offset + p.len();
         }
     }
     out.flush()?;
@@ -223,13 +412,21 @@ fn write_large(parts: &ModelParts<'_>, out: &mut impl Write) -> Result<Written, 
     })
 }
 
-fn write_zeros(out: &mut impl Write, n: u64) -> io::Result<()> {
-    out.write_all(&[0u8; PAYLOAD_ALIGN][..n as usize])
+fn emit(out: &mut impl Sink, payload: &Payload<'_>) -> io::Result<()> {
+    match payload {
+        Payload::Bytes(b) => out.write_all(b),
+        Payload::File(range) => out.copy_range(range),
+    }
 }
 
-/// Payloads that go after the FlatBuffer. Empty ones stay inline: an offset
-/// with size 0 would say nothing a zero-length vector does not.
-fn is_external(payload: &Option<Cow<'_, [u8]>>) -> bool {
+fn write_zeros(out: &mut impl Write, n: u64) -> io::Result<()> {
+    out.write_all(&[0u8; PAYLOAD_ALIGN as usize][..n as usize])
+}
+
+/// Payloads that go after the FlatBuffer in the large layout. Empty ones
+/// stay inline: an offset with size 0 would say nothing a zero-length
+/// vector does not.
+fn is_external(payload: &Option<Payload<'_>>) -> bool {
     payload.as_ref().is_some_and(|p| !p.is_empty())
 }
 
@@ -248,73 +445,39 @@ fn payload_offsets(parts: &ModelParts<'_>, flatbuffer_len: u64) -> Vec<Option<u6
         .iter()
         .map(|p| {
             is_external(p).then(|| {
-                let start = pos.next_multiple_of(PAYLOAD_ALIGN as u64);
-                pos = start + p.as_ref().map_or(0, |p| p.len() as u64);
+                let start = pos.next_multiple_of(PAYLOAD_ALIGN);
+                pos = start + p.as_ref().map_or(0, Payload::len);
                 start
             })
         })
         .collect()
 }
 
-enum BufferPlacement<'o> {
-    /// Payloads inside the FlatBuffer.
-    Inline,
-    /// Payloads after it, at these file offsets.
+enum Placement<'o> {
+    /// Every buffer with a payload gets a `data` field pointing at one
+    /// shared empty vector; the plain writer patches the non-empty ones.
+    Patchable,
+    /// Non-empty payloads after the FlatBuffer, at these file offsets.
     External(&'o [Option<u64>]),
-    /// Left out entirely (for size estimates).
-    Omitted,
 }
 
-/// A zero-sized push that aligns the builder's head to [`PAYLOAD_ALIGN`]
-/// and raises the buffer's minimum alignment to it.
-struct AlignTo16;
-
-impl Push for AlignTo16 {
-    type Output = [u8; 0];
-    unsafe fn push(&self, _dst: &mut [u8], _written_len: usize) {}
-    fn size() -> usize {
-        0
-    }
-    fn alignment() -> PushAlignment {
-        PushAlignment::new(PAYLOAD_ALIGN)
-    }
-}
-
-/// A byte vector whose first element lands on a [`PAYLOAD_ALIGN`] boundary of
-/// the finished buffer (the builder writes back to front, and the finished
-/// buffer's length is a multiple of its minimum alignment).
-fn aligned_bytes<'b>(
-    fbb: &mut FlatBufferBuilder<'b>,
-    data: &[u8],
-) -> WIPOffset<flatbuffers::Vector<'b, u8>> {
-    fbb.push(AlignTo16);
-    for _ in 0..(PAYLOAD_ALIGN - data.len() % PAYLOAD_ALIGN) % PAYLOAD_ALIGN {
-        fbb.push(0u8);
-    }
-    fbb.create_vector(data)
-}
-
-fn build(parts: &ModelParts<'_>, placement: BufferPlacement<'_>) -> Result<Vec<u8>, WriteError> {
-    let capacity = match placement {
-        BufferPlacement::Inline => parts.payload_bytes() as usize + (1 << 16),
-        _ => 1 << 16,
-    };
-    let mut fbb = FlatBufferBuilder::with_capacity(capacity);
+fn build(parts: &ModelParts<'_>, placement: Placement<'_>) -> Result<Vec<u8>, WriteError> {
+    let mut fbb = FlatBufferBuilder::with_capacity(1 << 16);
     let m = &parts.model;
+    let empty: WIPOffset<flatbuffers::Vector<u8>> = fbb.create_vector::<u8>(&[]);
     let buffers = m.buffers.as_ref().map(|buffers| {
         let tables: Vec<_> = buffers
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let payload = parts.payloads.get(i).and_then(|p| p.as_deref());
+                let payload = parts.payloads.get(i).and_then(Option::as_ref);
                 let (mut data, mut offset, mut size) = (None, b.offset, b.size);
                 match (&placement, payload) {
-                    (BufferPlacement::External(offsets), Some(p)) if offsets[i].is_some() => {
+                    (Placement::External(offsets), Some(p)) if !p.is_empty() => {
                         offset = offsets[i].unwrap_or_default();
-                        size = p.len() as u64;
+                        size = p.len();
                     }
-                    (BufferPlacement::Omitted, Some(p)) if !p.is_empty() => {}
-                    (_, Some(p)) => data = Some(aligned_bytes(&mut fbb, p)),
+                    (_, Some(_)) => data = Some(empty),
                     (_, None) => {}
                 }
                 fb::Buffer::create(&mut fbb, &fb::BufferArgs { data, offset, size })
@@ -354,12 +517,12 @@ fn build(parts: &ModelParts<'_>, placement: BufferPlacement<'_>) -> Result<Vec<u
         },
     );
     fb::finish_model_buffer(&mut fbb, root);
-    let (vec, head) = fbb.collapse();
-    let len = vec.len() - head;
-    if len > FLATBUFFER_LIMIT {
-        return Err(WriteError::Model(ModelError::TooLarge { size: len }));
+    let (mut vec, head) = fbb.collapse();
+    if vec.len() - head > FLATBUFFER_LIMIT {
+        return Err(WriteError::Model(ModelError::TooLarge {
+            size: vec.len() - head,
+        }));
     }
-    let mut vec = vec;
     vec.drain(..head);
     Ok(vec)
 }
@@ -370,7 +533,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// A model with `payloads.len()` buffers, each used by one constant tensor.
-    fn model_with(payloads: &[Option<Vec<u8>>]) -> ModelParts<'static> {
+    fn model_with(payloads: Vec<Option<Payload<'_>>>) -> ModelParts<'_> {
         let tensors = (0..payloads.len())
             .map(|i| fb::TensorT {
                 name: Some(format!("t{i}")),
@@ -390,17 +553,42 @@ mod tests {
             buffers: Some(payloads.iter().map(|_| fb::BufferT::default()).collect()),
             ..Default::default()
         };
-        ModelParts {
-            model,
-            payloads: payloads.iter().map(|p| p.clone().map(Cow::Owned)).collect(),
-        }
+        ModelParts { model, payloads }
     }
 
-    fn round_trip(parts: &ModelParts<'_>, layout: Layout) -> (Written, Vec<u8>) {
+    fn in_memory(payloads: &[Option<Vec<u8>>]) -> Vec<Option<Payload<'static>>> {
+        payloads
+            .iter()
+            .map(|p| p.clone().map(Payload::from))
+            .collect()
+    }
+
+    /// Writes, reads back, and checks the tree, every payload and its alignment.
+    fn round_trip(parts: &ModelParts<'_>, layout: Layout, expected: &[Option<Vec<u8>>]) -> Vec<u8> {
         let mut out = Vec::new();
         let written = write(parts, layout, &mut out).unwrap();
         assert_eq!(written.bytes, out.len() as u64);
-        (written, out)
+        assert_eq!(written.large, layout == Layout::Large);
+        let file = CircleFile::from_bytes("mem.circle", out.clone()).unwrap();
+        let back = ModelParts::from_file(&file);
+        assert_eq!(back.model, parts.model);
+        let got: Vec<Option<Vec<u8>>> = back
+            .payloads
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.to_vec().unwrap()))
+            .collect();
+        assert_eq!(got, expected);
+        for (i, p) in file.payloads().iter().enumerate() {
+            if let Some(p) = p.filter(|p| !p.is_empty()) {
+                let at = p.as_ptr() as usize - file.bytes().as_ptr() as usize;
+                assert_eq!(
+                    at as u64 % PAYLOAD_ALIGN,
+                    0,
+                    "payload {i} at {at} is not aligned"
+                );
+            }
+        }
+        out
     }
 
     proptest! {
@@ -408,36 +596,62 @@ mod tests {
         fn both_layouts_give_back_tree_and_payloads(
             payloads in prop::collection::vec(prop::option::of(prop::collection::vec(any::<u8>(), 0..300)), 0..12)
         ) {
-            let parts = model_with(&payloads);
+            let parts = model_with(in_memory(&payloads));
             for layout in [Layout::Plain, Layout::Large] {
-                let (written, bytes) = round_trip(&parts, layout);
-                prop_assert_eq!(written.large, layout == Layout::Large);
-                let file = CircleFile::from_bytes("mem.circle", bytes).unwrap();
-                let back = ModelParts::from_file(&file);
-                prop_assert_eq!(&back.model, &parts.model);
-                let got: Vec<Option<Vec<u8>>> = back.payloads.iter().map(|p| p.as_ref().map(|p| p.to_vec())).collect();
-                prop_assert_eq!(&got, &payloads);
-                for (i, p) in file.payloads().iter().enumerate() {
-                    if let Some(p) = p.filter(|p| !p.is_empty()) {
-                        let at = p.as_ptr() as usize - file.bytes().as_ptr() as usize;
-                        prop_assert_eq!(at % PAYLOAD_ALIGN, 0, "payload {} at {} is not aligned", i, at);
-                    }
-                }
+                round_trip(&parts, layout, &payloads);
             }
         }
     }
 
     #[test]
+    fn payloads_from_files_are_copied_by_either_sink() {
+        let mut source = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        source.write_all(&bytes).unwrap();
+        let range = |offset: u64, len: u64| {
+            Some(Payload::File(FileRange {
+                file: &source,
+                offset,
+                len,
+            }))
+        };
+        let parts = model_with(vec![
+            None,
+            range(3, 1000),
+            range(1003, 0),
+            range(2000, 3000),
+        ]);
+        let expected = vec![
+            None,
+            Some(bytes[3..1003].to_vec()),
+            Some(vec![]),
+            Some(bytes[2000..].to_vec()),
+        ];
+        for layout in [Layout::Plain, Layout::Large] {
+            let in_memory = round_trip(&parts, layout, &expected);
+            let target = tempfile::NamedTempFile::new().unwrap();
+            write(&parts, layout, &mut FileSink::new(target.as_file())).unwrap();
+            let on_disk = std::fs::read(target.path()).unwrap();
+            assert_eq!(
+                on_disk, in_memory,
+                "the kernel copy writes what the memory copy writes"
+            );
+        }
+    }
+
+    #[test]
     fn auto_picks_plain_for_small_models() {
-        let parts = model_with(&[None, Some(vec![1, 2, 3])]);
-        assert!(!round_trip(&parts, Layout::Auto).0.large);
+        let parts = model_with(in_memory(&[None, Some(vec![1, 2, 3])]));
+        let mut out = Vec::new();
+        assert!(!write(&parts, Layout::Auto, &mut out).unwrap().large);
     }
 
     #[test]
     fn large_layout_keeps_the_flatbuffer_small() {
-        let parts = model_with(&[None, Some(vec![7; 1 << 20])]);
-        let (_, bytes) = round_trip(&parts, Layout::Large);
-        let file = CircleFile::from_bytes("mem.circle", bytes).unwrap();
+        let parts = model_with(in_memory(&[None, Some(vec![7; 1 << 20])]));
+        let mut out = Vec::new();
+        write(&parts, Layout::Large, &mut out).unwrap();
+        let file = CircleFile::from_bytes("mem.circle", out).unwrap();
         assert!(file.is_large_layout());
         let b = file.model().buffers().unwrap().get(1);
         assert!(b.data().is_none() && b.offset() < 4096 && b.size() == 1 << 20);

@@ -12,6 +12,7 @@ use super::npy::{self, NpyError, NpyHeader, NpyType, Values};
 use super::{LoadOptions, QDType};
 use crate::analysis::diagnostic::Diagnostic;
 use crate::analysis::rules::{fields, format, npy as npy_rules};
+use crate::model::{FileRange, Payload};
 
 /// A usable field value and where it was written.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub struct Field<T> {
 pub struct NpyFile {
     pub path: PathBuf,
     bytes: Bytes,
+    /// Kept open so `value` data can be copied into a model by the kernel.
+    file: File,
     pub header: NpyHeader,
 }
 
@@ -47,6 +50,16 @@ impl NpyFile {
         let start = self.header.data_offset;
         let len = self.header.data_len().unwrap_or(0);
         &self.bytes()[start..start + len]
+    }
+
+    /// The raw element bytes as a model payload: a range of the npy file.
+    pub fn payload(&self) -> Payload<'_> {
+        let len = self.header.data_len().unwrap_or(0) as u64;
+        Payload::File(FileRange {
+            file: &self.file,
+            offset: self.header.data_offset as u64,
+            len,
+        })
     }
 
     /// The elements widened to f64 or i64; read on demand.
@@ -402,7 +415,7 @@ impl FieldCtx<'_> {
             );
             return None;
         }
-        let bytes = match open(&path) {
+        let (file, bytes) = match open(&path) {
             Ok(b) => b,
             Err(e) => {
                 diags.push(
@@ -426,6 +439,7 @@ impl FieldCtx<'_> {
                 value: NpyFile {
                     path,
                     bytes,
+                    file,
                     header,
                 },
                 span,
@@ -569,11 +583,12 @@ impl FieldCtx<'_> {
     }
 }
 
-fn open(path: &Path) -> std::io::Result<Bytes> {
+fn open(path: &Path) -> std::io::Result<(File, Bytes)> {
     let file = File::open(path)?;
     if file.metadata()?.len() == 0 {
-        return Ok(Bytes::Owned(Vec::new()));
+        return Ok((file, Bytes::Owned(Vec::new())));
     }
     // SAFETY: read-only mapping of an input we never write.
-    Ok(Bytes::Mapped(unsafe { Mmap::map(&file) }?))
+    let map = unsafe { Mmap::map(&file) }?;
+    Ok((file, Bytes::Mapped(map)))
 }

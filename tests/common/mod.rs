@@ -141,7 +141,7 @@ pub fn i64s(values: &[i64]) -> Vec<u8> {
 #[derive(Default)]
 pub struct ModelBuilder {
     tensors: Vec<q_implant::model::fb::TensorT>,
-    payloads: Vec<Option<std::borrow::Cow<'static, [u8]>>>,
+    payloads: Vec<Option<q_implant::model::Payload<'static>>>,
     codes: Vec<q_implant::model::fb::OperatorCodeT>,
     ops: Vec<q_implant::model::fb::OperatorT>,
 }
