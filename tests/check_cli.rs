@@ -239,3 +239,27 @@ fn docs_rules_md_is_current() {
         "docs/rules.md is stale: q-implant rules --markdown > docs/rules.md"
     );
 }
+
+/// Findings whose place is inside a multi-byte character still render.
+#[test]
+fn human_output_survives_bytes_that_are_not_text() {
+    for bytes in [
+        &b"{\"caf\xe9\": 1}"[..],
+        "{\"ключ\": \u{1F600}}".as_bytes(),
+        "{\"é\" ".as_bytes(),
+    ] {
+        let s = QSet::copy_of("mlp");
+        let qparam = s.save_raw(bytes);
+        q_implant()
+            .args([
+                "check",
+                fixture("mlp.circle").to_str().unwrap(),
+                qparam.to_str().unwrap(),
+                "--color",
+                "never",
+            ])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use std::os::unix::fs::FileExt;
 
 use super::json::{self, Json, Member, Span, Spanned};
 use super::npy::{self, NpyError, NpyHeader, NpyType, Values};
@@ -21,35 +21,34 @@ pub struct Field<T> {
     pub span: Span,
 }
 
-/// An `.npy` file an entry names, mapped, with a valid header.
+/// An `.npy` file an entry names, with a valid header. Only the header has
+/// been read: data is read when a rule needs it, and copied into a model by
+/// the kernel, so memory use does not grow with the arrays.
 #[derive(Debug)]
 pub struct NpyFile {
     pub path: PathBuf,
-    bytes: Bytes,
-    /// Kept open so `value` data can be copied into a model by the kernel.
     file: File,
+    len: u64,
     pub header: NpyHeader,
 }
 
-#[derive(Debug)]
-enum Bytes {
-    Mapped(Mmap),
-    Owned(Vec<u8>),
-}
-
 impl NpyFile {
-    fn bytes(&self) -> &[u8] {
-        match &self.bytes {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-
-    /// The raw element bytes (little-endian, C order when the header says so).
-    pub fn data(&self) -> &[u8] {
-        let start = self.header.data_offset;
-        let len = self.header.data_len().unwrap_or(0);
-        &self.bytes()[start..start + len]
+    /// Opens `path` and reads its header.
+    fn open(path: PathBuf) -> Result<NpyFile, OpenError> {
+        let file = File::open(&path).map_err(OpenError::Io)?;
+        let len = file.metadata().map_err(OpenError::Io)?.len();
+        let mut start = vec![0u8; len.min(12) as usize];
+        file.read_exact_at(&mut start, 0).map_err(OpenError::Io)?;
+        let end = npy::header_end(&start, len as usize).map_err(OpenError::Npy)?;
+        let mut prefix = vec![0u8; end];
+        file.read_exact_at(&mut prefix, 0).map_err(OpenError::Io)?;
+        let header = npy::parse_header_in(&prefix, len as usize).map_err(OpenError::Npy)?;
+        Ok(NpyFile {
+            path,
+            file,
+            len,
+            header,
+        })
     }
 
     /// The raw element bytes as a model payload: a range of the npy file.
@@ -62,9 +61,11 @@ impl NpyFile {
         })
     }
 
-    /// The elements widened to f64 or i64; read on demand.
+    /// The elements widened to f64 or i64, read from the file now.
     pub fn values(&self) -> Option<Values> {
-        npy::read_values(self.bytes(), &self.header)
+        let mut bytes = vec![0u8; self.len as usize];
+        self.file.read_exact_at(&mut bytes, 0).ok()?;
+        npy::read_values(&bytes, &self.header)
     }
 
     pub fn floats(&self) -> Option<Vec<f64>> {
@@ -119,10 +120,9 @@ pub(super) fn read_entries(
     let root = match json::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            let end = (e.at + 1).min(text.len()).max(e.at);
             diags.push(
                 Diagnostic::new(&format::JSON_SYNTAX, format!("qparam.json is not valid JSON: {}", e.message))
-                    .at(e.at..end)
+                    .at(json::char_span(text, e.at))
                     .help("fix the syntax here; a JSON linter or `python -m json.tool` shows the same place"),
             );
             return Vec::new();
@@ -415,9 +415,9 @@ impl FieldCtx<'_> {
             );
             return None;
         }
-        let (file, bytes) = match open(&path) {
-            Ok(b) => b,
-            Err(e) => {
+        match NpyFile::open(path) {
+            Ok(npy) => Some(Field { value: npy, span }),
+            Err(OpenError::Io(e)) => {
                 diags.push(
                     self.diag(
                         &npy_rules::NPY_MISSING,
@@ -427,31 +427,16 @@ impl FieldCtx<'_> {
                     )
                     .help("paths are relative to the directory of qparam.json"),
                 );
-                return None;
+                None
             }
-        };
-        let data = match &bytes {
-            Bytes::Mapped(m) => &m[..],
-            Bytes::Owned(v) => &v[..],
-        };
-        match npy::parse_header(data) {
-            Ok(header) => Some(Field {
-                value: NpyFile {
-                    path,
-                    bytes,
-                    file,
-                    header,
-                },
-                span,
-            }),
-            Err(NpyError::Truncated { expected, found }) => {
+            Err(OpenError::Npy(NpyError::Truncated { expected, found })) => {
                 diags.push(
                     self.diag(&npy_rules::NPY_TRUNCATED, field, span, format!("`{}`.{field}: `{shown}` is cut short: its header promises {expected} bytes of data, the file holds {found}", self.key))
                         .help("export the array again"),
                 );
                 None
             }
-            Err(NpyError::NotNpy(why)) => {
+            Err(OpenError::Npy(NpyError::NotNpy(why))) => {
                 diags.push(
                     self.diag(
                         &npy_rules::NOT_NPY,
@@ -583,12 +568,7 @@ impl FieldCtx<'_> {
     }
 }
 
-fn open(path: &Path) -> std::io::Result<(File, Bytes)> {
-    let file = File::open(path)?;
-    if file.metadata()?.len() == 0 {
-        return Ok((file, Bytes::Owned(Vec::new())));
-    }
-    // SAFETY: read-only mapping of an input we never write.
-    let map = unsafe { Mmap::map(&file) }?;
-    Ok((file, Bytes::Mapped(map)))
+enum OpenError {
+    Io(std::io::Error),
+    Npy(NpyError),
 }

@@ -44,6 +44,17 @@ impl Json {
     }
 }
 
+/// A span covering the one character at byte `at` (empty at the end), so
+/// that it never cuts a character in two.
+pub fn char_span(text: &str, at: usize) -> Span {
+    let mut start = at.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let len = text[start..].chars().next().map_or(0, char::len_utf8);
+    start..start + len
+}
+
 /// Where and why the text is not JSON.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyntaxError {

@@ -66,15 +66,17 @@ pub fn load(
         Ok(text) => text,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
+            // Up to `at` the lossy text is the file; there it holds U+FFFD.
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             diags.push(
                 Diagnostic::new(
                     &format::NOT_UTF8,
                     format!("the file is not UTF-8 text: byte {at} starts an invalid sequence"),
                 )
-                .at(at..at + 1)
+                .at(json::char_span(&text, at))
                 .help("save the file as UTF-8"),
             );
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
+            text
         }
     };
     let entries = entry::read_entries(&text, &dir, options, diags);

@@ -29,8 +29,10 @@ pub enum NpyType {
 impl NpyType {
     fn from_descr(descr: &str) -> NpyType {
         // `<` little-endian, `|` not applicable (1 byte), `=` native (little here).
-        let (order, code) = descr.split_at(descr.len().min(1));
-        if !matches!(order, "<" | "|" | "=") {
+        let mut chars = descr.chars();
+        let order = chars.next();
+        let code = chars.as_str();
+        if !matches!(order, Some('<' | '|' | '=')) {
             return NpyType::Other(descr.to_string());
         }
         match code {
@@ -134,32 +136,57 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Parses the header and checks that the data it promises is all there.
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
+    parse_header_in(bytes, bytes.len())
+}
+
+/// Headers longer than this are refused (real ones are well under 1 KiB),
+/// so a corrupt length never makes us allocate.
+pub const MAX_HEADER: usize = 1 << 20;
+
+/// How many bytes from the start hold the preamble and the header, from
+/// the first 12 bytes of a file of `file_len` bytes.
+pub fn header_end(start: &[u8], file_len: usize) -> Result<usize, NpyError> {
     let not = |why: &str| NpyError::NotNpy(why.to_string());
-    if !bytes.starts_with(MAGIC) {
+    if !start.starts_with(MAGIC) {
         return Err(not(
             "it does not start with the `\\x93NUMPY` magic of an .npy file",
         ));
     }
-    let major = *bytes
-        .get(6)
-        .ok_or_else(|| not("the file ends inside the npy preamble"))?;
-    let (len_bytes, header_start) = match major {
-        1 => (2, 10),
-        2 | 3 => (4, 12),
-        v => {
+    let (len_bytes, header_start) = match start.get(6) {
+        Some(1) => (2, 10),
+        Some(2 | 3) => (4, 12),
+        Some(v) => {
             return Err(NpyError::NotNpy(format!(
                 "npy format version {v} is unknown (1, 2 and 3 exist)"
             )))
         }
+        None => return Err(not("the file ends inside the npy preamble")),
     };
-    let raw = bytes
+    let raw = start
         .get(8..8 + len_bytes)
         .ok_or_else(|| not("the file ends inside the npy preamble"))?;
     let header_len = raw
         .iter()
         .rev()
         .fold(0usize, |n, &b| (n << 8) | usize::from(b));
-    let header_end = header_start + header_len;
+    if header_len > MAX_HEADER {
+        return Err(NpyError::NotNpy(format!(
+            "its header claims {header_len} bytes, more than any npy header needs"
+        )));
+    }
+    let end = header_start + header_len;
+    if end > file_len {
+        return Err(not("the file ends inside the npy header"));
+    }
+    Ok(end)
+}
+
+/// Parses the header from `bytes`, the file's start up to at least the end
+/// of its header; `file_len` is the whole file's length.
+pub fn parse_header_in(bytes: &[u8], file_len: usize) -> Result<NpyHeader, NpyError> {
+    let not = |why: &str| NpyError::NotNpy(why.to_string());
+    let header_end = header_end(&bytes[..bytes.len().min(12)], file_len)?;
+    let header_start = if bytes[6] == 1 { 10 } else { 12 };
     let header = bytes
         .get(header_start..header_end)
         .ok_or_else(|| not("the file ends inside the npy header"))?;
@@ -177,7 +204,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
         data_offset: header_end,
     };
     if let Some(expected) = parsed.data_len() {
-        let found = bytes.len() - header_end;
+        let found = file_len - header_end;
         if found < expected {
             return Err(NpyError::Truncated { expected, found });
         }
