@@ -116,6 +116,34 @@ pub struct Operator {
     pub outputs: Vec<usize>,
 }
 
+impl Operator {
+    /// For operators that move values without arithmetic (Reshape,
+    /// Transpose, Squeeze, Pad, MaxPool2D, Slice, StridedSlice, Gather,
+    /// Split), the tensor whose values their outputs hold: kernels copy the
+    /// quantized bytes, so the outputs must keep its parameters.
+    pub fn value_source(&self) -> Option<usize> {
+        use fb::BuiltinOperator as Op;
+        const FIRST_INPUT: [Op; 8] = [
+            Op::RESHAPE,
+            Op::TRANSPOSE,
+            Op::SQUEEZE,
+            Op::PAD,
+            Op::MAX_POOL_2D,
+            Op::SLICE,
+            Op::STRIDED_SLICE,
+            Op::GATHER,
+        ];
+        let data = if self.opcode.is(Op::SPLIT) {
+            1
+        } else if FIRST_INPUT.iter().any(|&op| self.opcode.is(op)) {
+            0
+        } else {
+            return None;
+        };
+        self.inputs.get(data).copied().flatten()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Subgraph<'m> {
     pub index: usize,

@@ -385,11 +385,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                         changes.len(),
                         propagated,
                         written.bytes,
-                        if written.large {
-                            "large-model"
-                        } else {
-                            "plain"
-                        }
+                        written.layout_name()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -438,11 +434,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 "wrote {} ({} bytes, {} layout)",
                 output.display(),
                 written.bytes,
-                if written.large {
-                    "large-model"
-                } else {
-                    "plain"
-                }
+                written.layout_name()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,24 +1,15 @@
 //! `--propagate`: carry quantization parameters forward through operators
-//! that move values without changing them, to outputs the qparam set leaves
-//! out (a Transpose's output takes its input's parameters, as onert needs).
+//! that move values without changing them ([`Operator::value_source`]), to
+//! outputs the qparam set leaves out (a Transpose's output takes its input's
+//! parameters, as onert needs).
+//!
+//! [`Operator::value_source`]: crate::graph::Operator::value_source
 
 use std::collections::HashMap;
 
 use crate::analysis::Context;
 use crate::graph::TensorId;
-use crate::model::fb::{BuiltinOperator as Op, TensorType};
-
-/// Operators whose outputs hold their input's values, rearranged or selected.
-const VALUE_PRESERVING: [Op; 8] = [
-    Op::RESHAPE,
-    Op::TRANSPOSE,
-    Op::SQUEEZE,
-    Op::SPLIT,
-    Op::SLICE,
-    Op::GATHER,
-    Op::MAX_POOL_2D,
-    Op::PAD,
-];
+use crate::model::fb::TensorType;
 
 /// A tensor given parameters it had no entry for.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,16 +32,7 @@ pub fn fills(ctx: &Context<'_>) -> Vec<Fill> {
         };
         let mut known: HashMap<usize, usize> = HashMap::new();
         for op in &sg.operators {
-            if !VALUE_PRESERVING.iter().any(|&c| op.opcode.is(c)) {
-                continue;
-            }
-            // Split's data is its second input; the others' their first.
-            let data = if op.opcode.is(Op::SPLIT) {
-                op.inputs.get(1)
-            } else {
-                op.inputs.first()
-            };
-            let Some(&Some(x)) = data else { continue };
+            let Some(x) = op.value_source() else { continue };
             let source = ctx
                 .by_tensor
                 .get(&id(x))

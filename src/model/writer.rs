@@ -263,6 +263,17 @@ pub struct Written {
     pub bytes: u64,
 }
 
+impl Written {
+    /// The layout's name as messages give it.
+    pub fn layout_name(&self) -> &'static str {
+        if self.large {
+            "large-model"
+        } else {
+            "plain"
+        }
+    }
+}
+
 /// Why a write failed: the layout could not hold the model, or I/O failed.
 #[derive(Debug)]
 pub enum WriteError {

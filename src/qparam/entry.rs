@@ -203,65 +203,48 @@ fn read_entry(
             diags.push(d);
         }
     }
-    let missing = |name: &'static str, diags: &mut Vec<Diagnostic>, help: &str| {
-        diags.push(
-            Diagnostic::new(&fields::MISSING_FIELD, format!("`{key}` has no `{name}`"))
-                .key(key)
-                .field(name)
-                .at(member.key.span.clone())
-                .help(help.to_string()),
-        );
+    // A required field: reported when absent, else handed on.
+    let required = |name: &'static str, help: &str, diags: &mut Vec<Diagnostic>| {
+        let found = find(name);
+        if found.is_none() {
+            diags.push(
+                Diagnostic::new(&fields::MISSING_FIELD, format!("`{key}` has no `{name}`"))
+                    .key(key)
+                    .field(name)
+                    .at(member.key.span.clone())
+                    .help(help.to_string()),
+            );
+        }
+        found
     };
     let ctx = FieldCtx { key, dir, options };
 
-    let dtype = match find("dtype") {
-        None => {
-            missing(
-                "dtype",
-                diags,
-                "add \"dtype\": \"uint8\" (or int8, int16, int32, int64)",
-            );
-            None
-        }
-        Some(f) => ctx.dtype(f, diags),
-    };
-    let scale = match find("scale") {
-        None => {
-            missing(
-                "scale",
-                diags,
-                "add \"scale\": \"<n>.npy\", a 1-D float32 array",
-            );
-            None
-        }
-        Some(f) => ctx
-            .npy(f, "scale", diags)
-            .inspect(|s| ctx.check_scale(s, diags)),
-    };
-    let zerop = match find("zerop") {
-        None => {
-            missing(
-                "zerop",
-                diags,
-                "add \"zerop\": \"<n>.npy\", a 1-D int64 array",
-            );
-            None
-        }
-        Some(f) => ctx
-            .npy(f, "zerop", diags)
-            .inspect(|z| ctx.check_zerop(z, diags)),
-    };
-    let quantized_dimension = match find("quantized_dimension") {
-        None => {
-            missing(
-                "quantized_dimension",
-                diags,
-                "add \"quantized_dimension\": 0 (per-tensor parameters use 0; per-channel ones the channel axis)",
-            );
-            None
-        }
-        Some(f) => ctx.axis(f, diags),
-    };
+    let dtype = required(
+        "dtype",
+        "add \"dtype\": \"uint8\" (or int8, int16, int32, int64)",
+        diags,
+    )
+    .and_then(|f| ctx.dtype(f, diags));
+    let scale = required(
+        "scale",
+        "add \"scale\": \"<n>.npy\", a 1-D float32 array",
+        diags,
+    )
+    .and_then(|f| ctx.npy(f, "scale", diags))
+    .inspect(|s| ctx.check_scale(s, diags));
+    let zerop = required(
+        "zerop",
+        "add \"zerop\": \"<n>.npy\", a 1-D int64 array",
+        diags,
+    )
+    .and_then(|f| ctx.npy(f, "zerop", diags))
+    .inspect(|z| ctx.check_zerop(z, diags));
+    let axis_field = required(
+        "quantized_dimension",
+        "add \"quantized_dimension\": 0 (per-tensor parameters use 0; per-channel ones the channel axis)",
+        diags,
+    );
+    let quantized_dimension = axis_field.and_then(|f| ctx.axis(f, diags));
     let value_field = find("value");
     let value = value_field
         .and_then(|f| ctx.npy(f, "value", diags))
@@ -276,7 +259,7 @@ fn read_entry(
         quantized_dimension,
         value,
         has_value_field: value_field.is_some(),
-        has_axis_field: find("quantized_dimension").is_some(),
+        has_axis_field: axis_field.is_some(),
     })
 }
 

@@ -131,7 +131,7 @@ pub static KEEP_INPUT_QPARAMS: Rule = Rule {
     severity: Warning,
     summary: "a value-preserving operator changes quantization parameters",
     docs: r#"## What it does
-For Transpose, Reshape, Squeeze, Pad, MaxPool2D, Split, Slice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
+For Transpose, Reshape, Squeeze, Pad, MaxPool2D, Split, Slice, StridedSlice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
 
 ## Why is this bad?
 These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert refuses a Transpose whose output parameters differ ("OperationValidator failed").
@@ -191,36 +191,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 };
                 weighted_op(op, entry(x), entry(w), entry(b), out);
             }
-            let preserving = [
-                Op::TRANSPOSE,
-                Op::RESHAPE,
-                Op::SQUEEZE,
-                Op::PAD,
-                Op::MAX_POOL_2D,
-                Op::SLICE,
-                Op::STRIDED_SLICE,
-            ];
-            if preserving.iter().any(|&c| op.opcode.is(c)) {
-                same_params(
-                    op,
-                    entry(input(0)),
-                    op.outputs.iter().map(|&o| entry(Some(o))),
-                    out,
-                );
-            } else if op.opcode.is(Op::GATHER) {
-                same_params(
-                    op,
-                    entry(input(0)),
-                    op.outputs.iter().map(|&o| entry(Some(o))),
-                    out,
-                );
-            } else if op.opcode.is(Op::SPLIT) {
-                same_params(
-                    op,
-                    entry(input(1)),
-                    op.outputs.iter().map(|&o| entry(Some(o))),
-                    out,
-                );
+            if let Some(x) = op.value_source() {
+                let outputs = op.outputs.iter().map(|&o| entry(Some(o)));
+                same_params(op, entry(Some(x)), outputs, out);
             } else if op.opcode.is(Op::CONCATENATION) {
                 let y = entry(op.outputs.first().copied());
                 for &i in op.inputs.iter().flatten() {
