@@ -288,14 +288,15 @@ fn allow_float_keeps_named_tensors_float() {
     );
 }
 
-#[test]
-fn shared_buffers_stay_consistent() {
-    // multi.circle's two subgraphs share every constant buffer.
+/// Applies the mlp set to multi.circle (two subgraphs sharing every
+/// constant buffer, signature defs, metadata); returns the output's path
+/// and what the command printed on stderr.
+fn apply_to_multi(extra: &[&str]) -> (tempfile::TempDir, PathBuf, QSet, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("q.circle");
     let set = QSet::copy_of("mlp");
     set.save();
-    q_implant()
+    let run = q_implant()
         .args([
             "apply",
             &s(&fixture("multi.circle")),
@@ -303,8 +304,16 @@ fn shared_buffers_stay_consistent() {
             "-o",
             &s(&out),
         ])
+        .args(extra)
         .assert()
         .success();
+    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+    (dir, out, set, stderr)
+}
+
+#[test]
+fn shared_buffers_stay_consistent() {
+    let (_dir, out, set, _) = apply_to_multi(&[]);
     let file = CircleFile::open(&out).unwrap();
     let g = q_implant::graph::Graph::new(&file);
     let key = set.key("fc1_weight");
@@ -324,22 +333,8 @@ fn shared_buffers_stay_consistent() {
 
 #[test]
 fn float_io_keeps_signature_defs_pointing_at_the_outputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("q.circle");
-    let set = QSet::copy_of("mlp");
-    set.save();
-    q_implant()
-        .args([
-            "apply",
-            &s(&fixture("multi.circle")),
-            &s(&set.path()),
-            "-o",
-            &s(&out),
-            "--float-io",
-        ])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("inserted: DEQUANTIZE"));
+    let (_dir, out, _, stderr) = apply_to_multi(&["--float-io"]);
+    assert!(stderr.contains("inserted: DEQUANTIZE"), "{stderr}");
     let file = CircleFile::open(&out).unwrap();
     let g = q_implant::graph::Graph::new(&file);
     for (i, sig) in file.model().signature_defs().unwrap().iter().enumerate() {
