@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::diagnostic::Severity;
 use crate::analysis::{self, Analysis, CheckOptions, Context};
 use crate::graph::Graph;
 use crate::implant::{self, Change, ImplantOptions};
@@ -76,13 +75,7 @@ pub fn run(req: &ApplyRequest<'_>) -> Result<Outcome, ApplyError> {
     let mut check = req.check.clone();
     check.propagate |= req.implant.propagate;
     let analysis = analysis::check(&graph, req.qparam, &check)?;
-    let blocking = analysis.count(Severity::Error)
-        + if req.deny_warnings {
-            analysis.count(Severity::Warning)
-        } else {
-            0
-        };
-    if blocking > 0 {
+    if analysis.failing(req.deny_warnings) > 0 {
         return Ok(Outcome::Refused(analysis));
     }
     let (changes, inserted, written) = {

@@ -285,13 +285,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 qparam: &qparam,
             };
             emit(&report::render(&result, &sources, format, color.enabled()));
-            let failing = result.count(Severity::Error)
-                + if deny.is_some() {
-                    result.count(Severity::Warning)
-                } else {
-                    0
-                };
-            Ok(if failing > 0 {
+            Ok(if result.failing(deny.is_some()) > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

@@ -140,6 +140,16 @@ impl Analysis {
             .filter(|d| d.severity == severity)
             .count()
     }
+
+    /// Findings that fail the run: errors, and warnings when denied.
+    pub fn failing(&self, deny_warnings: bool) -> usize {
+        self.count(Severity::Error)
+            + if deny_warnings {
+                self.count(Severity::Warning)
+            } else {
+                0
+            }
+    }
 }
 
 /// Reads the qparam set and runs every selected rule against `graph`.
