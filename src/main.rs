@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use q_implant::analysis::diagnostic::Severity;
 use q_implant::analysis::{self, rules, CheckOptions};
 use q_implant::apply::{self, ApplyRequest, Outcome};
 use q_implant::fix::FixPlan;
