@@ -52,9 +52,8 @@ fn main() -> ExitCode {
                 .iter()
                 .map(|&s| s as f32)
                 .collect();
-            if q.map(|q| (&q.scale, &q.zero_point))
-                != Some((&scales, &entry.zero_points().unwrap_or_default()))
-            {
+            let zero_points = entry.zero_points().unwrap_or_default();
+            if q.map(|q| (&q.scale[..], &q.zero_point[..])) != Some((&scales[..], zero_points)) {
                 problems.push(format!(
                     "{}: quantization {q:?} differs from the entry",
                     t.name

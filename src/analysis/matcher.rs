@@ -225,7 +225,9 @@ pub(crate) fn content_steps(
 ) -> Option<f64> {
     let value = &entry.value.as_ref()?.value;
     let scales = entry.scales()?;
-    let zps = entry.zero_points().unwrap_or_else(|| vec![0; scales.len()]);
+    let zps = entry
+        .zero_points()
+        .map_or_else(|| vec![0; scales.len()], <[i64]>::to_vec);
     let axis = entry
         .quantized_dimension
         .as_ref()

@@ -120,10 +120,10 @@ fn retype<'a>(
     let scales: Vec<f32> = entry
         .scales()
         .unwrap_or_default()
-        .into_iter()
-        .map(|s| s as f32)
+        .iter()
+        .map(|&s| s as f32)
         .collect();
-    let zero_points = entry.zero_points().unwrap_or_default();
+    let zero_points = entry.zero_points().unwrap_or_default().to_vec();
     let axis = entry
         .quantized_dimension
         .as_ref()

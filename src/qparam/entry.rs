@@ -98,16 +98,21 @@ pub struct Entry {
     pub has_value_field: bool,
     /// Whether a `quantized_dimension` field was written, usable or not.
     pub has_axis_field: bool,
+    /// The scale and zero-point arrays, read once with the entry: they are
+    /// small, and nearly every rule needs them.
+    scale_values: Option<Vec<f64>>,
+    zero_point_values: Option<Vec<i64>>,
 }
 
 impl Entry {
     /// Scale values, if the scale field is usable.
-    pub fn scales(&self) -> Option<Vec<f64>> {
-        self.scale.as_ref()?.value.floats()
+    pub fn scales(&self) -> Option<&[f64]> {
+        self.scale_values.as_deref()
     }
 
-    pub fn zero_points(&self) -> Option<Vec<i64>> {
-        self.zerop.as_ref()?.value.ints()
+    /// Zero points, if the zerop field is usable and holds integers.
+    pub fn zero_points(&self) -> Option<&[i64]> {
+        self.zero_point_values.as_deref()
     }
 }
 
@@ -249,6 +254,8 @@ fn read_entry(
     let value = value_field
         .and_then(|f| ctx.npy(f, "value", diags))
         .inspect(|v| ctx.check_order(v, "value", diags));
+    let scale_values = scale.as_ref().and_then(|s| s.value.floats());
+    let zero_point_values = zerop.as_ref().and_then(|z| z.value.ints());
     Some(Entry {
         key: key.clone(),
         key_span: member.key.span.clone(),
@@ -260,6 +267,8 @@ fn read_entry(
         value,
         has_value_field: value_field.is_some(),
         has_axis_field: axis_field.is_some(),
+        scale_values,
+        zero_point_values,
     })
 }
 

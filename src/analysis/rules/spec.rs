@@ -329,7 +329,7 @@ fn weighted_op(
     }
 }
 
-fn params(e: &Entry) -> Option<(QDType, Vec<f64>, Vec<i64>)> {
+fn params(e: &Entry) -> Option<(QDType, &[f64], &[i64])> {
     Some((e.dtype.as_ref()?.value, e.scales()?, e.zero_points()?))
 }
 
@@ -349,7 +349,7 @@ fn same_params<'a>(
             && want
                 .1
                 .iter()
-                .zip(&got.1)
+                .zip(got.1)
                 .all(|(a, b)| (a - b).abs() <= REL_TOL * a.abs());
         if !close {
             out.push(
