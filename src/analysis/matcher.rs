@@ -134,11 +134,13 @@ fn best_layout(
 
 /// Up to three candidates for `entry`, best first.
 pub fn suggest(ctx: &Context<'_>, entry: &Entry) -> Vec<Suggestion> {
+    // Found once per key: it takes content matching against every constant.
+    let layer = layer_of(ctx, entry);
     let mut scored: Vec<(f64, String, TensorId)> = ctx
         .graph
         .tensors()
         .filter(|t| !ctx.by_tensor.contains_key(&t.id))
-        .filter_map(|t| score(ctx, entry, t).map(|(s, r)| (s, r, t.id)))
+        .filter_map(|t| score(ctx, entry, layer.as_ref(), t).map(|(s, r)| (s, r, t.id)))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
     scored
@@ -166,7 +168,12 @@ pub fn normalize(name: &str) -> String {
         .join(" ")
 }
 
-fn score(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, String)> {
+fn score(
+    ctx: &Context<'_>,
+    entry: &Entry,
+    layer: Option<&Layer<'_>>,
+    t: &Tensor<'_>,
+) -> Option<(f64, String)> {
     if t.dtype != TensorType::FLOAT32 {
         return None;
     }
@@ -210,7 +217,7 @@ fn score(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, Strin
     } else if t.is_constant() {
         best.0 *= 0.5;
     }
-    if let Some((s, r)) = graph_signal(ctx, entry, t) {
+    if let Some((s, r)) = graph_signal(ctx, entry, layer, t) {
         consider(&mut best, s, r);
     }
     Some(best)
@@ -345,23 +352,16 @@ fn module_kind_signal(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Optio
     (same_kind == 1).then(|| (0.85, format!("output of the model's only {}", op.opcode)))
 }
 
-fn graph_signal(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64, String)> {
-    if entry.value.is_none() {
-        if let Some(found) = module_kind_signal(ctx, entry, t) {
-            return Some(found);
-        }
-    }
+/// The layer a `<layer>.bias` or `<layer>` key belongs to: the entry of
+/// `<layer>.weight` and the tensor that weight is.
+struct Layer<'e> {
+    weight: &'e Entry,
+    tensor: TensorId,
+    is_bias: bool,
+}
+
+fn layer_of<'e>(ctx: &Context<'e>, entry: &Entry) -> Option<Layer<'e>> {
     let key = entry.key.as_str();
-    let sg = &ctx.graph.subgraphs[t.id.subgraph];
-    if entry.value.is_none()
-        && INPUT_STUBS.contains(&key.to_lowercase().as_str())
-        && sg.inputs.contains(&t.id.index)
-    {
-        return Some((
-            0.8,
-            "graph input (an input stub's output is the model's input)".into(),
-        ));
-    }
     let (layer, is_bias) = match key
         .strip_suffix(".bias")
         .or_else(|| key.strip_suffix("_bias"))
@@ -375,28 +375,55 @@ fn graph_signal(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f64
         .entries
         .iter()
         .find(|e| weight_key.contains(&e.key))?;
-    let w = weight_tensor(ctx, weight)?;
-    let w_tensor = ctx.graph.tensor(w);
-    for &op_index in &w_tensor.consumers {
-        let op = &sg.operators[op_index];
-        if w.subgraph != t.id.subgraph {
-            continue;
+    Some(Layer {
+        weight,
+        tensor: weight_tensor(ctx, weight)?,
+        is_bias,
+    })
+}
+
+fn graph_signal(
+    ctx: &Context<'_>,
+    entry: &Entry,
+    layer: Option<&Layer<'_>>,
+    t: &Tensor<'_>,
+) -> Option<(f64, String)> {
+    if entry.value.is_none() {
+        if let Some(found) = module_kind_signal(ctx, entry, t) {
+            return Some(found);
         }
-        if is_bias && op.inputs.get(2).copied().flatten() == Some(t.id.index) {
+    }
+    let sg = &ctx.graph.subgraphs[t.id.subgraph];
+    if entry.value.is_none()
+        && INPUT_STUBS.contains(&entry.key.to_lowercase().as_str())
+        && sg.inputs.contains(&t.id.index)
+    {
+        return Some((
+            0.8,
+            "graph input (an input stub's output is the model's input)".into(),
+        ));
+    }
+    let layer = layer?;
+    if layer.tensor.subgraph != t.id.subgraph {
+        return None;
+    }
+    for &op_index in &ctx.graph.tensor(layer.tensor).consumers {
+        let op = &sg.operators[op_index];
+        if layer.is_bias && op.inputs.get(2).copied().flatten() == Some(t.id.index) {
             return Some((
                 0.92,
                 format!(
                     "bias input of {} #{op_index}, whose weight is `{}`'s",
-                    op.opcode, weight.key
+                    op.opcode, layer.weight.key
                 ),
             ));
         }
-        if !is_bias && entry.value.is_none() && op.outputs.first() == Some(&t.id.index) {
+        if !layer.is_bias && entry.value.is_none() && op.outputs.first() == Some(&t.id.index) {
             return Some((
                 0.88,
                 format!(
                     "output of {} #{op_index}, whose weight is `{}`'s",
-                    op.opcode, weight.key
+                    op.opcode, layer.weight.key
                 ),
             ));
         }
