@@ -28,7 +28,7 @@ fn model(c: &mut Criterion) {
     c.bench_function("graph view of convnet.circle", |b| {
         b.iter(|| Graph::new(&file))
     });
-    let parts = ModelParts::from_file(&file);
+    let parts = ModelParts::from_file(&file).unwrap();
     for layout in [Layout::Plain, Layout::Large] {
         c.bench_function(&format!("write convnet.circle, {layout:?} layout"), |b| {
             b.iter(|| writer::write(&parts, layout, &mut Vec::new()).unwrap())

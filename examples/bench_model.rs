@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The model: input, then per layer a weight, a bias and an output.
     let scratch = File::open(&scratch_path)?;
+    let scratch_len = scratch.metadata()?.len();
     let mut tensors = vec![tensor("input", &[1, WIDTH as i32], 0)];
     let mut payloads: Vec<Option<Payload>> = vec![None];
     let mut ops = Vec::new();
@@ -107,6 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             file: &scratch,
             offset: (layer * weight_bytes) as u64,
             len: weight_bytes as u64,
+            file_len: scratch_len,
         })));
         tensors.push(tensor(
             &format!("layer{layer}.weight"),
@@ -118,6 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             file: &scratch,
             offset: bias_at,
             len: (WIDTH * 4) as u64,
+            file_len: scratch_len,
         })));
         tensors.push(tensor(
             &format!("layer{layer}.bias"),

@@ -25,9 +25,7 @@ fn main() -> ExitCode {
         }
     };
     let graph = Graph::new(&file);
-    let mut findings = Vec::new();
-    let set = qparam::load(qparam.as_ref(), LoadOptions::default(), &mut findings)
-        .expect("qparam readable");
+    let (set, _) = qparam::load(qparam.as_ref(), LoadOptions::default()).expect("qparam readable");
     let (mut checked, mut bytes, mut problems) = (0usize, 0u64, Vec::new());
     for entry in &set.entries {
         let tensors: Vec<_> = graph.tensors().filter(|t| t.name == entry.key).collect();
@@ -66,7 +64,10 @@ fn main() -> ExitCode {
                     .expect("npy readable");
                 let data = &npy[value.value.header.data_offset..];
                 bytes += data.len() as u64;
-                if t.data != Some(data) {
+                let stored = t
+                    .data
+                    .map(|d| file.read_payload(d).expect("model readable"));
+                if stored.as_deref() != Some(data) {
                     problems.push(format!(
                         "{}: data differs from {}",
                         t.name,

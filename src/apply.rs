@@ -1,14 +1,16 @@
-//! `q-implant apply`: check, then implant, then write atomically. Any error
-//! finding refuses the write; a failure at any point leaves no output file
-//! and the inputs untouched.
+//! `q-implant apply`: check, then implant the plan, then write atomically.
+//! The plan's gate decides whether anything is written (a report filter
+//! never does); a failure at any point leaves no output file and the inputs
+//! untouched; the output is never one of the inputs, whatever the flags.
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, Analysis, CheckOptions, Context};
+use crate::analysis::{self, Analysis, CheckOptions};
+use crate::files::{self, OutputIsInput};
 use crate::graph::Graph;
-use crate::implant::{self, Change, ImplantOptions};
+use crate::implant::{self, Change, ImplantError};
 use crate::model::{self, CircleFile, Layout, ModelError, Written};
-use crate::paths::{self, PathError};
+use crate::plan::Refusal;
 use crate::qparam::QParamReadError;
 
 pub struct ApplyRequest<'a> {
@@ -16,9 +18,8 @@ pub struct ApplyRequest<'a> {
     pub qparam: &'a Path,
     pub output: &'a Path,
     pub check: CheckOptions,
-    pub implant: ImplantOptions,
     pub layout: Layout,
-    /// Replace an existing output, even the input model itself.
+    /// Replace an existing output (never an input).
     pub force: bool,
     pub dry_run: bool,
     /// Refuse on warnings too.
@@ -28,7 +29,10 @@ pub struct ApplyRequest<'a> {
 /// How a run ended, short of a failure.
 pub enum Outcome {
     /// Findings forbid the write; nothing was written.
-    Refused(Analysis),
+    Refused {
+        analysis: Analysis,
+        refusal: Refusal,
+    },
     /// `--dry-run`: what would change; nothing was written.
     DryRun {
         analysis: Analysis,
@@ -54,56 +58,65 @@ pub enum ApplyError {
     QParam(#[from] QParamReadError),
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Path(#[from] PathError),
+    OutputIsInput(#[from] OutputIsInput),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Implant(#[from] ImplantError),
     #[error("the output `{0}` exists")]
     #[diagnostic(
         code(apply::output_exists),
         help("pass --force to replace it, or choose another path")
     )]
     OutputExists(PathBuf),
+    #[error("cannot write `{path}`: {source}")]
+    #[diagnostic(code(apply::output))]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-pub fn run(req: &ApplyRequest<'_>) -> Result<Outcome, ApplyError> {
-    if !req.force {
-        paths::refuse_same_file(req.model, req.output)?;
-        if !req.dry_run && req.output.exists() {
-            return Err(ApplyError::OutputExists(req.output.to_path_buf()));
-        }
+/// Checks and, if the plan's gate allows, writes. `waived` tells which
+/// warning codes the user filtered out of the report (they do not refuse
+/// the write under `--deny warnings`; errors always do).
+pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outcome, ApplyError> {
+    files::refuse_inputs(req.output, [req.model, req.qparam])?;
+    files::output::refuse_special(req.output).map_err(|source| ApplyError::Output {
+        path: req.output.to_path_buf(),
+        source,
+    })?;
+    if !req.force && !req.dry_run && req.output.exists() {
+        return Err(ApplyError::OutputExists(req.output.to_path_buf()));
     }
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
-    let mut check = req.check.clone();
-    check.propagate |= req.implant.propagate;
-    let analysis = analysis::check(&graph, req.qparam, &check)?;
-    if analysis.failing(req.deny_warnings) > 0 {
-        return Ok(Outcome::Refused(analysis));
+    let analysis = analysis::check(&graph, req.qparam, &req.check)?;
+    let npy_files: Vec<&Path> = analysis
+        .qparam
+        .entries
+        .iter()
+        .flat_map(|e| [&e.scale, &e.zerop, &e.value])
+        .flatten()
+        .map(|f| f.value.path.as_path())
+        .collect();
+    files::refuse_inputs(req.output, npy_files)?;
+    if let Err(refusal) = analysis.plan.gate(req.deny_warnings, waived) {
+        return Ok(Outcome::Refused { analysis, refusal });
     }
-    let (changes, inserted, written) = {
-        let ctx = Context::new(&graph, &analysis.qparam, &check);
-        let implanted = implant::implant(&file, &ctx, &req.implant);
-        let written = if req.dry_run {
-            None
-        } else {
-            Some(model::save(
-                &implanted.parts,
-                req.layout,
-                req.output,
-                req.force,
-            )?)
-        };
-        (implanted.changes, implanted.inserted, written)
-    };
-    Ok(match written {
-        None => Outcome::DryRun {
+    let implanted = implant::implant(&file, &graph, &analysis.plan)?;
+    if req.dry_run {
+        return Ok(Outcome::DryRun {
             analysis,
-            changes,
-            inserted,
-        },
-        Some(written) => Outcome::Written {
-            analysis,
-            changes,
-            inserted,
-            written,
-        },
+            changes: implanted.changes,
+            inserted: implanted.inserted,
+        });
+    }
+    let written = model::save(&implanted.parts, req.layout, req.output, req.force)?;
+    Ok(Outcome::Written {
+        analysis,
+        changes: implanted.changes,
+        inserted: implanted.inserted,
+        written,
     })
 }

@@ -13,8 +13,12 @@ pub fn read_model(data: &[u8]) {
         return;
     };
     let _ = Graph::new(&file);
-    let _ = Report::new(&file).to_json();
-    let parts = ModelParts::from_file(&file);
+    let report = Report::new(&file);
+    let _ = report.to_json();
+    let _ = report.to_table();
+    let Ok(parts) = ModelParts::from_file(&file) else {
+        return;
+    };
     for layout in [Layout::Plain, Layout::Large] {
         let mut out = Vec::new();
         if writer::write(&parts, layout, &mut out).is_ok() {
@@ -27,6 +31,6 @@ pub fn read_model(data: &[u8]) {
 pub fn parse_qparam(data: &[u8]) {
     let _ = json::parse(&String::from_utf8_lossy(data));
     if let Ok(header) = npy::parse_header(data) {
-        let _ = npy::read_values(data, &header);
+        let _ = npy::floats(&header.dtype, &data[header.data_offset..]);
     }
 }

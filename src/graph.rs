@@ -2,9 +2,10 @@
 //! their names, types, shapes, constant data and quantization; operators with
 //! their opcode names; who produces and who consumes each tensor.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use crate::model::{fb, CircleFile};
+use crate::model::{fb, CircleFile, PayloadRef};
 
 /// Where a tensor lives: its subgraph and its index there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,8 +71,9 @@ pub struct Tensor<'m> {
     pub dtype: fb::TensorType,
     pub shape: Vec<i32>,
     pub buffer: u32,
-    /// The constant payload, if the tensor has one (a non-empty buffer).
-    pub data: Option<&'m [u8]>,
+    /// Where the constant payload is, if the tensor has one (a non-empty
+    /// buffer); read through [`Graph::file`].
+    pub data: Option<PayloadRef>,
     pub quantization: Option<Quantization>,
     /// The operator writing this tensor, if any.
     pub producer: Option<usize>,
@@ -99,7 +101,7 @@ impl Tensor<'_> {
     /// otherwise what its shape and type need.
     pub fn byte_size(&self) -> Option<u64> {
         match self.data {
-            Some(d) => Some(d.len() as u64),
+            Some(d) => Some(d.len),
             None => self
                 .element_count()?
                 .checked_mul(dtype_size(self.dtype)? as u64),
@@ -161,9 +163,11 @@ impl<'m> Subgraph<'m> {
 }
 
 /// All subgraphs of a model.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Graph<'m> {
+    file: &'m CircleFile,
     pub subgraphs: Vec<Subgraph<'m>>,
+    by_name: HashMap<&'m str, Vec<TensorId>>,
 }
 
 impl<'m> Graph<'m> {
@@ -183,8 +187,29 @@ impl<'m> Graph<'m> {
             .flatten()
             .enumerate()
             .map(|(si, sg)| build_subgraph(file, &codes, si, sg))
-            .collect();
-        Graph { subgraphs }
+            .collect::<Vec<_>>();
+        let mut by_name: HashMap<&'m str, Vec<TensorId>> = HashMap::new();
+        for t in subgraphs
+            .iter()
+            .flat_map(|s: &Subgraph<'m>| s.tensors.iter())
+        {
+            by_name.entry(t.name).or_default().push(t.id);
+        }
+        Graph {
+            file,
+            subgraphs,
+            by_name,
+        }
+    }
+
+    /// The model file, to read constant data from.
+    pub fn file(&self) -> &'m CircleFile {
+        self.file
+    }
+
+    /// Every tensor with this name, in subgraph and index order.
+    pub fn named(&self, name: &str) -> &[TensorId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
     pub fn tensor(&self, id: TensorId) -> &Tensor<'m> {
@@ -216,9 +241,7 @@ fn build_subgraph<'m>(
             dtype: t.type_(),
             shape: t.shape().map(|s| s.iter().collect()).unwrap_or_default(),
             buffer: t.buffer(),
-            data: file
-                .buffer_data(t.buffer() as usize)
-                .filter(|d| !d.is_empty()),
+            data: file.payload(t.buffer() as usize).filter(|d| d.len > 0),
             quantization: t.quantization().and_then(|q| {
                 let scale: Vec<f32> = q.scale()?.iter().collect();
                 let zero_point: Vec<i64> = q

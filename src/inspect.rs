@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::graph::{Graph, Quantization, Tensor};
 use crate::model::CircleFile;
+use crate::table;
 
 #[derive(Serialize)]
 pub struct Report {
@@ -91,37 +92,19 @@ impl Report {
                 "subgraph {si} {} ({} tensors, {} operators, {} layout)",
                 sg.name
                     .as_deref()
-                    .map(|n| format!("`{n}`"))
+                    .map(|n| format!("`{}`", table::shorten(n)))
                     .unwrap_or_default(),
                 sg.tensors.len(),
                 sg.operators.len(),
                 self.layout
             );
-            let _ = writeln!(out, "  inputs: {:?}  outputs: {:?}", sg.inputs, sg.outputs);
-            let rows: Vec<[String; 8]> = sg
-                .tensors
-                .iter()
-                .map(|t| {
-                    [
-                        t.index.to_string(),
-                        t.name.clone(),
-                        t.dtype.to_string(),
-                        format!("{:?}", t.shape),
-                        if t.constant {
-                            "const".into()
-                        } else {
-                            String::new()
-                        },
-                        t.bytes.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
-                        producer_and_consumers(t, &sg.operators),
-                        t.quantization
-                            .as_ref()
-                            .map(describe_quantization)
-                            .unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            let header = [
+            let _ = writeln!(
+                out,
+                "  inputs: {}  outputs: {}",
+                table::shorten(&format!("{:?}", sg.inputs)),
+                table::shorten(&format!("{:?}", sg.outputs))
+            );
+            let mut rows = vec![[
                 "#",
                 "name",
                 "dtype",
@@ -130,28 +113,30 @@ impl Report {
                 "bytes",
                 "producer -> consumers",
                 "quantization",
-            ];
-            let mut widths = header.map(str::len);
-            for row in &rows {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count());
-                }
-            }
-            let line = |cells: &[String]| {
-                let mut l = String::from(" ");
-                for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-                    if i + 1 == cells.len() {
-                        l.push(' ');
-                        l.push_str(cell);
+            ]
+            .map(String::from)
+            .to_vec()];
+            rows.extend(sg.tensors.iter().map(|t| {
+                vec![
+                    t.index.to_string(),
+                    t.name.clone(),
+                    t.dtype.to_string(),
+                    format!("{:?}", t.shape),
+                    if t.constant {
+                        "const".into()
                     } else {
-                        let _ = write!(l, " {cell:<w$}");
-                    }
-                }
-                l.trim_end().to_string()
-            };
-            let _ = writeln!(out, "{}", line(&header.map(String::from)));
-            for row in &rows {
-                let _ = writeln!(out, "{}", line(row));
+                        String::new()
+                    },
+                    t.bytes.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
+                    producer_and_consumers(t, &sg.operators),
+                    t.quantization
+                        .as_ref()
+                        .map(describe_quantization)
+                        .unwrap_or_default(),
+                ]
+            }));
+            for line in table::layout(&rows, &[]).lines() {
+                let _ = writeln!(out, "  {line}");
             }
             out.push('\n');
         }
@@ -176,7 +161,11 @@ fn tensor_report(t: &Tensor<'_>) -> TensorReport {
 fn producer_and_consumers(t: &TensorReport, ops: &[OperatorReport]) -> String {
     let name = |i: usize| format!("{}#{i}", ops[i].opcode);
     let from = t.producer.map(name).unwrap_or_else(|| "-".into());
-    let to: Vec<String> = t.consumers.iter().map(|&i| name(i)).collect();
+    const LISTED: usize = 4;
+    let mut to: Vec<String> = t.consumers.iter().take(LISTED).map(|&i| name(i)).collect();
+    if t.consumers.len() > LISTED {
+        to.push(format!("... ({} operators)", t.consumers.len()));
+    }
     format!(
         "{from} -> {}",
         if to.is_empty() {

@@ -1,15 +1,19 @@
 //! q-implant: validate quantization parameters exported from a framework
 //! against a circle model, and implant them.
 //!
-//! Data flows one way: [`model`] (the file) → [`graph`] (a view of tensors and
-//! operators) → analysis → report, or → implant → [`model::save`].
+//! Data flows one way: [`model`] (the file) → [`graph`] (a view of tensors
+//! and operators) → [`qparam`] (the parameter set, with typed problems) →
+//! [`analysis`] (rules and the name matcher) → [`plan`] → [`report`],
+//! [`fix`] or [`implant`] → [`model::save`]. [`files`], [`span`],
+//! [`diagnostic`] and [`table`] are leaves every phase may use.
 
 // The generated FlatBuffers bindings name `alloc::` paths.
 extern crate alloc;
 
 pub mod analysis;
 pub mod apply;
-pub mod atomic_file;
+pub mod diagnostic;
+pub mod files;
 pub mod fix;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -17,6 +21,8 @@ pub mod graph;
 pub mod implant;
 pub mod inspect;
 pub mod model;
-pub mod paths;
+pub mod plan;
 pub mod qparam;
 pub mod report;
+pub mod span;
+pub mod table;

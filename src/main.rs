@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use q_implant::analysis::{self, rules, CheckOptions};
 use q_implant::apply::{self, ApplyRequest, Outcome};
-use q_implant::fix::FixPlan;
+use q_implant::fix::{self, FixPlan};
 use q_implant::graph::Graph;
-use q_implant::implant::{Change, ImplantOptions, Source};
+use q_implant::implant::Change;
 use q_implant::inspect;
 use q_implant::model::{self, CircleFile, Layout, ModelParts};
+use q_implant::plan::Source;
 use q_implant::qparam::LoadOptions;
-use q_implant::report::{self, Format, Sources};
+use q_implant::report::{self, Filter, Format, Sources, View};
+use q_implant::table;
 
 /// Validate quantization parameters against a circle model, then implant them.
 ///
@@ -47,8 +49,8 @@ enum Command {
         #[command(flatten)]
         analysis: AnalysisArgs,
         /// `human` for people; `json`, `sarif` and `github` for tools.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
         /// Treat warnings as errors for the exit code (`--deny warnings`).
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
@@ -68,10 +70,11 @@ enum Command {
     /// Implant a qparam set into a model, after a clean check.
     ///
     /// Runs the same analysis as `check`; any error refuses the write (exit 1)
-    /// and prints the findings. The output is written to a temporary file
-    /// beside OUTPUT, read back and verified, then renamed into place; the
-    /// inputs are never modified. The existing tool's form
-    /// `q-implant MODEL QPARAM OUTPUT` is accepted too (it replaces OUTPUT).
+    /// and prints the findings, even errors --select/--ignore hide. The
+    /// output is written to a temporary file beside OUTPUT, read back and
+    /// verified, then renamed into place; the inputs are never modified.
+    /// The existing tool's form `q-implant MODEL QPARAM OUTPUT` is accepted
+    /// too (it replaces OUTPUT, never an input).
     Apply {
         /// The float .circle model.
         model: PathBuf,
@@ -86,7 +89,8 @@ enum Command {
         /// after) without writing anything.
         #[arg(long)]
         dry_run: bool,
-        /// Replace OUTPUT if it exists (even when it is the input model).
+        /// Replace OUTPUT if it exists. An input (the model, the qparam
+        /// file, its npy files) is never replaced.
         #[arg(long)]
         force: bool,
         /// Keep float model inputs and outputs: insert Quantize after each
@@ -94,8 +98,8 @@ enum Command {
         #[arg(long)]
         float_io: bool,
         /// File layout; `auto` is plain unless the model needs over 2 GiB.
-        #[arg(long, value_enum, default_value_t = Layout::Auto)]
-        layout: Layout,
+        #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+        layout: LayoutArg,
         /// Refuse on warnings too (`--deny warnings`).
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
@@ -131,8 +135,8 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// `auto` picks plain when the model fits in 2 GiB.
-        #[arg(long, value_enum, default_value_t = Layout::Auto)]
-        layout: Layout,
+        #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+        layout: LayoutArg,
         /// Replace OUTPUT if it exists.
         #[arg(long)]
         force: bool,
@@ -142,10 +146,12 @@ enum Command {
 /// Options shared by `check` and `apply`.
 #[derive(clap::Args)]
 struct AnalysisArgs {
-    /// Report only these codes or prefixes, comma-separated (`Q5,Q601`).
+    /// Report only these codes, prefixes or rule names, comma-separated
+    /// (`Q5,Q601`). Hiding a finding never lets `apply` write past an error.
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     select: Vec<String>,
-    /// Do not report these codes or prefixes (`Q7` silences the spec warnings).
+    /// Do not report these codes, prefixes or rule names (`Q7` silences the
+    /// spec warnings; for `apply --deny warnings`, it also waives them).
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     ignore: Vec<String>,
     /// Accept npy paths outside the qparam directory (only for trusted files).
@@ -163,15 +169,62 @@ struct AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    fn options(&self) -> CheckOptions {
+    fn options(&self, float_io: bool) -> CheckOptions {
         CheckOptions {
             load: LoadOptions {
                 allow_outside_paths: self.allow_outside_paths,
             },
-            select: self.select.clone(),
-            ignore: self.ignore.clone(),
             allow_float: self.allow_float.clone(),
             propagate: self.propagate,
+            float_io,
+        }
+    }
+
+    /// The report filter; a pattern that matches no rule is an error.
+    fn filter(&self) -> Result<Filter, report::FilterError> {
+        Filter::new(&self.select, &self.ignore)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Graphical report with the qparam.json source, labels and help.
+    Human,
+    /// One JSON document (see docs/check-json.md).
+    Json,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    /// Plain when it fits in a FlatBuffer (under 2 GiB), large otherwise.
+    Auto,
+    /// Every payload inside the FlatBuffer.
+    Plain,
+    /// Payloads after the FlatBuffer, addressed by `Buffer.offset/size`.
+    Large,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Layout {
+        match l {
+            LayoutArg::Auto => Layout::Auto,
+            LayoutArg::Plain => Layout::Plain,
+            LayoutArg::Large => Layout::Large,
         }
     }
 }
@@ -203,13 +256,16 @@ enum InspectFormat {
 }
 
 /// The existing C++ tool's form, `q-implant MODEL QPARAM OUTPUT`, as
-/// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT).
+/// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT; the
+/// inputs stay protected). Only when MODEL is an existing file, so that a
+/// mistyped subcommand gets clap's suggestion instead.
 fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let subcommands = ["check", "apply", "inspect", "rewrite", "rules", "help"];
     let positional = args.len() == 4
         && args[1..]
             .iter()
-            .all(|a| !a.to_string_lossy().starts_with('-'));
+            .all(|a| !a.to_string_lossy().starts_with('-'))
+        && std::path::Path::new(&args[1]).is_file();
     if positional && !subcommands.contains(&args[1].to_string_lossy().as_ref()) {
         return vec![
             args[0].clone(),
@@ -253,38 +309,62 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             fix,
             fix_output,
         } => {
+            let filter = analysis.filter()?;
             let file = CircleFile::open(&model)?;
             let graph = Graph::new(&file);
-            let options = analysis.options();
+            let options = analysis.options(false);
             let mut result = analysis::check(&graph, &qparam, &options)?;
             let mut qparam = qparam;
             if fix {
                 let plan = FixPlan::new(&result);
-                for f in &plan.fixed {
-                    eprintln!("fixed `{}`: {}", f.key, f.what);
-                }
-                for f in &plan.left {
-                    eprintln!("left as is `{}`: {}", f.key, f.what);
-                }
                 if plan.is_empty() {
+                    for f in &plan.left {
+                        eprintln!("left as is `{}`: {}", f.key, f.what);
+                    }
                     eprintln!("nothing to fix");
                 } else {
                     let fixed = plan.apply(&result.qparam.text);
-                    let written = q_implant::fix::write(&qparam, &fixed, fix_output.as_deref())?;
-                    if fix_output.is_none() {
-                        eprintln!("the original is kept as {}.bak", qparam.display());
+                    let mut inputs: Vec<&std::path::Path> = vec![&model];
+                    inputs.extend(
+                        result
+                            .qparam
+                            .entries
+                            .iter()
+                            .flat_map(|e| [&e.scale, &e.zerop, &e.value])
+                            .flatten()
+                            .map(|f| f.value.path.as_path()),
+                    );
+                    let written =
+                        fix::write(&result.qparam, &fixed, fix_output.as_deref(), &inputs)?;
+                    for f in &plan.fixed {
+                        eprintln!("fixed `{}`: {}", f.key, f.what);
                     }
-                    eprintln!("wrote {}; the findings below are for it", written.display());
-                    result = analysis::check(&graph, &written, &options)?;
-                    qparam = written;
+                    for f in &plan.left {
+                        eprintln!("left as is `{}`: {}", f.key, f.what);
+                    }
+                    if let Some(backup) = &written.backup {
+                        eprintln!("the original is kept as {}", backup.display());
+                    }
+                    eprintln!(
+                        "wrote {}; the findings below are for it",
+                        written.path.display()
+                    );
+                    result = analysis::check(&graph, &written.path, &options)?;
+                    qparam = written.path;
                 }
             }
             let sources = Sources {
                 model: &model,
                 qparam: &qparam,
             };
-            emit(&report::render(&result, &sources, format, color.enabled()));
-            Ok(if result.failing(deny.is_some()) > 0 {
+            let view = View::new(&result, &filter);
+            emit(&report::render(
+                &view,
+                &sources,
+                format.into(),
+                color.enabled(),
+            ));
+            Ok(if view.failing(deny.is_some()) > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -302,16 +382,13 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             deny,
             color,
         } => {
+            let filter = analysis.filter()?;
             let request = ApplyRequest {
                 model: &model,
                 qparam: &qparam,
                 output: &output,
-                check: analysis.options(),
-                implant: ImplantOptions {
-                    propagate: analysis.propagate,
-                    float_io,
-                },
-                layout,
+                check: analysis.options(float_io),
+                layout: layout.into(),
                 force,
                 dry_run,
                 deny_warnings: deny.is_some(),
@@ -321,17 +398,39 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 qparam: &qparam,
             };
             let show = |a: &analysis::Analysis| {
-                if !a.diagnostics.is_empty() {
+                let view = View::new(a, &filter);
+                if !view.shown.is_empty() || view.hidden > 0 {
                     eprint!(
                         "{}",
-                        report::render(a, &sources, Format::Human, color.enabled())
+                        report::render(&view, &sources, Format::Human, color.enabled())
                     );
                 }
             };
-            match apply::run(&request)? {
-                Outcome::Refused(a) => {
-                    show(&a);
-                    eprintln!("refused: nothing was written to {}", output.display());
+            match apply::run(&request, &|code| !filter.shows_code(code))? {
+                Outcome::Refused { analysis, refusal } => {
+                    show(&analysis);
+                    let hidden: Vec<String> = refusal
+                        .codes
+                        .iter()
+                        .filter(|(c, _)| !filter.shows_code(c))
+                        .map(|(c, n)| format!("{c} ×{n}"))
+                        .collect();
+                    if !hidden.is_empty() {
+                        eprintln!(
+                            "findings hidden by --select/--ignore still refuse the write: {}",
+                            hidden.join(", ")
+                        );
+                    }
+                    eprintln!(
+                        "refused: {} errors{}; nothing was written to {}",
+                        refusal.errors,
+                        if refusal.warnings > 0 {
+                            format!(" and {} denied warnings", refusal.warnings)
+                        } else {
+                            String::new()
+                        },
+                        output.display()
+                    );
                     Ok(ExitCode::from(1))
                 }
                 Outcome::DryRun {
@@ -358,10 +457,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                         .iter()
                         .filter(|c| matches!(c.source, Source::Propagated { .. }))
                         .count();
-                    for c in changes
-                        .iter()
-                        .filter(|c| matches!(c.source, Source::Propagated { .. }))
-                    {
+                    for c in &changes {
                         if let Source::Propagated { from, op } = &c.source {
                             eprintln!(
                                 "propagated: `{}` takes the parameters of `{from}` through {op}",
@@ -419,10 +515,10 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             layout,
             force,
         } => {
-            q_implant::paths::refuse_same_file(&model, &output)?;
+            q_implant::files::refuse_inputs(&output, [model.as_path()])?;
             let file = CircleFile::open(&model)?;
-            let parts = ModelParts::from_file(&file);
-            let written = model::save(&parts, layout, &output, force)?;
+            let parts = ModelParts::from_file(&file)?;
+            let written = model::save(&parts, layout.into(), &output, force)?;
             eprintln!(
                 "wrote {} ({} bytes, {} layout)",
                 output.display(),
@@ -437,32 +533,28 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
 /// The `--dry-run` table: one row per tensor that would change.
 fn changes_table(changes: &[Change], inserted: &[String]) -> String {
     use std::fmt::Write;
-    let width = changes
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(6);
-    let mut out = format!(
-        "{:<width$}  {:<18}  {:>22}  source\n",
-        "tensor", "dtype", "bytes"
-    );
+    let mut rows = vec![vec![
+        "tensor".to_string(),
+        "dtype".into(),
+        "bytes".into(),
+        "source".into(),
+    ]];
     let (mut before, mut after) = (0u64, 0u64);
     for c in changes {
         before += c.bytes_before;
         after += c.bytes_after;
         let source = match &c.source {
-            Source::Entry(key) => format!("entry `{key}`"),
+            Source::Entry { key } => format!("entry `{key}`"),
             Source::Propagated { from, op } => format!("propagated from `{from}` through {op}"),
         };
-        let dtypes = format!("{} -> {}", c.from, c.to);
-        let bytes = format!("{} -> {}", c.bytes_before, c.bytes_after);
-        let _ = writeln!(
-            out,
-            "{:<width$}  {dtypes:<18}  {bytes:>22}  {source}",
-            c.name
-        );
+        rows.push(vec![
+            c.name.clone(),
+            format!("{} -> {}", c.from, c.to),
+            format!("{} -> {}", c.bytes_before, c.bytes_after),
+            source,
+        ]);
     }
+    let mut out = table::layout(&rows, &[false, false, true, false]);
     for line in inserted {
         let _ = writeln!(out, "inserted: {line}");
     }

@@ -116,21 +116,30 @@ fn warnings_refuse_only_when_denied() {
 }
 
 #[test]
-fn output_equal_to_input_is_refused_without_force() {
+fn output_equal_to_input_is_refused_even_with_force() {
     let sc = scene();
     sc.qparam.save();
     let before = sc.inputs();
-    q_implant()
-        .args([
-            "apply",
-            &s(&sc.model),
-            &s(&sc.qparam.path()),
-            "-o",
-            &s(&sc.model),
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("is the input model"));
+    let dotted = sc.dir.path().join(".").join("mlp.circle");
+    for output in [&sc.model, &dotted] {
+        for force in [false, true] {
+            let mut args = vec![
+                "apply".to_string(),
+                s(&sc.model),
+                s(&sc.qparam.path()),
+                "-o".into(),
+                s(output),
+            ];
+            if force {
+                args.push("--force".into());
+            }
+            q_implant()
+                .args(args)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("is the input"));
+        }
+    }
     assert_eq!(sc.inputs(), before);
     sc.assert_dir(false);
 }
@@ -274,18 +283,42 @@ fn allow_float_keeps_named_tensors_float() {
     sc.qparam.json.remove(&out_key).unwrap();
     sc.qparam.save();
     sc.apply(&[]).code(1);
-    sc.apply(&["--allow-float", &out_key])
+    // The last FULLY_CONNECTED reads quantized tensors only, so it cannot
+    // write a float output: refused, naming the operator.
+    sc.apply(&["--allow-float", &out_key]).code(1).stderr(
+        predicate::str::contains("Q602").and(predicate::str::contains("FULLY_CONNECTED #1")),
+    );
+    sc.assert_dir(false);
+    // Kept float as a whole (weight and bias too), it runs in float after a
+    // DEQUANTIZE of its quantized input.
+    let (w, b) = (sc.qparam.key("fc2_weight"), sc.qparam.key("fc2_bias"));
+    sc.qparam.json.remove(&w).unwrap();
+    sc.qparam.json.remove(&b).unwrap();
+    sc.qparam.save();
+    sc.apply(&["--allow-float", &format!("{out_key},{w},{b}")])
         .success()
-        .stderr(predicate::str::contains("Q601"));
+        .stderr(
+            predicate::str::contains("Q601").and(predicate::str::contains("inserted: DEQUANTIZE")),
+        );
     let file = CircleFile::open(sc.out()).unwrap();
     let g = q_implant::graph::Graph::new(&file);
+    let dtype = |name: &str| g.tensors().find(|t| t.name == name).unwrap().dtype_name();
+    assert_eq!(dtype(&out_key), "FLOAT32");
+    assert_eq!(dtype(&w), "FLOAT32");
+    let sg = &g.subgraphs[0];
+    let fc = sg
+        .operators
+        .iter()
+        .find(|o| o.outputs == [sg.tensors.iter().position(|t| t.name == out_key).unwrap()])
+        .unwrap();
+    let x = fc.inputs[0].unwrap();
     assert_eq!(
-        g.tensors()
-            .find(|t| t.name == out_key)
-            .unwrap()
-            .dtype_name(),
-        "FLOAT32"
+        sg.tensors[x].dtype_name(),
+        "FLOAT32",
+        "the float operator reads a float twin"
     );
+    let dequantize = &sg.operators[sg.tensors[x].producer.unwrap()];
+    assert_eq!(dequantize.opcode.to_string(), "DEQUANTIZE");
 }
 
 /// Applies the mlp set to multi.circle (two subgraphs sharing every
@@ -321,12 +354,14 @@ fn shared_buffers_stay_consistent() {
     assert_eq!(weights.len(), 2);
     assert!(weights
         .iter()
-        .all(|t| t.dtype_name() == "UINT8" && t.data.unwrap().len() == 512));
-    assert_eq!(weights[0].data, weights[1].data);
+        .all(|t| t.dtype_name() == "UINT8" && t.data.unwrap().len == 512));
+    let bytes = |t: &q_implant::graph::Tensor<'_>| file.read_payload(t.data.unwrap()).unwrap();
+    assert_eq!(bytes(weights[0]), bytes(weights[1]));
     // The metadata buffer is untouched.
     let meta = file.model().metadata().unwrap().get(0);
     assert_eq!(
-        file.buffer_data(meta.buffer() as usize).unwrap(),
+        file.read_payload(file.payload(meta.buffer() as usize).unwrap())
+            .unwrap(),
         b"1.0.0\0"
     );
 }

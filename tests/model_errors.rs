@@ -104,7 +104,7 @@ fn rewrite_refuses_to_write_over_its_input() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("is the input model"));
+        .stderr(predicate::str::contains("is the input"));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 

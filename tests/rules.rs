@@ -23,7 +23,7 @@ fn assert_reports(model: PathBuf, set: &QSet, code: &str) -> serde_json::Value {
         "{code} not reported: {doc:#}"
     );
     let rule = q_implant::analysis::rules::by_code(code).unwrap();
-    if rule.severity == q_implant::analysis::diagnostic::Severity::Error {
+    if rule.severity == q_implant::diagnostic::Severity::Error {
         assert_eq!(exit, 1);
     }
     doc
@@ -131,6 +131,24 @@ triggers!(q309_zerop_dtype, "Q309", mlp(), "mlp", |s| {
     s.set_npy("tico::x", "zerop", "<i4", &[1], &128i32.to_le_bytes());
     s.save();
 });
+triggers!(q310_npy_trailing_bytes, "Q310", mlp(), "mlp", |s| {
+    let mut bytes = q_implant::qparam::npy::encode("<f4", false, &[1], &f32s(&[0.02]));
+    bytes.extend_from_slice(&f32s(&[0.03]));
+    std::fs::write(s.dir.path().join("long.npy"), bytes).unwrap();
+    s.entry("tico::x").insert("scale".into(), json!("long.npy"));
+    s.save();
+});
+triggers!(q311_too_many_params, "Q311", mlp(), "mlp", |s| {
+    // A sparse file: the header promises 2^24 + 1 float32 scales.
+    let n = (1usize << 24) + 1;
+    let head = q_implant::qparam::npy::encode("<f4", false, &[n], &[]);
+    let path = s.dir.path().join("huge.npy");
+    let f = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut &f, &head).unwrap();
+    f.set_len((head.len() + n * 4) as u64).unwrap();
+    s.entry("tico::x").insert("scale".into(), json!("huge.npy"));
+    s.save();
+});
 triggers!(q401_bad_scale, "Q401", mlp(), "mlp", |s| {
     s.set_npy("tico::x", "scale", "<f4", &[1], &f32s(&[0.0]));
     s.save();
@@ -190,6 +208,16 @@ triggers!(
         s.save();
     }
 );
+triggers!(q410_missing_value, "Q410", mlp(), "mlp", |s| {
+    let k = s.key("fc1_weight");
+    s.entry(&k).remove("value");
+    s.save();
+});
+triggers!(q411_empty_params, "Q411", mlp(), "mlp", |s| {
+    s.set_npy("tico::x", "scale", "<f4", &[0], &[]);
+    s.set_npy("tico::x", "zerop", "<i8", &[0], &[]);
+    s.save();
+});
 triggers!(q501_unknown_tensor, "Q501", mlp(), "mlp", |s| {
     let k = s.key("fc1_weight");
     let e = s.json.remove(&k).unwrap();
@@ -207,6 +235,53 @@ triggers!(
         s.save();
     }
 );
+#[test]
+fn q503_shared_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let y = b.tensor("x", &[1, 4], None);
+    b.op(fb::BuiltinOperator::RELU, &[x], &[y]);
+    let model = b.save(&dir.path().join("twice.circle"), &[x], &[y]);
+    let mut s = QSet::copy_of("mlp");
+    s.json.clear();
+    s.json.insert(
+        "x".into(),
+        json!({"dtype": "uint8", "quantized_dimension": 0}),
+    );
+    s.set_npy("x", "scale", "<f4", &[1], &f32s(&[0.05]));
+    s.set_npy("x", "zerop", "<i8", &[1], &i64s(&[0]));
+    s.save();
+    assert_reports(model, &s, "Q503");
+}
+
+/// Q602: keeping one output float behind an operator whose inputs are all
+/// quantized.
+#[test]
+fn q602_precision_boundary() {
+    let s = QSet::copy_of("mlp");
+    s.save();
+    let out = s.key("linear_1");
+    let mut s = s;
+    s.json.remove(&out);
+    s.save();
+    let run = common::q_implant()
+        .args([
+            "check",
+            mlp().to_str().unwrap(),
+            s.path().to_str().unwrap(),
+            "--format",
+            "json",
+            "--allow-float",
+            &out,
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(codes(&doc).contains(&"Q602".to_string()), "{doc:#}");
+    assert_eq!(run.status.code(), Some(1));
+}
+
 triggers!(q601_float_remains, "Q601", mlp(), "mlp", |s| {
     let k = s.key("::relu");
     s.json.remove(&k);
@@ -323,7 +398,10 @@ fn every_rule_is_quiet_on_correct_sets() {
             );
         }
         assert_eq!(exit, 0);
-        assert_eq!(doc["summary"], json!({"errors": 0, "warnings": 0}));
+        assert_eq!(
+            doc["summary"],
+            json!({"errors": 0, "warnings": 0, "hidden": 0})
+        );
     }
 }
 

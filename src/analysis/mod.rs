@@ -1,182 +1,253 @@
-//! Analysis: cross-references a qparam set with a model and reports every
-//! problem. Parsing the qparam file reports the Q1xx-Q3xx findings; the rule
-//! families in [`rules`] report the rest; [`matcher`] proposes tensors for
-//! names the model does not have.
+//! Analysis: cross-references a qparam set with a model, reports every
+//! problem, and concludes a [`Plan`]. The reader's typed problems become
+//! the Q1xx-Q3xx findings; the rule families in [`rules`] report the rest;
+//! [`matcher`] proposes tensors for names the model does not have;
+//! [`propagate`] and [`precision`] work out what `apply` adds beyond the
+//! entries.
 
-pub mod diagnostic;
 pub mod matcher;
+pub mod precision;
+pub mod propagate;
 pub mod rules;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use diagnostic::{Diagnostic, Severity};
-
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::graph::{Graph, Tensor, TensorId};
-use crate::qparam::{self, Entry, LoadOptions, QParamFile, QParamReadError};
+use crate::model::fb::TensorType;
+use crate::plan::{Plan, QuantParams, Source, TensorWrite};
+use crate::qparam::{self, Entry, LoadOptions, Problem, QParamFile, QParamReadError};
+
+/// Options of a check run. They change what is concluded (and so what
+/// `apply` writes); what a report shows is the report's business.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    pub load: LoadOptions,
+    pub allow_float: Vec<String>,
+    /// Fill value-preserving outputs from their inputs (`--propagate`).
+    pub propagate: bool,
+    /// Keep float graph inputs and outputs (`--float-io`).
+    pub float_io: bool,
+}
 
 /// What the rules look at.
 pub struct Context<'a> {
     pub graph: &'a Graph<'a>,
     pub qparam: &'a QParamFile,
+    pub options: &'a CheckOptions,
     /// For each entry (by index), the tensors its key names in any subgraph.
     pub targets: Vec<Vec<TensorId>>,
     /// The entry naming each tensor.
     pub by_tensor: HashMap<TensorId, usize>,
-    /// Tensor names allowed to stay float (mixed precision).
-    pub allow_float: &'a [String],
-    /// For each entry whose key names no tensor, the matcher's candidates.
-    pub suggestions: Vec<Vec<diagnostic::Suggestion>>,
-    /// For each entry, the matcher's joint conclusion (Unmatched for keys
-    /// that name a tensor).
-    pub verdicts: Vec<matcher::Verdict>,
-    /// Tensors `--propagate` gives parameters, with the entry they copy.
-    pub propagated: HashMap<TensorId, usize>,
+    /// For each entry, the matcher's conclusion (`Named` for keys that name
+    /// a tensor).
+    pub resolutions: Vec<matcher::Resolution>,
+    /// Tensors propagation gives parameters, with the entry they copy.
+    pub fills: Vec<propagate::Fill>,
+    filled: HashMap<TensorId, usize>,
+    /// Every float32 tensor the plan gives parameters.
+    pub quantized: HashSet<TensorId>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(
-        graph: &'a Graph<'a>,
-        qparam: &'a QParamFile,
-        options: &'a CheckOptions,
-    ) -> Context<'a> {
-        let allow_float = &options.allow_float[..];
-        let mut by_name: HashMap<&str, Vec<TensorId>> = HashMap::new();
-        for t in graph.tensors() {
-            by_name.entry(t.name).or_default().push(t.id);
-        }
+    pub fn new(graph: &'a Graph<'a>, qparam: &'a QParamFile, options: &'a CheckOptions) -> Self {
         let targets: Vec<Vec<TensorId>> = qparam
             .entries
             .iter()
-            .map(|e| by_name.get(e.key.as_str()).cloned().unwrap_or_default())
+            .map(|e| graph.named(&e.key).to_vec())
             .collect();
         let mut by_tensor = HashMap::new();
         for (i, ids) in targets.iter().enumerate() {
             for id in ids {
-                by_tensor.insert(*id, i);
+                by_tensor.entry(*id).or_insert(i);
             }
         }
-        let mut ctx = Context {
+        let fills = if options.propagate {
+            propagate::fills(graph, &qparam.entries, &by_tensor)
+        } else {
+            Vec::new()
+        };
+        let filled = fills
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.tensor, i))
+            .collect();
+        let mut quantized: HashSet<TensorId> = HashSet::new();
+        for (entry, ids) in qparam.entries.iter().zip(&targets) {
+            if entry.dtype.is_some() {
+                quantized.extend(
+                    ids.iter()
+                        .filter(|id| graph.tensor(**id).dtype == TensorType::FLOAT32),
+                );
+            }
+        }
+        quantized.extend(fills.iter().map(|f| f.tensor));
+        let resolutions = matcher::resolve(graph, qparam, &targets, &by_tensor);
+        Context {
             graph,
             qparam,
+            options,
             targets,
             by_tensor,
-            allow_float,
-            suggestions: Vec::new(),
-            propagated: HashMap::new(),
-            verdicts: Vec::new(),
-        };
-        if options.propagate {
-            ctx.propagated = crate::implant::propagate::fills(&ctx)
-                .into_iter()
-                .map(|f| (f.tensor, f.entry))
-                .collect();
+            resolutions,
+            fills,
+            filled,
+            quantized,
         }
-        ctx.suggestions = qparam
-            .entries
-            .iter()
-            .zip(&ctx.targets)
-            .map(|(e, ids)| {
-                if ids.is_empty() {
-                    matcher::suggest(&ctx, e)
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        ctx.verdicts = matcher::resolve(&ctx.suggestions);
-        ctx
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
     pub fn key_probably_meaning(&self, name: &str) -> Option<&'a str> {
-        let qparam = self.qparam;
-        qparam
+        self.qparam
             .entries
             .iter()
-            .zip(&self.verdicts)
-            .find(|(_, v)| matches!(v, matcher::Verdict::Match(s) if s.name == name))
+            .zip(&self.resolutions)
+            .find(|(_, r)| r.matched().is_some_and(|s| s.name == name))
             .map(|(e, _)| e.key.as_str())
     }
 
-    /// Entries with the first tensor each names.
+    /// Every entry with every tensor it names.
     pub fn resolved(&self) -> impl Iterator<Item = (&'a Entry, &'a Tensor<'a>)> + '_ {
+        let graph = self.graph;
         self.qparam
             .entries
             .iter()
             .zip(&self.targets)
-            .filter_map(|(e, ids)| Some((e, self.graph.tensor(*ids.first()?))))
+            .flat_map(move |(e, ids)| ids.iter().map(move |id| (e, graph.tensor(*id))))
     }
 
     pub fn entry_for(&self, id: TensorId) -> Option<&'a Entry> {
         self.by_tensor.get(&id).map(|&i| &self.qparam.entries[i])
     }
+
+    /// The fill propagation gives `id`, if any.
+    pub fn fill_for(&self, id: TensorId) -> Option<&propagate::Fill> {
+        self.filled.get(&id).map(|&i| &self.fills[i])
+    }
+
+    /// Whether `name` was passed to `--allow-float`.
+    pub fn allowed_float(&self, name: &str) -> bool {
+        self.options.allow_float.iter().any(|n| n == name)
+    }
 }
 
-/// Options of a check run.
-#[derive(Clone, Debug, Default)]
-pub struct CheckOptions {
-    pub load: LoadOptions,
-    /// Only these codes or prefixes (empty: all).
-    pub select: Vec<String>,
-    pub ignore: Vec<String>,
-    pub allow_float: Vec<String>,
-    /// Count tensors `apply --propagate` would fill as covered.
-    pub propagate: bool,
-}
-
-/// The result of a check: the parsed set and its findings, in file order.
+/// The result of a check: the parsed set, every finding, and the plan.
 pub struct Analysis {
     pub qparam: QParamFile,
-    pub diagnostics: Vec<Diagnostic>,
-    /// The matcher's conclusion for each entry (see [`matcher::resolve`]).
-    pub verdicts: Vec<matcher::Verdict>,
+    /// Every finding, in file order (findings about the model last).
+    pub findings: Vec<Diagnostic>,
+    /// The matcher's conclusion for each entry.
+    pub resolutions: Vec<matcher::Resolution>,
+    pub plan: Plan,
 }
 
 impl Analysis {
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics
+        self.findings
             .iter()
             .filter(|d| d.severity == severity)
             .count()
     }
-
-    /// Findings that fail the run: errors, and warnings when denied.
-    pub fn failing(&self, deny_warnings: bool) -> usize {
-        self.count(Severity::Error)
-            + if deny_warnings {
-                self.count(Severity::Warning)
-            } else {
-                0
-            }
-    }
 }
 
-/// Reads the qparam set and runs every selected rule against `graph`.
+/// Reads the qparam set and analyses it against `graph`.
 pub fn check(
     graph: &Graph<'_>,
     qparam_path: &Path,
     options: &CheckOptions,
 ) -> Result<Analysis, QParamReadError> {
-    let mut diagnostics = Vec::new();
-    let qparam = qparam::load(qparam_path, options.load, &mut diagnostics)?;
-    let verdicts = {
+    let (qparam, problems) = qparam::load(qparam_path, options.load)?;
+    Ok(analyse(graph, qparam, &problems, options))
+}
+
+/// Analyses a parsed qparam set against `graph`.
+pub fn analyse(
+    graph: &Graph<'_>,
+    qparam: QParamFile,
+    problems: &[Problem],
+    options: &CheckOptions,
+) -> Analysis {
+    let mut findings: Vec<Diagnostic> = problems
+        .iter()
+        .filter_map(|p| rules::diagnose(p, &qparam.text))
+        .collect();
+    // Without a readable object of entries, nothing else can be concluded.
+    let fatal = problems
+        .iter()
+        .any(|p| matches!(p, Problem::Syntax { .. } | Problem::NotAnObject { .. }));
+    let (resolutions, plan_parts) = if fatal {
+        (Vec::new(), None)
+    } else {
         let ctx = Context::new(graph, &qparam, options);
-        rules::values::check(&ctx, &mut diagnostics);
-        rules::names::check(&ctx, &mut diagnostics);
-        rules::coverage::check(&ctx, &mut diagnostics);
-        rules::spec::check(&ctx, &mut diagnostics);
-        ctx.verdicts
+        rules::check(&ctx, &mut findings);
+        let (conversions, _) = precision::boundaries(graph, &ctx.quantized);
+        let writes = writes(&ctx);
+        (ctx.resolutions, Some((writes, conversions)))
     };
-    diagnostics.retain(|d| {
-        (options.select.is_empty() || rules::matches(d.code(), &options.select))
-            && !rules::matches(d.code(), &options.ignore)
-    });
     // File order; findings without a place (about the model) last.
-    diagnostics.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.code()));
-    Ok(Analysis {
+    findings.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.code()));
+    let (writes, conversions) = plan_parts.unwrap_or_default();
+    let plan = Plan::new(writes, conversions, options.float_io, &findings);
+    Analysis {
         qparam,
-        diagnostics,
-        verdicts,
+        findings,
+        resolutions,
+        plan,
+    }
+}
+
+/// Each complete entry's float32 targets, then the fills.
+fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
+    let mut out = Vec::new();
+    for (entry, ids) in ctx.qparam.entries.iter().zip(&ctx.targets) {
+        let Some(params) = params_of(entry) else {
+            continue;
+        };
+        for &id in ids {
+            let t = ctx.graph.tensor(id);
+            if t.dtype != TensorType::FLOAT32 {
+                continue;
+            }
+            out.push(TensorWrite {
+                tensor: id,
+                name: t.name.to_string(),
+                params: params.clone(),
+                value: entry.value.as_ref().map(|v| v.value.data_range()),
+                source: Source::Entry {
+                    key: entry.key.clone(),
+                },
+            });
+        }
+    }
+    for fill in &ctx.fills {
+        let entry = &ctx.qparam.entries[fill.entry];
+        let Some(params) = params_of(entry) else {
+            continue;
+        };
+        let sg = &ctx.graph.subgraphs[fill.from.subgraph];
+        out.push(TensorWrite {
+            tensor: fill.tensor,
+            name: ctx.graph.tensor(fill.tensor).name.to_string(),
+            params,
+            value: None,
+            source: Source::Propagated {
+                from: ctx.graph.tensor(fill.from).name.to_string(),
+                op: format!("{} #{}", sg.operators[fill.op].opcode, fill.op),
+            },
+        });
+    }
+    out
+}
+
+fn params_of(entry: &Entry) -> Option<QuantParams> {
+    if !entry.is_complete() {
+        return None;
+    }
+    Some(QuantParams {
+        dtype: entry.dtype.as_ref()?.value,
+        scale: entry.scales()?.iter().map(|&s| s as f32).collect(),
+        zero_point: entry.zero_points()?.to_vec(),
+        quantized_dimension: entry.quantized_dimension.as_ref()?.value,
     })
 }

@@ -88,7 +88,7 @@ fn name(tensors: &[fb::TensorT], i: i32) -> &str {
     tensors[i as usize].name.as_deref().unwrap_or("?")
 }
 
-fn op_with(opcode_index: u32, input: i32, output: i32) -> fb::OperatorT {
+pub(super) fn op_with(opcode_index: u32, input: i32, output: i32) -> fb::OperatorT {
     fb::OperatorT {
         opcode_index,
         inputs: Some(vec![input]),
@@ -98,7 +98,7 @@ fn op_with(opcode_index: u32, input: i32, output: i32) -> fb::OperatorT {
 }
 
 /// The index of `op`'s operator code, added if the model has none.
-fn opcode(codes: &mut Option<Vec<fb::OperatorCodeT>>, op: Op) -> u32 {
+pub(super) fn opcode(codes: &mut Option<Vec<fb::OperatorCodeT>>, op: Op) -> u32 {
     let codes = codes.get_or_insert_with(Vec::new);
     if let Some(i) = codes
         .iter()

@@ -1,27 +1,23 @@
-//! The implant: turns a checked qparam set into edits of the model tree.
-//! Each named tensor takes its entry's type and quantization; a `value`
-//! replaces its constant data (borrowed from the npy mapping, never copied
-//! before writing). Nothing else in the model changes.
+//! The implant: turns a [`Plan`] into edits of the model tree. Each written
+//! tensor takes its type and quantization; a `value` replaces its constant
+//! data (a range of the npy file, copied when the model is written).
+//! Nothing else in the model changes.
+//!
+//! The implant trusts nothing it is handed: before editing, it checks each
+//! write against the model itself (a float32 tensor, parameters that fit
+//! its shape, data of exactly shape × dtype bytes, one write per tensor)
+//! and returns an error rather than write a model that disagrees with
+//! itself.
 
+pub mod conversions;
 pub mod float_io;
-pub mod propagate;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::analysis::Context;
-use crate::graph::{dtype_name, TensorId};
+use crate::graph::{dtype_name, Graph, Tensor, TensorId};
 use crate::model::fb;
-use crate::model::{CircleFile, ModelParts};
-use crate::qparam::Entry;
-
-/// Why a tensor changed.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    /// Its own entry.
-    Entry(String),
-    /// Copied through a value-preserving operator (`--propagate`).
-    Propagated { from: String, op: String },
-}
+use crate::model::{CircleFile, ModelError, ModelParts, Payload};
+use crate::plan::{Plan, QuantParams, Source, TensorWrite};
 
 /// One retyped tensor, for reports and `--dry-run`.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,99 +31,147 @@ pub struct Change {
     pub source: Source,
 }
 
-/// What to do beyond the entries themselves.
-#[derive(Clone, Debug, Default)]
-pub struct ImplantOptions {
-    pub propagate: bool,
-    pub float_io: bool,
-}
-
-/// The edited model and the list of changes.
+/// The edited model and what changed.
 pub struct Implanted<'a> {
     pub parts: ModelParts<'a>,
     pub changes: Vec<Change>,
-    /// Quantize/Dequantize operators added by `--float-io`.
+    /// Quantize/Dequantize operators added, one line each.
     pub inserted: Vec<String>,
 }
 
-/// Applies the entries of a checked context to `file`. The caller has
-/// refused to get here with any error finding.
+/// A plan the model contradicts: nothing is written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ImplantError {
+    #[error("cannot implant into `{tensor}` (subgraph {subgraph}): {what}")]
+    #[diagnostic(
+        code(implant::precondition),
+        help("this is a bug in q-implant's analysis: `check` should have reported it; nothing was written")
+    )]
+    Precondition {
+        tensor: String,
+        subgraph: usize,
+        what: String,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Applies `plan` to `file`, whose view is `graph`.
 pub fn implant<'a>(
     file: &'a CircleFile,
-    ctx: &Context<'a>,
-    options: &ImplantOptions,
-) -> Implanted<'a> {
-    let mut parts = ModelParts::from_file(file);
+    graph: &Graph<'_>,
+    plan: &Plan,
+) -> Result<Implanted<'a>, ImplantError> {
+    let mut parts = ModelParts::from_file(file)?;
     let mut buffer_users = count_buffer_users(&parts.model);
-    let mut changes = Vec::new();
-    for (entry, ids) in ctx.qparam.entries.iter().zip(&ctx.targets) {
-        for &id in ids {
-            let change = retype(
-                &mut parts,
-                &mut buffer_users,
-                ctx,
-                id,
-                entry,
-                Source::Entry(entry.key.clone()),
-            );
-            changes.push(change);
+    let mut written: HashSet<TensorId> = HashSet::new();
+    let mut changes = Vec::with_capacity(plan.writes.len());
+    for write in &plan.writes {
+        let tensor = tensor_of(graph, write.tensor).ok_or_else(|| ImplantError::Precondition {
+            tensor: write.name.clone(),
+            subgraph: write.tensor.subgraph,
+            what: "the model has no such tensor".into(),
+        })?;
+        check_write(tensor, write).map_err(|what| ImplantError::Precondition {
+            tensor: tensor.name.to_string(),
+            subgraph: write.tensor.subgraph,
+            what,
+        })?;
+        if !written.insert(write.tensor) {
+            return Err(ImplantError::Precondition {
+                tensor: tensor.name.to_string(),
+                subgraph: write.tensor.subgraph,
+                what: "the plan writes it twice".into(),
+            });
         }
+        changes.push(retype(&mut parts, &mut buffer_users, tensor, write));
     }
-    if options.propagate {
-        for fill in propagate::fills(ctx) {
-            let entry = &ctx.qparam.entries[fill.entry];
-            let sg = &ctx.graph.subgraphs[fill.from.subgraph];
-            let source = Source::Propagated {
-                from: ctx.graph.tensor(fill.from).name.to_string(),
-                op: format!("{} #{}", sg.operators[fill.op].opcode, fill.op),
-            };
-            changes.push(retype(
-                &mut parts,
-                &mut buffer_users,
-                ctx,
-                fill.tensor,
-                entry,
-                source,
-            ));
-        }
+    let mut inserted = conversions::insert(&mut parts.model, &plan.conversions);
+    if plan.float_io {
+        inserted.extend(float_io::insert(&mut parts.model, graph));
     }
-    let inserted = if options.float_io {
-        float_io::insert(&mut parts.model, ctx.graph)
-    } else {
-        Vec::new()
-    };
-    Implanted {
+    Ok(Implanted {
         parts,
         changes,
         inserted,
+    })
+}
+
+fn tensor_of<'g, 'm>(graph: &'g Graph<'m>, id: TensorId) -> Option<&'g Tensor<'m>> {
+    graph.subgraphs.get(id.subgraph)?.tensors.get(id.index)
+}
+
+/// The write's preconditions, checked against the model.
+fn check_write(t: &Tensor<'_>, write: &TensorWrite) -> Result<(), String> {
+    if t.dtype != fb::TensorType::FLOAT32 {
+        return Err(format!("it is {}, not float32", t.dtype_name()));
     }
+    let p: &QuantParams = &write.params;
+    if p.scale.is_empty() {
+        return Err("no scale".into());
+    }
+    if p.scale.len() != p.zero_point.len() {
+        return Err(format!(
+            "{} scales but {} zero points",
+            p.scale.len(),
+            p.zero_point.len()
+        ));
+    }
+    if let Some(s) = p.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        return Err(format!("scale {s} is not finite and positive"));
+    }
+    let (lo, hi) = p.dtype.range();
+    if let Some(z) = p.zero_point.iter().find(|z| **z < lo || **z > hi) {
+        return Err(format!("zero point {z} does not fit {}", p.dtype.name()));
+    }
+    let axis = p.quantized_dimension as usize;
+    if axis >= t.shape.len().max(1) {
+        return Err(format!(
+            "quantized_dimension {axis} is not an axis of shape {:?}",
+            t.shape
+        ));
+    }
+    if p.scale.len() > 1 && t.shape.get(axis).map(|&d| d as i64) != Some(p.scale.len() as i64) {
+        return Err(format!(
+            "{} scales for {:?} channels along axis {axis}",
+            p.scale.len(),
+            t.shape.get(axis)
+        ));
+    }
+    match (&write.value, t.is_constant()) {
+        (None, true) => {
+            return Err("it is a constant, and the plan gives it no data".into());
+        }
+        (Some(_), false) => {
+            return Err("it is not a constant, and the plan gives it data".into());
+        }
+        (Some(v), true) => {
+            let expected = t
+                .element_count()
+                .and_then(|n| n.checked_mul(p.dtype.size() as u64));
+            if expected != Some(v.len) {
+                return Err(format!(
+                    "its shape {:?} as {} takes {expected:?} bytes, but the data has {}",
+                    t.shape,
+                    p.dtype.name(),
+                    v.len
+                ));
+            }
+        }
+        (None, false) => {}
+    }
+    Ok(())
 }
 
 fn retype<'a>(
     parts: &mut ModelParts<'a>,
     buffer_users: &mut HashMap<u32, usize>,
-    ctx: &Context<'a>,
-    id: TensorId,
-    entry: &'a Entry,
-    source: Source,
+    before: &Tensor<'_>,
+    write: &TensorWrite,
 ) -> Change {
-    let before = ctx.graph.tensor(id);
-    let dtype = entry
-        .dtype
-        .as_ref()
-        .expect("checked entries have a dtype")
-        .value;
-    let scales: Vec<f32> = entry
-        .scales()
-        .unwrap_or_default()
-        .iter()
-        .map(|&s| s as f32)
-        .collect();
-    let zero_points = entry.zero_points().unwrap_or_default().to_vec();
-    let axis = entry
-        .quantized_dimension
-        .as_ref()
-        .map_or(0, |q| q.value as i32);
+    let id = write.tensor;
+    let p = &write.params;
     let tensor = &mut parts
         .model
         .subgraphs
@@ -136,41 +180,42 @@ fn retype<'a>(
         .tensors
         .as_mut()
         .expect("a tensor implies tensors")[id.index];
-    tensor.type_ = dtype.tensor_type();
+    tensor.type_ = p.dtype.tensor_type();
     tensor.quantization = Some(Box::new(fb::QuantizationParametersT {
-        scale: Some(scales),
-        zero_point: Some(zero_points),
-        quantized_dimension: axis,
+        scale: Some(p.scale.clone()),
+        zero_point: Some(p.zero_point.clone()),
+        quantized_dimension: p.quantized_dimension as i32,
         ..Default::default()
     }));
     let mut bytes_after = before
         .element_count()
-        .and_then(|n| n.checked_mul(dtype.size() as u64));
-    if let Some(value) = &entry.value {
-        let payload = value.value.payload();
+        .and_then(|n| n.checked_mul(p.dtype.size() as u64));
+    if let Some(value) = &write.value {
         // A buffer other tensors (or metadata) also use keeps its bytes for
         // them; this tensor gets a buffer of its own.
         let shared =
             buffer_users.get(&tensor.buffer).copied().unwrap_or(0) > 1 || tensor.buffer == 0;
         if shared {
-            *buffer_users.entry(tensor.buffer).or_default() -= 1;
+            if let Some(n) = buffer_users.get_mut(&tensor.buffer) {
+                *n = n.saturating_sub(1);
+            }
             let buffers = parts.model.buffers.get_or_insert_with(Vec::new);
             buffers.push(fb::BufferT::default());
             tensor.buffer = (buffers.len() - 1) as u32;
             buffer_users.insert(tensor.buffer, 1);
             parts.payloads.push(None);
         }
-        bytes_after = Some(payload.len());
-        parts.payloads[tensor.buffer as usize] = Some(payload);
+        bytes_after = Some(value.len);
+        parts.payloads[tensor.buffer as usize] = Some(Payload::Path(value.clone()));
     }
     Change {
         tensor: id,
         name: before.name.to_string(),
         from: before.dtype_name(),
-        to: dtype_name(dtype.tensor_type()),
+        to: dtype_name(p.dtype.tensor_type()),
         bytes_before: before.byte_size().unwrap_or(0),
         bytes_after: bytes_after.unwrap_or(0),
-        source,
+        source: write.source.clone(),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The circle file format: reading (memory-mapped and verified), the
-//! generated FlatBuffers bindings, and writing in either layout.
+//! The circle file format: reading (the FlatBuffer verified in memory of
+//! our own, payloads read by range), the generated FlatBuffers bindings,
+//! and writing in either layout.
 
 #[allow(
     clippy::all,
@@ -16,6 +17,7 @@
 #[rustfmt::skip]
 mod circle_generated;
 mod error;
+mod payload;
 mod reader;
 pub mod writer;
 
@@ -23,10 +25,11 @@ use std::path::Path;
 
 pub use circle_generated::circle as fb;
 pub use error::ModelError;
-pub use reader::{CircleFile, FLATBUFFER_LIMIT};
-pub use writer::{FileRange, Layout, ModelParts, Payload, Written};
+pub use payload::{FileRange, Payload};
+pub use reader::{CircleFile, PayloadRef, FLATBUFFER_LIMIT};
+pub use writer::{Layout, ModelParts, Written};
 
-use crate::atomic_file::AtomicFile;
+use crate::files::AtomicFile;
 
 /// Writes `parts` to `dest` atomically: into a temporary file beside it,
 /// verified by reading it back, then renamed into place. On any failure

@@ -1,66 +1,95 @@
-//! Opening a circle file: map it, verify the FlatBuffer, check every index it
-//! holds, and hand out buffer payloads as slices of the mapping.
+//! Opening a circle file: its FlatBuffer is read into memory of our own and
+//! verified once, so nothing is ever read unchecked from a file another
+//! process could truncate or rewrite; payloads stay in the file and are read
+//! or copied by range, with their sizes checked.
+//!
+//! Memory does not grow with the weights: before reading, a short walk
+//! (root → `Model.buffers` → each `Buffer`) finds where the payload bytes
+//! lie, and those ranges are left out of the in-memory image (an anonymous
+//! mapping whose untouched pages cost nothing). The FlatBuffers verifier
+//! checks byte vectors' bounds, never their contents, so it verifies the
+//! image as it would the whole file.
 
 use std::fs::File;
+use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use std::borrow::Cow;
+use memmap2::{Mmap, MmapMut};
 
-use memmap2::Mmap;
-
-use super::writer::{FileRange, Payload};
-
-use super::fb;
-use super::ModelError;
+use super::payload::{FileRange, Payload};
+use super::{fb, ModelError};
+use crate::files::{open_regular, read_exact_at};
 
 /// The largest FlatBuffer the format allows; data past it can only be reached
 /// through `Buffer.offset` (the large-model layout).
 pub const FLATBUFFER_LIMIT: usize = i32::MAX as usize;
 
-/// A verified circle model backed by a read-only memory map (or, for tests
-/// and fuzzing, by bytes in memory).
-pub struct CircleFile {
-    path: PathBuf,
-    bytes: Storage,
-    /// Kept open so payloads can be copied from it by the kernel.
-    file: Option<File>,
+/// Payloads at least this large are left out of the in-memory image; smaller
+/// ones cost less to read than to skip.
+const HOLE_MIN: u64 = 4096;
+
+/// Where a buffer's bytes are in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayloadRef {
+    pub offset: u64,
+    pub len: u64,
 }
 
-enum Storage {
+/// A verified circle model: its FlatBuffer in memory, its payloads in the
+/// file (or, for tests and fuzzing, everything in memory).
+pub struct CircleFile {
+    path: PathBuf,
+    image: Image,
+    source: Source,
+}
+
+enum Image {
     Mapped(Mmap),
     Owned(Vec<u8>),
 }
 
+enum Source {
+    /// Kept open so payloads can be read and copied by range.
+    File { file: File, len: u64 },
+    /// The image holds the whole file.
+    Image,
+}
+
 impl CircleFile {
-    /// Maps and verifies the model at `path`. Nothing is copied: payloads stay
-    /// in the page cache until a caller touches them.
+    /// Reads and verifies the model at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ModelError> {
         let path = path.as_ref().to_path_buf();
         let read_err = |source| ModelError::Read {
             path: path.clone(),
             source,
         };
-        let file = File::open(&path).map_err(read_err)?;
-        let len = file.metadata().map_err(read_err)?.len();
-        let bytes = if len == 0 {
-            // Mapping an empty file fails on some platforms; it is invalid anyway.
-            Storage::Owned(Vec::new())
-        } else {
-            // SAFETY: the mapping is read-only; a concurrent writer could change
-            // bytes under us, as with any mmap-based reader, which we accept
-            // (re-verification would not help against it either).
-            Storage::Mapped(unsafe { Mmap::map(&file) }.map_err(read_err)?)
-        };
-        Self::verified(path, bytes, Some(file))
+        let input = open_regular(&path).map_err(read_err)?;
+        check_identifier(&path, &input.file, input.len)?;
+        let image = read_image(&path, &input.file, input.len)?;
+        Self::verified(
+            path,
+            image,
+            Source::File {
+                file: input.file,
+                len: input.len,
+            },
+        )
     }
 
     /// Verifies `bytes` as a model; `label` stands for the file name in errors.
     pub fn from_bytes(label: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Self, ModelError> {
-        Self::verified(label.into(), Storage::Owned(bytes), None)
+        let path = label.into();
+        check_identifier_bytes(&path, &bytes)?;
+        Self::verified(path, Image::Owned(bytes), Source::Image)
     }
 
-    fn verified(path: PathBuf, bytes: Storage, file: Option<File>) -> Result<Self, ModelError> {
-        let model = CircleFile { path, bytes, file };
+    fn verified(path: PathBuf, image: Image, source: Source) -> Result<Self, ModelError> {
+        let model = CircleFile {
+            path,
+            image,
+            source,
+        };
         model.verify()?;
         Ok(model)
     }
@@ -69,23 +98,34 @@ impl CircleFile {
         &self.path
     }
 
-    /// The whole file, FlatBuffer and any trailing payloads.
-    pub fn bytes(&self) -> &[u8] {
-        match &self.bytes {
-            Storage::Mapped(m) => m,
-            Storage::Owned(v) => v,
+    /// The file's length in bytes.
+    pub fn len(&self) -> u64 {
+        match &self.source {
+            Source::File { len, .. } => *len,
+            Source::Image => self.image_bytes().len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn image_bytes(&self) -> &[u8] {
+        match &self.image {
+            Image::Mapped(m) => m,
+            Image::Owned(v) => v,
         }
     }
 
     fn flatbuffer_region(&self) -> &[u8] {
-        let all = self.bytes();
+        let all = self.image_bytes();
         &all[..all.len().min(FLATBUFFER_LIMIT)]
     }
 
     /// The model's root table.
     pub fn model(&self) -> fb::Model<'_> {
         // SAFETY: `verify` ran the FlatBuffers verifier over this exact region
-        // when the value was built, and the bytes are immutable since.
+        // when the value was built; it is our own memory, immutable since.
         unsafe { flatbuffers::root_unchecked::<fb::Model>(self.flatbuffer_region()) }
     }
 
@@ -96,83 +136,96 @@ impl CircleFile {
             .is_some_and(|bs| bs.iter().any(|b| b.offset() > 1))
     }
 
-    /// The bytes of buffer `index`: the inline `data` vector, or the range
-    /// `offset..offset+size` of the file in the large-model layout. `None` when
-    /// the buffer holds nothing (a non-constant tensor's buffer).
-    pub fn buffer_data(&self, index: usize) -> Option<&[u8]> {
+    /// Where the bytes of buffer `index` are: the inline `data` vector, or
+    /// `offset..offset+size` in the large-model layout. `None` when the
+    /// buffer holds nothing (a non-constant tensor's buffer).
+    pub fn payload(&self, index: usize) -> Option<PayloadRef> {
         let buffers = self.model().buffers()?;
         (index < buffers.len())
             .then(|| self.payload_of(&buffers.get(index)))
             .flatten()
     }
 
-    fn payload_of<'a>(&'a self, buffer: &fb::Buffer<'a>) -> Option<&'a [u8]> {
+    fn payload_of(&self, buffer: &fb::Buffer<'_>) -> Option<PayloadRef> {
         if buffer.offset() > 1 {
             // Bounds were checked in `verify`.
-            let start = buffer.offset() as usize;
-            return Some(&self.bytes()[start..start + buffer.size() as usize]);
+            return Some(PayloadRef {
+                offset: buffer.offset(),
+                len: buffer.size(),
+            });
         }
-        buffer.data().map(|d| d.bytes())
+        let data = buffer.data()?;
+        let base = self.image_bytes().as_ptr() as usize;
+        Some(PayloadRef {
+            offset: (data.bytes().as_ptr() as usize - base) as u64,
+            len: data.len() as u64,
+        })
     }
 
-    /// Payloads of all buffers, indexed like `Model.buffers`.
-    pub fn payloads(&self) -> Vec<Option<&[u8]>> {
-        self.model()
-            .buffers()
-            .map(|bs| bs.iter().map(|b| self.payload_of(&b)).collect())
-            .unwrap_or_default()
+    /// Reads `buf.len()` bytes at file offset `offset`.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        match &self.source {
+            Source::File { file, .. } => read_exact_at(file, buf, offset),
+            Source::Image => {
+                let all = self.image_bytes();
+                let start = usize::try_from(offset).map_err(io::Error::other)?;
+                let bytes = start
+                    .checked_add(buf.len())
+                    .and_then(|end| all.get(start..end))
+                    .ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the model")
+                    })?;
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// The bytes of a payload, read now.
+    pub fn read_payload(&self, payload: PayloadRef) -> io::Result<Vec<u8>> {
+        let mut out = vec![0; usize::try_from(payload.len).map_err(io::Error::other)?];
+        self.read_at(payload.offset, &mut out)?;
+        Ok(out)
     }
 
     /// Payloads of all buffers as the writer takes them: ranges of the file
-    /// when it is one (copied without being read into memory), else bytes.
+    /// (copied without being read into memory), or bytes.
     pub fn payload_sources(&self) -> Vec<Option<Payload<'_>>> {
-        let base = self.bytes().as_ptr() as usize;
-        self.payloads()
-            .into_iter()
-            .map(|p| {
-                p.map(|bytes| match (&self.file, &self.bytes) {
-                    (Some(file), Storage::Mapped(_)) => Payload::File(FileRange {
+        let Some(buffers) = self.model().buffers() else {
+            return Vec::new();
+        };
+        buffers
+            .iter()
+            .map(|b| {
+                let p = self.payload_of(&b)?;
+                Some(match &self.source {
+                    Source::File { file, len } => Payload::File(FileRange {
                         file,
-                        offset: (bytes.as_ptr() as usize - base) as u64,
-                        len: bytes.len() as u64,
+                        offset: p.offset,
+                        len: p.len,
+                        file_len: *len,
                     }),
-                    _ => Payload::Bytes(Cow::Borrowed(bytes)),
+                    Source::Image => Payload::Bytes(std::borrow::Cow::Borrowed(
+                        &self.image_bytes()[p.offset as usize..(p.offset + p.len) as usize],
+                    )),
                 })
             })
             .collect()
     }
 
     /// Custom options of an operator, wherever the layout keeps them.
-    pub fn custom_options<'a>(&'a self, op: &fb::Operator<'a>) -> Option<&'a [u8]> {
+    pub fn custom_options(&self, op: &fb::Operator<'_>) -> io::Result<Option<Vec<u8>>> {
         if op.large_custom_options_offset() > 1 {
-            let start = op.large_custom_options_offset() as usize;
-            return Some(&self.bytes()[start..start + op.large_custom_options_size() as usize]);
+            let payload = PayloadRef {
+                offset: op.large_custom_options_offset(),
+                len: op.large_custom_options_size(),
+            };
+            return self.read_payload(payload).map(Some);
         }
-        op.custom_options().map(|d| d.bytes())
+        Ok(op.custom_options().map(|d| d.bytes().to_vec()))
     }
 
     fn verify(&self) -> Result<(), ModelError> {
-        let path = || self.path.clone();
-        let all = self.bytes();
-        if all.is_empty() {
-            return Err(ModelError::Empty { path: path() });
-        }
-        if all.len() < 8 {
-            return Err(ModelError::TooShort {
-                path: path(),
-                len: all.len(),
-            });
-        }
-        let ident = &all[4..8];
-        if ident == b"TFL3" {
-            return Err(ModelError::Tflite { path: path() });
-        }
-        if ident != b"CIR0" {
-            return Err(ModelError::NotCircle {
-                path: path(),
-                found: describe_identifier(ident),
-            });
-        }
         let opts = flatbuffers::VerifierOptions {
             max_depth: 64,
             // Large language models have hundreds of thousands of tables.
@@ -182,7 +235,7 @@ impl CircleFile {
         };
         let model = fb::root_as_model_with_opts(&opts, self.flatbuffer_region()).map_err(|e| {
             ModelError::Corrupt {
-                path: path(),
+                path: self.path.clone(),
                 reason: one_line(&e.to_string()),
             }
         })?;
@@ -192,7 +245,7 @@ impl CircleFile {
     /// Checks every index the model stores, so that the graph view and the
     /// writer can index without panicking.
     fn check_references(&self, model: &fb::Model<'_>) -> Result<(), ModelError> {
-        let file_len = self.bytes().len() as u64;
+        let file_len = self.len();
         let bad = |what: String| ModelError::BadReference {
             path: self.path.clone(),
             what,
@@ -283,6 +336,202 @@ impl CircleFile {
         }
         Ok(())
     }
+}
+
+fn check_identifier(path: &Path, file: &File, len: u64) -> Result<(), ModelError> {
+    let mut head = [0u8; 8];
+    let n = len.min(8) as usize;
+    read_exact_at(file, &mut head[..n], 0).map_err(|source| ModelError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    check_identifier_bytes(path, &head[..n])
+}
+
+fn check_identifier_bytes(path: &Path, head: &[u8]) -> Result<(), ModelError> {
+    let path = || path.to_path_buf();
+    if head.is_empty() {
+        return Err(ModelError::Empty { path: path() });
+    }
+    if head.len() < 8 {
+        return Err(ModelError::TooShort {
+            path: path(),
+            len: head.len(),
+        });
+    }
+    let ident = &head[4..8];
+    if ident == b"TFL3" {
+        return Err(ModelError::Tflite { path: path() });
+    }
+    if ident != b"CIR0" {
+        return Err(ModelError::NotCircle {
+            path: path(),
+            found: describe_identifier(ident),
+        });
+    }
+    Ok(())
+}
+
+/// Reads the FlatBuffer region of `file` into anonymous memory, leaving out
+/// the payload ranges [`payload_holes`] finds.
+fn read_image(path: &Path, file: &File, len: u64) -> Result<Image, ModelError> {
+    let region = len.min(FLATBUFFER_LIMIT as u64);
+    let corrupt = |reason: String| ModelError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let read_err = |source| ModelError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let holes = payload_holes(&Probe::new(file, region)).map_err(|e| match e {
+        ProbeError::Io(e) => read_err(e),
+        ProbeError::Bad(reason) => corrupt(reason),
+    })?;
+    let mut image = MmapMut::map_anon(region as usize).map_err(read_err)?;
+    let mut at = 0u64;
+    for hole in holes.iter().chain(std::iter::once(&(region..region))) {
+        if hole.start > at {
+            read_exact_at(file, &mut image[at as usize..hole.start as usize], at).map_err(|e| {
+                match e.kind() {
+                    io::ErrorKind::UnexpectedEof => {
+                        corrupt("the file became shorter while it was being read".into())
+                    }
+                    _ => read_err(e),
+                }
+            })?;
+        }
+        at = at.max(hole.end);
+    }
+    Ok(Image::Mapped(image.make_read_only().map_err(read_err)?))
+}
+
+enum ProbeError {
+    Io(io::Error),
+    Bad(String),
+}
+
+/// Bounds-checked little-endian reads of a file region, through a small
+/// window so that walking neighbouring tables costs few system calls.
+struct Probe<'f> {
+    file: &'f File,
+    len: u64,
+    window: std::cell::RefCell<(u64, Vec<u8>)>,
+}
+
+const WINDOW: u64 = 64 * 1024;
+
+impl<'f> Probe<'f> {
+    fn new(file: &'f File, len: u64) -> Self {
+        Probe {
+            file,
+            len,
+            window: std::cell::RefCell::new((0, Vec::new())),
+        }
+    }
+
+    fn bytes<const N: usize>(&self, at: u64) -> Result<[u8; N], ProbeError> {
+        let end = at
+            .checked_add(N as u64)
+            .filter(|&e| e <= self.len)
+            .ok_or_else(|| {
+                ProbeError::Bad(format!("an offset points past the FlatBuffer ({at})"))
+            })?;
+        let mut window = self.window.borrow_mut();
+        let (start, data) = &mut *window;
+        if at < *start || end > *start + data.len() as u64 {
+            *start = at;
+            let n = WINDOW.min(self.len - at) as usize;
+            data.resize(n, 0);
+            read_exact_at(self.file, data, at).map_err(ProbeError::Io)?;
+        }
+        let from = (at - *start) as usize;
+        Ok(data[from..from + N].try_into().expect("N bytes"))
+    }
+
+    fn u16(&self, at: u64) -> Result<u16, ProbeError> {
+        Ok(u16::from_le_bytes(self.bytes(at)?))
+    }
+
+    fn u32(&self, at: u64) -> Result<u32, ProbeError> {
+        Ok(u32::from_le_bytes(self.bytes(at)?))
+    }
+
+    fn u64(&self, at: u64) -> Result<u64, ProbeError> {
+        Ok(u64::from_le_bytes(self.bytes(at)?))
+    }
+
+    /// Where field `vt` (a vtable offset) of the table at `table` is, if set.
+    fn field(&self, table: u64, vt: u16) -> Result<Option<u64>, ProbeError> {
+        let soffset = i32::from_le_bytes(self.bytes(table)?);
+        let vtable = (table as i64)
+            .checked_sub(i64::from(soffset))
+            .filter(|&v| v >= 0)
+            .ok_or_else(|| ProbeError::Bad("a table's vtable offset is out of range".into()))?
+            as u64;
+        let vtable_len = self.u16(vtable)?;
+        if vt >= vtable_len {
+            return Ok(None);
+        }
+        Ok(match self.u16(vtable + u64::from(vt))? {
+            0 => None,
+            at => Some(table + u64::from(at)),
+        })
+    }
+
+    /// Follows the offset stored at `at`.
+    fn follow(&self, at: u64) -> Result<u64, ProbeError> {
+        Ok(at + u64::from(self.u32(at)?))
+    }
+}
+
+/// The byte ranges of large payloads: inline `Buffer.data` vectors (their
+/// elements, not their length prefix) and, in the large-model layout,
+/// `Buffer.offset..offset+size` within the region. Sorted, disjoint.
+fn payload_holes(probe: &Probe<'_>) -> Result<Vec<Range<u64>>, ProbeError> {
+    let root = probe.follow(0)?;
+    let Some(field) = probe.field(root, fb::Model::VT_BUFFERS)? else {
+        return Ok(Vec::new());
+    };
+    let vector = probe.follow(field)?;
+    let count = u64::from(probe.u32(vector)?);
+    if count > (probe.len.saturating_sub(vector + 4)) / 4 {
+        return Err(ProbeError::Bad(
+            "the buffer list runs past the FlatBuffer".into(),
+        ));
+    }
+    let mut holes = Vec::new();
+    for i in 0..count {
+        let buffer = probe.follow(vector + 4 + 4 * i)?;
+        if let Some(data) = probe.field(buffer, fb::Buffer::VT_DATA)? {
+            let bytes = probe.follow(data)?;
+            let n = u64::from(probe.u32(bytes)?);
+            let start = bytes + 4;
+            if n >= HOLE_MIN && start + n <= probe.len {
+                holes.push(start..start + n);
+            }
+        }
+        let offset = match probe.field(buffer, fb::Buffer::VT_OFFSET)? {
+            Some(at) => probe.u64(at)?,
+            None => 0,
+        };
+        let size = match probe.field(buffer, fb::Buffer::VT_SIZE)? {
+            Some(at) => probe.u64(at)?,
+            None => 0,
+        };
+        if offset > 1 && size >= HOLE_MIN && offset < probe.len {
+            holes.push(offset..offset.saturating_add(size).min(probe.len));
+        }
+    }
+    holes.sort_by_key(|h| h.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(holes.len());
+    for h in holes {
+        match merged.last_mut() {
+            Some(last) if h.start <= last.end => last.end = last.end.max(h.end),
+            _ => merged.push(h),
+        }
+    }
+    Ok(merged)
 }
 
 /// The verifier's report spans lines ("while verifying ..."); keep it to one.

@@ -12,21 +12,22 @@
 //!   file is one FlatBuffer (limited to 2 GiB);
 //! - large-model: `Buffer.offset/size` point at the payloads instead.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 
+use super::payload::{FileRange, Payload};
 use super::reader::{CircleFile, FLATBUFFER_LIMIT};
 use super::{fb, ModelError};
+use crate::files::copy;
 
 /// Payload alignment, as real converters write it; mmap-friendly for any dtype.
 const PAYLOAD_ALIGN: u64 = 16;
 
 /// Which file layout to write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Layout {
     /// Plain when it fits in a FlatBuffer (under 2 GiB), large otherwise.
     #[default]
@@ -35,53 +36,6 @@ pub enum Layout {
     Plain,
     /// Payloads after the FlatBuffer, addressed by `Buffer.offset/size`.
     Large,
-}
-
-/// `len` bytes of an open file from `offset`.
-#[derive(Clone, Copy, Debug)]
-pub struct FileRange<'a> {
-    pub file: &'a File,
-    pub offset: u64,
-    pub len: u64,
-}
-
-/// Where a buffer's bytes come from.
-#[derive(Clone, Debug)]
-pub enum Payload<'a> {
-    Bytes(Cow<'a, [u8]>),
-    /// Copied from the file by the kernel, never mapped into our memory.
-    File(FileRange<'a>),
-}
-
-impl Payload<'_> {
-    pub fn len(&self) -> u64 {
-        match self {
-            Payload::Bytes(b) => b.len() as u64,
-            Payload::File(r) => r.len,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The bytes, read if they are in a file.
-    pub fn to_vec(&self) -> io::Result<Vec<u8>> {
-        match self {
-            Payload::Bytes(b) => Ok(b.to_vec()),
-            Payload::File(r) => {
-                let mut out = vec![0; r.len as usize];
-                std::os::unix::fs::FileExt::read_exact_at(r.file, &mut out, r.offset)?;
-                Ok(out)
-            }
-        }
-    }
-}
-
-impl From<Vec<u8>> for Payload<'_> {
-    fn from(v: Vec<u8>) -> Self {
-        Payload::Bytes(Cow::Owned(v))
-    }
 }
 
 /// A model ready to be written: the tree, with buffer payloads kept apart.
@@ -96,7 +50,7 @@ pub struct ModelParts<'a> {
 
 impl<'a> ModelParts<'a> {
     /// Unpacks `file` into a tree without copying any buffer payload.
-    pub fn from_file(file: &'a CircleFile) -> Self {
+    pub fn from_file(file: &'a CircleFile) -> Result<Self, ModelError> {
         let m = file.model();
         let mut subgraphs: Option<Vec<fb::SubGraphT>> = m
             .subgraphs()
@@ -115,7 +69,12 @@ impl<'a> ModelParts<'a> {
                 .zip(sg.operators().iter().flatten())
             {
                 if op.large_custom_options_offset() > 1 {
-                    op_t.custom_options = file.custom_options(&op).map(<[u8]>::to_vec);
+                    op_t.custom_options =
+                        file.custom_options(&op)
+                            .map_err(|source| ModelError::Read {
+                                path: file.path().to_path_buf(),
+                                source,
+                            })?;
                     op_t.large_custom_options_offset = 0;
                     op_t.large_custom_options_size = 0;
                 }
@@ -151,10 +110,10 @@ impl<'a> ModelParts<'a> {
                 .signature_defs()
                 .map(|v| v.iter().map(|x| x.unpack()).collect()),
         };
-        ModelParts {
+        Ok(ModelParts {
             model,
             payloads: file.payload_sources(),
-        }
+        })
     }
 
     /// Total payload bytes.
@@ -167,27 +126,11 @@ impl<'a> ModelParts<'a> {
 /// [`Sink::copy_range`], which a file-backed sink does in the kernel.
 pub trait Sink: Write {
     fn copy_range(&mut self, range: &FileRange<'_>) -> io::Result<()> {
-        copy_through_memory(self, range)
+        copy::through_memory(range.file, range.offset, range.len, self)
     }
 }
 
 impl Sink for Vec<u8> {}
-
-/// Copies in 1 MiB pieces, so memory stays flat whatever the size.
-fn copy_through_memory<W: Write + ?Sized>(out: &mut W, range: &FileRange<'_>) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; (1 << 20).min(range.len as usize)];
-    let mut done = 0u64;
-    while done < range.len {
-        let n = buf.len().min((range.len - done) as usize);
-        range
-            .file
-            .read_exact_at(&mut buf[..n], range.offset + done)?;
-        out.write_all(&buf[..n])?;
-        done += n as u64;
-    }
-    Ok(())
-}
 
 /// A sink writing to a file: buffered writes, kernel copies for file ranges.
 pub struct FileSink<'f> {
@@ -214,45 +157,8 @@ impl Write for FileSink<'_> {
 
 impl Sink for FileSink<'_> {
     fn copy_range(&mut self, range: &FileRange<'_>) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         self.out.flush()?;
-        let (src, dst) = (range.file.as_raw_fd(), self.out.get_ref().as_raw_fd());
-        let mut offset = range.offset as libc::loff_t;
-        let mut left = range.len;
-        while left > 0 {
-            let chunk = left.min(1 << 30) as usize;
-            // SAFETY: both descriptors are open for the duration of the call;
-            // a null output offset writes at (and advances) the file position,
-            // where the buffered writer continues afterwards.
-            let n = unsafe {
-                libc::copy_file_range(src, &mut offset, dst, std::ptr::null_mut(), chunk, 0)
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                return match err.raw_os_error() {
-                    // Not supported between these files: copy through memory.
-                    Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
-                        copy_through_memory(
-                            &mut self.out,
-                            &FileRange {
-                                file: range.file,
-                                offset: offset as u64,
-                                len: left,
-                            },
-                        )
-                    }
-                    _ => Err(err),
-                };
-            }
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the source file ended early",
-                ));
-            }
-            left -= n as u64;
-        }
-        Ok(())
+        copy::append(range.file, range.offset, range.len, self.out.get_ref())
     }
 }
 
@@ -426,7 +332,19 @@ fn write_large(parts: &ModelParts<'_>, out: &mut impl Sink) -> Result<Written, W
 fn emit(out: &mut impl Sink, payload: &Payload<'_>) -> io::Result<()> {
     match payload {
         Payload::Bytes(b) => out.write_all(b),
-        Payload::File(range) => out.copy_range(range),
+        Payload::File(range) => {
+            range.check_unchanged()?;
+            out.copy_range(range)
+        }
+        Payload::Path(named) => {
+            let file = named.open()?;
+            out.copy_range(&FileRange {
+                file: &file,
+                offset: named.offset,
+                len: named.len,
+                file_len: named.file_len,
+            })
+        }
     }
 }
 
@@ -581,7 +499,7 @@ mod tests {
         assert_eq!(written.bytes, out.len() as u64);
         assert_eq!(written.large, layout == Layout::Large);
         let file = CircleFile::from_bytes("mem.circle", out.clone()).unwrap();
-        let back = ModelParts::from_file(&file);
+        let back = ModelParts::from_file(&file).unwrap();
         assert_eq!(back.model, parts.model);
         let got: Vec<Option<Vec<u8>>> = back
             .payloads
@@ -589,13 +507,13 @@ mod tests {
             .map(|p| p.as_ref().map(|p| p.to_vec().unwrap()))
             .collect();
         assert_eq!(got, expected);
-        for (i, p) in file.payloads().iter().enumerate() {
-            if let Some(p) = p.filter(|p| !p.is_empty()) {
-                let at = p.as_ptr() as usize - file.bytes().as_ptr() as usize;
+        for i in 0..parts.payloads.len() {
+            if let Some(p) = file.payload(i).filter(|p| p.len > 0) {
                 assert_eq!(
-                    at as u64 % PAYLOAD_ALIGN,
+                    p.offset % PAYLOAD_ALIGN,
                     0,
-                    "payload {i} at {at} is not aligned"
+                    "payload {i} at {} is not aligned",
+                    p.offset
                 );
             }
         }
@@ -624,6 +542,7 @@ mod tests {
                 file: &source,
                 offset,
                 len,
+                file_len: 5000,
             }))
         };
         let parts = model_with(vec![

@@ -1,18 +1,24 @@
 //! One entry of `qparam.json`, read field by field. Each field that cannot be
-//! used is reported and left out, so later rules see only usable values and
-//! one run still finds every problem.
+//! used is reported as a [`Problem`] and left out, so later rules see only
+//! usable values and one run still finds every problem.
 
+use std::collections::HashMap;
 use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use std::os::unix::fs::FileExt;
-
 use super::json::{self, Json, Member, Span, Spanned};
-use super::npy::{self, NpyError, NpyHeader, NpyType, Values};
+use super::npy::{self, NpyError, NpyHeader};
+use super::problem::{NpyProblem, Problem};
 use super::{LoadOptions, QDType};
-use crate::analysis::diagnostic::Diagnostic;
-use crate::analysis::rules::{fields, format, npy as npy_rules};
-use crate::model::{FileRange, Payload};
+use crate::files::{open_regular, read_exact_at, PathRange};
+
+/// The fields an entry may have.
+pub const FIELDS: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
+
+/// Scale and zero-point arrays longer than this are refused unread: no
+/// tensor has that many channels, and reading them would only cost memory.
+pub const MAX_PARAMS: usize = 1 << 24;
 
 /// A usable field value and where it was written.
 #[derive(Debug)]
@@ -21,65 +27,108 @@ pub struct Field<T> {
     pub span: Span,
 }
 
-/// An `.npy` file an entry names, with a valid header. Only the header has
-/// been read: data is read when a rule needs it, and copied into a model by
-/// the kernel, so memory use does not grow with the arrays.
-#[derive(Debug)]
+/// An `.npy` file an entry names, with a valid header and exactly the data
+/// it promises. Only the header has been read, and the file is closed
+/// again: data is read when needed, and copied into a model by range.
+#[derive(Clone, Debug)]
 pub struct NpyFile {
     pub path: PathBuf,
-    file: File,
-    len: u64,
     pub header: NpyHeader,
+    /// The file's length when it was checked.
+    pub file_len: u64,
 }
 
 impl NpyFile {
-    /// Opens `path` and reads its header.
-    fn open(path: PathBuf) -> Result<NpyFile, OpenError> {
-        let file = File::open(&path).map_err(OpenError::Io)?;
-        let len = file.metadata().map_err(OpenError::Io)?.len();
-        let mut start = vec![0u8; len.min(12) as usize];
-        file.read_exact_at(&mut start, 0).map_err(OpenError::Io)?;
-        let end = npy::header_end(&start, len as usize).map_err(OpenError::Npy)?;
+    /// Opens `path`, reads and checks its header, and closes it.
+    pub fn open(path: PathBuf) -> Result<NpyFile, NpyProblem> {
+        let unreadable = |e: io::Error| NpyProblem::Unreadable(e.to_string());
+        let input = open_regular(&path).map_err(unreadable)?;
+        let mut start = vec![0u8; input.len.min(12) as usize];
+        read_exact_at(&input.file, &mut start, 0).map_err(unreadable)?;
+        let end = npy::header_end(&start, input.len).map_err(NpyProblem::Format)?;
         let mut prefix = vec![0u8; end];
-        file.read_exact_at(&mut prefix, 0).map_err(OpenError::Io)?;
-        let header = npy::parse_header_in(&prefix, len as usize).map_err(OpenError::Npy)?;
+        read_exact_at(&input.file, &mut prefix, 0).map_err(unreadable)?;
+        let header = npy::parse_header_in(&prefix, input.len).map_err(NpyProblem::Format)?;
         Ok(NpyFile {
             path,
-            file,
-            len,
             header,
+            file_len: input.len,
         })
     }
 
-    /// The raw element bytes as a model payload: a range of the npy file.
-    pub fn payload(&self) -> Payload<'_> {
-        let len = self.header.data_len().unwrap_or(0) as u64;
-        Payload::File(FileRange {
-            file: &self.file,
+    /// The element bytes, as a range of the file.
+    pub fn data_range(&self) -> PathRange {
+        PathRange {
+            path: self.path.clone(),
             offset: self.header.data_offset as u64,
-            len,
+            len: self.header.data_len().unwrap_or(0) as u64,
+            file_len: self.file_len,
+        }
+    }
+
+    /// The element bytes, read now.
+    pub fn read_data(&self) -> io::Result<Vec<u8>> {
+        self.data_range().read()
+    }
+
+    /// Opens the file for reading elements by position.
+    pub fn elements(&self) -> io::Result<Elements<'_>> {
+        Ok(Elements {
+            file: self.data_range().open()?,
+            npy: self,
         })
     }
 
-    /// The elements widened to f64 or i64, read from the file now.
-    pub fn values(&self) -> Option<Values> {
-        let mut bytes = vec![0u8; self.len as usize];
-        self.file.read_exact_at(&mut bytes, 0).ok()?;
-        npy::read_values(&bytes, &self.header)
+    /// Every element as a float (for small arrays).
+    pub fn floats(&self) -> Result<Option<Vec<f64>>, NpyProblem> {
+        let data = self
+            .read_data()
+            .map_err(|e| NpyProblem::Unreadable(e.to_string()))?;
+        Ok(npy::floats(&self.header.dtype, &data))
     }
 
-    pub fn floats(&self) -> Option<Vec<f64>> {
-        match self.values()? {
-            Values::Float(v) => Some(v),
-            Values::Int(v) => Some(v.into_iter().map(|x| x as f64).collect()),
-        }
+    /// Every element as an integer (for small arrays); `None` for floats.
+    pub fn ints(&self) -> Result<Option<Vec<i64>>, NpyProblem> {
+        let data = self
+            .read_data()
+            .map_err(|e| NpyProblem::Unreadable(e.to_string()))?;
+        Ok(npy::ints(&self.header.dtype, &data))
+    }
+}
+
+/// An open npy file, read element by element.
+pub struct Elements<'a> {
+    file: File,
+    npy: &'a NpyFile,
+}
+
+impl Elements<'_> {
+    /// Element `index` (in C order) as a float.
+    pub fn f64_at(&self, index: usize) -> io::Result<f64> {
+        let size = self.npy.header.dtype.size().unwrap_or(1);
+        let mut buf = [0u8; 8];
+        let offset = self.npy.header.data_offset as u64 + (index * size) as u64;
+        read_exact_at(&self.file, &mut buf[..size], offset)?;
+        self.npy
+            .header
+            .dtype
+            .element_f64(&buf[..size])
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a numeric array"))
     }
 
-    pub fn ints(&self) -> Option<Vec<i64>> {
-        match self.values()? {
-            Values::Int(v) => Some(v),
-            Values::Float(_) => None,
+    /// Elements `first..first + out.len()` as floats.
+    pub fn f64_range(&self, first: usize, out: &mut [f64]) -> io::Result<()> {
+        let dtype = &self.npy.header.dtype;
+        let size = dtype.size().unwrap_or(1);
+        let mut buf = vec![0u8; out.len() * size];
+        let offset = self.npy.header.data_offset as u64 + (first * size) as u64;
+        read_exact_at(&self.file, &mut buf, offset)?;
+        for (o, e) in out.iter_mut().zip(buf.chunks_exact(size)) {
+            *o = dtype
+                .element_f64(e)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a numeric array"))?;
         }
+        Ok(())
     }
 }
 
@@ -114,209 +163,157 @@ impl Entry {
     pub fn zero_points(&self) -> Option<&[i64]> {
         self.zero_point_values.as_deref()
     }
+
+    /// Whether every field the implant needs is usable.
+    pub fn is_complete(&self) -> bool {
+        self.dtype.is_some()
+            && self.scale_values.is_some()
+            && self.zero_point_values.is_some()
+            && self.quantized_dimension.is_some()
+            && (self.value.is_some() || !self.has_value_field)
+    }
 }
 
 pub(super) fn read_entries(
     text: &str,
     dir: &Path,
     options: LoadOptions,
-    diags: &mut Vec<Diagnostic>,
+    problems: &mut Vec<Problem>,
 ) -> Vec<Entry> {
     let root = match json::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            diags.push(
-                Diagnostic::new(&format::JSON_SYNTAX, format!("qparam.json is not valid JSON: {}", e.message))
-                    .at(json::char_span(text, e.at))
-                    .help("fix the syntax here; a JSON linter or `python -m json.tool` shows the same place"),
-            );
+            problems.push(Problem::Syntax {
+                message: e.message,
+                at: e.at,
+            });
             return Vec::new();
         }
     };
     let Json::Object(members) = root.value else {
-        diags.push(
-            Diagnostic::new(
-                &format::NOT_AN_OBJECT,
-                format!(
-                    "the top level is {}, not an object of tensor names",
-                    root.value.kind()
-                ),
-            )
-            .at(root.span)
-            .help("write an object: {\"<tensor name>\": {\"dtype\": ..., \"scale\": ..., ...}}"),
-        );
+        problems.push(Problem::NotAnObject {
+            found: root.value.kind(),
+            span: root.span,
+        });
         return Vec::new();
     };
-    let mut entries: Vec<Entry> = Vec::new();
+    // The last definition of a key is the one used, as with any JSON reader.
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        last.insert(&m.key.value, i);
+        first.entry(&m.key.value).or_insert(i);
+    }
+    let mut entries = Vec::with_capacity(last.len());
     for (i, member) in members.iter().enumerate() {
-        if let Some(first) = members[..i]
-            .iter()
-            .find(|m| m.key.value == member.key.value)
-        {
-            diags.push(
-                Diagnostic::new(
-                    &format::DUPLICATE_KEY,
-                    format!(
-                        "`{}` is defined twice; only this last entry would be used",
-                        member.key.value
-                    ),
-                )
-                .key(&member.key.value)
-                .at(member.key.span.clone())
-                .label(first.key.span.clone(), "first defined here")
-                .help("keep one entry per tensor"),
-            );
-            entries.retain(|e| e.key != member.key.value);
+        let key = member.key.value.as_str();
+        let first_at = first[key];
+        if first_at != i {
+            problems.push(Problem::DuplicateKey {
+                key: key.to_string(),
+                span: member.key.span.clone(),
+                first: members[first_at].key.span.clone(),
+            });
         }
-        if let Some(entry) = read_entry(member, dir, options, diags) {
-            entries.push(entry);
+        let reader = EntryReader {
+            key,
+            dir,
+            options,
+            problems: &mut *problems,
+        };
+        let entry = reader.read(member);
+        if last[key] == i {
+            entries.extend(entry);
         }
     }
     entries
 }
 
-fn read_entry(
-    member: &Member,
-    dir: &Path,
-    options: LoadOptions,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Entry> {
-    let key = &member.key.value;
-    let Json::Object(fields_in) = &member.value.value else {
-        diags.push(
-            Diagnostic::new(&format::ENTRY_NOT_OBJECT, format!("the entry of `{key}` is {}, not an object of fields", member.value.value.kind()))
-                .key(key)
-                .at(member.value.span.clone())
-                .help("write {\"dtype\": \"uint8\", \"scale\": \"0.npy\", \"zerop\": \"1.npy\", \"quantized_dimension\": 0}"),
-        );
-        return None;
-    };
-    let find = |name: &str| fields_in.iter().rev().find(|f| f.key.value == name);
-    for f in fields_in {
-        if !fields::KNOWN.contains(&f.key.value.as_str()) {
-            let mut d = Diagnostic::new(
-                &fields::UNKNOWN_FIELD,
-                format!("`{key}` has an unknown field `{}`", f.key.value),
-            )
-            .key(key)
-            .at(f.key.span.clone());
-            if let Some(near) = fields::nearest_field(&f.key.value) {
-                d = d.help(format!("rename `{}` to `{near}`", f.key.value));
-            } else {
-                d = d.help(format!("the fields are {}", fields::KNOWN.join(", ")));
-            }
-            diags.push(d);
-        }
-    }
-    // A required field: reported when absent, else handed on.
-    let required = |name: &'static str, help: &str, diags: &mut Vec<Diagnostic>| {
-        let found = find(name);
-        if found.is_none() {
-            diags.push(
-                Diagnostic::new(&fields::MISSING_FIELD, format!("`{key}` has no `{name}`"))
-                    .key(key)
-                    .field(name)
-                    .at(member.key.span.clone())
-                    .help(help.to_string()),
-            );
-        }
-        found
-    };
-    let ctx = FieldCtx { key, dir, options };
-
-    let dtype = required(
-        "dtype",
-        "add \"dtype\": \"uint8\" (or int8, int16, int32, int64)",
-        diags,
-    )
-    .and_then(|f| ctx.dtype(f, diags));
-    let scale = required(
-        "scale",
-        "add \"scale\": \"<n>.npy\", a 1-D float32 array",
-        diags,
-    )
-    .and_then(|f| ctx.npy(f, "scale", diags))
-    .inspect(|s| ctx.check_scale(s, diags));
-    let zerop = required(
-        "zerop",
-        "add \"zerop\": \"<n>.npy\", a 1-D int64 array",
-        diags,
-    )
-    .and_then(|f| ctx.npy(f, "zerop", diags))
-    .inspect(|z| ctx.check_zerop(z, diags));
-    let axis_field = required(
-        "quantized_dimension",
-        "add \"quantized_dimension\": 0 (per-tensor parameters use 0; per-channel ones the channel axis)",
-        diags,
-    );
-    let quantized_dimension = axis_field.and_then(|f| ctx.axis(f, diags));
-    let value_field = find("value");
-    let value = value_field
-        .and_then(|f| ctx.npy(f, "value", diags))
-        .inspect(|v| ctx.check_order(v, "value", diags));
-    let scale_values = scale.as_ref().and_then(|s| s.value.floats());
-    let zero_point_values = zerop.as_ref().and_then(|z| z.value.ints());
-    Some(Entry {
-        key: key.clone(),
-        key_span: member.key.span.clone(),
-        span: member.value.span.clone(),
-        dtype,
-        scale,
-        zerop,
-        quantized_dimension,
-        value,
-        has_value_field: value_field.is_some(),
-        has_axis_field: axis_field.is_some(),
-        scale_values,
-        zero_point_values,
-    })
-}
-
-struct FieldCtx<'a> {
+struct EntryReader<'a> {
     key: &'a str,
     dir: &'a Path,
     options: LoadOptions,
+    problems: &'a mut Vec<Problem>,
 }
 
-impl FieldCtx<'_> {
-    fn diag(
-        &self,
-        rule: &'static crate::analysis::rules::Rule,
-        field: &'static str,
-        span: Span,
-        message: String,
-    ) -> Diagnostic {
-        Diagnostic::new(rule, message)
-            .key(self.key)
-            .field(field)
-            .at(span)
+impl EntryReader<'_> {
+    fn read(mut self, member: &Member) -> Option<Entry> {
+        let key = self.key;
+        let Json::Object(fields_in) = &member.value.value else {
+            self.problems.push(Problem::EntryNotObject {
+                key: key.to_string(),
+                found: member.value.value.kind(),
+                span: member.value.span.clone(),
+            });
+            return None;
+        };
+        let find = |name: &str| fields_in.iter().rev().find(|f| f.key.value == name);
+        for f in fields_in {
+            if !FIELDS.contains(&f.key.value.as_str()) {
+                self.problems.push(Problem::UnknownField {
+                    key: key.to_string(),
+                    field: f.key.value.clone(),
+                    span: f.key.span.clone(),
+                });
+            }
+        }
+        let required = |name: &'static str, problems: &mut Vec<Problem>| {
+            let found = find(name);
+            if found.is_none() {
+                problems.push(Problem::MissingField {
+                    key: key.to_string(),
+                    field: name,
+                    key_span: member.key.span.clone(),
+                });
+            }
+            found
+        };
+        let dtype_field = required("dtype", self.problems);
+        let scale_field = required("scale", self.problems);
+        let zerop_field = required("zerop", self.problems);
+        let axis_field = required("quantized_dimension", self.problems);
+        let value_field = find("value");
+
+        let dtype = dtype_field.and_then(|f| self.dtype(f));
+        let scale = scale_field.and_then(|f| self.npy(f, "scale"));
+        let zerop = zerop_field.and_then(|f| self.npy(f, "zerop"));
+        let quantized_dimension = axis_field.and_then(|f| self.axis(f));
+        let value = value_field.and_then(|f| self.npy(f, "value"));
+        let scale_values = scale
+            .as_ref()
+            .and_then(|s| self.small_array(s, "scale", NpyFile::floats));
+        let zero_point_values = zerop
+            .as_ref()
+            .and_then(|z| self.small_array(z, "zerop", NpyFile::ints));
+        Some(Entry {
+            key: key.to_string(),
+            key_span: member.key.span.clone(),
+            span: member.value.span.clone(),
+            dtype,
+            scale,
+            zerop,
+            quantized_dimension,
+            value,
+            has_value_field: value_field.is_some(),
+            has_axis_field: axis_field.is_some(),
+            scale_values,
+            zero_point_values,
+        })
     }
 
-    fn wrong_type(
-        &self,
-        field: &'static str,
-        value: &Spanned<Json>,
-        want: &str,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        diags.push(
-            self.diag(
-                &fields::FIELD_TYPE,
-                field,
-                value.span.clone(),
-                format!(
-                    "`{}`.{field} is {}, expected {want}",
-                    self.key,
-                    value.value.kind()
-                ),
-            )
-            .help(format!("write `{field}` as {want}")),
-        );
+    fn wrong_type(&mut self, field: &'static str, value: &Spanned<Json>, want: &'static str) {
+        self.problems.push(Problem::FieldType {
+            key: self.key.to_string(),
+            field,
+            found: value.value.kind(),
+            want,
+            span: value.span.clone(),
+        });
     }
 
-    fn dtype(&self, f: &Member, diags: &mut Vec<Diagnostic>) -> Option<Field<QDType>> {
+    fn dtype(&mut self, f: &Member) -> Option<Field<QDType>> {
         let Json::String(text) = &f.value.value else {
-            self.wrong_type("dtype", &f.value, "a string such as \"uint8\"", diags);
+            self.wrong_type("dtype", &f.value, "a string such as \"uint8\"");
             return None;
         };
         match QDType::parse(text) {
@@ -325,42 +322,17 @@ impl FieldCtx<'_> {
                 span: f.value.span.clone(),
             }),
             None => {
-                let near = QDType::ALL
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.name(),
-                            strsim::jaro_winkler(&text.to_ascii_lowercase(), d.name()),
-                        )
-                    })
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .filter(|(_, s)| *s > 0.8)
-                    .map(|(n, _)| n);
-                let help = if text.to_ascii_lowercase().starts_with("float") {
-                    "a float tensor needs no entry: remove it, or give the quantized type it should become".to_string()
-                } else if let Some(near) = near {
-                    format!("did you mean \"{near}\"?")
-                } else {
-                    "use uint8, int8, int16, int32 or int64".to_string()
-                };
-                diags.push(
-                    self.diag(
-                        &fields::UNKNOWN_DTYPE,
-                        "dtype",
-                        f.value.span.clone(),
-                        format!(
-                            "`{}` has dtype \"{text}\", which is not a quantized type",
-                            self.key
-                        ),
-                    )
-                    .help(help),
-                );
+                self.problems.push(Problem::UnknownDtype {
+                    key: self.key.to_string(),
+                    text: text.clone(),
+                    span: f.value.span.clone(),
+                });
                 None
             }
         }
     }
 
-    fn axis(&self, f: &Member, diags: &mut Vec<Diagnostic>) -> Option<Field<u32>> {
+    fn axis(&mut self, f: &Member) -> Option<Field<u32>> {
         let parsed = match &f.value.value {
             Json::Number(n) => n.parse::<u32>().ok(),
             _ => None,
@@ -371,196 +343,95 @@ impl FieldCtx<'_> {
                 span: f.value.span.clone(),
             }),
             None => {
-                self.wrong_type(
-                    "quantized_dimension",
-                    &f.value,
-                    "a non-negative integer",
-                    diags,
-                );
+                self.wrong_type("quantized_dimension", &f.value, "a non-negative integer");
                 None
             }
         }
     }
 
-    fn npy(
-        &self,
-        f: &Member,
-        field: &'static str,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<Field<NpyFile>> {
+    fn npy(&mut self, f: &Member, field: &'static str) -> Option<Field<NpyFile>> {
         let span = f.value.span.clone();
         let Json::String(rel) = &f.value.value else {
-            self.wrong_type(
-                field,
-                &f.value,
-                "the path of an .npy file, as a string",
-                diags,
-            );
+            self.wrong_type(field, &f.value, "the path of an .npy file, as a string");
             return None;
         };
         let path = self.dir.join(rel);
-        let shown = path.display().to_string();
-        if !self.options.allow_outside_paths && !self.is_inside(&path) {
-            diags.push(
-                self.diag(&npy_rules::NPY_OUTSIDE, field, span, format!("`{}`.{field} points outside the qparam directory: \"{rel}\"", self.key))
-                    .help("keep npy files beside qparam.json, or pass --allow-outside-paths if this file is trusted"),
-            );
+        if !self.options.allow_outside_paths && !is_inside(self.dir, &path) {
+            self.problems.push(Problem::PathOutside {
+                key: self.key.to_string(),
+                field,
+                rel: rel.clone(),
+                span,
+            });
             return None;
         }
-        match NpyFile::open(path) {
+        match NpyFile::open(path.clone()) {
             Ok(npy) => Some(Field { value: npy, span }),
-            Err(OpenError::Io(e)) => {
-                diags.push(
-                    self.diag(
-                        &npy_rules::NPY_MISSING,
-                        field,
-                        span,
-                        format!("`{}`.{field}: cannot read `{shown}`: {e}", self.key),
-                    )
-                    .help("paths are relative to the directory of qparam.json"),
-                );
-                None
-            }
-            Err(OpenError::Npy(NpyError::Truncated { expected, found })) => {
-                diags.push(
-                    self.diag(&npy_rules::NPY_TRUNCATED, field, span, format!("`{}`.{field}: `{shown}` is cut short: its header promises {expected} bytes of data, the file holds {found}", self.key))
-                        .help("export the array again"),
-                );
-                None
-            }
-            Err(OpenError::Npy(NpyError::NotNpy(why))) => {
-                diags.push(
-                    self.diag(
-                        &npy_rules::NOT_NPY,
-                        field,
-                        span,
-                        format!(
-                            "`{}`.{field}: `{shown}` is not an npy file: {why}",
-                            self.key
-                        ),
-                    )
-                    .help("save arrays with numpy: np.save(path, array)"),
-                );
-                None
-            }
-        }
-    }
-
-    fn is_inside(&self, path: &Path) -> bool {
-        let (Ok(dir), Ok(target)) = (self.dir.canonicalize(), path.canonicalize()) else {
-            // A path that does not exist is reported as missing, unless it
-            // plainly climbs out.
-            return !path.strip_prefix(self.dir).map_or(true, |rest| {
-                rest.components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-            });
-        };
-        target.starts_with(dir)
-    }
-
-    fn check_order(&self, f: &Field<NpyFile>, field: &'static str, diags: &mut Vec<Diagnostic>) {
-        if f.value.header.fortran_order {
-            diags.push(
-                self.diag(
-                    &npy_rules::FORTRAN_ORDER,
+            Err(problem) => {
+                self.problems.push(Problem::Npy {
+                    key: self.key.to_string(),
                     field,
-                    f.span.clone(),
-                    format!(
-                        "`{}`.{field}: `{}` is stored in Fortran order",
-                        self.key,
-                        f.value.path.display()
-                    ),
-                )
-                .help("save it with np.save(path, np.ascontiguousarray(array))"),
-            );
+                    path,
+                    span,
+                    problem,
+                });
+                None
+            }
         }
     }
 
-    fn check_rank(
-        &self,
+    /// Reads a scale or zero-point array, refusing absurd sizes unread.
+    fn small_array<T>(
+        &mut self,
         f: &Field<NpyFile>,
         field: &'static str,
-        help: &str,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        let shape = &f.value.header.shape;
-        if shape.is_empty() {
-            diags.push(
-                self.diag(
-                    &npy_rules::ZERO_DIM,
-                    field,
-                    f.span.clone(),
-                    format!(
-                        "`{}`.{field} is a 0-d array (shape ()), expected 1-D",
-                        self.key
-                    ),
-                )
-                .help(help.to_string()),
-            );
-        } else if shape.len() > 1 {
-            diags.push(
-                self.diag(
-                    &npy_rules::NOT_1D,
-                    field,
-                    f.span.clone(),
-                    format!("`{}`.{field} has shape {shape:?}, expected 1-D", self.key),
-                )
-                .help(help.to_string()),
-            );
+        read: fn(&NpyFile) -> Result<Option<Vec<T>>, NpyProblem>,
+    ) -> Option<Vec<T>> {
+        let count = f.value.header.element_count().unwrap_or(usize::MAX);
+        if count > MAX_PARAMS {
+            self.problems.push(Problem::TooManyValues {
+                key: self.key.to_string(),
+                field,
+                count,
+                span: f.span.clone(),
+            });
+            return None;
         }
-    }
-
-    fn check_scale(&self, f: &Field<NpyFile>, diags: &mut Vec<Diagnostic>) {
-        self.check_order(f, "scale", diags);
-        self.check_rank(
-            f,
-            "scale",
-            "save it as np.array([s], dtype=np.float32) (one value per channel)",
-            diags,
-        );
-        let dtype = &f.value.header.dtype;
-        if *dtype != NpyType::F32 {
-            let why = if *dtype == NpyType::F64 {
-                " (float64 is what np.array(python_float) gives)"
-            } else {
-                ""
-            };
-            diags.push(
-                self.diag(
-                    &npy_rules::SCALE_DTYPE,
-                    "scale",
-                    f.span.clone(),
-                    format!("`{}`.scale is {dtype}, expected float32{why}", self.key),
-                )
-                .help("save it as np.array([s], dtype=np.float32)"),
-            );
+        if f.value.header.fortran_order && f.value.header.shape.len() > 1 {
+            // Its element order is not C order; the rules report it.
+            return None;
         }
-    }
-
-    fn check_zerop(&self, f: &Field<NpyFile>, diags: &mut Vec<Diagnostic>) {
-        self.check_order(f, "zerop", diags);
-        self.check_rank(
-            f,
-            "zerop",
-            "save it as np.array([z], dtype=np.int64) (one value per channel)",
-            diags,
-        );
-        let dtype = &f.value.header.dtype;
-        if *dtype != NpyType::I64 {
-            diags.push(
-                self.diag(
-                    &npy_rules::ZEROP_DTYPE,
-                    "zerop",
-                    f.span.clone(),
-                    format!("`{}`.zerop is {dtype}, expected int64", self.key),
-                )
-                .help("save it with .astype(np.int64)"),
-            );
+        match read(&f.value) {
+            Ok(values) => values,
+            Err(problem) => {
+                self.problems.push(Problem::Npy {
+                    key: self.key.to_string(),
+                    field,
+                    path: f.value.path.clone(),
+                    span: f.span.clone(),
+                    problem,
+                });
+                None
+            }
         }
     }
 }
 
-enum OpenError {
-    Io(std::io::Error),
-    Npy(NpyError),
+/// Whether `path` stays inside `dir` (after resolving links when it exists).
+fn is_inside(dir: &Path, path: &Path) -> bool {
+    let (Ok(dir_real), Ok(target)) = (dir.canonicalize(), path.canonicalize()) else {
+        // A path that does not exist is reported as missing, unless it
+        // plainly climbs out.
+        return !path.strip_prefix(dir).map_or(true, |rest| {
+            rest.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        });
+    };
+    target.starts_with(dir_real)
+}
+
+impl From<NpyError> for NpyProblem {
+    fn from(e: NpyError) -> Self {
+        NpyProblem::Format(e)
+    }
 }

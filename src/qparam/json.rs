@@ -2,10 +2,7 @@
 //! and keeps every key of an object, duplicates included. serde_json would
 //! keep only the last duplicate and forget positions; diagnostics need both.
 
-use std::ops::Range;
-
-/// A byte range in the source text.
-pub type Span = Range<usize>;
+pub use crate::span::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
@@ -42,17 +39,6 @@ impl Json {
             Json::Object(_) => "an object",
         }
     }
-}
-
-/// A span covering the one character at byte `at` (empty at the end), so
-/// that it never cuts a character in two.
-pub fn char_span(text: &str, at: usize) -> Span {
-    let mut start = at.min(text.len());
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let len = text[start..].chars().next().map_or(0, char::len_utf8);
-    start..start + len
 }
 
 /// Where and why the text is not JSON.

@@ -1,19 +1,22 @@
 //! The quantization parameter set: `qparam.json` and the `.npy` files it
-//! names, read into typed entries. Problems in them are findings (reported
-//! with their place in the file), not failures.
+//! names, read into typed entries. Problems in them are returned as typed
+//! [`Problem`]s with their place in the file (findings, not failures).
 
 pub mod dtype;
 pub mod entry;
 pub mod json;
 pub mod npy;
+pub mod problem;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use dtype::QDType;
 pub use entry::{Entry, Field, NpyFile};
+pub use problem::{NpyProblem, Problem};
 
-use crate::analysis::diagnostic::Diagnostic;
-use crate::analysis::rules::format;
+use crate::files::open_regular;
+use crate::span::LineIndex;
 
 /// The qparam file could not be read at all (a run failure, exit code 2).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -36,8 +39,13 @@ pub struct QParamFile {
     pub path: PathBuf,
     /// The directory npy paths are relative to.
     pub dir: PathBuf,
+    /// The file's bytes as they were read (what `--fix` backs up).
+    pub bytes: Vec<u8>,
     /// The file's text (lossily decoded if it was not UTF-8), for reports.
     pub text: String,
+    /// Whether the bytes were UTF-8 (so `text` is exactly the file).
+    pub is_utf8: bool,
+    pub lines: LineIndex,
     /// One per distinct key, in file order (a duplicated key keeps its last).
     pub entries: Vec<Entry>,
 }
@@ -46,44 +54,62 @@ impl QParamFile {
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.key == key)
     }
+
+    /// 1-based line and column of byte `offset` of the text.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines.line_col(&self.text, offset)
+    }
 }
 
-/// Reads `path`, reporting every problem into `diags`.
+/// Reads `path` (a regular file) and its npy files.
 pub fn load(
     path: &Path,
     options: LoadOptions,
-    diags: &mut Vec<Diagnostic>,
-) -> Result<QParamFile, QParamReadError> {
-    let bytes = std::fs::read(path).map_err(|source| QParamReadError {
+) -> Result<(QParamFile, Vec<Problem>), QParamReadError> {
+    let read_err = |source| QParamReadError {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let input = open_regular(path).map_err(read_err)?;
+    let mut bytes = Vec::with_capacity(input.len as usize);
+    (&input.file).read_to_end(&mut bytes).map_err(read_err)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
+    Ok(from_bytes(path, dir, bytes, options))
+}
+
+/// Parses a qparam set held in memory, its npy paths relative to `dir`.
+pub fn from_bytes(
+    path: &Path,
+    dir: PathBuf,
+    bytes: Vec<u8>,
+    options: LoadOptions,
+) -> (QParamFile, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let (text, is_utf8) = match std::str::from_utf8(&bytes) {
+        Ok(text) => (text.to_string(), true),
         Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            // Up to `at` the lossy text is the file; there it holds U+FFFD.
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            diags.push(
-                Diagnostic::new(
-                    &format::NOT_UTF8,
-                    format!("the file is not UTF-8 text: byte {at} starts an invalid sequence"),
-                )
-                .at(json::char_span(&text, at))
-                .help("save the file as UTF-8"),
-            );
-            text
+            problems.push(Problem::NotUtf8 {
+                at: e.valid_up_to(),
+            });
+            // Up to that byte the lossy text is the file; there it holds U+FFFD.
+            (String::from_utf8_lossy(&bytes).into_owned(), false)
         }
     };
-    let entries = entry::read_entries(&text, &dir, options, diags);
-    Ok(QParamFile {
-        path: path.to_path_buf(),
-        dir,
-        text,
-        entries,
-    })
+    let entries = entry::read_entries(&text, &dir, options, &mut problems);
+    let lines = LineIndex::new(&text);
+    (
+        QParamFile {
+            path: path.to_path_buf(),
+            dir,
+            bytes,
+            text,
+            is_utf8,
+            lines,
+            entries,
+        },
+        problems,
+    )
 }

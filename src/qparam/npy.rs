@@ -1,11 +1,12 @@
-//! `.npy` files: the header parsed by us (so every problem can be named
-//! precisely, and sizes checked before anything is allocated), the data read
-//! through ndarray-npy.
+//! The `.npy` format: the header parsed strictly (the magic, a version
+//! numpy writes, and a Python dict literal with exactly the keys `descr`,
+//! `fortran_order` and `shape`), element decoding, and writing.
+//!
+//! The header is parsed by us rather than by a library so that every
+//! problem can be named precisely and sizes are checked before anything is
+//! allocated.
 
 use std::fmt;
-
-use ndarray::ArrayD;
-use ndarray_npy::ReadNpyExt;
 
 /// Element types an exporter writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,11 +29,20 @@ pub enum NpyType {
 
 impl NpyType {
     fn from_descr(descr: &str) -> NpyType {
-        // `<` little-endian, `|` not applicable (1 byte), `=` native (little here).
+        // `<` little-endian, `|` not applicable (1 byte), `=` native; this
+        // reader decodes little-endian only.
         let mut chars = descr.chars();
         let order = chars.next();
         let code = chars.as_str();
-        if !matches!(order, Some('<' | '|' | '=')) {
+        let one_byte = matches!(code, "i1" | "u1" | "b1");
+        let readable = match order {
+            Some('<') => true,
+            // Byte order means nothing for one-byte types.
+            Some('|' | '>') => one_byte,
+            Some('=') => cfg!(target_endian = "little"),
+            _ => false,
+        };
+        if !readable {
             return NpyType::Other(descr.to_string());
         }
         match code {
@@ -52,6 +62,25 @@ impl NpyType {
         }
     }
 
+    /// The descriptor numpy writes for this type.
+    pub fn descr(&self) -> &str {
+        match self {
+            NpyType::F16 => "<f2",
+            NpyType::F32 => "<f4",
+            NpyType::F64 => "<f8",
+            NpyType::I8 => "|i1",
+            NpyType::I16 => "<i2",
+            NpyType::I32 => "<i4",
+            NpyType::I64 => "<i8",
+            NpyType::U8 => "|u1",
+            NpyType::U16 => "<u2",
+            NpyType::U32 => "<u4",
+            NpyType::U64 => "<u8",
+            NpyType::Bool => "|b1",
+            NpyType::Other(d) => d,
+        }
+    }
+
     pub fn size(&self) -> Option<usize> {
         Some(match self {
             NpyType::I8 | NpyType::U8 | NpyType::Bool => 1,
@@ -60,6 +89,10 @@ impl NpyType {
             NpyType::F64 | NpyType::I64 | NpyType::U64 => 8,
             NpyType::Other(_) => return None,
         })
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self, NpyType::F16 | NpyType::F32 | NpyType::F64)
     }
 
     /// numpy's name for the type.
@@ -80,6 +113,70 @@ impl NpyType {
             NpyType::Other(d) => d,
         }
     }
+
+    /// Decodes one little-endian element (`bytes` is exactly its size)
+    /// as a float, `None` for types without a numeric layout.
+    pub fn element_f64(&self, bytes: &[u8]) -> Option<f64> {
+        let b = |n: usize| -> Option<[u8; 8]> {
+            let mut out = [0u8; 8];
+            out[..n].copy_from_slice(bytes.get(..n)?);
+            Some(out)
+        };
+        Some(match self {
+            NpyType::F16 => f64::from(f16_to_f32(u16::from_le_bytes([
+                *bytes.first()?,
+                *bytes.get(1)?,
+            ]))),
+            NpyType::F32 => f64::from(f32::from_le_bytes(b(4)?[..4].try_into().ok()?)),
+            NpyType::F64 => f64::from_le_bytes(b(8)?),
+            NpyType::Bool => f64::from(u8::from(*bytes.first()? != 0)),
+            _ => self.element_i64(bytes)? as f64,
+        })
+    }
+
+    /// Decodes one little-endian integer element (`None` for floats and
+    /// for values beyond i64).
+    pub fn element_i64(&self, bytes: &[u8]) -> Option<i64> {
+        let le = |n: usize| -> Option<[u8; 8]> {
+            let mut out = [0u8; 8];
+            out[..n].copy_from_slice(bytes.get(..n)?);
+            Some(out)
+        };
+        Some(match self {
+            NpyType::I8 => i64::from(*bytes.first()? as i8),
+            NpyType::U8 | NpyType::Bool => i64::from(*bytes.first()?),
+            NpyType::I16 => i64::from(i16::from_le_bytes(le(2)?[..2].try_into().ok()?)),
+            NpyType::U16 => i64::from(u16::from_le_bytes(le(2)?[..2].try_into().ok()?)),
+            NpyType::I32 => i64::from(i32::from_le_bytes(le(4)?[..4].try_into().ok()?)),
+            NpyType::U32 => i64::from(u32::from_le_bytes(le(4)?[..4].try_into().ok()?)),
+            NpyType::I64 => i64::from_le_bytes(le(8)?),
+            NpyType::U64 => i64::try_from(u64::from_le_bytes(le(8)?)).ok()?,
+            _ => return None,
+        })
+    }
+}
+
+/// IEEE half precision to single (exact: every half is a single).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let frac = u32::from(h & 0x3ff);
+    let bits = match (exp, frac) {
+        (0, 0) => sign,
+        (0, _) => {
+            // Subnormal: normalize.
+            let mut e = 127 - 15 + 1;
+            let mut f = frac;
+            while f & 0x400 == 0 {
+                f <<= 1;
+                e -= 1;
+            }
+            sign | (e << 23) | ((f & 0x3ff) << 13)
+        }
+        (0x1f, _) => sign | 0x7f80_0000 | (frac << 13),
+        _ => sign | ((exp + 127 - 15) << 23) | (frac << 13),
+    };
+    f32::from_bits(bits)
 }
 
 impl fmt::Display for NpyType {
@@ -115,37 +212,47 @@ pub enum NpyError {
     /// Not an npy file at all (no magic, unreadable header).
     NotNpy(String),
     /// The header promises more data than the file holds.
-    Truncated { expected: usize, found: usize },
+    Truncated { expected: u64, found: u64 },
+    /// The file holds more bytes than its header accounts for.
+    Trailing { expected: u64, found: u64 },
 }
 
 impl fmt::Display for NpyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NpyError::NotNpy(why) => f.write_str(why),
-            NpyError::Truncated { expected, found } => {
-                write!(
-                    f,
-                    "its header promises {expected} bytes of data, but the file holds {found}"
-                )
-            }
+            NpyError::Truncated { expected, found } => write!(
+                f,
+                "its header promises {expected} bytes of data, but the file holds {found}"
+            ),
+            NpyError::Trailing { expected, found } => write!(
+                f,
+                "its header promises {expected} bytes of data, but the file holds {found}: {} bytes follow the array",
+                found - expected
+            ),
         }
     }
 }
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
-/// Parses the header and checks that the data it promises is all there.
-pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
-    parse_header_in(bytes, bytes.len())
-}
-
 /// Headers longer than this are refused (real ones are well under 1 KiB),
 /// so a corrupt length never makes us allocate.
 pub const MAX_HEADER: usize = 1 << 20;
 
+/// numpy refuses more dimensions than this.
+const MAX_DIMS: usize = 64;
+
+/// Parses the header of a whole file held in `bytes`, checking that the
+/// data it promises is exactly what follows.
+pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
+    let end = header_end(&bytes[..bytes.len().min(12)], bytes.len() as u64)?;
+    parse_header_in(&bytes[..end], bytes.len() as u64)
+}
+
 /// How many bytes from the start hold the preamble and the header, from
 /// the first 12 bytes of a file of `file_len` bytes.
-pub fn header_end(start: &[u8], file_len: usize) -> Result<usize, NpyError> {
+pub fn header_end(start: &[u8], file_len: u64) -> Result<usize, NpyError> {
     let not = |why: &str| NpyError::NotNpy(why.to_string());
     if !start.starts_with(MAGIC) {
         return Err(not(
@@ -175,26 +282,27 @@ pub fn header_end(start: &[u8], file_len: usize) -> Result<usize, NpyError> {
         )));
     }
     let end = header_start + header_len;
-    if end > file_len {
+    if end as u64 > file_len {
         return Err(not("the file ends inside the npy header"));
     }
     Ok(end)
 }
 
-/// Parses the header from `bytes`, the file's start up to at least the end
-/// of its header; `file_len` is the whole file's length.
-pub fn parse_header_in(bytes: &[u8], file_len: usize) -> Result<NpyHeader, NpyError> {
+/// Parses the header from `prefix`, the file's bytes up to the end of its
+/// header; `file_len` is the whole file's length, which must be exactly
+/// the header plus the data it promises.
+pub fn parse_header_in(prefix: &[u8], file_len: u64) -> Result<NpyHeader, NpyError> {
     let not = |why: &str| NpyError::NotNpy(why.to_string());
-    let header_end = header_end(&bytes[..bytes.len().min(12)], file_len)?;
-    let header_start = if bytes[6] == 1 { 10 } else { 12 };
-    let header = bytes
+    let header_end = header_end(&prefix[..prefix.len().min(12)], file_len)?;
+    let header_start = if prefix[6] == 1 { 10 } else { 12 };
+    let header = prefix
         .get(header_start..header_end)
         .ok_or_else(|| not("the file ends inside the npy header"))?;
     let header = std::str::from_utf8(header).map_err(|_| not("the npy header is not text"))?;
-    let dict = HeaderDict::parse(header).ok_or_else(|| {
+    let dict = HeaderDict::parse(header).map_err(|why| {
         NpyError::NotNpy(format!(
-            "the npy header `{}` cannot be read",
-            header.trim_end()
+            "the npy header `{}` cannot be read: {why}",
+            shorten(header.trim_end())
         ))
     })?;
     let parsed = NpyHeader {
@@ -203,10 +311,16 @@ pub fn parse_header_in(bytes: &[u8], file_len: usize) -> Result<NpyHeader, NpyEr
         shape: dict.shape,
         data_offset: header_end,
     };
+    if parsed.element_count().is_none() {
+        return Err(not("the shape in the npy header overflows"));
+    }
     if let Some(expected) = parsed.data_len() {
-        let found = file_len - header_end;
+        let (expected, found) = (expected as u64, file_len - header_end as u64);
         if found < expected {
             return Err(NpyError::Truncated { expected, found });
+        }
+        if found > expected {
+            return Err(NpyError::Trailing { expected, found });
         }
     } else if parsed.dtype.size().is_some() {
         return Err(not("the shape in the npy header overflows"));
@@ -214,99 +328,208 @@ pub fn parse_header_in(bytes: &[u8], file_len: usize) -> Result<NpyHeader, NpyEr
     Ok(parsed)
 }
 
-/// The three keys of the header's Python dict literal.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 120;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// The header's Python dict literal.
 struct HeaderDict {
     descr: String,
     fortran_order: bool,
     shape: Vec<usize>,
 }
 
-impl HeaderDict {
-    fn parse(text: &str) -> Option<HeaderDict> {
-        let body = text
-            .trim()
-            .strip_prefix('{')?
-            .trim_end()
-            .strip_suffix('}')?;
-        let value_of = |key: &str| -> Option<&str> {
-            let at = body.find(&format!("'{key}'"))? + key.len() + 2;
-            let rest = body[at..].trim_start().strip_prefix(':')?.trim_start();
-            Some(rest)
-        };
-        let descr = value_of("descr")?;
-        let descr = descr.strip_prefix('\'')?;
-        let descr = &descr[..descr.find('\'')?];
-        let fortran = value_of("fortran_order")?;
-        let fortran_order = if fortran.starts_with("True") {
+/// A token-level reader of the small Python literal grammar npy headers
+/// use: a dict of string keys, with a string (or, for structured types, a
+/// list), a boolean and a tuple of integers as values.
+struct Literal<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Literal<'_> {
+    fn ws(&mut self) {
+        while matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
             true
-        } else if fortran.starts_with("False") {
-            false
         } else {
-            return None;
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(format!("expected `{}`", char::from(c)))
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.ws();
+        let quote = match self.s.get(self.i) {
+            Some(&q @ (b'\'' | b'"')) => q,
+            _ => return Err("expected a quoted string".into()),
         };
-        let shape = value_of("shape")?.strip_prefix('(')?;
-        let shape = &shape[..shape.find(')')?];
-        let shape = shape
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.trim_end_matches('L').parse().ok())
-            .collect::<Option<Vec<usize>>>()?;
-        Some(HeaderDict {
-            descr: descr.to_string(),
-            fortran_order,
-            shape,
+        let start = self.i + 1;
+        let len = self.s[start..]
+            .iter()
+            .position(|&c| c == quote || c == b'\\')
+            .ok_or("a string is not closed")?;
+        if self.s[start + len] == b'\\' {
+            return Err("escapes are not expected in an npy header".into());
+        }
+        self.i = start + len + 1;
+        String::from_utf8(self.s[start..start + len].to_vec()).map_err(|_| "not text".into())
+    }
+
+    fn word(&mut self) -> &str {
+        self.ws();
+        let start = self.i;
+        while self
+            .s
+            .get(self.i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            self.i += 1;
+        }
+        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    }
+
+    /// Skips a nested list or tuple (a structured type's description).
+    fn skip_nested(&mut self) -> Result<(), String> {
+        let mut depth = 0usize;
+        loop {
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b'[' | b'(') => depth += 1,
+                Some(b']' | b')') => {
+                    depth = depth.checked_sub(1).ok_or("unbalanced brackets")?;
+                    if depth == 0 {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                }
+                Some(b'\'' | b'"') => {
+                    self.string()?;
+                    continue;
+                }
+                None => return Err("a list is not closed".into()),
+                _ => {}
+            }
+            self.i += 1;
+        }
+    }
+}
+
+impl HeaderDict {
+    fn parse(text: &str) -> Result<HeaderDict, String> {
+        let mut p = Literal {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        p.expect(b'{')?;
+        let (mut descr, mut fortran, mut shape) = (None, None, None);
+        loop {
+            if p.eat(b'}') {
+                break;
+            }
+            let key = p.string()?;
+            p.expect(b':')?;
+            match key.as_str() {
+                "descr" => {
+                    p.ws();
+                    let value = if p.s.get(p.i) == Some(&b'[') {
+                        p.skip_nested()?;
+                        "structured".to_string()
+                    } else {
+                        p.string()?
+                    };
+                    if descr.replace(value).is_some() {
+                        return Err("`descr` is given twice".into());
+                    }
+                }
+                "fortran_order" => {
+                    let value = match p.word() {
+                        "True" => true,
+                        "False" => false,
+                        _ => return Err("`fortran_order` is not True or False".into()),
+                    };
+                    if fortran.replace(value).is_some() {
+                        return Err("`fortran_order` is given twice".into());
+                    }
+                }
+                "shape" => {
+                    p.expect(b'(')?;
+                    let mut dims = Vec::new();
+                    loop {
+                        if p.eat(b')') {
+                            break;
+                        }
+                        let digits = p.word().trim_end_matches('L');
+                        let dim = digits
+                            .parse::<usize>()
+                            .map_err(|_| format!("`{digits}` is not a dimension"))?;
+                        dims.push(dim);
+                        if dims.len() > MAX_DIMS {
+                            return Err(format!("more than {MAX_DIMS} dimensions"));
+                        }
+                        if !p.eat(b',') {
+                            p.expect(b')')?;
+                            break;
+                        }
+                    }
+                    if shape.replace(dims).is_some() {
+                        return Err("`shape` is given twice".into());
+                    }
+                }
+                other => return Err(format!("unexpected key `{other}`")),
+            }
+            if !p.eat(b',') {
+                p.expect(b'}')?;
+                break;
+            }
+        }
+        p.ws();
+        if p.i != p.s.len() {
+            return Err("text follows the dict".into());
+        }
+        Ok(HeaderDict {
+            descr: descr.ok_or("`descr` is missing")?,
+            fortran_order: fortran.ok_or("`fortran_order` is missing")?,
+            shape: shape.ok_or("`shape` is missing")?,
         })
     }
 }
 
-/// Data read as 64-bit values, whatever the stored integer or float type.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Values {
-    Float(Vec<f64>),
-    Int(Vec<i64>),
+/// Decodes `data` (the bytes a header promises) as floats; `None` for types
+/// without a numeric layout.
+pub fn floats(dtype: &NpyType, data: &[u8]) -> Option<Vec<f64>> {
+    let size = dtype.size()?;
+    data.chunks_exact(size)
+        .map(|e| dtype.element_f64(e))
+        .collect()
 }
 
-/// Reads the data of a valid npy (header checked by [`parse_header`]) widened
-/// to f64 or i64. `None` for types without a fixed-size numeric layout.
-pub fn read_values(bytes: &[u8], header: &NpyHeader) -> Option<Values> {
-    fn ints<T: ndarray_npy::ReadableElement + Copy + Into<i128>>(b: &[u8]) -> Option<Values> {
-        let a = ArrayD::<T>::read_npy(b).ok()?;
-        Some(Values::Int(
-            a.iter()
-                .map(|&v| i64::try_from(v.into()).unwrap_or(i64::MAX))
-                .collect(),
-        ))
-    }
-    if header.fortran_order {
-        // Fortran order is its own finding; its values would be misread.
-        return None;
-    }
-    match header.dtype {
-        NpyType::F32 => Some(Values::Float(
-            ArrayD::<f32>::read_npy(bytes)
-                .ok()?
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect(),
-        )),
-        NpyType::F64 => Some(Values::Float(
-            ArrayD::<f64>::read_npy(bytes)
-                .ok()?
-                .iter()
-                .copied()
-                .collect(),
-        )),
-        NpyType::I8 => ints::<i8>(bytes),
-        NpyType::I16 => ints::<i16>(bytes),
-        NpyType::I32 => ints::<i32>(bytes),
-        NpyType::I64 => ints::<i64>(bytes),
-        NpyType::U8 => ints::<u8>(bytes),
-        NpyType::U16 => ints::<u16>(bytes),
-        NpyType::U32 => ints::<u32>(bytes),
-        NpyType::U64 => ints::<u64>(bytes),
-        _ => None,
-    }
+/// Decodes `data` as integers; `None` for floats, and for unsigned values
+/// beyond i64.
+pub fn ints(dtype: &NpyType, data: &[u8]) -> Option<Vec<i64>> {
+    let size = dtype.size()?;
+    data.chunks_exact(size)
+        .map(|e| dtype.element_i64(e))
+        .collect()
 }
 
 /// An npy file as numpy writes it (version 1, header padded to 64 bytes),
@@ -342,6 +565,7 @@ pub fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn reads_numpy_headers() {
@@ -351,25 +575,82 @@ mod tests {
             (h.dtype.clone(), h.shape.clone(), h.fortran_order),
             (NpyType::F32, vec![2], false)
         );
-        assert_eq!(read_values(&b, &h), Some(Values::Float(vec![0.0, 0.0])));
         let scalar = encode("<f8", false, &[], &1.5f64.to_le_bytes());
         let h = parse_header(&scalar).unwrap();
         assert!(h.shape.is_empty());
-        assert_eq!(read_values(&scalar, &h), Some(Values::Float(vec![1.5])));
+        assert_eq!(floats(&h.dtype, &scalar[h.data_offset..]), Some(vec![1.5]));
     }
 
     #[test]
-    fn a_header_promising_too_much_is_caught_before_reading() {
+    fn size_must_match_the_header_exactly() {
         let b = encode("<i8", false, &[1 << 40], &[0; 16]);
         assert!(matches!(parse_header(&b), Err(NpyError::Truncated { .. })));
+        let mut b = encode("<f4", false, &[1], &[0; 4]);
+        b.extend_from_slice(b"junk");
+        assert_eq!(
+            parse_header(&b),
+            Err(NpyError::Trailing {
+                expected: 4,
+                found: 8
+            })
+        );
     }
 
     #[test]
-    fn garbage_is_not_npy() {
+    fn malformed_headers_are_not_npy() {
         assert!(matches!(parse_header(b"hello"), Err(NpyError::NotNpy(_))));
         assert!(matches!(
             parse_header(b"\x93NUMPY\x01\x00\xff\xff{"),
             Err(NpyError::NotNpy(_))
         ));
+        for header in [
+            "{'descr': '<f4', 'shape': (1,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
+            "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), } trailing",
+            "{'xdescr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
+        ] {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&[1, 0]);
+            b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            b.extend_from_slice(header.as_bytes());
+            b.extend_from_slice(&[0; 4]);
+            assert!(
+                matches!(parse_header(&b), Err(NpyError::NotNpy(_))),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn half_floats_decode_exactly() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert!(f16_to_f32(0x7e00).is_nan());
+    }
+
+    proptest! {
+        #[test]
+        fn headers_round_trip(
+            descr in prop::sample::select(vec!["<f4", "<f8", "|u1", "|i1", "<i4", "<i8", "<f2"]),
+            fortran in any::<bool>(),
+            shape in prop::collection::vec(0usize..5, 0..5),
+        ) {
+            let dtype = NpyType::from_descr(descr);
+            let len = shape.iter().product::<usize>() * dtype.size().unwrap();
+            let bytes = encode(descr, fortran, &shape, &vec![7; len]);
+            let h = parse_header(&bytes).unwrap();
+            prop_assert_eq!(h.dtype, dtype);
+            prop_assert_eq!(h.fortran_order, fortran);
+            prop_assert_eq!(h.shape, shape);
+            prop_assert_eq!(h.data_offset % 64, 0);
+        }
+
+        #[test]
+        fn any_bytes_parse_or_fail_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_header(&bytes);
+        }
     }
 }

@@ -3,22 +3,19 @@
 
 use std::fmt::Write;
 
-use super::{line_col, Sources};
-use crate::analysis::diagnostic::Severity;
-use crate::analysis::Analysis;
+use super::{Sources, View};
+use crate::diagnostic::Severity;
 
-pub fn render(analysis: &Analysis, sources: &Sources<'_>) -> String {
+pub fn render(view: &View<'_>, sources: &Sources<'_>) -> String {
+    let qparam = &view.analysis.qparam;
     let mut out = String::new();
-    for d in &analysis.diagnostics {
+    for d in &view.shown {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let (file, pos) = match &d.span {
-            Some(s) => (
-                sources.qparam,
-                Some(line_col(&analysis.qparam.text, s.start)),
-            ),
+            Some(s) => (sources.qparam, Some(qparam.line_col(s.start))),
             None => (sources.model, None),
         };
         let mut props = format!("file={}", escape_property(&file.display().to_string()));

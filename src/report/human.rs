@@ -3,18 +3,16 @@
 
 use std::fmt::Write;
 
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity as MSeverity};
 
-use super::Sources;
-use crate::analysis::diagnostic::{Diagnostic, Severity};
-use crate::analysis::Analysis;
+use super::source::QParamSource;
+use super::{Sources, View};
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// One finding in miette's terms.
 struct Finding<'a> {
     d: &'a Diagnostic,
-    source: &'a NamedSource<String>,
+    source: &'a QParamSource<'a>,
     help: Option<String>,
 }
 
@@ -75,20 +73,21 @@ impl miette::Diagnostic for Finding<'_> {
     }
 }
 
-pub fn render(analysis: &Analysis, sources: &Sources<'_>, color: bool) -> String {
+pub fn render(view: &View<'_>, sources: &Sources<'_>, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let source = NamedSource::new(
-        sources.qparam.display().to_string(),
-        analysis.qparam.text.clone(),
-    )
-    .with_language("json");
+    let qparam = &view.analysis.qparam;
+    let source = QParamSource {
+        name: sources.qparam.display().to_string(),
+        text: &qparam.text,
+        lines: &qparam.lines,
+    };
     let mut out = String::new();
-    for d in &analysis.diagnostics {
+    for d in &view.shown {
         let mut help = d.help.clone();
         if !d.suggestions.is_empty() {
             let mut text = help.map(|h| format!("{h}\n")).unwrap_or_default();
@@ -98,7 +97,7 @@ pub fn render(analysis: &Analysis, sources: &Sources<'_>, color: bool) -> String
                     text,
                     "\n  `{}` ({:.0}%: {})",
                     s.name,
-                    s.confidence * 100.0,
+                    s.shown_confidence() * 100.0,
                     s.reason
                 );
             }
@@ -112,23 +111,28 @@ pub fn render(analysis: &Analysis, sources: &Sources<'_>, color: bool) -> String
         let _ = handler.render_report(&mut out, &finding);
         out.push('\n');
     }
-    let (errors, warnings) = (
-        analysis.count(Severity::Error),
-        analysis.count(Severity::Warning),
-    );
+    let (errors, warnings) = (view.count(Severity::Error), view.count(Severity::Warning));
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    if errors + warnings == 0 {
+    let hidden = if view.hidden > 0 {
+        format!(
+            "; {} hidden by --select/--ignore",
+            plural(view.hidden, "more finding")
+        )
+    } else {
+        String::new()
+    };
+    if errors + warnings + view.hidden == 0 {
         let _ = writeln!(
             out,
             "ok: {} entries of {} match {} with no problems",
-            analysis.qparam.entries.len(),
+            qparam.entries.len(),
             sources.qparam.display(),
             sources.model.display()
         );
     } else {
         let _ = writeln!(
             out,
-            "{} and {} in {} (model {})",
+            "{} and {} in {} (model {}){hidden}",
             plural(errors, "error"),
             plural(warnings, "warning"),
             sources.qparam.display(),

@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use super::line_col;
-use crate::analysis::diagnostic::{Severity, Suggestion};
-use crate::analysis::Analysis;
+use super::View;
+use crate::diagnostic::{Severity, Suggestion};
 
 #[derive(Serialize)]
 struct Output<'a> {
@@ -30,15 +29,17 @@ struct Item<'a> {
 struct Summary {
     errors: usize,
     warnings: usize,
+    /// Findings `--select`/`--ignore` left out of `diagnostics`.
+    hidden: usize,
 }
 
-pub fn render(analysis: &Analysis) -> String {
-    let text = &analysis.qparam.text;
-    let diagnostics = analysis
-        .diagnostics
+pub fn render(view: &View<'_>) -> String {
+    let qparam = &view.analysis.qparam;
+    let diagnostics = view
+        .shown
         .iter()
         .map(|d| {
-            let pos = d.span.as_ref().map(|s| line_col(text, s.start));
+            let pos = d.span.as_ref().map(|s| qparam.line_col(s.start));
             Item {
                 code: d.code(),
                 severity: d.severity,
@@ -53,8 +54,9 @@ pub fn render(analysis: &Analysis) -> String {
         })
         .collect();
     let summary = Summary {
-        errors: analysis.count(Severity::Error),
-        warnings: analysis.count(Severity::Warning),
+        errors: view.count(Severity::Error),
+        warnings: view.count(Severity::Warning),
+        hidden: view.hidden,
     };
     serde_json::to_string_pretty(&Output {
         diagnostics,

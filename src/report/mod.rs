@@ -1,17 +1,23 @@
 //! Rendering findings: for people (miette's graphical report), for programs
 //! (JSON, a versioned contract), for code-scanning UIs (SARIF 2.1.0) and for
-//! GitHub Actions (workflow annotations).
+//! GitHub Actions (workflow annotations). What is shown is a [`View`]: the
+//! analysis through the user's `--select`/`--ignore` [`Filter`].
 
+mod filter;
 mod github;
 mod human;
 mod json;
 mod sarif;
+mod source;
 
 use std::path::Path;
 
-use crate::analysis::Analysis;
+pub use filter::{Filter, FilterError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+use crate::analysis::Analysis;
+use crate::diagnostic::{Diagnostic, Severity};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Graphical report with the qparam.json source, labels and help.
     Human,
@@ -29,33 +35,49 @@ pub struct Sources<'a> {
     pub qparam: &'a Path,
 }
 
-pub fn render(analysis: &Analysis, sources: &Sources<'_>, format: Format, color: bool) -> String {
+/// The findings a report shows, and how many it hides.
+pub struct View<'a> {
+    pub analysis: &'a Analysis,
+    pub shown: Vec<&'a Diagnostic>,
+    pub hidden: usize,
+}
+
+impl<'a> View<'a> {
+    pub fn new(analysis: &'a Analysis, filter: &Filter) -> View<'a> {
+        let shown: Vec<&Diagnostic> = analysis
+            .findings
+            .iter()
+            .filter(|d| filter.shows(d))
+            .collect();
+        let hidden = analysis.findings.len() - shown.len();
+        View {
+            analysis,
+            shown,
+            hidden,
+        }
+    }
+
+    /// Shown findings of this severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.shown.iter().filter(|d| d.severity == severity).count()
+    }
+
+    /// Shown findings that fail `check`: errors, and warnings when denied.
+    pub fn failing(&self, deny_warnings: bool) -> usize {
+        self.count(Severity::Error)
+            + if deny_warnings {
+                self.count(Severity::Warning)
+            } else {
+                0
+            }
+    }
+}
+
+pub fn render(view: &View<'_>, sources: &Sources<'_>, format: Format, color: bool) -> String {
     match format {
-        Format::Human => human::render(analysis, sources, color),
-        Format::Json => json::render(analysis),
-        Format::Sarif => sarif::render(analysis, sources),
-        Format::Github => github::render(analysis, sources),
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lines_and_columns_are_one_based() {
-        assert_eq!(super::line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(super::line_col("ab\ncd", 4), (2, 2));
-        assert_eq!(super::line_col("é\nx", 3), (2, 1));
+        Format::Human => human::render(view, sources, color),
+        Format::Json => json::render(view),
+        Format::Sarif => sarif::render(view, sources),
+        Format::Github => github::render(view, sources),
     }
 }

@@ -3,10 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{line_col, Sources};
-use crate::analysis::diagnostic::Severity;
-use crate::analysis::rules::Rule;
-use crate::analysis::Analysis;
+use super::{Sources, View};
+use crate::diagnostic::{Rule, Severity};
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -15,20 +13,21 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-pub fn render(analysis: &Analysis, sources: &Sources<'_>) -> String {
-    let mut rules: Vec<&'static Rule> = analysis.diagnostics.iter().map(|d| d.rule).collect();
+pub fn render(view: &View<'_>, sources: &Sources<'_>) -> String {
+    let qparam = &view.analysis.qparam;
+    let mut rules: Vec<&'static Rule> = view.shown.iter().map(|d| d.rule).collect();
     rules.sort_by_key(|r| r.code);
     rules.dedup_by_key(|r| r.code);
     let rule_index = |code: &str| rules.iter().position(|r| r.code == code);
     let uri = |p: &std::path::Path| p.display().to_string().replace('\\', "/");
-    let results: Vec<Value> = analysis
-        .diagnostics
+    let results: Vec<Value> = view
+        .shown
         .iter()
         .map(|d| {
             let location = match &d.span {
                 Some(s) => {
-                    let (sl, sc) = line_col(&analysis.qparam.text, s.start);
-                    let (el, ec) = line_col(&analysis.qparam.text, s.end);
+                    let (sl, sc) = qparam.line_col(s.start);
+                    let (el, ec) = qparam.line_col(s.end);
                     json!({"physicalLocation": {
                         "artifactLocation": {"uri": uri(sources.qparam)},
                         "region": {"startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec}

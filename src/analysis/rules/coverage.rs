@@ -1,8 +1,9 @@
 //! Q6xx: whether the implant leaves float tensors on the way to the outputs.
 
-use super::Rule;
-use crate::analysis::diagnostic::{Diagnostic, Severity};
-use crate::analysis::Context;
+use std::collections::HashSet;
+
+use crate::analysis::{precision, Context};
+use crate::diagnostic::{Diagnostic, Rule, Severity};
 use crate::graph::{Subgraph, TensorId};
 use crate::model::fb::TensorType;
 
@@ -25,7 +26,27 @@ Export parameters for every activation too, or keep the tensor float on purpose 
 "#,
 };
 
+pub static PRECISION_BOUNDARY: Rule = Rule {
+    code: "Q602",
+    name: "precision-boundary",
+    severity: Severity::Error,
+    summary: "an operator reading only quantized tensors would write a float one",
+    docs: r#"## What it does
+Where a model mixes precisions (`--allow-float`), finds operators whose float32 inputs are all quantized but whose output would stay float. Operators with a float input run in float instead: `apply` inserts a DEQUANTIZE before their quantized inputs and a QUANTIZE after their quantized outputs, and reports each.
+
+## Why is this bad?
+A quantized operator computes a quantized output, for which it needs the output's scale and zero point; without them the model is invalid, and runtimes refuse to load it (onert: "OperationValidator failed").
+
+## Example
+`--allow-float ofm` where `ofm` is the output of a Conv2D whose input, weight and bias are all quantized.
+
+## Use instead
+Give `ofm` parameters, or keep the whole operator float (`--allow-float` its input, weight and bias too).
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut uncovered = HashSet::new();
     for sg in &ctx.graph.subgraphs {
         for index in reachable_from_outputs(sg) {
             let t = &sg.tensors[index];
@@ -35,7 +56,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             };
             if t.dtype != TensorType::FLOAT32
                 || ctx.by_tensor.contains_key(&id)
-                || ctx.propagated.contains_key(&id)
+                || ctx.fill_for(id).is_some()
             {
                 continue;
             }
@@ -48,7 +69,10 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 (None, Some(&c)) => format!("input of {} #{c}", sg.operators[c].opcode),
                 (None, None) => "a graph output".to_string(),
             };
-            let allowed = ctx.allow_float.iter().any(|n| n == t.name);
+            let allowed = ctx.allowed_float(t.name);
+            if !allowed {
+                uncovered.insert(id);
+            }
             let mut d = Diagnostic::new(
                 &FLOAT_REMAINS,
                 format!(
@@ -56,13 +80,14 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     t.name, sg.index
                 ),
             )
+            .tensor(t.name)
             .help(match ctx.key_probably_meaning(t.name) {
                 Some(key) => format!(
                     "the key `{key}` probably means this tensor: rename it to `{}`",
                     t.name
                 ),
                 None => format!(
-                    "add an entry for `{}`, or keep it float with `apply --allow-float '{}'`",
+                    "add an entry for `{}`, or keep it float with `--allow-float '{}'`",
                     t.name, t.name
                 ),
             });
@@ -72,6 +97,27 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             }
             out.push(d);
         }
+    }
+    let (_, unconvertible) = precision::boundaries(ctx.graph, &ctx.quantized);
+    for u in unconvertible {
+        let id = TensorId {
+            subgraph: u.subgraph,
+            index: u.tensor,
+        };
+        if uncovered.contains(&id) {
+            continue;
+        }
+        let sg = &ctx.graph.subgraphs[u.subgraph];
+        let name = sg.tensors[u.tensor].name;
+        let op = format!("{} #{}", sg.operators[u.op].opcode, u.op);
+        out.push(
+            Diagnostic::new(
+                &PRECISION_BOUNDARY,
+                format!("{op} (subgraph {}) reads only quantized tensors, so it writes `{name}` quantized, but `{name}` has no parameters", u.subgraph),
+            )
+            .tensor(name)
+            .help(format!("give `{name}` an entry, or keep {op} float by also passing its inputs to --allow-float")),
+        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! Q2xx: the fields of one entry.
 
-use super::Rule;
-use crate::analysis::diagnostic::Severity::Error;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::qparam::entry::FIELDS;
+use crate::qparam::{Problem, QDType};
 
 pub static MISSING_FIELD: Rule = Rule {
     code: "Q201",
@@ -95,9 +96,6 @@ The tensor cannot be given a type the format has no quantized meaning for; `floa
 "#,
 };
 
-/// The fields an entry may have.
-pub const KNOWN: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
-
 /// The field most likely meant by an unknown one: common spellings from
 /// other tools first, then the closest by edit similarity.
 pub fn nearest_field(unknown: &str) -> Option<&'static str> {
@@ -113,12 +111,77 @@ pub fn nearest_field(unknown: &str) -> Option<&'static str> {
         _ => None,
     };
     alias.or_else(|| {
-        KNOWN
+        FIELDS
             .iter()
             .map(|k| (*k, strsim::jaro_winkler(&lower, k)))
             .filter(|(_, s)| *s > 0.75)
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(k, _)| k)
+    })
+}
+
+/// The finding for a problem of an entry's fields, if it is one.
+pub fn diagnose(problem: &Problem) -> Option<Diagnostic> {
+    Some(match problem {
+        Problem::MissingField {
+            key,
+            field,
+            key_span,
+        } => Diagnostic::new(&MISSING_FIELD, format!("`{key}` has no `{field}`"))
+            .key(key)
+            .field(field)
+            .at(key_span.clone())
+            .help(match *field {
+                "dtype" => "add \"dtype\": \"uint8\" (or int8, int16, int32, int64)",
+                "scale" => "add \"scale\": \"<n>.npy\", a 1-D float32 array",
+                "zerop" => "add \"zerop\": \"<n>.npy\", a 1-D int64 array",
+                _ => "add \"quantized_dimension\": 0 (per-tensor parameters use 0; per-channel ones the channel axis)",
+            }),
+        Problem::FieldType {
+            key,
+            field,
+            found,
+            want,
+            span,
+        } => Diagnostic::new(&FIELD_TYPE, format!("`{key}`.{field} is {found}, expected {want}"))
+            .key(key)
+            .field(field)
+            .at(span.clone())
+            .help(format!("write `{field}` as {want}")),
+        Problem::UnknownField { key, field, span } => {
+            let d = Diagnostic::new(&UNKNOWN_FIELD, format!("`{key}` has an unknown field `{field}`"))
+                .key(key)
+                .at(span.clone());
+            match nearest_field(field) {
+                Some(near) => d.help(format!("rename `{field}` to `{near}`")),
+                None => d.help(format!("the fields are {}", FIELDS.join(", "))),
+            }
+        }
+        Problem::UnknownDtype { key, text, span } => {
+            let lower = text.to_ascii_lowercase();
+            let near = QDType::ALL
+                .iter()
+                .map(|d| (d.name(), strsim::jaro_winkler(&lower, d.name())))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .filter(|(_, s)| *s > 0.8)
+                .map(|(n, _)| n);
+            let help = if lower.starts_with("float") {
+                "a float tensor needs no entry: remove it, or give the quantized type it should become".to_string()
+            } else if let Some(near) = near {
+                format!("did you mean \"{near}\"?")
+            } else {
+                "use uint8, int8, int16, int32 or int64".to_string()
+            };
+            Diagnostic::new(
+                &UNKNOWN_DTYPE,
+                format!("`{key}` has dtype \"{text}\", which is not a quantized type"),
+            )
+            .key(key)
+            .field("dtype")
+            .at(span.clone())
+            .help(help)
+        }
+        _ => return None,
     })
 }
 

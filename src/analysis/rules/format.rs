@@ -1,7 +1,8 @@
 //! Q1xx: the qparam file as JSON.
 
-use super::Rule;
-use crate::analysis::diagnostic::Severity::Error;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::qparam::Problem;
+use crate::span::char_span;
 
 pub static JSON_SYNTAX: Rule = Rule {
     code: "Q101",
@@ -112,3 +113,43 @@ The fields `dtype`, `scale`, `zerop` and `quantized_dimension` cannot be found.
 ```
 "#,
 };
+
+/// The finding for a problem of the file as JSON, if it is one.
+pub fn diagnose(problem: &Problem, text: &str) -> Option<Diagnostic> {
+    Some(match problem {
+        Problem::NotUtf8 { at } => Diagnostic::new(
+            &NOT_UTF8,
+            format!("the file is not UTF-8 text: byte {at} starts an invalid sequence"),
+        )
+        .at(char_span(text, *at))
+        .help("save the file as UTF-8"),
+        Problem::Syntax { message, at } => Diagnostic::new(
+            &JSON_SYNTAX,
+            format!("qparam.json is not valid JSON: {message}"),
+        )
+        .at(char_span(text, *at))
+        .help("fix the syntax here; a JSON linter or `python -m json.tool` shows the same place"),
+        Problem::NotAnObject { found, span } => Diagnostic::new(
+            &NOT_AN_OBJECT,
+            format!("the top level is {found}, not an object of tensor names"),
+        )
+        .at(span.clone())
+        .help("write an object: {\"<tensor name>\": {\"dtype\": ..., \"scale\": ..., ...}}"),
+        Problem::DuplicateKey { key, span, first } => Diagnostic::new(
+            &DUPLICATE_KEY,
+            format!("`{key}` is defined twice; only this last entry would be used"),
+        )
+        .key(key)
+        .at(span.clone())
+        .label(first.clone(), "first defined here")
+        .help("keep one entry per tensor"),
+        Problem::EntryNotObject { key, found, span } => Diagnostic::new(
+            &ENTRY_NOT_OBJECT,
+            format!("the entry of `{key}` is {found}, not an object of fields"),
+        )
+        .key(key)
+        .at(span.clone())
+        .help("write {\"dtype\": \"uint8\", \"scale\": \"0.npy\", \"zerop\": \"1.npy\", \"quantized_dimension\": 0}"),
+        _ => return None,
+    })
+}

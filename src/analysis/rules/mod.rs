@@ -14,21 +14,26 @@ pub mod npy;
 pub mod spec;
 pub mod values;
 
-use super::diagnostic::Severity;
+use super::Context;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::qparam::Problem;
 
-/// A rule's identity and documentation.
-#[derive(Debug)]
-pub struct Rule {
-    /// Stable code, e.g. `Q103`.
-    pub code: &'static str,
-    /// Kebab-case name, e.g. `duplicate-key`.
-    pub name: &'static str,
-    pub severity: Severity,
-    /// One line.
-    pub summary: &'static str,
-    /// Markdown with the sections "What it does", "Why is this bad?",
-    /// "Example" and "Use instead".
-    pub docs: &'static str,
+pub use crate::diagnostic::Rule;
+
+/// The finding for a problem the reader met.
+pub fn diagnose(problem: &Problem, text: &str) -> Option<Diagnostic> {
+    format::diagnose(problem, text)
+        .or_else(|| fields::diagnose(problem))
+        .or_else(|| npy::diagnose(problem))
+}
+
+/// Runs every family of rules on a context.
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    npy::check(&ctx.qparam.entries, out);
+    values::check(ctx, out);
+    names::check(ctx, out);
+    coverage::check(ctx, out);
+    spec::check(ctx, out);
 }
 
 /// Every rule, in code order.
@@ -51,6 +56,8 @@ pub static ALL: &[&Rule] = &[
     &npy::ZERO_DIM,
     &npy::NOT_1D,
     &npy::ZEROP_DTYPE,
+    &npy::TRAILING_BYTES,
+    &npy::TOO_MANY_PARAMS,
     &values::BAD_SCALE,
     &values::LENGTH_MISMATCH,
     &values::CHANNEL_COUNT,
@@ -60,9 +67,13 @@ pub static ALL: &[&Rule] = &[
     &values::VALUE_DTYPE,
     &values::VALUE_NOT_CONSTANT,
     &values::VALUE_LAYOUT,
+    &values::MISSING_VALUE,
+    &values::EMPTY_PARAMS,
     &names::UNKNOWN_TENSOR,
     &names::NOT_FLOAT32,
+    &names::SHARED_NAME,
     &coverage::FLOAT_REMAINS,
+    &coverage::PRECISION_BOUNDARY,
     &spec::BIAS_DTYPE,
     &spec::BIAS_SCALE,
     &spec::BIAS_ZERO_POINT,
@@ -120,14 +131,6 @@ pub fn by_code(code: &str) -> Option<&'static Rule> {
     ALL.iter()
         .copied()
         .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
-}
-
-/// Whether `code` is selected by a list of codes or prefixes (`Q3`, `Q103`).
-pub fn matches(code: &str, patterns: &[String]) -> bool {
-    patterns.iter().any(|p| {
-        code.to_ascii_uppercase()
-            .starts_with(&p.to_ascii_uppercase())
-    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Q5xx: whether each key names a tensor the implant can change.
 
-use super::Rule;
-use crate::analysis::diagnostic::{Diagnostic, Severity::Error};
 use crate::analysis::matcher::Verdict;
 use crate::analysis::Context;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
 use crate::model::fb::TensorType;
 
 pub static UNKNOWN_TENSOR: Rule = Rule {
@@ -49,61 +48,117 @@ Remove the entry; implant into the float model the converter wrote.
 "#,
 };
 
+pub static SHARED_NAME: Rule = Rule {
+    code: "Q503",
+    name: "shared-name",
+    severity: Error,
+    summary: "a key names several tensors of one subgraph",
+    docs: r#"## What it does
+Checks that the tensor name a key uses is unique within each subgraph. (The same name in several subgraphs is fine: every subgraph's tensor takes the entry, each checked against it.)
+
+## Why is this bad?
+Which of the tensors the entry is for cannot be known. The C++ q-implant keeps one of them in its name map, silently; writing the entry into all of them retypes tensors it was never meant for.
+
+## Example
+A model whose subgraph has two tensors named `ofm`, and an entry `"ofm"`.
+
+## Use instead
+Give the tensors distinct names in the converter, or remove the entry and quantize the model with a tool that addresses tensors by index.
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (i, entry) in ctx.qparam.entries.iter().enumerate() {
         let key = entry.key.as_str();
-        match ctx.targets[i].first() {
-            None => {
-                let mut suggestions = ctx.suggestions[i].clone();
-                let help = match &ctx.verdicts[i] {
-                    Verdict::Match(m) => {
-                        // The key's own first choice may belong to another key.
-                        suggestions.retain(|s| s.name != m.name);
-                        suggestions.insert(0, m.clone());
-                        format!("rename the key to `{}` ({}); `check --fix` does it", m.name, m.reason)
-                    }
-                    Verdict::Ambiguous(ties) => format!(
-                        "ambiguous: {} match equally well ({}); rename the key by hand to the one meant",
-                        ties.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(" and "),
-                        ties[0].reason
-                    ),
-                    Verdict::Unmatched if !suggestions.is_empty() => {
-                        "no candidate is certain; `q-implant inspect MODEL` lists every tensor".into()
-                    }
-                    Verdict::Unmatched => "`q-implant inspect MODEL` lists the model's tensor names".into(),
-                };
+        let targets = &ctx.targets[i];
+        if targets.is_empty() {
+            unknown(ctx, i, out);
+            continue;
+        }
+        for (n, &id) in targets.iter().enumerate() {
+            if targets[..n].iter().any(|t| t.subgraph == id.subgraph) {
+                continue;
+            }
+            let count = targets.iter().filter(|t| t.subgraph == id.subgraph).count();
+            if count > 1 {
                 out.push(
                     Diagnostic::new(
-                        &UNKNOWN_TENSOR,
-                        format!("`{key}` names no tensor of the model"),
+                        &SHARED_NAME,
+                        format!("`{key}` names {count} tensors of subgraph {}; which one is meant cannot be known", id.subgraph),
                     )
                     .key(key)
+                    .tensor(key)
                     .at(entry.key_span.clone())
-                    .help(help)
-                    .suggest(suggestions),
+                    .help("give the tensors distinct names in the converter; `q-implant inspect` lists them"),
                 );
             }
-            Some(&id) => {
-                let t = ctx.graph.tensor(id);
-                if t.dtype != TensorType::FLOAT32 {
-                    out.push(
-                        Diagnostic::new(
-                            &NOT_FLOAT32,
-                            format!(
-                                "`{key}` is {} in the model; only float32 tensors can be quantized",
-                                t.dtype_name()
-                            ),
-                        )
-                        .key(key)
-                        .at(entry.key_span.clone())
-                        .help(if t.quantization.is_some() {
-                            "the model is already quantized: implant into the float model"
-                        } else {
-                            "remove this entry: integer tensors keep their type"
-                        }),
-                    );
-                }
+        }
+        let mut reported = Vec::new();
+        for &id in targets {
+            let t = ctx.graph.tensor(id);
+            if t.dtype == TensorType::FLOAT32 || reported.contains(&t.dtype) {
+                continue;
             }
+            reported.push(t.dtype);
+            out.push(
+                Diagnostic::new(
+                    &NOT_FLOAT32,
+                    format!(
+                        "`{key}` is {} in the model; only float32 tensors can be quantized",
+                        t.dtype_name()
+                    ),
+                )
+                .key(key)
+                .tensor(t.name)
+                .at(entry.key_span.clone())
+                .help(if t.quantization.is_some() {
+                    "the model is already quantized: implant into the float model"
+                } else {
+                    "remove this entry: integer tensors keep their type"
+                }),
+            );
         }
     }
+}
+
+fn unknown(ctx: &Context<'_>, i: usize, out: &mut Vec<Diagnostic>) {
+    let entry = &ctx.qparam.entries[i];
+    let key = entry.key.as_str();
+    let resolution = &ctx.resolutions[i];
+    let mut suggestions = resolution.candidates.clone();
+    let help = match &resolution.verdict {
+        Verdict::Match(m) => {
+            // The key's own first choice may belong to another key.
+            suggestions.retain(|s| s.name != m.name);
+            suggestions.insert(0, m.clone());
+            format!(
+                "rename the key to `{}` ({}); `check --fix` does it",
+                m.name, m.reason
+            )
+        }
+        Verdict::Ambiguous(ties) => format!(
+            "ambiguous: {} match equally well ({}); rename the key by hand to the one meant",
+            ties.iter()
+                .map(|t| format!("`{}`", t.name))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            ties[0].reason
+        ),
+        Verdict::Unmatched | Verdict::Named if !suggestions.is_empty() => {
+            "no candidate is certain; `q-implant inspect MODEL` lists every tensor".into()
+        }
+        Verdict::Unmatched | Verdict::Named => {
+            "`q-implant inspect MODEL` lists the model's tensor names".into()
+        }
+    };
+    out.push(
+        Diagnostic::new(
+            &UNKNOWN_TENSOR,
+            format!("`{key}` names no tensor of the model"),
+        )
+        .key(key)
+        .at(entry.key_span.clone())
+        .help(help)
+        .suggest(suggestions),
+    );
 }

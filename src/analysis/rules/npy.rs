@@ -1,7 +1,8 @@
 //! Q3xx: the `.npy` files an entry points at.
 
-use super::Rule;
-use crate::analysis::diagnostic::Severity::Error;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::qparam::npy::{NpyError, NpyType};
+use crate::qparam::{Entry, Field, NpyFile, NpyProblem, Problem};
 
 pub static NPY_MISSING: Rule = Rule {
     code: "Q301",
@@ -194,3 +195,222 @@ np.save("1.npy", zp.astype(np.int64))
 ```
 "#,
 };
+
+pub static TRAILING_BYTES: Rule = Rule {
+    code: "Q310",
+    name: "npy-trailing-bytes",
+    severity: Error,
+    summary: "an npy file holds more bytes than its header accounts for",
+    docs: r#"## What it does
+Compares the size the header's shape and type promise with the bytes after the header; more bytes than promised is an error, as fewer is (Q305).
+
+## Why is this bad?
+The header and the data disagree: the file was concatenated, appended to, or written by a tool that got the shape wrong. Which part is the array cannot be known, and reading only what the header says would silently drop values.
+
+## Example
+A `0.npy` whose header says `(1,)` float32 followed by 8 bytes: two scales written under a one-scale header.
+
+## Use instead
+Save the array again with `np.save`, which writes a header that describes exactly its data.
+"#,
+};
+
+pub static TOO_MANY_PARAMS: Rule = Rule {
+    code: "Q311",
+    name: "too-many-params",
+    severity: Error,
+    summary: "a scale or zero-point array is larger than any channel count",
+    docs: r#"## What it does
+Refuses `scale` and `zerop` arrays of more than 16,777,216 values without reading them.
+
+## Why is this bad?
+One value per channel never comes near that; such a file points at the wrong array (often the weights) and reading it would only cost memory.
+
+## Example
+`"scale": "2.npy"`, where `2.npy` is the weight array.
+
+## Use instead
+Point `scale` at the 1-D array of scales: one value, or one per channel.
+"#,
+};
+
+/// The finding for a problem with an npy file, if it is one.
+pub fn diagnose(problem: &Problem) -> Option<Diagnostic> {
+    Some(match problem {
+        Problem::PathOutside {
+            key,
+            field,
+            rel,
+            span,
+        } => Diagnostic::new(
+            &NPY_OUTSIDE,
+            format!("`{key}`.{field} points outside the qparam directory: \"{rel}\""),
+        )
+        .key(key)
+        .field(field)
+        .at(span.clone())
+        .help("keep npy files beside qparam.json, or pass --allow-outside-paths if this file is trusted"),
+        Problem::Npy {
+            key,
+            field,
+            path,
+            span,
+            problem,
+        } => {
+            let shown = path.display();
+            let d = match problem {
+                NpyProblem::Unreadable(why) => Diagnostic::new(
+                    &NPY_MISSING,
+                    format!("`{key}`.{field}: cannot read `{shown}`: {why}"),
+                )
+                .help("paths are relative to the directory of qparam.json"),
+                NpyProblem::Format(NpyError::NotNpy(why)) => Diagnostic::new(
+                    &NOT_NPY,
+                    format!("`{key}`.{field}: `{shown}` is not an npy file: {why}"),
+                )
+                .help("save arrays with numpy: np.save(path, array)"),
+                NpyProblem::Format(NpyError::Truncated { expected, found }) => Diagnostic::new(
+                    &NPY_TRUNCATED,
+                    format!("`{key}`.{field}: `{shown}` is cut short: its header promises {expected} bytes of data, the file holds {found}"),
+                )
+                .help("export the array again"),
+                NpyProblem::Format(e @ NpyError::Trailing { .. }) => Diagnostic::new(
+                    &TRAILING_BYTES,
+                    format!("`{key}`.{field}: `{shown}`: {e}"),
+                )
+                .help("save the array again with np.save(path, array)"),
+            };
+            d.key(key).field(field).at(span.clone())
+        }
+        Problem::TooManyValues {
+            key,
+            field,
+            count,
+            span,
+        } => Diagnostic::new(
+            &TOO_MANY_PARAMS,
+            format!("`{key}`.{field} holds {count} values; per-channel parameters have one per channel"),
+        )
+        .key(key)
+        .field(field)
+        .at(span.clone())
+        .help(format!("point `{field}` at the 1-D array of {field} values")),
+        _ => return None,
+    })
+}
+
+/// The header checks: element order, and the type and rank of scale and
+/// zero-point arrays.
+pub fn check(entries: &[Entry], out: &mut Vec<Diagnostic>) {
+    for entry in entries {
+        for (field, f) in [
+            ("scale", &entry.scale),
+            ("zerop", &entry.zerop),
+            ("value", &entry.value),
+        ] {
+            if let Some(f) = f {
+                fortran(entry, field, f, out);
+            }
+        }
+        if let Some(s) = &entry.scale {
+            rank(
+                entry,
+                "scale",
+                s,
+                "save it as np.array([s], dtype=np.float32) (one value per channel)",
+                out,
+            );
+            let dtype = &s.value.header.dtype;
+            if *dtype != NpyType::F32 {
+                let why = if *dtype == NpyType::F64 {
+                    " (float64 is what np.array(python_float) gives)"
+                } else {
+                    ""
+                };
+                out.push(
+                    Diagnostic::new(
+                        &SCALE_DTYPE,
+                        format!("`{}`.scale is {dtype}, expected float32{why}", entry.key),
+                    )
+                    .key(&entry.key)
+                    .field("scale")
+                    .at(s.span.clone())
+                    .help("save it as np.array([s], dtype=np.float32)"),
+                );
+            }
+        }
+        if let Some(z) = &entry.zerop {
+            rank(
+                entry,
+                "zerop",
+                z,
+                "save it as np.array([z], dtype=np.int64) (one value per channel)",
+                out,
+            );
+            let dtype = &z.value.header.dtype;
+            if *dtype != NpyType::I64 {
+                out.push(
+                    Diagnostic::new(
+                        &ZEROP_DTYPE,
+                        format!("`{}`.zerop is {dtype}, expected int64", entry.key),
+                    )
+                    .key(&entry.key)
+                    .field("zerop")
+                    .at(z.span.clone())
+                    .help("save it with .astype(np.int64)"),
+                );
+            }
+        }
+    }
+}
+
+fn fortran(entry: &Entry, field: &'static str, f: &Field<NpyFile>, out: &mut Vec<Diagnostic>) {
+    if f.value.header.fortran_order {
+        out.push(
+            Diagnostic::new(
+                &FORTRAN_ORDER,
+                format!(
+                    "`{}`.{field}: `{}` is stored in Fortran order",
+                    entry.key,
+                    f.value.path.display()
+                ),
+            )
+            .key(&entry.key)
+            .field(field)
+            .at(f.span.clone())
+            .help("save it with np.save(path, np.ascontiguousarray(array))"),
+        );
+    }
+}
+
+fn rank(
+    entry: &Entry,
+    field: &'static str,
+    f: &Field<NpyFile>,
+    help: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let shape = &f.value.header.shape;
+    let d = if shape.is_empty() {
+        Diagnostic::new(
+            &ZERO_DIM,
+            format!(
+                "`{}`.{field} is a 0-d array (shape ()), expected 1-D",
+                entry.key
+            ),
+        )
+    } else if shape.len() > 1 {
+        Diagnostic::new(
+            &NOT_1D,
+            format!("`{}`.{field} has shape {shape:?}, expected 1-D", entry.key),
+        )
+    } else {
+        return;
+    };
+    out.push(
+        d.key(&entry.key)
+            .field(field)
+            .at(f.span.clone())
+            .help(help.to_string()),
+    );
+}

@@ -2,9 +2,8 @@
 //! follow). Warnings by default: the model can be written, but a runtime
 //! will reject it or compute something else.
 
-use super::Rule;
-use crate::analysis::diagnostic::{Diagnostic, Severity::Warning};
 use crate::analysis::Context;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Warning};
 use crate::graph::{Operator, TensorId};
 use crate::model::fb::BuiltinOperator as Op;
 use crate::qparam::{Entry, QDType};

@@ -1,9 +1,9 @@
 //! Q4xx: the numbers of an entry against its dtype and its tensor.
 
-use super::Rule;
-use crate::analysis::diagnostic::{Diagnostic, Severity::Error};
-use crate::analysis::{matcher, Context};
-use crate::graph::Tensor;
+use crate::analysis::matcher::{self, content};
+use crate::analysis::Context;
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::graph::{Graph, Tensor};
 use crate::qparam::npy::NpyType;
 use crate::qparam::Entry;
 
@@ -181,16 +181,81 @@ A Conv2D weight with 3 input channels and a 3×3 kernel, exported from PyTorch a
 "#,
 };
 
+pub static MISSING_VALUE: Rule = Rule {
+    code: "Q410",
+    name: "missing-value",
+    severity: Error,
+    summary: "an entry for a constant tensor has no value",
+    docs: r#"## What it does
+Checks that every entry naming a constant tensor (a weight, a bias, any tensor with data in the model) gives its quantized data in `value`.
+
+## Why is this bad?
+The implant retypes the tensor to `dtype` but has no quantized data to store: the tensor would keep its float32 bytes under an integer type, a model that loads and computes garbage.
+
+## Example
+```json
+{"tico::p_fc1_weight": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0}}
+```
+
+## Use instead
+```json
+{"tico::p_fc1_weight": {"dtype": "uint8", "scale": "0.npy", "zerop": "1.npy", "quantized_dimension": 0, "value": "2.npy"}}
+```
+"#,
+};
+
+pub static EMPTY_PARAMS: Rule = Rule {
+    code: "Q411",
+    name: "empty-params",
+    severity: Error,
+    summary: "a scale or zero-point array holds no values",
+    docs: r#"## What it does
+Checks that `scale` and `zerop` hold at least one value.
+
+## Why is this bad?
+A tensor quantized with no scale has no meaning; runtimes reject it, or read past the list.
+
+## Example
+`np.save("0.npy", np.array([], dtype=np.float32))`, what an exporter writes for a tensor it never observed.
+
+## Use instead
+Calibrate the tensor and save its scale: `np.array([0.0235], dtype=np.float32)`.
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for entry in &ctx.qparam.entries {
+        empty_params(entry, out);
         scale_and_zero_points(entry, out);
         value_dtype(entry, out);
     }
     for (entry, tensor) in ctx.resolved() {
-        against_tensor(entry, tensor, out);
+        against_tensor(ctx.graph, entry, tensor, out);
     }
 }
 
+fn empty_params(entry: &Entry, out: &mut Vec<Diagnostic>) {
+    for (field, f) in [("scale", &entry.scale), ("zerop", &entry.zerop)] {
+        if let Some(f) = f
+            .as_ref()
+            .filter(|f| f.value.header.element_count() == Some(0))
+        {
+            out.push(
+                Diagnostic::new(
+                    &EMPTY_PARAMS,
+                    format!(
+                        "`{}`.{field} holds no values (shape {:?})",
+                        entry.key, f.value.header.shape
+                    ),
+                )
+                .key(&entry.key)
+                .field(field)
+                .at(f.span.clone())
+                .help("save one value per channel, or one for the whole tensor"),
+            );
+        }
+    }
+}
 fn scale_and_zero_points(entry: &Entry, out: &mut Vec<Diagnostic>) {
     let key = entry.key.as_str();
     if let (Some(field), Some(scales)) = (&entry.scale, entry.scales()) {
@@ -283,9 +348,18 @@ fn value_dtype(entry: &Entry, out: &mut Vec<Diagnostic>) {
     );
 }
 
-fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>) {
+fn against_tensor(
+    graph: &Graph<'_>,
+    entry: &Entry,
+    tensor: &Tensor<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let key = entry.key.as_str();
     let rank = tensor.shape.len();
+    if tensor.dtype != crate::model::fb::TensorType::FLOAT32 {
+        // Q502 says why nothing else about it matters.
+        return;
+    }
     if let Some(q) = &entry.quantized_dimension {
         let axis = q.value as usize;
         if axis >= rank.max(1) {
@@ -311,6 +385,15 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
             }
         }
     }
+    if tensor.is_constant() && !entry.has_value_field {
+        out.push(
+            Diagnostic::new(&MISSING_VALUE, format!("`{key}` names `{}`, a constant with {} bytes of float32 data, but gives no `value`", tensor.name, tensor.byte_size().unwrap_or(0)))
+                .key(key)
+                .tensor(tensor.name)
+                .at(entry.key_span.clone())
+                .help("add \"value\": \"<n>.npy\" with the quantized data, in the tensor's shape and the entry's dtype"),
+        );
+    }
     let Some(value) = &entry.value else { return };
     let header = &value.value.header;
     if !tensor.is_constant() {
@@ -324,7 +407,7 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
     }
     let expected: Vec<usize> = tensor.shape.iter().map(|&d| d.max(0) as usize).collect();
     if header.shape == expected {
-        same_shape_other_layout(entry, tensor, &expected, out);
+        same_shape_other_layout(graph, entry, tensor, &expected, out);
     } else {
         let mut d = Diagnostic::new(
             &VALUE_SHAPE,
@@ -336,7 +419,7 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
         .key(key)
         .field("value")
         .at(value.span.clone());
-        d = match crate::analysis::matcher::layout_change(&header.shape, &expected) {
+        d = match matcher::layout_change(&header.shape, &expected) {
             Some(change) => d.help(format!(
                 "the model stores this tensor as {}: save np.transpose(value, {:?})",
                 change.name, change.perm
@@ -352,6 +435,7 @@ fn against_tensor(entry: &Entry, tensor: &Tensor<'_>, out: &mut Vec<Diagnostic>)
 /// Q409: only for shapes a layout change maps onto themselves, so float
 /// data is read just where the shape cannot tell.
 fn same_shape_other_layout(
+    graph: &Graph<'_>,
     entry: &Entry,
     tensor: &Tensor<'_>,
     shape: &[usize],
@@ -362,10 +446,10 @@ fn same_shape_other_layout(
         .into_iter()
         .filter(|c| c.perm != [0, 1, 2, 3])
     {
-        let as_is = matcher::content_steps(entry, tensor, None);
-        let changed = matcher::content_steps(entry, tensor, Some(&change));
+        let as_is = content::steps(graph, entry, tensor, None);
+        let changed = content::steps(graph, entry, tensor, Some(&change));
         if let (Some(as_is), Some(changed)) = (as_is, changed) {
-            if changed <= 0.51 && as_is > 1.0 {
+            if changed.within_tolerance() && !as_is.within_tolerance() {
                 out.push(
                     Diagnostic::new(&VALUE_LAYOUT, format!("`{}`.value matches `{}`'s data only after {}: as saved, its elements land in the wrong places", entry.key, tensor.name, change.name))
                         .key(&entry.key)

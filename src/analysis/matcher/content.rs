@@ -1,0 +1,397 @@
+//! Content: whether an entry's `value`, dequantized with its scales and
+//! zero points, is a tensor's float data.
+//!
+//! Matching is in two steps so that keys × candidates never multiplies
+//! whole-tensor work: a fingerprint (the same fixed sample of positions of
+//! every tensor of a shape, read once per tensor and compared with the
+//! value's elements at the positions a layout maps them to) rules out
+//! nearly every wrong candidate after an element or two; the full
+//! comparison, streamed in bounded memory, confirms the candidates left.
+
+use std::collections::HashMap;
+use std::io;
+
+use super::layout::{IndexMap, LayoutChange};
+use crate::graph::{Graph, Tensor, TensorId};
+use crate::model::fb::TensorType;
+use crate::qparam::{Entry, NpyFile};
+
+/// Half a step is what rounding to the nearest quantized value costs; the
+/// slack absorbs the exporter's own float arithmetic on small values.
+const STEP_SLACK: f64 = 0.02;
+
+/// An exporter computing `round(x / scale)` in float32 is off by up to a
+/// few units in the last place of `x / scale`: four float32 ulps, relative.
+/// (int32 biases rounded in float32 were seen 0.512 steps off.)
+const RELATIVE_SLACK: f64 = 4.0 * f32::EPSILON as f64 / 2.0;
+
+/// Positions a fingerprint samples.
+const SAMPLES: usize = 64;
+
+/// Arrays up to this size are read whole rather than element by element.
+const READ_WHOLE: u64 = 256 * 1024;
+
+/// Elements compared per piece when streaming.
+const PIECE: usize = 1 << 16;
+
+/// A permuted full comparison reads the value whole; above this size it
+/// confirms with a larger sample instead, to keep memory bounded.
+const PERMUTED_WHOLE_LIMIT: u64 = 64 << 20;
+
+/// Positions sampled when a full comparison is out of reach.
+const LARGE_SAMPLES: usize = 1 << 16;
+
+/// The result of a comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Steps {
+    /// The largest difference found, in quantization steps.
+    pub max: f64,
+    /// Whether every compared element was within tolerance.
+    pub within: bool,
+}
+
+impl Steps {
+    pub fn within_tolerance(&self) -> bool {
+        self.within
+    }
+}
+
+/// An entry's value with what it takes to dequantize it.
+pub struct Quantized<'e> {
+    pub npy: &'e NpyFile,
+    scales: &'e [f64],
+    zero_points: Vec<i64>,
+    /// The value's axis the scales run along (per-channel), and its stride
+    /// and size there.
+    channel: Option<(usize, usize)>,
+    /// A float array (never quantized): its elements are real values.
+    is_float: bool,
+}
+
+impl<'e> Quantized<'e> {
+    /// `None` when the entry's value cannot be compared (no usable scales,
+    /// a per-channel count that does not fit, an unreadable type).
+    pub fn of(entry: &'e Entry) -> Option<Quantized<'e>> {
+        let npy = &entry.value.as_ref()?.value;
+        let header = &npy.header;
+        if header.fortran_order || header.dtype.size().is_none() {
+            return None;
+        }
+        let scales = entry.scales()?;
+        if scales.is_empty() || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return None;
+        }
+        let zero_points = entry
+            .zero_points()
+            .map_or_else(|| vec![0; scales.len()], <[i64]>::to_vec);
+        if zero_points.len() != scales.len() {
+            return None;
+        }
+        let channel = if scales.len() > 1 {
+            let axis = entry
+                .quantized_dimension
+                .as_ref()
+                .map_or(0, |q| q.value as usize);
+            let dim = *header.shape.get(axis)?;
+            if dim != scales.len() {
+                return None;
+            }
+            let stride: usize = header.shape[axis + 1..].iter().product();
+            Some((stride, dim))
+        } else {
+            None
+        };
+        Some(Quantized {
+            npy,
+            scales,
+            zero_points,
+            channel,
+            is_float: header.dtype.is_float(),
+        })
+    }
+
+    fn params(&self, value_index: usize) -> (f64, f64) {
+        let c = self
+            .channel
+            .map_or(0, |(stride, dim)| (value_index / stride) % dim);
+        (self.scales[c], self.zero_points[c] as f64)
+    }
+
+    fn real(&self, q: f64, value_index: usize) -> (f64, f64) {
+        let (s, z) = self.params(value_index);
+        (if self.is_float { q } else { (q - z) * s }, s)
+    }
+}
+
+/// Compares one element: the difference in steps, and whether it is within
+/// tolerance of float data `t`.
+fn compare(real: f64, scale: f64, t: f64) -> (f64, bool) {
+    let diff = (real - t).abs();
+    let steps = diff / scale;
+    let tolerance = 0.5 + STEP_SLACK + (t / scale).abs() * RELATIVE_SLACK;
+    (steps, steps <= tolerance)
+}
+
+/// Sample positions, as flat indices of a tensor of `count` elements:
+/// spread over the whole tensor with a fixed pseudo-random jitter, the
+/// same for every tensor of that size.
+pub fn sample_positions(count: usize, samples: usize) -> Vec<usize> {
+    if count <= samples {
+        return (0..count).collect();
+    }
+    let span = count / samples;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..samples)
+        .map(|j| {
+            // splitmix64
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            j * span + (z % span as u64) as usize
+        })
+        .collect()
+}
+
+/// Float32 elements of a tensor at the given flat positions.
+fn tensor_floats_at(
+    graph: &Graph<'_>,
+    t: &Tensor<'_>,
+    positions: &[usize],
+) -> io::Result<Vec<f64>> {
+    let data = t.data.ok_or_else(|| io::Error::other("not a constant"))?;
+    let file = graph.file();
+    if data.len <= READ_WHOLE {
+        let bytes = file.read_payload(data)?;
+        return positions
+            .iter()
+            .map(|&p| {
+                bytes
+                    .get(p * 4..p * 4 + 4)
+                    .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                    .ok_or_else(|| io::Error::other("past the tensor's data"))
+            })
+            .collect();
+    }
+    positions
+        .iter()
+        .map(|&p| {
+            let mut b = [0u8; 4];
+            let at = (p as u64) * 4;
+            if at + 4 > data.len {
+                return Err(io::Error::other("past the tensor's data"));
+            }
+            file.read_at(data.offset + at, &mut b)?;
+            Ok(f64::from(f32::from_le_bytes(b)))
+        })
+        .collect()
+}
+
+/// Elements of an npy value at the given flat positions, as floats.
+fn value_at(npy: &NpyFile, positions: &[usize]) -> io::Result<Vec<f64>> {
+    let size = npy.header.dtype.size().unwrap_or(1);
+    if (npy.header.data_len().unwrap_or(0) as u64) <= READ_WHOLE {
+        let bytes = npy.read_data()?;
+        return positions
+            .iter()
+            .map(|&p| {
+                bytes
+                    .get(p * size..(p + 1) * size)
+                    .and_then(|b| npy.header.dtype.element_f64(b))
+                    .ok_or_else(|| io::Error::other("past the value's data"))
+            })
+            .collect();
+    }
+    let elements = npy.elements()?;
+    positions.iter().map(|&p| elements.f64_at(p)).collect()
+}
+
+/// The fixed sample of each float constant's data, read once per tensor.
+#[derive(Default)]
+pub struct Fingerprints {
+    samples: HashMap<TensorId, Option<Vec<f64>>>,
+}
+
+/// A key's value sampled at the positions of one layout.
+pub struct ValueSample {
+    /// Real (dequantized) values, and the scale that applies, per sample.
+    reals: Vec<(f64, f64)>,
+}
+
+impl ValueSample {
+    /// Samples `q` at the positions a tensor of `tensor_count` elements is
+    /// fingerprinted at, mapped through `map`.
+    pub fn new(q: &Quantized<'_>, map: &IndexMap, tensor_count: usize) -> Option<ValueSample> {
+        let positions = sample_positions(tensor_count, SAMPLES);
+        let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
+        let raw = value_at(q.npy, &value_positions).ok()?;
+        Some(ValueSample {
+            reals: raw
+                .iter()
+                .zip(&value_positions)
+                .map(|(&v, &i)| q.real(v, i))
+                .collect(),
+        })
+    }
+}
+
+impl Fingerprints {
+    fn of(&mut self, graph: &Graph<'_>, t: &Tensor<'_>) -> Option<&[f64]> {
+        self.samples
+            .entry(t.id)
+            .or_insert_with(|| {
+                let count = t.element_count()? as usize;
+                if t.dtype != TensorType::FLOAT32 || t.byte_size()? != count as u64 * 4 {
+                    return None;
+                }
+                tensor_floats_at(graph, t, &sample_positions(count, SAMPLES)).ok()
+            })
+            .as_deref()
+    }
+
+    /// Whether the sample agrees with `t`'s fingerprint, element by element
+    /// until the first disagreement.
+    pub fn agrees(
+        &mut self,
+        graph: &Graph<'_>,
+        t: &Tensor<'_>,
+        sample: &ValueSample,
+    ) -> Option<bool> {
+        let floats = self.of(graph, t)?;
+        if floats.len() != sample.reals.len() {
+            return None;
+        }
+        Some(
+            floats
+                .iter()
+                .zip(&sample.reals)
+                .all(|(&t, &(real, s))| compare(real, s, t).1),
+        )
+    }
+}
+
+/// The full comparison of `entry`'s value with `t`'s data under `change`,
+/// streamed in pieces. `None` when they cannot be compared.
+pub fn steps(
+    graph: &Graph<'_>,
+    entry: &Entry,
+    t: &Tensor<'_>,
+    change: Option<&LayoutChange>,
+) -> Option<Steps> {
+    let q = Quantized::of(entry)?;
+    full(graph, &q, t, change).ok().flatten()
+}
+
+/// See [`steps`].
+pub fn full(
+    graph: &Graph<'_>,
+    q: &Quantized<'_>,
+    t: &Tensor<'_>,
+    change: Option<&LayoutChange>,
+) -> io::Result<Option<Steps>> {
+    let Some(data) = t.data else { return Ok(None) };
+    let Some(count) = t.element_count() else {
+        return Ok(None);
+    };
+    let count = count as usize;
+    if t.dtype != TensorType::FLOAT32
+        || data.len != count as u64 * 4
+        || q.npy.header.element_count() != Some(count)
+    {
+        return Ok(None);
+    }
+    let map = IndexMap::new(&q.npy.header.shape, change);
+    let file = graph.file();
+    let mut result = Steps {
+        max: 0.0,
+        within: true,
+    };
+    let mut fold = |real: f64, s: f64, t: f64| {
+        let (steps, ok) = compare(real, s, t);
+        result.max = result.max.max(steps);
+        result.within &= ok;
+    };
+    if map.is_identity() {
+        let elements = q.npy.elements()?;
+        let mut values = vec![0f64; PIECE.min(count)];
+        let mut bytes = vec![0u8; PIECE.min(count) * 4];
+        let mut at = 0usize;
+        while at < count {
+            let n = PIECE.min(count - at);
+            elements.f64_range(at, &mut values[..n])?;
+            file.read_at(data.offset + at as u64 * 4, &mut bytes[..n * 4])?;
+            for (i, (&v, b)) in values[..n].iter().zip(bytes.chunks_exact(4)).enumerate() {
+                let (real, s) = q.real(v, at + i);
+                fold(
+                    real,
+                    s,
+                    f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
+            }
+            at += n;
+        }
+        return Ok(Some(result));
+    }
+    if (q.npy.header.data_len().unwrap_or(usize::MAX) as u64) > PERMUTED_WHOLE_LIMIT {
+        let positions = sample_positions(count, LARGE_SAMPLES);
+        let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
+        let values = value_at(q.npy, &value_positions)?;
+        let floats = tensor_floats_at(graph, t, &positions)?;
+        for ((&v, &i), &f) in values.iter().zip(&value_positions).zip(&floats) {
+            let (real, s) = q.real(v, i);
+            fold(real, s, f);
+        }
+        return Ok(Some(result));
+    }
+    let raw = q.npy.read_data()?;
+    let size = q.npy.header.dtype.size().unwrap_or(1);
+    let mut bytes = vec![0u8; PIECE.min(count) * 4];
+    let mut at = 0usize;
+    while at < count {
+        let n = PIECE.min(count - at);
+        file.read_at(data.offset + at as u64 * 4, &mut bytes[..n * 4])?;
+        for (i, b) in bytes[..n * 4].chunks_exact(4).enumerate() {
+            let vi = map.value_index(at + i);
+            let Some(v) = raw
+                .get(vi * size..(vi + 1) * size)
+                .and_then(|e| q.npy.header.dtype.element_f64(e))
+            else {
+                return Ok(None);
+            };
+            let (real, s) = q.real(v, vi);
+            fold(
+                real,
+                s,
+                f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        at += n;
+    }
+    Ok(Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_spread_distinct_and_stable() {
+        let p = sample_positions(1_000_000, 64);
+        assert_eq!(p.len(), 64);
+        assert!(p.windows(2).all(|w| w[0] < w[1]));
+        assert!(*p.last().unwrap() < 1_000_000);
+        assert_eq!(p, sample_positions(1_000_000, 64));
+        assert_eq!(sample_positions(5, 64), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn tolerance_grows_with_the_value_in_steps() {
+        assert!(compare(0.5, 1.0, 0.0).1);
+        assert!(compare(0.512, 1.0, 0.0).1);
+        assert!(!compare(0.6, 1.0, 0.0).1);
+        // A value 1e6 steps large, rounded in float32, may be a little further off.
+        assert!(compare(1e6 + 0.6, 1.0, 1e6).1);
+        assert!(!compare(1e6 + 2.0, 1.0, 1e6).1);
+    }
+}

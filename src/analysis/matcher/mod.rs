@@ -1,0 +1,493 @@
+//! Proposes circle tensors for qparam keys that name none, from every
+//! signal available, and decides all keys jointly.
+//!
+//! - [`content`]: an entry's `value`, dequantized, against constants' float
+//!   data, under the layouts converters give framework arrays ([`layout`]).
+//! - [`structure`]: where a key's module sits in the graph: a layer's bias
+//!   and output next to its weight, the input stub at the graph input, a
+//!   module kind the model has one operator of, the order of modules
+//!   between confidently matched layers.
+//! - [`names`]: the names, reduced to their words.
+//!
+//! A key with a `value` is only ever offered constants, and a key without
+//! one only activations. Signals for the same tensor combine as independent
+//! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
+
+pub mod content;
+pub mod layout;
+pub mod names;
+mod structure;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::Suggestion;
+use crate::graph::{Graph, Tensor, TensorId};
+use crate::model::fb::TensorType;
+use crate::qparam::{Entry, QParamFile};
+use content::{Fingerprints, Quantized, ValueSample};
+use layout::IndexMap;
+pub use layout::{layout_change, layout_changes, LayoutChange};
+
+/// Confidence from which a suggestion is offered as the fix.
+pub const CONFIDENT: f64 = 0.8;
+
+/// Candidates closer than this in confidence are equally good.
+const TIE: f64 = 0.02;
+
+/// How many candidates a finding lists.
+const SHOWN: usize = 3;
+
+/// Candidates below this are not worth listing.
+const LISTED: f64 = 0.05;
+
+/// Every element of the value within tolerance of the tensor's data: only
+/// identical data (shared or equal tensors) competes with it.
+const CONTENT_MATCH: f64 = 0.97;
+
+/// The right shape under some layout, with data that cannot be compared.
+const SHAPE_ONLY: f64 = 0.35;
+
+/// The same name once converter prefixes and separators are ignored.
+const NAME_SAME: f64 = 0.85;
+
+/// Fuzzy name similarity is scaled to at most this: names alone never
+/// decide.
+const NAME_WEIGHT: f64 = 0.45;
+
+/// How many fingerprint matches per key are confirmed in full; more than
+/// this are equal data the content cannot tell apart anyway.
+const CONFIRM_MAX: usize = 8;
+
+/// What the matcher concludes for one key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// The key names tensors of the model; nothing to match.
+    Named,
+    /// This tensor, confidently, and no other key claims it.
+    Match(Suggestion),
+    /// Several tensors are equally good: the data cannot tell.
+    Ambiguous(Vec<Suggestion>),
+    /// Nothing confident.
+    Unmatched,
+}
+
+/// A key's verdict and the candidates worth listing, best first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolution {
+    pub verdict: Verdict,
+    pub candidates: Vec<Suggestion>,
+}
+
+impl Resolution {
+    pub fn matched(&self) -> Option<&Suggestion> {
+        match &self.verdict {
+            Verdict::Match(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Signals for one candidate tensor.
+#[derive(Clone, Debug, Default)]
+struct Evidence {
+    /// Each signal's confidence and reason.
+    signals: Vec<(f64, String)>,
+    /// The data was compared and differs: certainly not this tensor.
+    excluded: bool,
+}
+
+impl Evidence {
+    fn add(&mut self, confidence: f64, reason: impl Into<String>) {
+        // Data that matches under one layout outweighs a mismatch under
+        // another.
+        if confidence >= CONTENT_MATCH {
+            self.excluded = false;
+        }
+        self.signals.push((confidence, reason.into()));
+    }
+
+    fn has_content_match(&self) -> bool {
+        self.signals.iter().any(|(c, _)| *c >= CONTENT_MATCH)
+    }
+
+    fn confidence(&self) -> f64 {
+        if self.excluded {
+            return 0.0;
+        }
+        1.0 - self
+            .signals
+            .iter()
+            .map(|(c, _)| 1.0 - c.clamp(0.0, 1.0))
+            .product::<f64>()
+    }
+
+    /// The strongest signal's reason, then the others that agree.
+    fn reason(&self) -> String {
+        let mut signals = self.signals.clone();
+        signals.sort_by(|a, b| b.0.total_cmp(&a.0));
+        signals.dedup_by(|a, b| a.1 == b.1);
+        signals
+            .iter()
+            .filter(|(c, _)| *c >= 0.5 || signals.len() == 1)
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The evidence gathered for every key that names no tensor.
+struct Board<'g> {
+    graph: &'g Graph<'g>,
+    /// Per entry: evidence per candidate tensor.
+    evidence: Vec<HashMap<TensorId, Evidence>>,
+}
+
+impl Board<'_> {
+    fn add(&mut self, entry: usize, tensor: TensorId, confidence: f64, reason: impl Into<String>) {
+        self.evidence[entry]
+            .entry(tensor)
+            .or_default()
+            .add(confidence, reason);
+    }
+
+    fn exclude(&mut self, entry: usize, tensor: TensorId, reason: impl Into<String>) {
+        let e = self.evidence[entry].entry(tensor).or_default();
+        e.excluded = !e.has_content_match();
+        e.signals.push((0.0, reason.into()));
+    }
+
+    /// The key's candidates, best first.
+    fn ranked(&self, entry: usize) -> Vec<(TensorId, f64, String)> {
+        let mut out: Vec<(TensorId, f64, String)> = self.evidence[entry]
+            .iter()
+            .map(|(&id, e)| (id, e.confidence(), e.reason()))
+            .filter(|(_, c, _)| *c > LISTED)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // One suggestion per name (the same name in several subgraphs).
+        let mut seen: Vec<&str> = Vec::new();
+        out.retain(|(id, _, _)| {
+            let name = self.graph.tensor(*id).name;
+            let new = !seen.contains(&name);
+            seen.push(name);
+            new
+        });
+        out
+    }
+}
+
+/// Whether `t` may be offered to a key with (`with_value`) or without a
+/// value: constants for the one, activations for the other, float32 both.
+fn kind_fits(t: &Tensor<'_>, with_value: bool) -> bool {
+    t.dtype == TensorType::FLOAT32 && t.is_constant() == with_value
+}
+
+/// Resolves every entry: `Named` for keys naming a tensor, a verdict for
+/// the others. `targets[i]` are the tensors entry i names; `by_tensor`
+/// maps each named tensor to its entry.
+pub fn resolve(
+    graph: &Graph<'_>,
+    qparam: &QParamFile,
+    targets: &[Vec<TensorId>],
+    by_tensor: &HashMap<TensorId, usize>,
+) -> Vec<Resolution> {
+    let entries = &qparam.entries;
+    let unknown: Vec<usize> = (0..entries.len())
+        .filter(|&i| targets[i].is_empty())
+        .collect();
+    let mut board = Board {
+        graph,
+        evidence: vec![HashMap::new(); entries.len()],
+    };
+    if !unknown.is_empty() {
+        let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
+        content_signals(graph, entries, &unknown, &free, &mut board);
+        let anchors =
+            structure::Anchors::new(graph, entries, targets, &board_matches(&board, &unknown));
+        structure::signals(graph, entries, &unknown, &anchors, &mut |i, id, c, r| {
+            if free(graph.tensor(id)) && kind_fits(graph.tensor(id), entries[i].has_value_field) {
+                board.add(i, id, c, r);
+            }
+        });
+        name_signals(graph, entries, &unknown, &free, &mut board);
+    }
+    let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
+        .map(|i| {
+            if targets[i].is_empty() {
+                board.ranked(i)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let suggestions: Vec<Vec<Suggestion>> = ranked
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(id, c, reason)| Suggestion {
+                    name: graph.tensor(*id).name.to_string(),
+                    confidence: *c,
+                    reason: reason.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let verdicts = decide(&suggestions);
+    verdicts
+        .into_iter()
+        .zip(suggestions)
+        .enumerate()
+        .map(|(i, (verdict, mut candidates))| {
+            candidates.truncate(SHOWN);
+            Resolution {
+                verdict: if targets[i].is_empty() {
+                    verdict
+                } else {
+                    Verdict::Named
+                },
+                candidates,
+            }
+        })
+        .collect()
+}
+
+/// Each key's confirmed content match, when it has exactly one.
+fn board_matches(board: &Board<'_>, unknown: &[usize]) -> HashMap<usize, TensorId> {
+    let mut out = HashMap::new();
+    for &i in unknown {
+        let confirmed: Vec<TensorId> = board.evidence[i]
+            .iter()
+            .filter(|(_, e)| !e.excluded && e.has_content_match())
+            .map(|(id, _)| *id)
+            .collect();
+        if let [only] = confirmed[..] {
+            out.insert(i, only);
+        }
+    }
+    out
+}
+
+/// Content: fingerprints against every constant of a fitting shape, then
+/// the survivors compared in full.
+fn content_signals(
+    graph: &Graph<'_>,
+    entries: &[Entry],
+    unknown: &[usize],
+    free: &dyn Fn(&Tensor<'_>) -> bool,
+    board: &mut Board<'_>,
+) {
+    // Float constants by shape with axes of size 1 dropped (the identity
+    // layout allows those), and by exact shape (for layout changes).
+    let mut by_squeezed: HashMap<Vec<usize>, Vec<TensorId>> = HashMap::new();
+    let mut by_shape: HashMap<Vec<usize>, Vec<TensorId>> = HashMap::new();
+    for t in graph.tensors().filter(|t| kind_fits(t, true) && free(t)) {
+        let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+        by_squeezed.entry(squeeze(&shape)).or_default().push(t.id);
+        by_shape.entry(shape).or_default().push(t.id);
+    }
+    let mut fingerprints = Fingerprints::default();
+    for &i in unknown {
+        let entry = &entries[i];
+        let Some(value) = &entry.value else { continue };
+        let vshape = &value.value.header.shape;
+        let mut options: Vec<(TensorId, Option<LayoutChange>)> = Vec::new();
+        if !vshape.contains(&0) {
+            for &id in by_squeezed.get(&squeeze(vshape)).into_iter().flatten() {
+                options.push((id, None));
+            }
+        }
+        // Where dimensions coincide, the identity and a change offer the
+        // same tensor; the content tells the layouts apart.
+        for change in layout::changes_for_rank(vshape.len()) {
+            let tshape: Vec<usize> = change.perm.iter().map(|&p| vshape[p]).collect();
+            for &id in by_shape.get(&tshape).into_iter().flatten() {
+                options.push((id, Some(change.clone())));
+            }
+        }
+        let q = Quantized::of(entry);
+        let mut samples: HashMap<(Option<Vec<usize>>, usize), Option<ValueSample>> = HashMap::new();
+        let mut agreeing: Vec<(TensorId, Option<LayoutChange>)> = Vec::new();
+        for (id, change) in options {
+            let t = graph.tensor(id);
+            let how = change.as_ref().map_or("same shape".to_string(), |c| {
+                format!("shape {:?} after {}", t.shape, c.name)
+            });
+            let Some(q) = &q else {
+                board.add(i, id, SHAPE_ONLY, how);
+                continue;
+            };
+            let count = t.element_count().unwrap_or(0) as usize;
+            let sample = samples
+                .entry((change.as_ref().map(|c| c.perm.clone()), count))
+                .or_insert_with(|| {
+                    ValueSample::new(q, &IndexMap::new(vshape, change.as_ref()), count)
+                });
+            match sample
+                .as_ref()
+                .and_then(|s| fingerprints.agrees(graph, t, s))
+            {
+                Some(true) => agreeing.push((id, change)),
+                Some(false) => board.exclude(i, id, format!("{how}, but the data differs")),
+                None => board.add(i, id, SHAPE_ONLY, how),
+            }
+        }
+        let Some(q) = &q else { continue };
+        for (n, (id, change)) in agreeing.into_iter().enumerate() {
+            let t = graph.tensor(id);
+            let how = change.as_ref().map_or("same shape".to_string(), |c| {
+                format!("shape {:?} after {}", t.shape, c.name)
+            });
+            if n >= CONFIRM_MAX {
+                board.add(
+                    i,
+                    id,
+                    CONTENT_MATCH,
+                    format!("{how}, sampled data within tolerance"),
+                );
+                continue;
+            }
+            match content::full(graph, q, t, change.as_ref()) {
+                Ok(Some(steps)) if steps.within_tolerance() => board.add(
+                    i,
+                    id,
+                    CONTENT_MATCH,
+                    format!("{how}, data within {:.2} quantization steps", steps.max),
+                ),
+                Ok(Some(steps)) => board.exclude(
+                    i,
+                    id,
+                    format!("{how}, but data differs by up to {:.0} steps", steps.max),
+                ),
+                _ => board.add(i, id, SHAPE_ONLY, how),
+            }
+        }
+    }
+}
+
+fn squeeze(shape: &[usize]) -> Vec<usize> {
+    shape.iter().copied().filter(|&d| d != 1).collect()
+}
+
+/// Names: the same normalized name, then similar ones (among tensors of
+/// the right kind that already are candidates, or share a word).
+fn name_signals(
+    graph: &Graph<'_>,
+    entries: &[Entry],
+    unknown: &[usize],
+    free: &dyn Fn(&Tensor<'_>) -> bool,
+    board: &mut Board<'_>,
+) {
+    let index = names::NameIndex::new(graph);
+    for &i in unknown {
+        let entry = &entries[i];
+        let with_value = entry.has_value_field;
+        // A value key's candidates are the constants of a fitting shape
+        // found above; names only rank those.
+        let fits = |board: &Board<'_>, id: TensorId| {
+            let t = graph.tensor(id);
+            free(t)
+                && kind_fits(t, with_value)
+                && (!with_value || entry.value.is_none() || board.evidence[i].contains_key(&id))
+        };
+        for &id in index.same(&entry.key) {
+            if fits(board, id) {
+                board.add(
+                    i,
+                    id,
+                    NAME_SAME,
+                    "same name once converter prefixes and separators are ignored",
+                );
+            }
+        }
+        for (id, similarity) in index.similar(graph, &entry.key) {
+            if fits(board, id) && similarity > 0.0 {
+                board.add(
+                    i,
+                    id,
+                    NAME_WEIGHT * similarity,
+                    format!("name similarity {similarity:.2}"),
+                );
+            }
+        }
+    }
+}
+
+/// Decides all unknown keys jointly: each tensor goes to at most one key,
+/// the most confident first; a key whose best candidates tie is ambiguous.
+/// `candidates[i]` are key i's suggestions, best first (empty for keys
+/// that name a tensor).
+pub fn decide(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
+    let mut verdicts = vec![Verdict::Unmatched; candidates.len()];
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&i| !candidates[i].is_empty())
+        .collect();
+    order.sort_by(|&a, &b| {
+        candidates[b][0]
+            .confidence
+            .total_cmp(&candidates[a][0].confidence)
+            .then(a.cmp(&b))
+    });
+    let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for i in order {
+        let free: Vec<&Suggestion> = candidates[i]
+            .iter()
+            .filter(|s| s.confidence >= CONFIDENT && !taken.contains(s.name.as_str()))
+            .collect();
+        let Some(best) = free.first() else { continue };
+        let ties: Vec<Suggestion> = free
+            .iter()
+            .filter(|s| best.confidence - s.confidence < TIE)
+            .map(|s| (*s).clone())
+            .collect();
+        verdicts[i] = if ties.len() > 1 {
+            Verdict::Ambiguous(ties)
+        } else {
+            taken.insert(&best.name);
+            Verdict::Match((*best).clone())
+        };
+    }
+    verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sug(name: &str, confidence: f64) -> Suggestion {
+        Suggestion {
+            name: name.into(),
+            confidence,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn resolution_is_one_to_one_and_admits_ties() {
+        let candidates = vec![
+            vec![sug("a", 0.97), sug("b", 0.90)],
+            vec![sug("a", 0.99)],
+            vec![sug("c", 0.95), sug("d", 0.95)],
+            vec![],
+            vec![sug("e", 0.5)],
+        ];
+        let v = decide(&candidates);
+        assert_eq!(v[1], Verdict::Match(sug("a", 0.99)));
+        assert_eq!(
+            v[0],
+            Verdict::Match(sug("b", 0.90)),
+            "the second claimant takes its next candidate"
+        );
+        assert!(matches!(&v[2], Verdict::Ambiguous(t) if t.len() == 2));
+        assert_eq!(v[3], Verdict::Unmatched);
+        assert_eq!(v[4], Verdict::Unmatched);
+    }
+
+    #[test]
+    fn agreeing_signals_beat_one_alone() {
+        let mut one = Evidence::default();
+        one.add(CONTENT_MATCH, "content");
+        let mut two = one.clone();
+        two.add(0.92, "bias of the layer");
+        assert!(two.confidence() - one.confidence() > TIE);
+    }
+}

@@ -1,0 +1,265 @@
+//! Files that appear whole or not at all: written under a temporary name in
+//! the destination's directory, flushed, then renamed over it.
+//!
+//! The temporary file is removed on every way out: an error (dropped
+//! without [`AtomicFile::commit`]), SIGINT, SIGTERM or SIGHUP (a handler
+//! unlinks every file still being written, then lets the signal end the
+//! process), and a file-size limit (SIGXFSZ is ignored so that the write
+//! fails with EFBIG, an ordinary error).
+
+use std::fs::{File, Permissions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use super::input::kind_of;
+
+/// A file being written; dropped without [`AtomicFile::commit`], it vanishes.
+pub struct AtomicFile {
+    temp: NamedTempFile,
+    dest: PathBuf,
+    cleanup: cleanup::Registration,
+}
+
+/// Refuses to replace anything but a regular file (or a link to one): a
+/// FIFO, a device or a directory would otherwise be replaced by a regular
+/// file (`-o /dev/null` run as root would replace `/dev/null`).
+pub fn refuse_special(dest: &Path) -> io::Result<()> {
+    match std::fs::metadata(dest) {
+        Ok(meta) if !meta.is_file() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "`{}` is {}, not a regular file; q-implant writes a new file and renames it into place, so it only replaces regular files",
+                dest.display(),
+                kind_of(&meta)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl AtomicFile {
+    /// Starts a temporary file next to `dest` (same filesystem, so the final
+    /// rename is atomic).
+    pub fn create(dest: &Path) -> io::Result<Self> {
+        refuse_special(dest)?;
+        cleanup::install();
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // A model is an ordinary file: readable by others, as `cp` would make it
+        // (the process umask still applies), not the private mode temp files get.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(dir)?;
+        let cleanup = cleanup::register(temp.path());
+        Ok(AtomicFile {
+            temp,
+            dest: dest.to_path_buf(),
+            cleanup,
+        })
+    }
+
+    pub fn as_file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Gives the file these permissions (to keep a replaced file's mode).
+    pub fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
+        self.temp.as_file().set_permissions(permissions)
+    }
+
+    /// Flushes the data to disk before the rename makes it visible.
+    pub fn sync(&self) -> io::Result<()> {
+        self.temp.as_file().sync_all()
+    }
+
+    /// Renames the file into place. Without `overwrite`, an existing
+    /// destination is an error and stays as it was.
+    pub fn commit(self, overwrite: bool) -> io::Result<()> {
+        refuse_special(&self.dest)?;
+        let AtomicFile {
+            temp,
+            dest,
+            cleanup,
+        } = self;
+        let result = if overwrite {
+            temp.persist(&dest)
+        } else {
+            temp.persist_noclobber(&dest)
+        };
+        drop(cleanup);
+        result.map(drop).map_err(|e| e.error)
+    }
+}
+
+/// Removal of temporary files when a signal ends the process.
+mod cleanup {
+    use std::path::Path;
+
+    #[cfg(unix)]
+    mod imp {
+        use std::ffi::{c_char, c_int, CString};
+        use std::path::Path;
+        use std::ptr;
+        use std::sync::atomic::{AtomicPtr, Ordering};
+        use std::sync::Once;
+
+        /// Files being written at once; a run writes one or two.
+        const SLOTS: usize = 16;
+
+        /// Paths of temporary files, as C strings the handler can unlink
+        /// without allocating. A path is never freed (it is a few bytes, and
+        /// freeing could race with a handler running on another thread).
+        static TEMPS: [AtomicPtr<c_char>; SLOTS] =
+            [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS];
+
+        const ENDING: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+        extern "C" fn on_signal(signal: c_int) {
+            for slot in &TEMPS {
+                let p = slot.load(Ordering::SeqCst);
+                if !p.is_null() {
+                    // SAFETY: `p` is a leaked, NUL-terminated path; unlink is
+                    // async-signal-safe.
+                    unsafe { libc::unlink(p) };
+                }
+            }
+            // SAFETY: restoring the default action and re-raising are
+            // async-signal-safe; the process then ends as the signal says.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+                libc::raise(signal);
+            }
+        }
+
+        pub fn install() {
+            static ONCE: Once = Once::new();
+            ONCE.call_once(|| {
+                // SAFETY: installing handlers for signals whose previous
+                // action is the default; an ignored signal (nohup) stays
+                // ignored. SIGXFSZ is ignored so writes fail with EFBIG.
+                unsafe {
+                    for signal in ENDING {
+                        let mut old: libc::sigaction = std::mem::zeroed();
+                        libc::sigaction(signal, ptr::null(), &mut old);
+                        if old.sa_sigaction == libc::SIG_DFL {
+                            let mut action: libc::sigaction = std::mem::zeroed();
+                            action.sa_sigaction = on_signal as *const () as usize;
+                            libc::sigemptyset(&mut action.sa_mask);
+                            libc::sigaction(signal, &action, ptr::null_mut());
+                        }
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                }
+            });
+        }
+
+        pub struct Registration(Option<usize>);
+
+        pub fn register(path: &Path) -> Registration {
+            use std::os::unix::ffi::OsStrExt;
+            let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+                return Registration(None);
+            };
+            let raw = c.into_raw();
+            for (i, slot) in TEMPS.iter().enumerate() {
+                if slot
+                    .compare_exchange(ptr::null_mut(), raw, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    return Registration(Some(i));
+                }
+            }
+            Registration(None)
+        }
+
+        impl Drop for Registration {
+            fn drop(&mut self) {
+                if let Some(i) = self.0 {
+                    TEMPS[i].store(ptr::null_mut(), Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    mod imp {
+        use std::path::Path;
+
+        pub fn install() {}
+
+        pub struct Registration;
+
+        pub fn register(_: &Path) -> Registration {
+            Registration
+        }
+    }
+
+    pub use imp::Registration;
+
+    pub fn install() {
+        imp::install();
+    }
+
+    pub fn register(path: &Path) -> Registration {
+        imp::register(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        {
+            let f = AtomicFile::create(&dest).unwrap();
+            io::Write::write_all(&mut f.as_file(), b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn commit_refuses_to_clobber_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        std::fs::write(&dest, b"old").unwrap();
+        let f = AtomicFile::create(&dest).unwrap();
+        io::Write::write_all(&mut f.as_file(), b"new").unwrap();
+        assert!(f.commit(false).is_err());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let f = AtomicFile::create(&dest).unwrap();
+        io::Write::write_all(&mut f.as_file(), b"new").unwrap();
+        f.commit(true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+    }
+
+    #[test]
+    fn special_files_are_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = AtomicFile::create(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("directory"), "{err}");
+        #[cfg(unix)]
+        {
+            let err = AtomicFile::create(Path::new("/dev/null")).err().unwrap();
+            assert!(err.to_string().contains("device"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Saving a fixed qparam.json without ever losing data: the output may be
+//! no input (the model, an npy file of the set); in place, the original is
+//! first copied to a backup that never replaces an earlier one
+//! (`qparam.json.bak`, then `.bak.1`, ...), written from the very bytes
+//! that were analysed; a file changed since it was analysed is left alone;
+//! the file keeps its permissions; and everything is written atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::files::{refuse_inputs, same_file, AtomicFile, OutputIsInput};
+use crate::qparam::QParamFile;
+
+/// Why the fixed file was not written (nothing was).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FixError {
+    #[error("cannot write `{path}`: {source}")]
+    #[diagnostic(code(fix::write))]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--fix-output `{0}` must be in the directory of the qparam file, so that its npy paths still resolve")]
+    #[diagnostic(
+        code(fix::output_dir),
+        help("pick a name beside qparam.json, e.g. qparam.fixed.json")
+    )]
+    OutputElsewhere(PathBuf),
+    #[error("--fix-output `{0}` is the qparam file itself")]
+    #[diagnostic(
+        code(fix::output_is_qparam),
+        help("leave out --fix-output to fix the file in place (a backup is kept)")
+    )]
+    OutputIsQParam(PathBuf),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    OutputIsInput(#[from] OutputIsInput),
+    #[error("`{0}` is not UTF-8 text, so --fix cannot edit it without changing other keys")]
+    #[diagnostic(
+        code(fix::not_utf8),
+        help("save the file as UTF-8 first (finding Q104 shows where it is not)")
+    )]
+    NotUtf8(PathBuf),
+    #[error("`{0}` changed after it was analysed; it was left as it is")]
+    #[diagnostic(
+        code(fix::changed),
+        help("another program is writing it; run check --fix again when it is done")
+    )]
+    Changed(PathBuf),
+}
+
+/// Where the fixed text went.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FixWritten {
+    pub path: PathBuf,
+    /// The backup of the original, when fixed in place.
+    pub backup: Option<PathBuf>,
+}
+
+/// Writes `fixed`, the text of `qparam` after the fixes: to `output`, or
+/// over the qparam file after backing it up. `inputs` are files that may
+/// never be written (the model, every npy file of the set).
+pub fn write(
+    qparam: &QParamFile,
+    fixed: &str,
+    output: Option<&Path>,
+    inputs: &[&Path],
+) -> Result<FixWritten, FixError> {
+    if !qparam.is_utf8 {
+        return Err(FixError::NotUtf8(qparam.path.clone()));
+    }
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FixError::Write { path, source }
+    };
+    let permissions = std::fs::metadata(&qparam.path)
+        .map_err(write_err(&qparam.path))?
+        .permissions();
+    match output {
+        Some(out) => {
+            if dir_of(out) != dir_of(&qparam.path) {
+                return Err(FixError::OutputElsewhere(out.to_path_buf()));
+            }
+            if same_file(out, &qparam.path) {
+                return Err(FixError::OutputIsQParam(out.to_path_buf()));
+            }
+            refuse_inputs(out, inputs.iter().copied())?;
+            write_atomically(out, fixed.as_bytes(), None)?;
+            Ok(FixWritten {
+                path: out.to_path_buf(),
+                backup: None,
+            })
+        }
+        None => {
+            let path = &qparam.path;
+            // The file on disk must still be the one analysed.
+            let now = std::fs::read(path).map_err(write_err(path))?;
+            if now != qparam.bytes {
+                return Err(FixError::Changed(path.clone()));
+            }
+            // Prepare the fixed file first, so that a directory we cannot
+            // write to fails before any backup exists.
+            let file = AtomicFile::create(path).map_err(write_err(path))?;
+            (&mut file.as_file())
+                .write_all(fixed.as_bytes())
+                .map_err(write_err(path))?;
+            file.set_permissions(permissions.clone())
+                .map_err(write_err(path))?;
+            file.sync().map_err(write_err(path))?;
+            let backup = new_backup(path, &qparam.bytes, permissions)?;
+            if std::fs::read(path).map_err(write_err(path))? != qparam.bytes {
+                let _ = std::fs::remove_file(&backup);
+                return Err(FixError::Changed(path.clone()));
+            }
+            file.commit(true).map_err(write_err(path))?;
+            Ok(FixWritten {
+                path: path.clone(),
+                backup: Some(backup),
+            })
+        }
+    }
+}
+
+fn dir_of(p: &Path) -> PathBuf {
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent
+        .canonicalize()
+        .unwrap_or_else(|_| parent.to_path_buf())
+}
+
+/// Writes `bytes` to the first free name of `qparam.json.bak`,
+/// `qparam.json.bak.1`, ...; a name is taken only if it did not exist, so
+/// no earlier backup is ever replaced, even by a concurrent run.
+fn new_backup(
+    path: &Path,
+    bytes: &[u8],
+    permissions: std::fs::Permissions,
+) -> Result<PathBuf, FixError> {
+    for n in 0u32.. {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".bak");
+        if n > 0 {
+            name.push(format!(".{n}"));
+        }
+        let backup = PathBuf::from(name);
+        if std::fs::symlink_metadata(&backup).is_ok() {
+            continue;
+        }
+        let err = |source| FixError::Write {
+            path: backup.clone(),
+            source,
+        };
+        let file = AtomicFile::create(&backup).map_err(err)?;
+        (&mut file.as_file()).write_all(bytes).map_err(err)?;
+        file.set_permissions(permissions.clone()).map_err(err)?;
+        file.sync().map_err(err)?;
+        match file.commit(false) {
+            Ok(()) => return Ok(backup),
+            // Taken meanwhile by another run: try the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e)),
+        }
+    }
+    unreachable!("some backup name is free")
+}
+
+fn write_atomically(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> Result<(), FixError> {
+    let err = |source| FixError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = AtomicFile::create(path).map_err(err)?;
+    (&mut file.as_file()).write_all(bytes).map_err(err)?;
+    if let Some(p) = permissions {
+        file.set_permissions(p).map_err(err)?;
+    }
+    file.sync().map_err(err)?;
+    file.commit(true).map_err(err)
+}

@@ -1,0 +1,174 @@
+//! The plan: what the analysis concluded may be written, as data. `apply`
+//! consumes only this: the tensor writes (each entry's target tensors and
+//! the fills propagation adds), the conversions inserted where float and
+//! quantized tensors meet, and the gate (every finding's code and
+//! severity, whatever a report shows).
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::files::PathRange;
+use crate::graph::TensorId;
+use crate::qparam::QDType;
+
+/// Quantization parameters as they will be stored on a tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantParams {
+    pub dtype: QDType,
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i64>,
+    pub quantized_dimension: u32,
+}
+
+/// Why a tensor is written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Its own entry.
+    Entry { key: String },
+    /// Copied through a value-preserving operator (`--propagate`).
+    Propagated { from: String, op: String },
+}
+
+/// One tensor to retype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorWrite {
+    pub tensor: TensorId,
+    pub name: String,
+    pub params: QuantParams,
+    /// The new constant data, for constants: exactly the element bytes of an
+    /// npy file, which was checked to hold the tensor's shape and dtype.
+    pub value: Option<PathRange>,
+    pub source: Source,
+}
+
+/// Which way a conversion goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// float32 in, quantized out.
+    Quantize,
+    /// quantized in, float32 out.
+    Dequantize,
+}
+
+/// A QUANTIZE or DEQUANTIZE inserted where a float operator meets a
+/// quantized tensor (mixed precision with `--allow-float`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conversion {
+    /// Operator `op` runs in float: it reads a float twin of the quantized
+    /// `tensor`, made by a DEQUANTIZE.
+    DequantizeInput {
+        subgraph: usize,
+        op: usize,
+        tensor: usize,
+    },
+    /// Operator `op` runs in float but its output `tensor` is quantized: the
+    /// operator writes a float twin, and a QUANTIZE writes `tensor` from it.
+    QuantizeOutput {
+        subgraph: usize,
+        op: usize,
+        tensor: usize,
+    },
+}
+
+/// What the analysis hands to `apply`.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub writes: Vec<TensorWrite>,
+    pub conversions: Vec<Conversion>,
+    /// Keep float graph inputs and outputs (`--float-io`).
+    pub float_io: bool,
+    /// Every finding's code and severity, in analysis order.
+    gate: Vec<(&'static str, Severity)>,
+}
+
+/// Why the plan may not be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    /// The codes that refuse it, each with how many findings have it.
+    pub codes: Vec<(&'static str, usize)>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Plan {
+    pub fn new(
+        writes: Vec<TensorWrite>,
+        conversions: Vec<Conversion>,
+        float_io: bool,
+        findings: &[Diagnostic],
+    ) -> Plan {
+        Plan {
+            writes,
+            conversions,
+            float_io,
+            gate: findings.iter().map(|d| (d.code(), d.severity)).collect(),
+        }
+    }
+
+    /// Whether the plan may be written. Every error refuses it, whatever a
+    /// report hides; a warning refuses it only with `deny_warnings`, and
+    /// only if `waived` (what the user filtered out of the report) does not
+    /// take it back.
+    pub fn gate(&self, deny_warnings: bool, waived: impl Fn(&str) -> bool) -> Result<(), Refusal> {
+        let mut refusal = Refusal {
+            codes: Vec::new(),
+            errors: 0,
+            warnings: 0,
+        };
+        for &(code, severity) in &self.gate {
+            let refuses = match severity {
+                Severity::Error => true,
+                Severity::Warning => deny_warnings && !waived(code),
+            };
+            if !refuses {
+                continue;
+            }
+            match severity {
+                Severity::Error => refusal.errors += 1,
+                Severity::Warning => refusal.warnings += 1,
+            }
+            match refusal.codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => refusal.codes.push((code, 1)),
+            }
+        }
+        refusal.codes.sort();
+        if refusal.codes.is_empty() {
+            Ok(())
+        } else {
+            Err(refusal)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Rule;
+
+    static E: Rule = Rule {
+        code: "Q900",
+        name: "e",
+        severity: Severity::Error,
+        summary: "",
+        docs: "",
+    };
+    static W: Rule = Rule {
+        code: "Q901",
+        name: "w",
+        severity: Severity::Warning,
+        summary: "",
+        docs: "",
+    };
+
+    #[test]
+    fn errors_always_refuse_and_warnings_only_when_denied_and_shown() {
+        let findings = [Diagnostic::new(&W, "w")];
+        let plan = Plan::new(Vec::new(), Vec::new(), false, &findings);
+        assert!(plan.gate(false, |_| false).is_ok());
+        assert!(plan.gate(true, |_| false).is_err());
+        assert!(plan.gate(true, |c| c == "Q901").is_ok());
+        let findings = [Diagnostic::new(&E, "e"), Diagnostic::new(&E, "e")];
+        let plan = Plan::new(Vec::new(), Vec::new(), false, &findings);
+        let refusal = plan.gate(false, |_| true).unwrap_err();
+        assert_eq!(refusal.codes, vec![("Q900", 2)]);
+    }
+}
