@@ -116,6 +116,9 @@ pub struct Operator {
     /// Input tensors; `None` for an omitted optional input (-1 in the file).
     pub inputs: Vec<Option<usize>>,
     pub outputs: Vec<usize>,
+    /// The activation the operator applies to its output (`RELU` fused
+    /// into a `CONV_2D`), if any.
+    pub fused: Option<fb::ActivationFunctionType>,
 }
 
 impl Operator {
@@ -269,6 +272,7 @@ fn build_subgraph<'m>(
             opcode: codes[op.opcode_index() as usize].clone(),
             inputs: op.inputs().iter().flatten().map(to_index).collect(),
             outputs: op.outputs().iter().flatten().filter_map(to_index).collect(),
+            fused: fused_activation(&op),
         })
         .collect();
     for op in &operators {
@@ -289,6 +293,46 @@ fn build_subgraph<'m>(
         inputs: sg.inputs().iter().flatten().filter_map(to_index).collect(),
         outputs: sg.outputs().iter().flatten().filter_map(to_index).collect(),
     }
+}
+
+/// The activation fused into an operator, for the operators that have one.
+fn fused_activation(op: &fb::Operator<'_>) -> Option<fb::ActivationFunctionType> {
+    let f = op
+        .builtin_options_as_conv_2_doptions()
+        .map(|o| o.fused_activation_function())
+        .or_else(|| {
+            op.builtin_options_as_depthwise_conv_2_doptions()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_fully_connected_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_add_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_sub_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_mul_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_div_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_concatenation_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_pool_2_doptions()
+                .map(|o| o.fused_activation_function())
+        })?;
+    (f != fb::ActivationFunctionType::NONE).then_some(f)
 }
 
 /// The schema's name of a tensor type (`FLOAT32`, `UINT8`, ...).

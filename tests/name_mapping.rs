@@ -51,6 +51,83 @@ fn the_top_suggestion_is_right_for_pytorch_keyed_sets() {
     }
 }
 
+/// Real networks converted by tico, with exports shaped like a hook-based
+/// PyTorch exporter's and like ONE's reference exporter's: the top
+/// suggestion is right for at least 95% of the keys that have a tensor, and
+/// for at least 90% of parameters and of module outputs each; a key whose
+/// value exists in no tensor is never confidently given a wrong one (only,
+/// at most, the fused output its value became).
+#[test]
+fn real_networks_map_parameters_and_module_outputs() {
+    for (model, set, file) in [
+        ("resnet18", "resnet18.torch-qparam", "qparam.json"),
+        (
+            "resnet18q",
+            "resnet18q.extractor-qparam",
+            "not_mapped_qparam.json",
+        ),
+        ("encoder", "encoder.torch-qparam", "qparam.json"),
+        ("encoder_qkv", "encoder_qkv.torch-qparam", "qparam.json"),
+    ] {
+        let dir = fixture(set);
+        let mut expected: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let unmappable = expected
+            .remove("unmappable")
+            .and_then(|u| u.as_object().cloned())
+            .unwrap_or_default();
+        let entries: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+        let (doc, _) = check_json(&fixture(&format!("{model}.circle")), &dir.join(file));
+        let top = |key: &str| q501(&doc, key)["suggestions"][0]["name"].clone();
+        let (mut params, mut outputs) = ((0, 0), (0, 0));
+        let mut wrong = Vec::new();
+        for (key, tensor) in &expected {
+            let right = top(key) == *tensor;
+            let tally = if entries[key].get("value").is_some() {
+                &mut params
+            } else {
+                &mut outputs
+            };
+            tally.1 += 1;
+            if right {
+                tally.0 += 1;
+            } else {
+                wrong.push(format!("{key}: {} (expected {tensor})", top(key)));
+            }
+        }
+        let right = params.0 + outputs.0;
+        let all = params.1 + outputs.1;
+        assert!(
+            right * 100 >= all * 95,
+            "{model}: {right}/{all}; wrong: {wrong:#?}"
+        );
+        assert!(
+            params.0 * 100 >= params.1 * 90,
+            "{model} parameters: {params:?}"
+        );
+        assert!(
+            outputs.0 * 100 >= outputs.1 * 90,
+            "{model} outputs: {outputs:?}"
+        );
+        for (key, why) in &unmappable {
+            let d = q501(&doc, key);
+            let matched = d["help"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("rename the key");
+            if matched {
+                let name = d["suggestions"][0]["name"].as_str().unwrap();
+                assert!(
+                    why.as_str().unwrap().contains(name),
+                    "{model}: `{key}` has no tensor ({why}) but was confidently given `{name}`"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn weights_of_identical_shape_are_told_apart_by_content() {
     let (doc, _) = check_json(

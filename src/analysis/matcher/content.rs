@@ -46,8 +46,11 @@ const LARGE_SAMPLES: usize = 1 << 16;
 pub struct Steps {
     /// The largest difference found, in quantization steps.
     pub max: f64,
-    /// Whether every compared element was within tolerance.
+    /// Whether every compared element was within rounding's tolerance.
     pub within: bool,
+    /// Whether every compared element was within a step (what an exporter
+    /// that truncates instead of rounding gives).
+    pub near: bool,
 }
 
 impl Steps {
@@ -124,12 +127,12 @@ impl<'e> Quantized<'e> {
 }
 
 /// Compares one element: the difference in steps, and whether it is within
-/// tolerance of float data `t`.
-fn compare(real: f64, scale: f64, t: f64) -> (f64, bool) {
+/// rounding's tolerance of float data `t`, and within a step of it.
+fn compare(real: f64, scale: f64, t: f64) -> (f64, bool, bool) {
     let diff = (real - t).abs();
     let steps = diff / scale;
-    let tolerance = 0.5 + STEP_SLACK + (t / scale).abs() * RELATIVE_SLACK;
-    (steps, steps <= tolerance)
+    let slack = STEP_SLACK + (t / scale).abs() * RELATIVE_SLACK;
+    (steps, steps <= 0.5 + slack, steps <= 1.0 + slack)
 }
 
 /// Sample positions, as flat indices of a tensor of `count` elements:
@@ -266,7 +269,7 @@ impl Fingerprints {
             floats
                 .iter()
                 .zip(&sample.reals)
-                .all(|(&t, &(real, s))| compare(real, s, t).1),
+                .all(|(&t, &(real, s))| compare(real, s, t).2),
         )
     }
 }
@@ -306,11 +309,13 @@ pub fn full(
     let mut result = Steps {
         max: 0.0,
         within: true,
+        near: true,
     };
     let mut fold = |real: f64, s: f64, t: f64| {
-        let (steps, ok) = compare(real, s, t);
+        let (steps, within, near) = compare(real, s, t);
         result.max = result.max.max(steps);
-        result.within &= ok;
+        result.within &= within;
+        result.near &= near;
     };
     if map.is_identity() {
         let elements = q.npy.elements()?;
@@ -390,6 +395,8 @@ mod tests {
         assert!(compare(0.5, 1.0, 0.0).1);
         assert!(compare(0.512, 1.0, 0.0).1);
         assert!(!compare(0.6, 1.0, 0.0).1);
+        assert!(compare(0.9, 1.0, 0.0).2, "truncation is within a step");
+        assert!(!compare(1.2, 1.0, 0.0).2);
         // A value 1e6 steps large, rounded in float32, may be a little further off.
         assert!(compare(1e6 + 0.6, 1.0, 1e6).1);
         assert!(!compare(1e6 + 2.0, 1.0, 1e6).1);

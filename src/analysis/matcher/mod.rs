@@ -16,9 +16,10 @@
 pub mod content;
 pub mod layout;
 pub mod names;
+mod order;
 mod structure;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::Suggestion;
 use crate::graph::{Graph, Tensor, TensorId};
@@ -43,6 +44,10 @@ const LISTED: f64 = 0.05;
 /// Every element of the value within tolerance of the tensor's data: only
 /// identical data (shared or equal tensors) competes with it.
 const CONTENT_MATCH: f64 = 0.97;
+
+/// Every element within a step but not all within rounding's half step:
+/// the values were truncated, or computed with other parameters.
+const CONTENT_NEAR: f64 = 0.9;
 
 /// The right shape under some layout, with data that cannot be compared.
 const SHAPE_ONLY: f64 = 0.35;
@@ -76,6 +81,9 @@ pub enum Verdict {
 pub struct Resolution {
     pub verdict: Verdict,
     pub candidates: Vec<Suggestion>,
+    /// Why the key has no tensor, when the graph says why (its value was
+    /// fused into the next operator, another key holding the result).
+    pub note: Option<String>,
 }
 
 impl Resolution {
@@ -140,6 +148,11 @@ struct Board<'g> {
     graph: &'g Graph<'g>,
     /// Per entry: evidence per candidate tensor.
     evidence: Vec<HashMap<TensorId, Evidence>>,
+    /// (entry, tensor name) claims that may share their tensor with
+    /// another key's: the module passes on the value of the one before.
+    shared: HashSet<(usize, String)>,
+    /// Per entry: why it has no tensor of its own.
+    notes: HashMap<usize, String>,
 }
 
 impl Board<'_> {
@@ -198,6 +211,8 @@ pub fn resolve(
     let mut board = Board {
         graph,
         evidence: vec![HashMap::new(); entries.len()],
+        shared: HashSet::new(),
+        notes: HashMap::new(),
     };
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
@@ -209,6 +224,9 @@ pub fn resolve(
                 board.add(i, id, c, r);
             }
         });
+        order_signals(
+            graph, entries, targets, &unknown, &anchors, &free, &mut board,
+        );
         name_signals(graph, entries, &unknown, &free, &mut board);
     }
     let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
@@ -232,7 +250,17 @@ pub fn resolve(
                 .collect()
         })
         .collect();
-    let verdicts = decide(&suggestions);
+    let shared: Vec<HashSet<String>> = (0..entries.len())
+        .map(|i| {
+            board
+                .shared
+                .iter()
+                .filter(|(e, _)| *e == i)
+                .map(|(_, n)| n.clone())
+                .collect()
+        })
+        .collect();
+    let verdicts = decide_sharing(&suggestions, &shared);
     verdicts
         .into_iter()
         .zip(suggestions)
@@ -246,6 +274,7 @@ pub fn resolve(
                     Verdict::Named
                 },
                 candidates,
+                note: board.notes.remove(&i),
             }
         })
         .collect()
@@ -265,6 +294,71 @@ fn board_matches(board: &Board<'_>, unknown: &[usize]) -> HashMap<usize, TensorI
         }
     }
     out
+}
+
+/// Order: the keys without a value placed among the operators between the
+/// keys whose tensors are certain.
+fn order_signals(
+    graph: &Graph<'_>,
+    entries: &[Entry],
+    targets: &[Vec<TensorId>],
+    unknown: &[usize],
+    anchors: &structure::Anchors,
+    free: &dyn Fn(&Tensor<'_>) -> bool,
+    board: &mut Board<'_>,
+) {
+    // Value-less keys whose tensor is certain: named exactly, or a single
+    // candidate from the layer and stub signals.
+    let mut known: HashMap<usize, TensorId> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.has_value_field {
+            continue;
+        }
+        if let [only] = targets[i].as_slice() {
+            known.insert(i, *only);
+            continue;
+        }
+        let strong: Vec<TensorId> = board.evidence[i]
+            .iter()
+            .filter(|(_, ev)| ev.confidence() >= structure::ANCHORING)
+            .map(|(id, _)| *id)
+            .collect();
+        if let [only] = strong[..] {
+            known.insert(i, only);
+        }
+    }
+    // The subgraph most keys are known in.
+    let mut count = vec![0usize; graph.subgraphs.len()];
+    for t in known.values().chain(anchors.value_ops.values()) {
+        count[t.subgraph] += 1;
+    }
+    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
+        return;
+    };
+    let value_ops: HashMap<usize, usize> = anchors
+        .value_ops
+        .iter()
+        .filter(|(_, t)| t.subgraph == si)
+        .filter_map(|(&i, t)| Some((i, *graph.tensor(*t).consumers.first()?)))
+        .collect();
+    let (placements, fused) = order::place(graph, si, entries, &known, &value_ops);
+    let unknown: HashSet<usize> = unknown.iter().copied().collect();
+    for p in placements {
+        let t = graph.tensor(p.tensor);
+        if !unknown.contains(&p.entry) || !free(t) || !kind_fits(t, false) {
+            continue;
+        }
+        if p.shared {
+            board.shared.insert((p.entry, t.name.to_string()));
+        }
+        board.add(p.entry, p.tensor, p.confidence, p.reason);
+    }
+    for f in fused {
+        if unknown.contains(&f.entry) {
+            board.exclude(f.entry, f.tensor, f.reason.clone());
+            board.notes.insert(f.entry, f.reason);
+        }
+    }
 }
 
 /// Content: fingerprints against every constant of a fitting shape, then
@@ -353,6 +447,15 @@ fn content_signals(
                     CONTENT_MATCH,
                     format!("{how}, data within {:.2} quantization steps", steps.max),
                 ),
+                Ok(Some(steps)) if steps.near => board.add(
+                    i,
+                    id,
+                    CONTENT_NEAR,
+                    format!(
+                        "{how}, data within {:.2} quantization steps (more than rounding gives: truncated values?)",
+                        steps.max
+                    ),
+                ),
                 Ok(Some(steps)) => board.exclude(
                     i,
                     id,
@@ -417,6 +520,12 @@ fn name_signals(
 /// `candidates[i]` are key i's suggestions, best first (empty for keys
 /// that name a tensor).
 pub fn decide(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
+    decide_sharing(candidates, &vec![HashSet::new(); candidates.len()])
+}
+
+/// [`decide`], where `shared[i]` names the tensors key i may share with
+/// other keys (it holds the value of the module before it).
+fn decide_sharing(candidates: &[Vec<Suggestion>], shared: &[HashSet<String>]) -> Vec<Verdict> {
     let mut verdicts = vec![Verdict::Unmatched; candidates.len()];
     let mut order: Vec<usize> = (0..candidates.len())
         .filter(|&i| !candidates[i].is_empty())
@@ -427,11 +536,16 @@ pub fn decide(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
             .total_cmp(&candidates[a][0].confidence)
             .then(a.cmp(&b))
     });
-    let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    // Each taken tensor, and whether its taker may share it.
+    let mut taken: HashMap<&str, bool> = HashMap::new();
     for i in order {
         let free: Vec<&Suggestion> = candidates[i]
             .iter()
-            .filter(|s| s.confidence >= CONFIDENT && !taken.contains(s.name.as_str()))
+            .filter(|s| s.confidence >= CONFIDENT)
+            .filter(|s| match taken.get(s.name.as_str()) {
+                None => true,
+                Some(&sharing) => sharing || shared[i].contains(&s.name),
+            })
             .collect();
         let Some(best) = free.first() else { continue };
         let ties: Vec<Suggestion> = free
@@ -442,7 +556,9 @@ pub fn decide(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
         verdicts[i] = if ties.len() > 1 {
             Verdict::Ambiguous(ties)
         } else {
-            taken.insert(&best.name);
+            let sharing = shared[i].contains(&best.name);
+            let was = taken.entry(&best.name).or_insert(sharing);
+            *was |= sharing;
             Verdict::Match((*best).clone())
         };
     }

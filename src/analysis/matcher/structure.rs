@@ -19,6 +19,10 @@ const BIAS_OF_LAYER: f64 = 0.92;
 /// (the activation fused into it, if any, included).
 const OUTPUT_OF_LAYER: f64 = 0.88;
 
+/// From this confidence a key's single candidate anchors the order of the
+/// keys around it.
+pub const ANCHORING: f64 = 0.8;
+
 /// An input stub (`quant`, `input`, ...) and a graph input.
 const INPUT_STUB: f64 = 0.8;
 
@@ -50,6 +54,8 @@ const MODULE_OPS: [(&str, Op); 13] = [
 pub struct Anchors {
     /// Weight key → its tensor.
     weights: HashMap<String, TensorId>,
+    /// Value keys (by entry) whose tensor is known → the operator it feeds.
+    pub value_ops: HashMap<usize, TensorId>,
 }
 
 impl Anchors {
@@ -61,19 +67,21 @@ impl Anchors {
         matched: &HashMap<usize, TensorId>,
     ) -> Anchors {
         let mut weights = HashMap::new();
+        let mut value_ops = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            if layer_of_weight(&e.key).is_none() {
-                continue;
-            }
             let tensor = match targets[i].as_slice() {
                 [only] => Some(*only),
                 _ => matched.get(&i).copied(),
             };
-            if let Some(t) = tensor {
+            let Some(t) = tensor else { continue };
+            if e.has_value_field {
+                value_ops.insert(i, t);
+            }
+            if layer_of_weight(&e.key).is_some() {
                 weights.insert(e.key.clone(), t);
             }
         }
-        Anchors { weights }
+        Anchors { weights, value_ops }
     }
 
     /// The weight key of `layer` and its tensor.

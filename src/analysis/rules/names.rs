@@ -144,6 +144,10 @@ fn unknown(ctx: &Context<'_>, i: usize, out: &mut Vec<Diagnostic>) {
                 .join(" and "),
             ties[0].reason
         ),
+        Verdict::Unmatched | Verdict::Named if resolution.note.is_some() => format!(
+            "{}; remove this entry",
+            resolution.note.as_deref().unwrap_or_default()
+        ),
         Verdict::Unmatched | Verdict::Named if !suggestions.is_empty() => {
             "no candidate is certain; `q-implant inspect MODEL` lists every tensor".into()
         }

@@ -1,0 +1,927 @@
+//! The order of modules: where keys without a value (module outputs) sit
+//! among the graph's operators.
+//!
+//! Keys are taken in the exporter's order, with each container moved after
+//! its last descendant (so hook order and definition order read alike).
+//! Keys whose operator is known for sure (named exactly, the output of a
+//! matched weight's operator, the input stub) are anchors; the longest run
+//! of anchors that agrees with execution order cuts the keys into segments,
+//! and within a segment the keys are aligned with the operators between
+//! its anchors by dynamic programming: in order, each key on an operator
+//! its module kind could have produced (a BatchNorm's last ADD, a
+//! LayerNorm's end, a pool lowered to MEAN, a residual block's merge), or
+//! on the same tensor as the key before it when the module passes its
+//! input on (dropout, identity, an activation fused into the operator, a
+//! container ending with its last child).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::{Graph, Operator, Subgraph, TensorId};
+use crate::model::fb::{ActivationFunctionType as Act, BuiltinOperator as Op, TensorType};
+use crate::qparam::Entry;
+
+/// A placement whose module kind fits its operator exactly.
+const PLACED: f64 = 0.9;
+
+/// A key of unknown kind placed on the only operator left that ends a
+/// module: the structure decides it, not the name.
+const BY_ELIMINATION: f64 = 0.82;
+
+/// A module whose value the converter fused away (a BatchNorm followed by a
+/// ReLU fused into its ADD), placed on the fused output because no other
+/// key holds it: its parameters cover the values after the activation too.
+const FUSED_ALONE: f64 = 0.82;
+
+/// What a key's name says its module is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    BatchNorm,
+    LayerNorm,
+    /// `norm`: a BatchNorm or a LayerNorm.
+    Norm,
+    Activation(Activation),
+    MaxPool,
+    AvgPool,
+    /// `pool`: either.
+    Pool,
+    Softmax,
+    /// Passes its input on unchanged (dropout, identity).
+    Identity,
+    Add {
+        relu: bool,
+    },
+    Mul,
+    Cat,
+    Pad,
+    Layout,
+    Linear,
+    Conv,
+    /// A numbered or block-like container: ends with its last child, or
+    /// with the merge (a residual ADD) that follows it.
+    Block,
+    /// Any other container: ends with its last child.
+    Container,
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activation {
+    Relu,
+    Relu6,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    Any,
+}
+
+fn kind_of(key: &str, is_container: bool) -> Kind {
+    let last = key.rsplit(['.', '/']).next().unwrap_or(key).to_lowercase();
+    let word = last.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+    if is_container {
+        let block_like = [
+            "layer",
+            "layers",
+            "block",
+            "blocks",
+            "stage",
+            "stages",
+            "res",
+            "resblock",
+            "bottleneck",
+            "basicblock",
+            "encoder_layer",
+            "decoder_layer",
+        ];
+        return if word.is_empty() || block_like.contains(&word) {
+            Kind::Block
+        } else {
+            Kind::Container
+        };
+    }
+    if last == "relu6" {
+        return Kind::Activation(Activation::Relu6);
+    }
+    match word {
+        "bn" | "batchnorm" | "batch_norm" | "bnorm" => Kind::BatchNorm,
+        "ln" | "layernorm" | "layer_norm" | "lnorm" => Kind::LayerNorm,
+        "norm" | "normalization" => Kind::Norm,
+        "relu" => Kind::Activation(Activation::Relu),
+        "sigmoid" | "logistic" => Kind::Activation(Activation::Sigmoid),
+        "tanh" => Kind::Activation(Activation::Tanh),
+        "gelu" => Kind::Activation(Activation::Gelu),
+        "act" | "activation" | "silu" | "swish" | "hardswish" | "hswish" | "leakyrelu"
+        | "leaky_relu" | "elu" | "prelu" | "mish" => Kind::Activation(Activation::Any),
+        "maxpool" | "max_pool" | "mp" => Kind::MaxPool,
+        "avgpool" | "avg_pool" | "adaptiveavgpool" | "adaptive_avg_pool" | "gap"
+        | "global_pool" | "globalpool" => Kind::AvgPool,
+        "pool" | "pooling" => Kind::Pool,
+        "softmax" | "log_softmax" | "logsoftmax" => Kind::Softmax,
+        "dropout" | "drop" | "identity" | "drop_path" | "droppath" => Kind::Identity,
+        "add_relu" => Kind::Add { relu: true },
+        "add" | "skip_add" | "residual" | "shortcut" | "ff" | "functional" => {
+            Kind::Add { relu: false }
+        }
+        "mul" | "mult" => Kind::Mul,
+        "cat" | "concat" => Kind::Cat,
+        "pad" | "padding" | "zeropad" | "zero_pad" => Kind::Pad,
+        "flatten" | "reshape" | "view" | "permute" | "transpose" => Kind::Layout,
+        "conv" | "downsample" => Kind::Conv,
+        w if w.contains("linear")
+            || w.contains("proj")
+            || w == "fc"
+            || w == "dense"
+            || w == "classifier"
+            || w == "head" =>
+        {
+            Kind::Linear
+        }
+        w if w.starts_with("conv") => Kind::Conv,
+        _ => Kind::Unknown,
+    }
+}
+
+/// How a module kind passes on a value: on the same tensor as the key
+/// before it, or on an operator of its own.
+fn aliases(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Identity | Kind::Container | Kind::Block | Kind::Activation(_)
+    )
+}
+
+/// The operators of one subgraph, with what the alignment asks of them.
+struct Ops<'g> {
+    sg: &'g Subgraph<'g>,
+    /// Operators inside a decomposed LayerNorm, other than its end.
+    ln_internal: HashSet<usize>,
+    /// The last operator of each decomposed LayerNorm.
+    ln_ends: HashSet<usize>,
+}
+
+impl<'g> Ops<'g> {
+    fn new(sg: &'g Subgraph<'g>) -> Self {
+        let mut ops = Ops {
+            sg,
+            ln_internal: HashSet::new(),
+            ln_ends: HashSet::new(),
+        };
+        (ops.ln_internal, ops.ln_ends) = ops.layer_norms();
+        ops
+    }
+
+    fn op(&self, i: usize) -> &Operator {
+        &self.sg.operators[i]
+    }
+
+    fn is(&self, i: usize, code: Op) -> bool {
+        self.op(i).opcode.is(code)
+    }
+
+    fn is_const(&self, t: usize) -> bool {
+        self.sg.tensors[t].is_constant()
+    }
+
+    /// The non-constant float inputs of operator `i`.
+    fn activations_in(&self, i: usize) -> Vec<usize> {
+        self.op(i)
+            .inputs
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&t| !self.is_const(t) && self.sg.tensors[t].dtype == TensorType::FLOAT32)
+            .collect()
+    }
+
+    fn has_const_float_input(&self, i: usize) -> bool {
+        self.op(i)
+            .inputs
+            .iter()
+            .flatten()
+            .any(|&t| self.is_const(t) && self.sg.tensors[t].dtype == TensorType::FLOAT32)
+    }
+
+    fn producer(&self, t: usize) -> Option<usize> {
+        self.sg.tensors[t].producer
+    }
+
+    fn consumers_of_op(&self, i: usize) -> Vec<usize> {
+        self.op(i)
+            .outputs
+            .iter()
+            .flat_map(|&t| self.sg.tensors[t].consumers.iter().copied())
+            .collect()
+    }
+
+    fn is_layout(&self, i: usize) -> bool {
+        [Op::TRANSPOSE, Op::RESHAPE, Op::SQUEEZE, Op::EXPAND_DIMS]
+            .iter()
+            .any(|&c| self.is(i, c))
+    }
+
+    fn is_pad(&self, i: usize) -> bool {
+        [Op::PAD, Op::PADV2, Op::MIRROR_PAD]
+            .iter()
+            .any(|&c| self.is(i, c))
+    }
+
+    /// An elementwise MUL/ADD/SUB with a constant: one step of an affine
+    /// transform (a BatchNorm's scale or shift).
+    fn is_affine(&self, i: usize) -> bool {
+        [Op::MUL, Op::ADD, Op::SUB].iter().any(|&c| self.is(i, c))
+            && self.has_const_float_input(i)
+            && self.activations_in(i).len() == 1
+    }
+
+    /// A merge of two branches (a residual ADD).
+    fn is_merge(&self, i: usize) -> bool {
+        [Op::ADD, Op::MUL, Op::SUB, Op::CONCATENATION]
+            .iter()
+            .any(|&c| self.is(i, c))
+            && self.activations_in(i).len() >= 2
+    }
+
+    /// The ADD (or SUB) of a BatchNorm decomposed into MUL then ADD, each
+    /// with a constant.
+    fn is_batch_norm_end(&self, i: usize) -> bool {
+        (self.is(i, Op::ADD) || self.is(i, Op::SUB))
+            && self.is_affine(i)
+            && self
+                .activations_in(i)
+                .first()
+                .and_then(|&x| self.producer(x))
+                .is_some_and(|p| self.is(p, Op::MUL) && self.is_affine(p))
+    }
+
+    /// An affine MUL whose only use is the affine ADD finishing it.
+    fn is_affine_half(&self, i: usize) -> bool {
+        self.is(i, Op::MUL) && self.is_affine(i) && {
+            let c = self.consumers_of_op(i);
+            c.len() == 1 && self.is_affine(c[0]) && !self.is(c[0], Op::MUL)
+        }
+    }
+
+    /// Operators of decomposed LayerNorms (MEAN, SUB, MUL, RSQRT, ...):
+    /// those inside, and the last of each.
+    fn layer_norms(&self) -> (HashSet<usize>, HashSet<usize>) {
+        let mut internal = HashSet::new();
+        let mut ends = HashSet::new();
+        for r in (0..self.sg.operators.len()).filter(|&i| self.is(i, Op::RSQRT)) {
+            // Back from the RSQRT through the variance to the means, never
+            // past the mean of the input itself.
+            let mut stack = vec![r];
+            while let Some(i) = stack.pop() {
+                if !internal.insert(i) {
+                    continue;
+                }
+                for x in self.activations_in(i) {
+                    let Some(p) = self.producer(x) else { continue };
+                    let follow = if self.is(i, Op::SUB) {
+                        // x - mean(x): only the mean belongs to the norm.
+                        self.is(p, Op::MEAN)
+                    } else if self.is(i, Op::MEAN) {
+                        // The variance's mean, of a square; not the input's.
+                        [Op::MUL, Op::SQUARED_DIFFERENCE, Op::POW, Op::SQUARE]
+                            .iter()
+                            .any(|&c| self.is(p, c))
+                    } else {
+                        [
+                            Op::MEAN,
+                            Op::SUB,
+                            Op::MUL,
+                            Op::ADD,
+                            Op::SQUARED_DIFFERENCE,
+                            Op::POW,
+                            Op::SQUARE,
+                        ]
+                        .iter()
+                        .any(|&c| self.is(p, c))
+                    };
+                    if follow {
+                        stack.push(p);
+                    }
+                }
+            }
+            // Forward from the RSQRT: the normalizing MUL (or DIV), then the
+            // affine steps; the last of them is the end.
+            let mut at = r;
+            loop {
+                let next: Vec<usize> = self
+                    .consumers_of_op(at)
+                    .into_iter()
+                    .filter(|&c| {
+                        if at == r {
+                            self.is(c, Op::MUL) || self.is(c, Op::DIV)
+                        } else {
+                            (self.is(c, Op::MUL) || self.is(c, Op::ADD)) && self.is_affine(c)
+                        }
+                    })
+                    .collect();
+                match next[..] {
+                    [n] => {
+                        internal.insert(at);
+                        at = n;
+                    }
+                    _ => break,
+                }
+            }
+            internal.remove(&at);
+            ends.insert(at);
+        }
+        (internal, ends)
+    }
+
+    fn is_layer_norm_end(&self, i: usize) -> bool {
+        self.ln_ends.contains(&i)
+    }
+
+    /// Whether operator `i`'s output can end a module: not a layout copy,
+    /// not padding, not the first half of an affine pair, not inside a
+    /// LayerNorm.
+    fn ends_module(&self, i: usize) -> bool {
+        !self.is_layout(i)
+            && !self.is_pad(i)
+            && !self.is_affine_half(i)
+            && !self.ln_internal.contains(&i)
+    }
+
+    fn fused(&self, i: usize) -> Option<Act> {
+        self.op(i).fused
+    }
+
+    fn activation_fits(&self, i: usize, a: Activation) -> Option<f64> {
+        let op_kind = |code: Op| self.is(i, code);
+        let standalone = match a {
+            Activation::Relu => op_kind(Op::RELU),
+            Activation::Relu6 => op_kind(Op::RELU6),
+            Activation::Sigmoid => op_kind(Op::LOGISTIC),
+            Activation::Tanh => op_kind(Op::TANH),
+            Activation::Gelu => op_kind(Op::GELU),
+            Activation::Any => [
+                Op::RELU,
+                Op::RELU6,
+                Op::LOGISTIC,
+                Op::TANH,
+                Op::GELU,
+                Op::HARD_SWISH,
+                Op::LEAKY_RELU,
+                Op::PRELU,
+                Op::ELU,
+                Op::RELU_N1_TO_1,
+                Op::RELU_0_TO_1,
+            ]
+            .iter()
+            .any(|&c| op_kind(c)),
+        };
+        standalone.then_some(1.0)
+    }
+
+    fn fused_fits(&self, i: usize, a: Activation) -> bool {
+        match (self.fused(i), a) {
+            (Some(f), Activation::Relu) => f == Act::RELU,
+            (Some(f), Activation::Relu6) => f == Act::RELU6,
+            (Some(f), Activation::Tanh) => f == Act::TANH,
+            (Some(_), Activation::Any) => true,
+            _ => false,
+        }
+    }
+
+    /// How well an operator of its own fits a module kind (0: not at all).
+    fn fits(&self, kind: Kind, i: usize) -> f64 {
+        let any = |codes: &[Op]| codes.iter().any(|&c| self.is(i, c));
+        let yes = |b: bool| if b { 1.0 } else { 0.0 };
+        match kind {
+            Kind::BatchNorm => {
+                if self.is_batch_norm_end(i) {
+                    1.0
+                } else if self.is(i, Op::MUL) && self.is_affine(i) && !self.is_affine_half(i) {
+                    0.8
+                } else {
+                    0.0
+                }
+            }
+            Kind::LayerNorm => yes(self.is_layer_norm_end(i)),
+            Kind::Norm => yes(self.is_layer_norm_end(i) || self.is_batch_norm_end(i)),
+            Kind::Activation(a) => self.activation_fits(i, a).unwrap_or(0.0),
+            Kind::MaxPool => yes(any(&[Op::MAX_POOL_2D])),
+            Kind::AvgPool => yes(any(&[Op::AVERAGE_POOL_2D, Op::MEAN])),
+            Kind::Pool => yes(any(&[Op::MAX_POOL_2D, Op::AVERAGE_POOL_2D, Op::MEAN])),
+            Kind::Softmax => yes(any(&[Op::SOFTMAX, Op::LOG_SOFTMAX])),
+            Kind::Add { relu } => {
+                if any(&[Op::ADD]) && self.is_merge(i) {
+                    if !relu || self.fused_fits(i, Activation::Relu) {
+                        1.0
+                    } else {
+                        0.8
+                    }
+                } else {
+                    0.0
+                }
+            }
+            Kind::Mul => yes(any(&[Op::MUL]) && self.ends_module(i)),
+            Kind::Cat => yes(any(&[Op::CONCATENATION])),
+            Kind::Pad => yes(self.is_pad(i)),
+            Kind::Layout => yes(self.is_layout(i)),
+            Kind::Linear => {
+                if any(&[Op::FULLY_CONNECTED]) {
+                    1.0
+                } else if any(&[Op::BATCH_MATMUL]) {
+                    0.8
+                } else {
+                    0.0
+                }
+            }
+            Kind::Conv => yes(any(&[
+                Op::CONV_2D,
+                Op::DEPTHWISE_CONV_2D,
+                Op::TRANSPOSE_CONV,
+            ])),
+            Kind::Unknown => {
+                if !self.ends_module(i) {
+                    0.05
+                } else {
+                    0.35
+                }
+            }
+            Kind::Identity | Kind::Block | Kind::Container => 0.0,
+        }
+    }
+
+    /// Whether operator `later` reads (through at most a few operators)
+    /// the output of operator `earlier`.
+    fn reads(&self, later: usize, earlier: usize) -> bool {
+        let mut frontier = vec![later];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for j in frontier {
+                for x in self.activations_in(j) {
+                    match self.producer(x) {
+                        Some(p) if p == earlier => return true,
+                        Some(p) if p > earlier => next.push(p),
+                        _ => {}
+                    }
+                }
+            }
+            frontier = next;
+        }
+        false
+    }
+}
+
+/// A value-less key placed on an operator's output.
+pub struct Placement {
+    pub entry: usize,
+    pub tensor: TensorId,
+    pub confidence: f64,
+    pub reason: String,
+    /// Placed on the tensor of the key before it (the module passes its
+    /// value on), so the two keys legitimately share one tensor.
+    pub shared: bool,
+}
+
+/// A value-less key whose module's value the converter fused into the next
+/// operator, with a later key holding the fused result.
+pub struct FusedAway {
+    pub entry: usize,
+    pub tensor: TensorId,
+    pub reason: String,
+}
+
+/// Where each key sits: its (sub)graph position once known.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    entry: usize,
+    kind: Kind,
+    /// The operator whose output the key is known to be (graph input: None).
+    known: Option<Option<usize>>,
+    /// Value keys: the operator of their layer, for container references.
+    value_op: Option<usize>,
+}
+
+/// Places the unknown value-less keys of `entries` on subgraph `si`.
+/// `known` holds value-less keys whose tensor is certain; `value_ops` the
+/// operator each matched value key's tensor feeds (a weight's layer).
+pub fn place(
+    graph: &Graph<'_>,
+    si: usize,
+    entries: &[Entry],
+    known: &HashMap<usize, TensorId>,
+    value_ops: &HashMap<usize, usize>,
+) -> (Vec<Placement>, Vec<FusedAway>) {
+    let sg = &graph.subgraphs[si];
+    let ops = Ops::new(sg);
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    // Keys in exporter order, containers after their last descendant.
+    // Containers: keys with a submodule among the keys (a module's own
+    // parameters, `<m>.weight`, do not make it one).
+    let prefixes: HashSet<String> = keys
+        .iter()
+        .flat_map(|k| {
+            let parts: Vec<&str> = k.split('.').collect();
+            let own = parts.len().saturating_sub(1);
+            let last_is_param = parts.last().is_some_and(|p| is_parameter(p));
+            (1..parts.len())
+                .filter(move |&n| !(last_is_param && n == own))
+                .map(move |n| parts[..n].join("."))
+        })
+        .collect();
+    let mut last_descendant: HashMap<String, usize> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        let parts: Vec<&str> = k.split('.').collect();
+        for n in 1..parts.len() {
+            last_descendant.insert(parts[..n].join("."), i);
+        }
+    }
+    let mut order: Vec<(usize, usize, usize)> = (0..entries.len())
+        .map(|i| {
+            let depth = keys[i].matches('.').count();
+            let after = last_descendant.get(keys[i]).copied().unwrap_or(i).max(i);
+            (after, usize::MAX - depth, i)
+        })
+        .collect();
+    order.sort();
+    let slots: Vec<Slot> = order
+        .into_iter()
+        .map(|(_, _, i)| i)
+        .filter(|&i| !entries[i].has_value_field || value_ops.contains_key(&i))
+        .map(|i| {
+            let with_value = entries[i].has_value_field;
+            Slot {
+                entry: i,
+                kind: kind_of(keys[i], prefixes.contains(keys[i])),
+                known: if with_value {
+                    None
+                } else {
+                    known
+                        .get(&i)
+                        .filter(|t| t.subgraph == si)
+                        .map(|t| graph.tensor(*t).producer)
+                },
+                value_op: value_ops.get(&i).copied(),
+            }
+        })
+        .collect();
+    // Anchor positions: -1 for the graph input, else the operator.
+    let position = |s: &Slot| -> Option<i64> {
+        match (s.known, s.value_op) {
+            (Some(Some(op)), _) => Some(op as i64),
+            (Some(None), _) => Some(-1),
+            (None, Some(op)) => Some(op as i64),
+            _ => None,
+        }
+    };
+    let anchored: Vec<usize> = (0..slots.len())
+        .filter(|&k| position(&slots[k]).is_some())
+        .collect();
+    let trusted = longest_nondecreasing(
+        &anchored
+            .iter()
+            .map(|&k| position(&slots[k]).unwrap())
+            .collect::<Vec<_>>(),
+    );
+    let trusted: Vec<usize> = trusted.into_iter().map(|j| anchored[j]).collect();
+    let mut placements = Vec::new();
+    let mut assigned: HashMap<usize, (usize, f64, bool)> = HashMap::new();
+    // Segments between consecutive trusted anchors.
+    let mut bounds: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    let mut prev: Option<usize> = None;
+    for &t in &trusted {
+        bounds.push((prev, Some(t)));
+        prev = Some(t);
+    }
+    bounds.push((prev, None));
+    for (left, right) in bounds {
+        let from = left.map_or(0, |l| l + 1);
+        let to = right.unwrap_or(slots.len());
+        let segment: Vec<usize> = (from..to)
+            .filter(|&k| position(&slots[k]).is_none() && !entries[slots[k].entry].has_value_field)
+            .collect();
+        if segment.is_empty() {
+            continue;
+        }
+        let lo = left.and_then(|l| position(&slots[l])).unwrap_or(-1);
+        let hi = right
+            .and_then(|r| position(&slots[r]))
+            .unwrap_or(sg.operators.len() as i64);
+        let start_op = (lo >= 0).then_some(lo as usize);
+        let candidates: Vec<usize> = ((lo + 1).max(0) as usize..hi.max(0) as usize)
+            .filter(|&i| {
+                sg.operators[i]
+                    .outputs
+                    .iter()
+                    .any(|&t| sg.tensors[t].dtype == TensorType::FLOAT32)
+            })
+            .collect();
+        let kinds: Vec<Kind> = segment.iter().map(|&k| slots[k].kind).collect();
+        for (n, choice) in align(&ops, &kinds, start_op, &candidates)
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(placed) = choice {
+                assigned.insert(segment[n], placed);
+            }
+        }
+    }
+    // Every key's operator, placed or known, in order, for the fused check.
+    let mut on_op: Vec<(usize, usize)> = Vec::new();
+    for (k, s) in slots.iter().enumerate() {
+        if entries[s.entry].has_value_field {
+            continue;
+        }
+        if let Some((op, _, _)) = assigned.get(&k) {
+            on_op.push((k, *op));
+        } else if let Some(Some(op)) = s.known {
+            on_op.push((k, op));
+        }
+    }
+    let mut fused_away: Vec<FusedAway> = Vec::new();
+    let mut away: HashSet<usize> = HashSet::new();
+    for w in 0..on_op.len() {
+        let (k, op) = on_op[w];
+        let kind = slots[k].kind;
+        if ops.fused(op).is_none()
+            || matches!(
+                kind,
+                Kind::Activation(_) | Kind::Identity | Kind::Block | Kind::Container
+            )
+        {
+            continue;
+        }
+        // A later key on the same operator that takes the activated value.
+        if let Some(&(later, _)) = on_op[w + 1..]
+            .iter()
+            .take_while(|(_, o)| *o == op)
+            .find(|(l, _)| matches!(slots[*l].kind, Kind::Activation(_) | Kind::Identity))
+        {
+            away.insert(k);
+            let out = sg.operators[op].outputs[0];
+            fused_away.push(FusedAway {
+                entry: slots[k].entry,
+                tensor: TensorId { subgraph: si, index: out },
+                reason: format!(
+                    "{} #{op} has the activation after it fused in, so the value of `{}` before it exists in no tensor; `{}` holds the activated output",
+                    sg.operators[op].opcode,
+                    keys[slots[k].entry],
+                    keys[slots[later].entry]
+                ),
+            });
+        }
+    }
+    for (k, (op, fit, shared)) in &assigned {
+        if away.contains(k) {
+            continue;
+        }
+        let s = &slots[*k];
+        let o = &sg.operators[*op];
+        let Some(&out) = o.outputs.first() else {
+            continue;
+        };
+        let mut confidence = PLACED * fit;
+        let mut reason = match s.kind {
+            Kind::Identity => format!(
+                "output of {} #{op}, passed on unchanged (the module before it in order)",
+                o.opcode
+            ),
+            Kind::Block | Kind::Container => format!(
+                "output of {} #{op}, where the module's last part ends",
+                o.opcode
+            ),
+            _ => format!(
+                "output of {} #{op}, in order between the modules around it",
+                o.opcode
+            ),
+        };
+        if s.kind == Kind::Unknown {
+            let alone = candidates_between(&ops, &on_op, *k, sg.operators.len());
+            if alone == Some(*op) {
+                confidence = BY_ELIMINATION;
+                reason = format!(
+                    "output of {} #{op}, the only operator ending a module between its neighbours",
+                    o.opcode
+                );
+            }
+        }
+        if ops.fused(*op).is_some()
+            && !matches!(
+                s.kind,
+                Kind::Activation(_) | Kind::Identity | Kind::Block | Kind::Container
+            )
+        {
+            confidence = confidence.min(FUSED_ALONE);
+            reason.push_str(&format!(
+                "; the activation after `{}` is fused into it, so it holds the activated values, which the key's parameters cover",
+                keys[s.entry]
+            ));
+        }
+        placements.push(Placement {
+            entry: s.entry,
+            tensor: TensorId {
+                subgraph: si,
+                index: out,
+            },
+            confidence,
+            reason,
+            shared: *shared,
+        });
+    }
+    (placements, fused_away)
+}
+
+/// For a key of unknown kind at `k`: the one operator ending a module
+/// strictly between its neighbours' operators, if there is exactly one.
+fn candidates_between(
+    ops: &Ops<'_>,
+    on_op: &[(usize, usize)],
+    k: usize,
+    n_ops: usize,
+) -> Option<usize> {
+    let at = on_op.iter().position(|(key, _)| *key == k)?;
+    let lo = at.checked_sub(1).map(|p| on_op[p].1 as i64).unwrap_or(-1);
+    let hi = on_op.get(at + 1).map_or(n_ops as i64, |n| n.1 as i64);
+    let ends: Vec<usize> = ((lo + 1).max(0) as usize..hi.max(0) as usize)
+        .filter(|&i| ops.ends_module(i))
+        .collect();
+    match ends[..] {
+        [only] => Some(only),
+        _ => None,
+    }
+}
+
+/// Aligns `kinds` (keys in order) with `candidates` (operators in order):
+/// each key on an operator after the previous key's (or, for keys that
+/// pass a value on, the same one; the first may share `start`, the
+/// segment's anchor operator), maximizing the summed fit. Returns each
+/// key's operator, fit and whether it shares the tensor of the key before,
+/// `None` for keys left out.
+fn align(
+    ops: &Ops<'_>,
+    kinds: &[Kind],
+    start: Option<usize>,
+    candidates: &[usize],
+) -> Vec<Option<(usize, f64, bool)>> {
+    // Positions: 0 is the anchor (if any), 1..=n the candidates.
+    let n = candidates.len();
+    let op_at = |p: usize| -> Option<usize> {
+        if p == 0 {
+            start
+        } else {
+            Some(candidates[p - 1])
+        }
+    };
+    // score[k][p]: best total with key k on position p (or, for p = n + 1,
+    // left out with the last placed position carried in `carry`).
+    const NONE: f64 = f64::NEG_INFINITY;
+    let m = kinds.len();
+    // best[p] after k keys: the best score with the last placed key (or the
+    // anchor) at position p.
+    let mut best = vec![NONE; n + 1];
+    best[0] = 0.0;
+    let mut back: Vec<Vec<(usize, Option<usize>)>> = Vec::with_capacity(m);
+    for &kind in kinds {
+        let mut next = best.clone(); // leaving the key out keeps the position
+        let mut from: Vec<(usize, Option<usize>)> = (0..=n).map(|p| (p, None)).collect();
+        // Running maximum of best[q] for q < p.
+        let mut run = (NONE, 0usize);
+        for p in 0..=n {
+            let Some(op) = op_at(p) else {
+                if best[p] > run.0 {
+                    run = (best[p], p);
+                }
+                continue;
+            };
+            // On its own operator, after the previous position.
+            let own = if p > 0 { ops.fits(kind, op) } else { 0.0 };
+            if own > 0.0 && run.0 > NONE && run.0 + own > next[p] {
+                next[p] = run.0 + own;
+                from[p] = (run.1, Some(p));
+            }
+            // On the same tensor as the previous key.
+            let shared = if aliases(kind) {
+                match kind {
+                    Kind::Activation(a) => {
+                        if ops.fused_fits(op, a) {
+                            0.95
+                        } else {
+                            0.0
+                        }
+                    }
+                    Kind::Block | Kind::Container => 0.9,
+                    _ => 1.0,
+                }
+            } else {
+                0.0
+            };
+            if shared > 0.0 && best[p] > NONE && best[p] + shared > next[p] {
+                next[p] = best[p] + shared;
+                from[p] = (p, Some(p));
+            }
+            // A block may end with the merge after its last part.
+            if kind == Kind::Block && p > 0 {
+                for (q, &score) in best.iter().enumerate().take(p) {
+                    if let Some(prev_op) = op_at(q) {
+                        if score > NONE
+                            && ops.is_merge(op)
+                            && ops.reads(op, prev_op)
+                            && score + 0.95 > next[p]
+                        {
+                            next[p] = score + 0.95;
+                            from[p] = (q, Some(p));
+                        }
+                    }
+                }
+            }
+            if best[p] > run.0 {
+                run = (best[p], p);
+            }
+        }
+        back.push(from);
+        best = next;
+    }
+    // Trace back from the best final position.
+    let mut p = (0..=n)
+        .max_by(|&a, &b| best[a].total_cmp(&best[b]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let mut out = vec![None; m];
+    for k in (0..m).rev() {
+        let (prev, placed) = back[k][p];
+        if let Some(q) = placed {
+            if let Some(op) = op_at(q) {
+                let fit = match kinds[k] {
+                    _ if prev == q => {
+                        // Shared with the key before.
+                        match kinds[k] {
+                            Kind::Activation(_) => 0.95,
+                            Kind::Block | Kind::Container => 0.9,
+                            _ => 1.0,
+                        }
+                    }
+                    Kind::Block => 0.95,
+                    kind => ops.fits(kind, op),
+                };
+                out[k] = Some((op, fit, prev == q));
+            }
+        }
+        p = prev;
+    }
+    out
+}
+
+/// Whether a key's last segment names a parameter (`weight`, `bias`,
+/// `in_proj_weight`, ...), not a submodule.
+fn is_parameter(segment: &str) -> bool {
+    let s = segment.to_lowercase();
+    s.ends_with("weight") || s.ends_with("bias") || s == "kernel" || s.starts_with("running_")
+}
+
+/// Indices of a longest non-decreasing subsequence of `values`.
+fn longest_nondecreasing(values: &[i64]) -> Vec<usize> {
+    // tails[l]: index of the smallest tail of a run of length l + 1.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; values.len()];
+    for i in 0..values.len() {
+        let l = tails.partition_point(|&t| values[t] <= values[i]);
+        prev[i] = l.checked_sub(1).map(|j| tails[j]);
+        if l == tails.len() {
+            tails.push(i);
+        } else {
+            tails[l] = i;
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = tails.last().copied();
+    while let Some(i) = at {
+        out.push(i);
+        at = prev[i];
+    }
+    out.reverse();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_what_modules_are() {
+        assert_eq!(kind_of("layer1.0.bn1", false), Kind::BatchNorm);
+        assert_eq!(kind_of("layers.0.norm2", false), Kind::Norm);
+        assert_eq!(
+            kind_of("features.relu6", false),
+            Kind::Activation(Activation::Relu6)
+        );
+        assert_eq!(
+            kind_of("layer1.0.add_relu", false),
+            Kind::Add { relu: true }
+        );
+        assert_eq!(kind_of("avgpool", false), Kind::AvgPool);
+        assert_eq!(kind_of("layers.0.self_attn.q_proj", false), Kind::Linear);
+        assert_eq!(kind_of("layer1.0", true), Kind::Block);
+        assert_eq!(kind_of("layers.0.self_attn", true), Kind::Container);
+        assert_eq!(kind_of("layer2.0.downsample.1", false), Kind::Unknown);
+    }
+
+    #[test]
+    fn longest_run_in_order() {
+        assert_eq!(longest_nondecreasing(&[2, 5, 5, 9, -1]), vec![0, 1, 2, 3]);
+        assert_eq!(longest_nondecreasing(&[]), Vec::<usize>::new());
+    }
+}
