@@ -1,22 +1,24 @@
 //! Generates a benchmark model and its qparam set: a chain of FullyConnected
-//! layers with random float weights, written with q-implant's own writer,
-//! and a matching uint8 set (per-tensor weights with values, int32 biases,
-//! activations).
+//! layers with random float weights and biases, written with q-implant's
+//! own writer, and a matching uint8 set (per-tensor weights with values,
+//! int32 biases, activations).
 //!
 //!     cargo run --release --example bench_model -- OUT_DIR SIZE_MIB [plain|large]
+//!         [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch]
 //!
-//! Weights go through a scratch file as file ranges, so generating a 3 GiB
-//! model needs no 3 GiB of memory.
+//! `--names` chooses the model's tensor names: `circle` (the default; the
+//! set's keys are exactly these), `tico` (the names tico gives a PyTorch
+//! `nn.Sequential` of `nn.Linear`), or `opaque` (names that say nothing).
+//! `--keys pytorch` keys the set by PyTorch module names (`layers.3.weight`,
+//! `layers.3.bias`, `layers.3`, `quant`), so `check` has to map every key.
+//! The weights go through a scratch file as file ranges, so generating a
+//! 3 GiB model needs no 3 GiB of memory.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
 
 use q_implant::model::{self, fb, FileRange, Layout, ModelParts, Payload};
 use q_implant::qparam::npy;
-
-/// Width of every layer: 2048 × 2048 float32 weights are 16 MiB.
-const WIDTH: usize = 2048;
 
 struct Rng(u64);
 
@@ -31,64 +33,160 @@ impl Rng {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: bench_model OUT_DIR SIZE_MIB [plain|large]";
-    let out = Path::new(args.get(1).ok_or(usage)?);
-    let mib: usize = args.get(2).ok_or(usage)?.parse()?;
-    let layout = match args.get(3).map(String::as_str) {
-        None | Some("plain") => Layout::Plain,
-        Some("large") => Layout::Large,
-        Some(other) => return Err(format!("unknown layout {other}; {usage}").into()),
-    };
-    std::fs::create_dir_all(out.join("qparam"))?;
-    let weight_bytes = WIDTH * WIDTH * 4;
-    let layers = ((mib << 20) / weight_bytes).max(1);
+#[derive(Clone, Copy, PartialEq)]
+enum Names {
+    Circle,
+    Tico,
+    Opaque,
+}
 
-    // Scratch file with every layer's float weights, then biases.
-    let scratch_path = out.join("weights.scratch");
+struct Options {
+    out: std::path::PathBuf,
+    mib: usize,
+    layout: Layout,
+    width: usize,
+    names: Names,
+    pytorch_keys: bool,
+    /// Layers, instead of as many as SIZE_MIB holds.
+    layers: Option<usize>,
+}
+
+const USAGE: &str = "usage: bench_model OUT_DIR SIZE_MIB [plain|large] [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch]";
+
+fn options() -> Result<Options, Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let out = args.next().ok_or(USAGE)?.into();
+    let mib = args.next().ok_or(USAGE)?.parse()?;
+    let mut o = Options {
+        out,
+        mib,
+        layout: Layout::Plain,
+        width: 2048,
+        names: Names::Circle,
+        pytorch_keys: false,
+        layers: None,
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "plain" => o.layout = Layout::Plain,
+            "large" => o.layout = Layout::Large,
+            "--width" => o.width = args.next().ok_or(USAGE)?.parse()?,
+            "--layers" => o.layers = Some(args.next().ok_or(USAGE)?.parse()?),
+            "--names" => {
+                o.names = match args.next().as_deref() {
+                    Some("circle") => Names::Circle,
+                    Some("tico") => Names::Tico,
+                    Some("opaque") => Names::Opaque,
+                    _ => return Err(USAGE.into()),
+                }
+            }
+            "--keys" => {
+                o.pytorch_keys = match args.next().as_deref() {
+                    Some("circle") => false,
+                    Some("pytorch") => true,
+                    _ => return Err(USAGE.into()),
+                }
+            }
+            other => return Err(format!("unknown argument {other}; {USAGE}").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// The model's name for a tensor: `what` is `weight`, `bias`, `output` or
+/// `input`; `n` counts tensors for opaque names.
+fn model_name(names: Names, layer: usize, what: &str, n: usize) -> String {
+    match (names, what) {
+        (Names::Circle, "input") => "input".into(),
+        (Names::Circle, "output") => format!("act{layer}"),
+        (Names::Circle, _) => format!("layer{layer}.{what}"),
+        (Names::Tico, "input") => "tico::x".into(),
+        (Names::Tico, "output") => format!(
+            "torch.nn.modules.linear.Linear::linear{}",
+            if layer == 0 {
+                String::new()
+            } else {
+                format!("_{layer}")
+            }
+        ),
+        (Names::Tico, _) => format!("tico::p_layers_{layer}_{what}"),
+        (Names::Opaque, _) => format!("t{n}"),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let o = options()?;
+    let width = o.width;
+    std::fs::create_dir_all(o.out.join("qparam"))?;
+    let weight_bytes = width * width * 4;
+    let layers = o
+        .layers
+        .unwrap_or(((o.mib << 20) / (weight_bytes + width * 4)).max(1));
+
+    // Scratch file with every layer's float weights and bias.
+    let scratch_path = o.out.join("weights.scratch");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut scratch = BufWriter::with_capacity(1 << 20, File::create(&scratch_path)?);
     let mut set = QParamSet {
-        dir: out.join("qparam"),
+        dir: o.out.join("qparam"),
         files: 0,
         entries: serde_json::Map::new(),
     };
     let act_scale = 0.02f32;
     let w_scale = 2.0f32 / 255.0;
+    let b_scale = act_scale * w_scale;
+    let mut count = 0usize;
+    let mut name = |layer: usize, what: &str| {
+        count += 1;
+        model_name(o.names, layer, what, count)
+    };
+    let input_name = name(0, "input");
+    let key = |layer: usize, what: &str, model: &str| -> String {
+        match (o.pytorch_keys, what) {
+            (false, _) => model.to_string(),
+            (true, "input") => "quant".into(),
+            (true, "output") => format!("layers.{layer}"),
+            (true, _) => format!("layers.{layer}.{what}"),
+        }
+    };
+    set.entry(&key(0, "input", &input_name), "uint8", act_scale, 128, None)?;
+    let mut names = Vec::new();
     for layer in 0..layers {
-        let mut quantized = Vec::with_capacity(WIDTH * WIDTH);
-        let mut chunk = Vec::with_capacity(WIDTH * 4);
-        for _ in 0..WIDTH {
+        let (w, b, y) = (
+            name(layer, "weight"),
+            name(layer, "bias"),
+            name(layer, "output"),
+        );
+        let mut quantized = Vec::with_capacity(width * width);
+        let mut chunk = Vec::with_capacity(width * 4);
+        for _ in 0..width {
             chunk.clear();
-            for _ in 0..WIDTH {
-                let w = rng.next();
-                chunk.extend_from_slice(&w.to_le_bytes());
-                quantized.push(((w / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8);
+            for _ in 0..width {
+                let v = rng.next();
+                chunk.extend_from_slice(&v.to_le_bytes());
+                quantized.push(((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8);
             }
             scratch.write_all(&chunk)?;
         }
-        let value = set.npy(&quantized, "|u1", &[WIDTH, WIDTH])?;
+        let value = set.npy(&quantized, "|u1", &[width, width])?;
         set.entry(
-            &format!("layer{layer}.weight"),
+            &key(layer, "weight", &w),
             "uint8",
             w_scale,
             128,
             Some(value),
         )?;
-        let value = set.npy(&vec![0u8; WIDTH * 4], "<i4", &[WIDTH])?;
-        set.entry(
-            &format!("layer{layer}.bias"),
-            "int32",
-            act_scale * w_scale,
-            0,
-            Some(value),
-        )?;
-        set.entry(&format!("act{layer}"), "uint8", act_scale, 128, None)?;
+        let mut bias_q = Vec::with_capacity(width * 4);
+        for _ in 0..width {
+            let v = rng.next() * 0.1;
+            scratch.write_all(&v.to_le_bytes())?;
+            bias_q.extend_from_slice(&((v / b_scale).round() as i32).to_le_bytes());
+        }
+        let value = set.npy(&bias_q, "<i4", &[width])?;
+        set.entry(&key(layer, "bias", &b), "int32", b_scale, 0, Some(value))?;
+        set.entry(&key(layer, "output", &y), "uint8", act_scale, 128, None)?;
+        names.push((w, b, y));
     }
-    set.entry("input", "uint8", act_scale, 128, None)?;
-    let biases_at = (layers * weight_bytes) as u64;
-    scratch.write_all(&vec![0u8; layers * WIDTH * 4])?;
     scratch.flush()?;
     drop(scratch);
     std::fs::write(
@@ -99,35 +197,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The model: input, then per layer a weight, a bias and an output.
     let scratch = File::open(&scratch_path)?;
     let scratch_len = scratch.metadata()?.len();
-    let mut tensors = vec![tensor("input", &[1, WIDTH as i32], 0)];
+    let mut tensors = vec![tensor(&input_name, &[1, width as i32], 0)];
     let mut payloads: Vec<Option<Payload>> = vec![None];
     let mut ops = Vec::new();
-    for layer in 0..layers {
+    let layer_bytes = (weight_bytes + width * 4) as u64;
+    for (layer, (w, b, y)) in names.iter().enumerate() {
         let base = tensors.len() as i32;
-        payloads.push(Some(Payload::File(FileRange {
-            file: &scratch,
-            offset: (layer * weight_bytes) as u64,
-            len: weight_bytes as u64,
-            file_len: scratch_len,
-        })));
-        tensors.push(tensor(
-            &format!("layer{layer}.weight"),
-            &[WIDTH as i32, WIDTH as i32],
-            payloads.len() as u32 - 1,
-        ));
-        let bias_at = biases_at + (layer * WIDTH * 4) as u64;
-        payloads.push(Some(Payload::File(FileRange {
-            file: &scratch,
-            offset: bias_at,
-            len: (WIDTH * 4) as u64,
-            file_len: scratch_len,
-        })));
-        tensors.push(tensor(
-            &format!("layer{layer}.bias"),
-            &[WIDTH as i32],
-            payloads.len() as u32 - 1,
-        ));
-        tensors.push(tensor(&format!("act{layer}"), &[1, WIDTH as i32], 0));
+        let at = layer as u64 * layer_bytes;
+        let mut range = |offset: u64, len: u64| {
+            payloads.push(Some(Payload::File(FileRange {
+                file: &scratch,
+                offset,
+                len,
+                file_len: scratch_len,
+            })));
+            payloads.len() as u32 - 1
+        };
+        let wb = range(at, weight_bytes as u64);
+        tensors.push(tensor(w, &[width as i32, width as i32], wb));
+        let bb = range(at + weight_bytes as u64, (width * 4) as u64);
+        tensors.push(tensor(b, &[width as i32], bb));
+        tensors.push(tensor(y, &[1, width as i32], 0));
         let input = if layer == 0 { 0 } else { base - 1 };
         let mut op = fb::OperatorT::default();
         op.inputs = Some(vec![input, base, base + 1]);
@@ -148,14 +238,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     m.operator_codes = Some(vec![code]);
     m.subgraphs = Some(vec![sg]);
     m.buffers = Some(vec![fb::BufferT::default(); payloads.len()]);
-    let path = out.join("model.circle");
+    let path = o.out.join("model.circle");
     if path.exists() {
         std::fs::remove_file(&path)?;
     }
-    let written = model::save(&ModelParts { model: m, payloads }, layout, &path, false)?;
+    let written = model::save(&ModelParts { model: m, payloads }, o.layout, &path, false)?;
     std::fs::remove_file(&scratch_path)?;
     println!(
-        "{}: {layers} layers, {} bytes, {} layout",
+        "{}: {layers} layers of {width}x{width}, {} bytes, {} layout",
         path.display(),
         written.bytes,
         if written.large { "large" } else { "plain" }

@@ -116,19 +116,27 @@ impl Elements<'_> {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a numeric array"))
     }
 
-    /// Elements `first..first + out.len()` as floats.
-    pub fn f64_range(&self, first: usize, out: &mut [f64]) -> io::Result<()> {
+    /// Elements `first..first + out.len()` as floats; `scratch` holds the
+    /// raw bytes between calls.
+    pub fn f64_range(
+        &self,
+        first: usize,
+        out: &mut [f64],
+        scratch: &mut Vec<u8>,
+    ) -> io::Result<()> {
         let dtype = &self.npy.header.dtype;
         let size = dtype.size().unwrap_or(1);
-        let mut buf = vec![0u8; out.len() * size];
+        scratch.resize(out.len() * size, 0);
         let offset = self.npy.header.data_offset as u64 + (first * size) as u64;
-        read_exact_at(&self.file, &mut buf, offset)?;
-        for (o, e) in out.iter_mut().zip(buf.chunks_exact(size)) {
-            *o = dtype
-                .element_f64(e)
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a numeric array"))?;
+        read_exact_at(&self.file, scratch, offset)?;
+        if npy::decode_f64(dtype, scratch, out) {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a numeric array",
+            ))
         }
-        Ok(())
     }
 }
 

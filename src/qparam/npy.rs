@@ -514,6 +514,32 @@ impl HeaderDict {
     }
 }
 
+/// Decodes little-endian elements of `dtype` from `bytes` into `out` (as
+/// many as `out` holds); false for types without a numeric layout. One
+/// loop per type, so large arrays decode at memory speed.
+pub fn decode_f64(dtype: &NpyType, bytes: &[u8], out: &mut [f64]) -> bool {
+    fn each<const N: usize>(bytes: &[u8], out: &mut [f64], f: impl Fn([u8; N]) -> f64) {
+        for (o, e) in out.iter_mut().zip(bytes.chunks_exact(N)) {
+            *o = f(e.try_into().expect("N bytes"));
+        }
+    }
+    match dtype {
+        NpyType::U8 | NpyType::Bool => each::<1>(bytes, out, |b| f64::from(b[0])),
+        NpyType::I8 => each::<1>(bytes, out, |b| f64::from(b[0] as i8)),
+        NpyType::I16 => each::<2>(bytes, out, |b| f64::from(i16::from_le_bytes(b))),
+        NpyType::U16 => each::<2>(bytes, out, |b| f64::from(u16::from_le_bytes(b))),
+        NpyType::F16 => each::<2>(bytes, out, |b| f64::from(f16_to_f32(u16::from_le_bytes(b)))),
+        NpyType::I32 => each::<4>(bytes, out, |b| f64::from(i32::from_le_bytes(b))),
+        NpyType::U32 => each::<4>(bytes, out, |b| f64::from(u32::from_le_bytes(b))),
+        NpyType::F32 => each::<4>(bytes, out, |b| f64::from(f32::from_le_bytes(b))),
+        NpyType::I64 => each::<8>(bytes, out, |b| i64::from_le_bytes(b) as f64),
+        NpyType::U64 => each::<8>(bytes, out, |b| u64::from_le_bytes(b) as f64),
+        NpyType::F64 => each::<8>(bytes, out, f64::from_le_bytes),
+        NpyType::Other(_) => return false,
+    }
+    true
+}
+
 /// Decodes `data` (the bytes a header promises) as floats; `None` for types
 /// without a numeric layout.
 pub fn floats(dtype: &NpyType, data: &[u8]) -> Option<Vec<f64>> {

@@ -57,6 +57,31 @@ impl Steps {
     pub fn within_tolerance(&self) -> bool {
         self.within
     }
+
+    fn fold(&mut self, real: f64, scale: f64, t: f64) {
+        let (steps, within, near) = compare(real, scale, t);
+        self.max = self.max.max(steps);
+        self.within &= within;
+        self.near &= near;
+    }
+
+    /// [`Steps::fold`] over a run of quantized values `q` with one scale
+    /// and zero point against float data `t`.
+    fn fold_run(&mut self, q: &[f64], t: &[f64], scale: f64, zero: f64) {
+        let inv = 1.0 / scale;
+        let (mut max, mut over_half, mut over_one) = (0f64, 0f64, 0f64);
+        for (&q, &t) in q.iter().zip(t) {
+            let steps = ((q - zero) * scale - t).abs() * inv;
+            let slack = STEP_SLACK + (t * inv).abs() * RELATIVE_SLACK;
+            max = max.max(steps);
+            // How far past each tolerance the worst element goes.
+            over_half = over_half.max(steps - (0.5 + slack));
+            over_one = over_one.max(steps - (1.0 + slack));
+        }
+        self.max = self.max.max(max);
+        self.within &= over_half <= 0.0;
+        self.near &= over_one <= 0.0;
+    }
 }
 
 /// An entry's value with what it takes to dequantize it.
@@ -311,28 +336,33 @@ pub fn full(
         within: true,
         near: true,
     };
-    let mut fold = |real: f64, s: f64, t: f64| {
-        let (steps, within, near) = compare(real, s, t);
-        result.max = result.max.max(steps);
-        result.within &= within;
-        result.near &= near;
-    };
     if map.is_identity() {
         let elements = q.npy.elements()?;
-        let mut values = vec![0f64; PIECE.min(count)];
-        let mut bytes = vec![0u8; PIECE.min(count) * 4];
+        let n = PIECE.min(count);
+        let (mut values, mut floats) = (vec![0f64; n], vec![0f64; n]);
+        let (mut raw, mut bytes) = (Vec::new(), vec![0u8; n * 4]);
         let mut at = 0usize;
         while at < count {
             let n = PIECE.min(count - at);
-            elements.f64_range(at, &mut values[..n])?;
+            elements.f64_range(at, &mut values[..n], &mut raw)?;
             file.read_at(data.offset + at as u64 * 4, &mut bytes[..n * 4])?;
-            for (i, (&v, b)) in values[..n].iter().zip(bytes.chunks_exact(4)).enumerate() {
-                let (real, s) = q.real(v, at + i);
-                fold(
-                    real,
-                    s,
-                    f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                );
+            crate::qparam::npy::decode_f64(
+                &crate::qparam::npy::NpyType::F32,
+                &bytes[..n * 4],
+                &mut floats[..n],
+            );
+            match q.channel {
+                // One scale: the loop the compiler vectorizes.
+                None if !q.is_float => {
+                    let (s, z) = (q.scales[0], q.zero_points[0] as f64);
+                    result.fold_run(&values[..n], &floats[..n], s, z);
+                }
+                _ => {
+                    for i in 0..n {
+                        let (real, s) = q.real(values[i], at + i);
+                        result.fold(real, s, floats[i]);
+                    }
+                }
             }
             at += n;
         }
@@ -345,7 +375,7 @@ pub fn full(
         let floats = tensor_floats_at(graph, t, &positions)?;
         for ((&v, &i), &f) in values.iter().zip(&value_positions).zip(&floats) {
             let (real, s) = q.real(v, i);
-            fold(real, s, f);
+            result.fold(real, s, f);
         }
         return Ok(Some(result));
     }
@@ -365,7 +395,7 @@ pub fn full(
                 return Ok(None);
             };
             let (real, s) = q.real(v, vi);
-            fold(
+            result.fold(
                 real,
                 s,
                 f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
