@@ -144,19 +144,38 @@ pub struct ModelBuilder {
     payloads: Vec<Option<q_implant::model::Payload<'static>>>,
     codes: Vec<q_implant::model::fb::OperatorCodeT>,
     ops: Vec<q_implant::model::fb::OperatorT>,
+    /// Subgraphs finished with [`ModelBuilder::next_subgraph`].
+    done: Vec<q_implant::model::fb::SubGraphT>,
 }
 
 impl ModelBuilder {
     /// Adds a float32 tensor (a constant when `data` is given); returns its index.
     pub fn tensor(&mut self, name: &str, shape: &[i32], data: Option<&[f32]>) -> i32 {
+        self.typed(
+            name,
+            shape,
+            q_implant::model::fb::TensorType::FLOAT32,
+            data.map(f32s),
+        )
+    }
+
+    /// Adds a tensor of any type, a constant holding `data` when given.
+    pub fn typed(
+        &mut self,
+        name: &str,
+        shape: &[i32],
+        dtype: q_implant::model::fb::TensorType,
+        data: Option<Vec<u8>>,
+    ) -> i32 {
         if self.payloads.is_empty() {
             self.payloads.push(None);
         }
         let mut t = q_implant::model::fb::TensorT::default();
         t.name = Some(name.into());
         t.shape = Some(shape.to_vec());
+        t.type_ = dtype;
         if let Some(data) = data {
-            self.payloads.push(Some(f32s(data).into()));
+            self.payloads.push(Some(data.into()));
             t.buffer = (self.payloads.len() - 1) as u32;
         }
         self.tensors.push(t);
@@ -187,18 +206,27 @@ impl ModelBuilder {
         self.ops.push(o);
     }
 
-    /// Writes the model with these graph inputs and outputs.
-    pub fn save(self, path: &Path, inputs: &[i32], outputs: &[i32]) -> PathBuf {
-        use q_implant::model::{self, fb, Layout, ModelParts};
-        let mut sg = fb::SubGraphT::default();
-        sg.tensors = Some(self.tensors);
+    /// Ends the current subgraph with these graph inputs and outputs; the
+    /// tensors and operators added next form a new one (tensor indices
+    /// start again at 0).
+    pub fn next_subgraph(&mut self, inputs: &[i32], outputs: &[i32]) {
+        let mut sg = q_implant::model::fb::SubGraphT::default();
+        sg.tensors = Some(std::mem::take(&mut self.tensors));
         sg.inputs = Some(inputs.to_vec());
         sg.outputs = Some(outputs.to_vec());
-        sg.operators = Some(self.ops);
+        sg.operators = Some(std::mem::take(&mut self.ops));
+        self.done.push(sg);
+    }
+
+    /// Writes the model with these graph inputs and outputs (of the last
+    /// subgraph).
+    pub fn save(mut self, path: &Path, inputs: &[i32], outputs: &[i32]) -> PathBuf {
+        use q_implant::model::{self, fb, Layout, ModelParts};
+        self.next_subgraph(inputs, outputs);
         let mut m = fb::ModelT::default();
         m.version = 3;
         m.operator_codes = Some(self.codes);
-        m.subgraphs = Some(vec![sg]);
+        m.subgraphs = Some(self.done);
         m.buffers = Some(vec![fb::BufferT::default(); self.payloads.len().max(1)]);
         let payloads = if self.payloads.is_empty() {
             vec![None]
@@ -214,4 +242,124 @@ impl ModelBuilder {
         .unwrap();
         path.to_path_buf()
     }
+}
+
+/// An empty qparam set in a temporary directory, to fill entry by entry.
+pub fn empty_set() -> QSet {
+    let mut s = QSet::copy_of("mlp");
+    s.json.clear();
+    for entry in std::fs::read_dir(s.dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    s
+}
+
+impl QSet {
+    /// Adds an entry with per-tensor parameters (and `value`, an npy of
+    /// `descr`, for constants).
+    pub fn add(
+        &mut self,
+        key: &str,
+        dtype: &str,
+        scale: f32,
+        zero_point: i64,
+        value: Option<(&str, &[usize], &[u8])>,
+    ) {
+        self.json.insert(
+            key.into(),
+            serde_json::json!({"dtype": dtype, "quantized_dimension": 0}),
+        );
+        self.set_npy(key, "scale", "<f4", &[1], &f32s(&[scale]));
+        self.set_npy(key, "zerop", "<i8", &[1], &i64s(&[zero_point]));
+        if let Some((descr, shape, data)) = value {
+            self.set_npy(key, "value", descr, shape, data);
+        }
+    }
+}
+
+/// A model and a qparam set in one temporary directory, and `apply` on them
+/// writing `out.circle` there.
+pub struct Scene {
+    pub dir: tempfile::TempDir,
+    pub model: PathBuf,
+    pub set: QSet,
+}
+
+impl Scene {
+    /// The mlp fixture and its correct set.
+    pub fn mlp() -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model.circle");
+        std::fs::copy(fixture("mlp.circle"), &model).unwrap();
+        Scene {
+            dir,
+            model,
+            set: QSet::copy_of("mlp"),
+        }
+    }
+
+    /// A model made by `build` (given the path to write) and a set.
+    pub fn built(build: impl FnOnce(&Path) -> PathBuf, set: QSet) -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        let model = build(&dir.path().join("model.circle"));
+        Scene { dir, model, set }
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.dir.path().join("out.circle")
+    }
+
+    pub fn apply(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        self.set.save();
+        q_implant()
+            .arg("apply")
+            .arg(&self.model)
+            .arg(self.set.path())
+            .arg("-o")
+            .arg(self.out())
+            .args(extra)
+            .assert()
+    }
+
+    pub fn check(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        self.set.save();
+        q_implant()
+            .arg("check")
+            .arg(&self.model)
+            .arg(self.set.path())
+            .args(extra)
+            .assert()
+    }
+
+    /// The model and the set's files, to show that nothing changed them.
+    pub fn inputs(&self) -> (Vec<u8>, Vec<(PathBuf, Vec<u8>)>) {
+        (
+            std::fs::read(&self.model).unwrap(),
+            snapshot(self.set.dir.path()),
+        )
+    }
+
+    /// The directory holds the model and nothing else: no output, no
+    /// temporary file.
+    pub fn assert_nothing_written(&self) {
+        let names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
+        assert_eq!(
+            names,
+            ["model.circle"],
+            "no output or temporary file may remain"
+        );
+    }
+}
+
+/// The text a command printed on stderr.
+pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// The text a command printed on stdout.
+pub fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }

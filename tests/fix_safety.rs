@@ -1,0 +1,301 @@
+//! `check --fix` never loses data: its output is no input, backups are never
+//! replaced and hold the bytes that were analysed, the file keeps its mode,
+//! non-UTF-8 files are left alone, and nothing is reported as fixed before
+//! the write commits (issue 9, item 9).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fixture, q_implant, snapshot, stderr_of, QSet};
+use predicates::prelude::*;
+
+/// The mlp set with `quantized_dimension` left out of `tico::x`: `--fix`
+/// adds it (per-tensor parameters have no other axis), whatever the name
+/// matcher concludes.
+fn fixable() -> QSet {
+    let mut set = QSet::copy_of("mlp");
+    set.entry("tico::x").remove("quantized_dimension");
+    set.save();
+    set
+}
+
+fn fix(set: &QSet, extra: &[&str]) -> assert_cmd::assert::Assert {
+    q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(set.path())
+        .arg("--fix")
+        .args(extra)
+        .assert()
+}
+
+/// Names of the files in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn fixing_adds_the_axis_and_keeps_a_backup() {
+    let set = fixable();
+    let original = std::fs::read(set.path()).unwrap();
+    fix(&set, &[])
+        .success()
+        .stderr(predicate::str::contains("fixed `tico::x`"));
+    let fixed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(set.path()).unwrap()).unwrap();
+    assert_eq!(fixed["tico::x"]["quantized_dimension"], 0);
+    let backup = set.dir.path().join("qparam.json.bak");
+    assert_eq!(std::fs::read(backup).unwrap(), original);
+}
+
+#[test]
+fn fix_output_may_be_no_input() {
+    let set = fixable();
+    // The model too, placed beside the set so that only the input guard
+    // can refuse it.
+    let model = set.dir.path().join("model.circle");
+    std::fs::copy(fixture("mlp.circle"), &model).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("0.npy", set.dir.path().join("link.npy")).unwrap();
+    let before = snapshot(set.dir.path());
+    let mut outputs = vec!["0.npy", "17.npy", "model.circle", "./2.npy"];
+    if cfg!(unix) {
+        outputs.push("link.npy");
+    }
+    for output in outputs {
+        let run = q_implant()
+            .arg("check")
+            .arg(&model)
+            .arg(set.path())
+            .args(["--fix", "--fix-output"])
+            .arg(set.dir.path().join(output))
+            .assert();
+        let stderr = stderr_of(&run);
+        run.code(2);
+        assert!(stderr.contains("is the input"), "{output}: {stderr}");
+        assert!(!stderr.contains("fixed `"), "{output}: {stderr}");
+    }
+    let run = q_implant()
+        .arg("check")
+        .arg(&model)
+        .arg(set.path())
+        .args(["--fix", "--fix-output"])
+        .arg(set.path())
+        .assert()
+        .code(2);
+    assert!(stderr_of(&run).contains("is the qparam file itself"));
+    assert_eq!(snapshot(set.dir.path()), before, "nothing changed");
+}
+
+#[test]
+fn an_existing_backup_is_never_replaced() {
+    let set = fixable();
+    let original = std::fs::read(set.path()).unwrap();
+    let bak = set.dir.path().join("qparam.json.bak");
+    std::fs::write(&bak, b"an earlier original").unwrap();
+    fix(&set, &[])
+        .success()
+        .stderr(predicate::str::contains("the original is kept as"));
+    assert_eq!(std::fs::read(&bak).unwrap(), b"an earlier original");
+    let bak1 = set.dir.path().join("qparam.json.bak.1");
+    assert_eq!(std::fs::read(&bak1).unwrap(), original);
+    // A second export over the fixed file, fixed again: a third backup.
+    std::fs::write(set.path(), &original).unwrap();
+    fix(&set, &[]).success();
+    assert_eq!(std::fs::read(&bak).unwrap(), b"an earlier original");
+    assert_eq!(std::fs::read(&bak1).unwrap(), original);
+    assert_eq!(
+        std::fs::read(set.dir.path().join("qparam.json.bak.2")).unwrap(),
+        original
+    );
+}
+
+/// Several runs at once on one file: every backup holds the original,
+/// never a fixed text, and the file ends up fixed.
+#[test]
+fn concurrent_runs_back_up_the_original_only() {
+    for _ in 0..4 {
+        let set = fixable();
+        let original = std::fs::read(set.path()).unwrap();
+        let runs: Vec<std::process::Child> = (0..4)
+            .map(|_| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("q-implant"))
+                    .arg("check")
+                    .arg(fixture("mlp.circle"))
+                    .arg(set.path())
+                    .arg("--fix")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut run in runs {
+            run.wait().unwrap();
+        }
+        let backups: Vec<String> = names(set.dir.path())
+            .into_iter()
+            .filter(|n| n.starts_with("qparam.json.bak"))
+            .collect();
+        assert!(!backups.is_empty());
+        for b in &backups {
+            assert_eq!(
+                std::fs::read(set.dir.path().join(b)).unwrap(),
+                original,
+                "{b} must hold the original"
+            );
+        }
+        let now: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(set.path()).unwrap()).unwrap();
+        assert_eq!(now["tico::x"]["quantized_dimension"], 0);
+        assert!(
+            !names(set.dir.path()).iter().any(|n| n.ends_with(".tmp")),
+            "no temporary file remains"
+        );
+    }
+}
+
+/// The same race, decided in-process: a file that changed after it was
+/// analysed is left as it is, and no backup is made of it.
+#[test]
+fn a_file_changed_since_it_was_analysed_is_left_alone() {
+    let set = fixable();
+    let file = q_implant::model::CircleFile::open(fixture("mlp.circle")).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    let analysis = q_implant::analysis::check(&graph, &set.path(), &Default::default()).unwrap();
+    let plan = q_implant::fix::FixPlan::new(&analysis);
+    assert!(!plan.is_empty());
+    let fixed = plan.apply(&analysis.qparam.text);
+    std::fs::write(set.path(), b"{\"meanwhile\": {}}").unwrap();
+    let err = q_implant::fix::write(&analysis.qparam, &fixed, None, &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("changed after it was analysed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(set.path()).unwrap(), b"{\"meanwhile\": {}}");
+    assert!(!set.dir.path().join("qparam.json.bak").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o444, 0o640, 0o600] {
+        let set = fixable();
+        std::fs::set_permissions(set.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        // Root may write a read-only file; others get "permission denied"
+        // from the rename's directory or the backup. Either way the mode
+        // of what is left stays.
+        let ok = fix(&set, &[]).get_output().status.success();
+        let mode_of = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode_of(set.path()), mode, "qparam.json");
+        if ok {
+            assert_eq!(
+                mode_of(set.dir.path().join("qparam.json.bak")),
+                mode,
+                "the backup"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused() {
+    let set = fixable();
+    // A Latin-1 byte in a key that has nothing to do with the fix.
+    let text = std::fs::read_to_string(set.path()).unwrap();
+    let mut bytes = text
+        .replacen('{', "{\n  \"caf\u{e9}\": {},", 1)
+        .into_bytes();
+    let at = bytes.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+    bytes.splice(at..at + 2, [0xe9]);
+    std::fs::write(set.path(), &bytes).unwrap();
+    let before = snapshot(set.dir.path());
+    let run = fix(&set, &[]).code(2);
+    let stderr = stderr_of(&run);
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(!stderr.contains("fixed `"), "{stderr}");
+    assert_eq!(snapshot(set.dir.path()), before);
+}
+
+/// Runs `q-implant` as an unprivileged user when the tests run as root
+/// (root writes to read-only directories); `None` if that is not possible.
+#[cfg(unix)]
+fn unprivileged() -> Option<std::process::Command> {
+    let bin = assert_cmd::cargo::cargo_bin("q-implant");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(std::process::Command::new(bin));
+    }
+    let probe = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin);
+    Some(c)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_directory_reports_nothing_as_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(mut command) = unprivileged() else {
+        eprintln!("skipped: cannot run as an unprivileged user");
+        return;
+    };
+    let set = fixable();
+    let model = set.dir.path().join("model.circle");
+    std::fs::copy(fixture("mlp.circle"), &model).unwrap();
+    for entry in std::fs::read_dir(set.dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(set.dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = snapshot(set.dir.path());
+    let output = command
+        .arg("check")
+        .arg(&model)
+        .arg(set.path())
+        .arg("--fix")
+        .output()
+        .unwrap();
+    std::fs::set_permissions(set.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert!(!stderr.contains("fixed `"), "{stderr}");
+    assert_eq!(snapshot(set.dir.path()), before);
+}
+
+/// A write that fails midway (a file-size limit): nothing is reported as
+/// fixed, the file and its directory stay as they were.
+#[cfg(unix)]
+#[test]
+fn a_failed_write_reports_nothing_as_fixed() {
+    let set = fixable();
+    let before = snapshot(set.dir.path());
+    let script = format!(
+        "ulimit -f 0; exec '{}' check '{}' '{}' --fix",
+        assert_cmd::cargo::cargo_bin("q-implant").display(),
+        fixture("mlp.circle").display(),
+        set.path().display()
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("fixed `"), "{stderr}");
+    assert_eq!(snapshot(set.dir.path()), before);
+}
