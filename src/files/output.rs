@@ -60,8 +60,13 @@ impl AtomicFile {
         // (the process umask still applies), not the private mode temp files get.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder.tempfile_in(dir)?;
-        let cleanup = cleanup::register(temp.path());
+        // A signal between the file's creation and its registration would
+        // leave it behind: the ending signals wait until it is registered.
+        let (temp, cleanup) = cleanup::deferring_signals(|| {
+            let temp = builder.tempfile_in(dir)?;
+            let cleanup = cleanup::register(temp.path());
+            Ok::<_, io::Error>((temp, cleanup))
+        })?;
         Ok(AtomicFile {
             temp,
             dest: dest.to_path_buf(),
@@ -168,6 +173,25 @@ mod cleanup {
             });
         }
 
+        /// Runs `f` with the ending signals blocked; one that arrives
+        /// meanwhile is delivered when they are unblocked.
+        pub fn deferring_signals<T>(f: impl FnOnce() -> T) -> T {
+            // SAFETY: sigset_t is plain data, initialized by sigemptyset;
+            // the mask is changed for this thread only and restored.
+            unsafe {
+                let mut block: libc::sigset_t = std::mem::zeroed();
+                let mut old: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut block);
+                for signal in ENDING {
+                    libc::sigaddset(&mut block, signal);
+                }
+                libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+                let out = f();
+                libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut());
+                out
+            }
+        }
+
         pub struct Registration(Option<usize>);
 
         pub fn register(path: &Path) -> Registration {
@@ -202,6 +226,10 @@ mod cleanup {
 
         pub fn install() {}
 
+        pub fn deferring_signals<T>(f: impl FnOnce() -> T) -> T {
+            f()
+        }
+
         pub struct Registration;
 
         pub fn register(_: &Path) -> Registration {
@@ -209,7 +237,7 @@ mod cleanup {
         }
     }
 
-    pub use imp::Registration;
+    pub use imp::{deferring_signals, Registration};
 
     pub fn install() {
         imp::install();
