@@ -460,13 +460,14 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     for c in &changes {
                         if let Source::Propagated { from, op } = &c.source {
                             eprintln!(
-                                "propagated: `{}` takes the parameters of `{from}` through {op}",
-                                c.name
+                                "propagated: `{}` takes the parameters of `{}` through {op}",
+                                table::shorten(&c.name),
+                                table::shorten(from)
                             );
                         }
                     }
                     for line in &inserted {
-                        eprintln!("inserted: {line}");
+                        eprintln!("inserted: {}", table::shorten(line));
                     }
                     eprintln!(
                         "wrote {}: {} tensors quantized ({} propagated), {} bytes, {} layout",
@@ -556,7 +557,7 @@ fn changes_table(changes: &[Change], inserted: &[String]) -> String {
     }
     let mut out = table::layout(&rows, &[false, false, true, false]);
     for line in inserted {
-        let _ = writeln!(out, "inserted: {line}");
+        let _ = writeln!(out, "inserted: {}", table::shorten(line));
     }
     let _ = writeln!(
         out,

@@ -55,20 +55,26 @@ impl SourceCode for QParamSource<'_> {
         let to_line = (last + after).min(self.lines.line_count() - 1);
         let long =
             (from_line..=to_line).any(|l| self.lines.line_span(self.text, l).len() > LONG_LINE);
+        // Without context lines the contents start at the span itself:
+        // the renderer takes the location it prints from them.
         let (from, to, line, count) = if long {
             // One window of the span's own line(s), no context lines.
             let line_start = self.lines.line_span(self.text, first).start;
             let line_end = self.lines.line_span(self.text, last).end;
+            let from = if before == 0 {
+                start
+            } else {
+                self.floor(start.saturating_sub(WINDOW_MARGIN).max(line_start))
+            };
             (
-                self.floor(start.saturating_sub(WINDOW_MARGIN).max(line_start)),
+                from,
                 self.ceil((end + WINDOW_MARGIN).min(line_end)),
                 first,
                 last - first + 1,
             )
         } else {
-            // Without context lines the contents start at the span itself
-            // (what the renderer takes the location from); with them, at
-            // the start of the first line.
+            // With context lines, the contents start at the start of the
+            // first line.
             let from = if before == 0 {
                 start
             } else {
