@@ -1,7 +1,7 @@
 //! Inserts the QUANTIZE and DEQUANTIZE operators the plan calls for where a
 //! float operator meets a quantized tensor (mixed precision).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::float_io::{op_with, opcode};
 use crate::model::fb::{self, BuiltinOperator as Op, TensorType};
@@ -24,6 +24,7 @@ pub fn insert(model: &mut fb::ModelT, conversions: &[Conversion]) -> Vec<String>
         }
         let tensors = sg.tensors.get_or_insert_with(Vec::new);
         let ops = sg.operators.get_or_insert_with(Vec::new);
+        let mut names: HashSet<String> = tensors.iter().filter_map(|t| t.name.clone()).collect();
         let mut before: HashMap<usize, Vec<fb::OperatorT>> = HashMap::new();
         let mut after: HashMap<usize, Vec<fb::OperatorT>> = HashMap::new();
         // One float twin per dequantized tensor, made before its first use.
@@ -34,7 +35,7 @@ pub fn insert(model: &mut fb::ModelT, conversions: &[Conversion]) -> Vec<String>
                     let twin = match twins.get(&tensor) {
                         Some(&t) => t,
                         None => {
-                            let t = float_twin(tensors, tensor);
+                            let t = float_twin(tensors, &mut names, tensor);
                             twins.insert(tensor, t);
                             before.entry(op).or_default().push(op_with(
                                 opcode(codes, Op::DEQUANTIZE),
@@ -57,7 +58,7 @@ pub fn insert(model: &mut fb::ModelT, conversions: &[Conversion]) -> Vec<String>
                     }
                 }
                 Conversion::QuantizeOutput { op, tensor, .. } => {
-                    let twin = float_twin(tensors, tensor);
+                    let twin = float_twin(tensors, &mut names, tensor);
                     for output in ops[op].outputs.iter_mut().flatten() {
                         if *output == tensor as i32 {
                             *output = twin;
@@ -88,13 +89,23 @@ pub fn insert(model: &mut fb::ModelT, conversions: &[Conversion]) -> Vec<String>
 }
 
 /// Appends a float32 copy of tensor `index` with no data and no
-/// quantization; returns its index.
-fn float_twin(tensors: &mut Vec<fb::TensorT>, index: usize) -> i32 {
+/// quantization; returns its index. Its name (`<name>::float`) is new to
+/// the subgraph: a tensor written through a QUANTIZE and read through a
+/// DEQUANTIZE has two twins, and names must stay unique for a later run.
+fn float_twin(tensors: &mut Vec<fb::TensorT>, names: &mut HashSet<String>, index: usize) -> i32 {
     let mut twin = tensors[index].clone();
-    twin.name = Some(format!(
+    let base = format!(
         "{}::float",
         tensors[index].name.as_deref().unwrap_or("tensor")
-    ));
+    );
+    let mut name = base.clone();
+    let mut n = 1;
+    while names.contains(&name) {
+        name = format!("{base}.{n}");
+        n += 1;
+    }
+    names.insert(name.clone());
+    twin.name = Some(name);
     twin.type_ = TensorType::FLOAT32;
     twin.quantization = None;
     twin.buffer = 0;
