@@ -226,16 +226,22 @@ impl Parser<'_> {
         Ok(v)
     }
 
+    /// A `\uXXXX` escape, or a surrogate pair of two. A lone surrogate
+    /// (which Python's `json.dump` writes for one) becomes U+FFFD, and an
+    /// escape after it that is not its low half is read on its own.
     fn unicode_escape(&mut self) -> Result<char, SyntaxError> {
         let hi = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+        if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+            let at = self.i;
             self.i += 2;
             let lo = self.hex4()?;
-            0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
-        } else {
-            hi
-        };
-        Ok(char::from_u32(code).unwrap_or('\u{FFFD}'))
+            if (0xDC00..0xE000).contains(&lo) {
+                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Ok(char::from_u32(code).unwrap_or('\u{FFFD}'));
+            }
+            self.i = at;
+        }
+        Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'))
     }
 
     fn array(&mut self) -> Result<Json, SyntaxError> {
@@ -328,6 +334,18 @@ mod tests {
         assert!(parse("[1 2]").is_err());
         assert!(parse("\"abc").is_err());
         assert!(parse("01x").is_err());
+    }
+
+    #[test]
+    fn surrogates_pair_up_or_stand_alone() {
+        let string = |text: &str| match parse(text).unwrap().value {
+            Json::String(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(string(r#""\ud83d\ude00""#), "\u{1F600}");
+        assert_eq!(string(r#""\ud83dx""#), "\u{FFFD}x");
+        assert_eq!(string(r#""\ud83d\u0041""#), "\u{FFFD}A");
+        assert_eq!(string(r#""\ude00""#), "\u{FFFD}");
     }
 
     #[test]
