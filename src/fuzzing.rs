@@ -1,10 +1,17 @@
 //! The bodies of the fuzz targets, shared with the regression tests that
-//! replay what the fuzzers once found. Not part of the supported API.
+//! replay what the fuzzers once found and with the stable-toolchain driver
+//! (`examples/fuzz.rs`). Not part of the supported API.
 
-use crate::graph::Graph;
+use std::path::Path;
+
+use crate::analysis::{self, CheckOptions};
+use crate::fix::FixPlan;
+use crate::graph::{dtype_size, Graph};
+use crate::implant;
 use crate::inspect::Report;
 use crate::model::{writer, CircleFile, Layout, ModelParts};
 use crate::qparam::{json, npy};
+use crate::report::{self, Filter, Format, Sources, View};
 
 /// Any bytes as a model: an error or a model that can be viewed, inspected
 /// and written again in both layouts, and read back.
@@ -33,4 +40,159 @@ pub fn parse_qparam(data: &[u8]) {
     if let Ok(header) = npy::parse_header(data) {
         let _ = npy::floats(&header.dtype, &data[header.data_offset..]);
     }
+}
+
+/// The models [`check_set`] checks parameter sets against, by the low two
+/// bits of its first byte.
+pub const SET_MODELS: [&str; 4] = ["mlp", "convnet", "story", "multi"];
+
+/// Separates the parts of a [`check_set`] input.
+pub const SET_SEPARATOR: &[u8] = b"\x00\x01npy\x01\x00";
+
+/// At most this many npy files are written for one input.
+pub const SET_MAX_FILES: usize = 64;
+
+/// A whole run of `check` and what follows it, on one input: the first
+/// byte chooses a fixture model (see [`SET_MODELS`]) and options; the rest
+/// is a qparam.json text and then npy files (`0.npy`, `1.npy`, ...), parted
+/// by [`SET_SEPARATOR`]. The files are written to a temporary directory;
+/// the set is checked, reported in every format, fixed (in memory), and
+/// implanted into a model kept in memory.
+///
+/// Beyond "no panic", it holds the analysis to its word: a plan its gate
+/// lets through implants without error, into a model that reads back and
+/// whose tensors' data fit their shapes; a fixed text of a JSON file is
+/// JSON; the JSON report is JSON.
+pub fn check_set(data: &[u8]) {
+    let Some((&options, rest)) = data.split_first() else {
+        return;
+    };
+    let name = SET_MODELS[usize::from(options & 3)];
+    let Some(bytes) = fixture_model(name) else {
+        return;
+    };
+    let file = CircleFile::from_bytes(format!("{name}.circle"), bytes)
+        .expect("the fixture models are valid");
+    let graph = Graph::new(&file);
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let mut parts = split(rest, SET_SEPARATOR);
+    let text = parts.next().unwrap_or_default();
+    let qparam = dir.path().join("qparam.json");
+    if std::fs::write(&qparam, text).is_err() {
+        return;
+    }
+    for (i, npy) in parts.take(SET_MAX_FILES).enumerate() {
+        if std::fs::write(dir.path().join(format!("{i}.npy")), npy).is_err() {
+            return;
+        }
+    }
+    let allow_float = if options & 16 != 0 {
+        // Every third tensor may stay float: mixed precision.
+        graph
+            .tensors()
+            .step_by(3)
+            .map(|t| t.name.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let check_options = CheckOptions {
+        propagate: options & 4 != 0,
+        float_io: options & 8 != 0,
+        allow_float,
+        ..Default::default()
+    };
+    let Ok(analysis) = analysis::check(&graph, &qparam, &check_options) else {
+        return;
+    };
+
+    let filter = Filter::default();
+    let view = View::new(&analysis, &filter);
+    let sources = Sources {
+        model: Path::new(name),
+        qparam: &qparam,
+    };
+    for format in [Format::Human, Format::Sarif, Format::Github] {
+        let _ = report::render(&view, &sources, format, false);
+    }
+    let json_report = report::render(&view, &sources, Format::Json, false);
+    serde_json::from_str::<serde_json::Value>(&json_report).expect("the JSON report is JSON");
+
+    let fixed = FixPlan::new(&analysis).apply(&analysis.qparam.text);
+    if analysis.qparam.is_utf8 && json::parse(&analysis.qparam.text).is_ok() {
+        json::parse(&fixed).expect("a fixed JSON text is JSON");
+    }
+
+    let passes = analysis.plan.gate(false, |_| false).is_ok();
+    match implant::implant(&file, &graph, &analysis.plan) {
+        Ok(implanted) if passes => {
+            for layout in [Layout::Plain, Layout::Large] {
+                let mut out = Vec::new();
+                writer::write(&implanted.parts, layout, &mut out)
+                    .unwrap_or_else(|e| panic!("a clean plan could not be written: {e:?}"));
+                let again = CircleFile::from_bytes("implanted.circle", out)
+                    .expect("an implanted model reads back");
+                for t in Graph::new(&again).tensors() {
+                    if let Some(data) = t.data {
+                        let expected = t
+                            .element_count()
+                            .zip(dtype_size(t.dtype))
+                            .map(|(n, s)| n * s as u64);
+                        assert_eq!(
+                            Some(data.len),
+                            expected,
+                            "`{}` holds data of the wrong size",
+                            t.name
+                        );
+                    }
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => assert!(
+            !passes,
+            "the gate passed a plan the implant refuses: {e}; findings: {:?}",
+            analysis
+                .findings
+                .iter()
+                .map(|d| d.code())
+                .collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// The bytes of a fixture model, read once.
+fn fixture_model(name: &str) -> Option<Vec<u8>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MODELS: OnceLock<Mutex<HashMap<String, Option<Vec<u8>>>>> = OnceLock::new();
+    let models = MODELS.get_or_init(Default::default);
+    let mut models = models.lock().unwrap_or_else(|e| e.into_inner());
+    models
+        .entry(name.to_string())
+        .or_insert_with(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+            std::fs::read(dir.join(format!("{name}.circle"))).ok()
+        })
+        .clone()
+}
+
+/// `data` cut at every occurrence of `separator`.
+fn split<'a>(data: &'a [u8], separator: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.windows(separator.len()).position(|w| w == separator) {
+            Some(at) => {
+                rest = Some(&r[at + separator.len()..]);
+                Some(&r[..at])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }

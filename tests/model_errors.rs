@@ -117,6 +117,7 @@ fn fuzz_regressions_stay_fixed() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         q_implant::fuzzing::read_model(&bytes);
         q_implant::fuzzing::parse_qparam(&bytes);
+        q_implant::fuzzing::check_set(&bytes);
         n += 1;
     }
     assert!(n > 0);
