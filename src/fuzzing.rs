@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::analysis::{self, CheckOptions};
-use crate::fix::FixPlan;
+use crate::fix;
 use crate::graph::{dtype_size, Graph};
 use crate::implant;
 use crate::inspect::Report;
@@ -120,7 +120,10 @@ pub fn check_set(data: &[u8]) {
     let json_report = report::render(&view, &sources, Format::Json, false);
     serde_json::from_str::<serde_json::Value>(&json_report).expect("the JSON report is JSON");
 
-    let fixed = FixPlan::new(&analysis).apply(&analysis.qparam.text);
+    let Ok(plan) = fix::plan(&graph, &analysis, &check_options) else {
+        return;
+    };
+    let fixed = plan.text.clone();
     if analysis.qparam.is_utf8 && json::parse(&analysis.qparam.text).is_ok() {
         json::parse(&fixed).expect("a fixed JSON text is JSON");
     }

@@ -123,16 +123,20 @@ pub struct Operator {
 
 impl Operator {
     /// For operators that move values without arithmetic (Reshape,
-    /// Transpose, Squeeze, Pad, MaxPool2D, Slice, StridedSlice, Gather,
-    /// Split), the tensor whose values their outputs hold: kernels copy the
-    /// quantized bytes, so the outputs must keep its parameters.
+    /// Transpose, Squeeze, ExpandDims, Pad, PadV2, MirrorPad, MaxPool2D,
+    /// Slice, StridedSlice, Gather, Split), the tensor whose values their
+    /// outputs hold: kernels copy the quantized bytes, so the outputs must
+    /// keep its parameters.
     pub fn value_source(&self) -> Option<usize> {
         use fb::BuiltinOperator as Op;
-        const FIRST_INPUT: [Op; 8] = [
+        const FIRST_INPUT: [Op; 11] = [
             Op::RESHAPE,
             Op::TRANSPOSE,
             Op::SQUEEZE,
+            Op::EXPAND_DIMS,
             Op::PAD,
+            Op::PADV2,
+            Op::MIRROR_PAD,
             Op::MAX_POOL_2D,
             Op::SLICE,
             Op::STRIDED_SLICE,

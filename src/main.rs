@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use q_implant::analysis::{self, rules, CheckOptions};
 use q_implant::apply::{self, ApplyRequest, Outcome};
-use q_implant::fix::{self, FixPlan};
+use q_implant::fix;
 use q_implant::graph::Graph;
 use q_implant::implant::Change;
 use q_implant::inspect;
@@ -57,10 +57,14 @@ enum Command {
         /// Colors in human output.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
-        /// Rename keys the matcher resolves confidently and add a missing
-        /// `quantized_dimension` where it can only be 0; then report what
-        /// remains. Writes qparam.json in place (keeping qparam.json.bak)
-        /// unless --fix-output is given. Never changes npy files.
+        /// Fix what is certain, then report what remains: rename keys the
+        /// matcher resolves confidently, add a `quantized_dimension` that
+        /// can only be 0, repair arrays (PyTorch layouts, float64 or 0-d
+        /// scales, unquantized values) into new npy files, and add the
+        /// entries the graph and the set determine (biases, constants,
+        /// layout copies, outputs of affine steps). Writes qparam.json in
+        /// place (keeping qparam.json.bak, or .bak.1, ...) unless
+        /// --fix-output is given. Never changes an existing npy file.
         #[arg(long)]
         fix: bool,
         /// Write the fixed file here instead (beside QPARAM).
@@ -316,14 +320,14 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             let mut result = analysis::check(&graph, &qparam, &options)?;
             let mut qparam = qparam;
             if fix {
-                let plan = FixPlan::new(&result);
+                let plan = fix::plan(&graph, &result, &options)?;
                 if plan.is_empty() {
                     for f in &plan.left {
                         eprintln!("left as is `{}`: {}", f.key, f.what);
                     }
                     eprintln!("nothing to fix");
                 } else {
-                    let fixed = plan.apply(&result.qparam.text);
+                    let new_files = plan.new_files();
                     let mut inputs: Vec<&std::path::Path> = vec![&model];
                     inputs.extend(
                         result
@@ -334,14 +338,16 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                             .flatten()
                             .map(|f| f.value.path.as_path()),
                     );
+                    inputs.extend(new_files.iter().map(|p| p.as_path()));
                     let written =
-                        fix::write(&result.qparam, &fixed, fix_output.as_deref(), &inputs)?;
+                        fix::write(&result.qparam, &plan.text, fix_output.as_deref(), &inputs)?;
                     for f in &plan.fixed {
                         eprintln!("fixed `{}`: {}", f.key, f.what);
                     }
                     for f in &plan.left {
                         eprintln!("left as is `{}`: {}", f.key, f.what);
                     }
+                    plan.keep_arrays();
                     if let Some(backup) = &written.backup {
                         eprintln!("the original is kept as {}", backup.display());
                     }

@@ -169,9 +169,9 @@ fn a_file_changed_since_it_was_analysed_is_left_alone() {
     let file = q_implant::model::CircleFile::open(fixture("mlp.circle")).unwrap();
     let graph = q_implant::graph::Graph::new(&file);
     let analysis = q_implant::analysis::check(&graph, &set.path(), &Default::default()).unwrap();
-    let plan = q_implant::fix::FixPlan::new(&analysis);
+    let plan = q_implant::fix::plan(&graph, &analysis, &Default::default()).unwrap();
     assert!(!plan.is_empty());
-    let fixed = plan.apply(&analysis.qparam.text);
+    let fixed = plan.text.clone();
     std::fs::write(set.path(), b"{\"meanwhile\": {}}").unwrap();
     let err = q_implant::fix::write(&analysis.qparam, &fixed, None, &[]).unwrap_err();
     assert!(

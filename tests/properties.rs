@@ -284,11 +284,15 @@ proptest! {
 
         let file = q_implant::model::CircleFile::open(common::fixture("mlp.circle")).unwrap();
         let graph = q_implant::graph::Graph::new(&file);
-        let analysis = q_implant::analysis::check(&graph, &qparam, &Default::default()).unwrap();
-        let plan = q_implant::fix::FixPlan::new(&analysis);
-        let fixed_text = plan.apply(&analysis.qparam.text);
-        // Files the fix wrote beside the set (repaired arrays): none yet.
-        let new_files: Vec<String> = Vec::new();
+        let options = Default::default();
+        let analysis = q_implant::analysis::check(&graph, &qparam, &options).unwrap();
+        let plan = q_implant::fix::plan(&graph, &analysis, &options).unwrap();
+        let fixed_text = plan.text.clone();
+        let new_files: Vec<String> = plan
+            .new_files()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
 
         // Valid JSON with no duplicate key.
         let parsed = json::parse(&fixed_text)

@@ -282,6 +282,23 @@ fn q602_precision_boundary() {
     assert_eq!(run.status.code(), Some(1));
 }
 
+/// Q603: the reference exporter's output for a fused ResNet-18 skips
+/// every convolution with a fused ReLU.
+#[test]
+fn q603_missing_layer_kind() {
+    let (doc, _) = check_json(
+        &fixture("resnet18q.circle"),
+        &fixture("resnet18q.extractor-qparam/not_mapped_qparam.json"),
+    );
+    let d = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "Q603")
+        .unwrap_or_else(|| panic!("Q603 not reported: {doc:#}"));
+    assert!(d["message"].as_str().unwrap().contains("9 CONV_2D"));
+}
+
 triggers!(q601_float_remains, "Q601", mlp(), "mlp", |s| {
     let k = s.key("::relu");
     s.json.remove(&k);

@@ -48,6 +48,8 @@ pub struct Context<'a> {
     filled: HashMap<TensorId, usize>,
     /// Every float32 tensor the plan gives parameters.
     pub quantized: HashSet<TensorId>,
+    /// Tensor names the matcher confidently gives an unknown key, with it.
+    matched: HashMap<String, usize>,
 }
 
 impl<'a> Context<'a> {
@@ -84,6 +86,12 @@ impl<'a> Context<'a> {
         }
         quantized.extend(fills.iter().map(|f| f.tensor));
         let resolutions = matcher::resolve(graph, qparam, &targets, &by_tensor);
+        let mut matched = HashMap::new();
+        for (i, r) in resolutions.iter().enumerate() {
+            if let Some(m) = r.matched() {
+                matched.entry(m.name.clone()).or_insert(i);
+            }
+        }
         Context {
             graph,
             qparam,
@@ -94,17 +102,16 @@ impl<'a> Context<'a> {
             fills,
             filled,
             quantized,
+            matched,
         }
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
     pub fn key_probably_meaning(&self, name: &str) -> Option<&'a str> {
-        self.qparam
-            .entries
-            .iter()
-            .zip(&self.resolutions)
-            .find(|(_, r)| r.matched().is_some_and(|s| s.name == name))
-            .map(|(e, _)| e.key.as_str())
+        let qparam = self.qparam;
+        self.matched
+            .get(name)
+            .map(|&i| qparam.entries[i].key.as_str())
     }
 
     /// Every entry with every tensor it names.

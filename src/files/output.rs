@@ -111,6 +111,52 @@ impl AtomicFile {
     }
 }
 
+/// A new file that is removed again (on drop, or when a signal ends the
+/// process) unless [`Pending::keep`] is called: for files that only make
+/// sense if another write commits (the new npy files of a fixed set).
+pub struct Pending {
+    file: File,
+    path: PathBuf,
+    cleanup: Option<cleanup::Registration>,
+}
+
+impl Pending {
+    /// Creates `path`, which must not exist yet.
+    pub fn create_new(path: &Path) -> io::Result<Pending> {
+        cleanup::install();
+        let (file, cleanup) = cleanup::deferring_signals(|| {
+            let file = File::options().write(true).create_new(true).open(path)?;
+            Ok::<_, io::Error>((file, cleanup::register(path)))
+        })?;
+        Ok(Pending {
+            file,
+            path: path.to_path_buf(),
+            cleanup: Some(cleanup),
+        })
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Keeps the file for good.
+    pub fn keep(mut self) {
+        self.cleanup.take();
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.cleanup.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Removal of temporary files when a signal ends the process.
 mod cleanup {
     use std::path::Path;

@@ -1,17 +1,36 @@
-//! `check --fix`: the mechanical fixes the analysis is sure of, applied to
-//! the text of qparam.json (so its formatting and order stay as they were):
-//! keys renamed to the tensor the matcher confidently gives them, and
-//! `"quantized_dimension": 0` added where it can be nothing else. Ambiguous
-//! keys are left alone and listed; existing npy files are never touched.
-//! [`write`] saves the result without ever losing the original.
+//! `check --fix`: what the analysis is sure of, applied to the text of
+//! qparam.json (so its formatting and order stay as they were), then the
+//! entries the graph and the set determine:
+//!
+//! 1. keys renamed to the tensor the matcher confidently gives them (a key
+//!    naming the same tensor as an earlier one, with the same parameters,
+//!    is removed; so is a key whose value the converter fused away, another
+//!    key holding the result);
+//! 2. `"quantized_dimension": 0` added where it can be nothing else;
+//! 3. arrays repaired ([`repair`]) into new npy files beside the set;
+//! 4. entries added ([`complete`]) until nothing more is determined.
+//!
+//! Ambiguous keys are left alone and listed; existing npy files are never
+//! touched. [`write`] saves the result without ever losing the original.
 
+mod arrays;
+mod complete;
+mod repair;
+pub mod text;
 mod write;
+
+use std::collections::HashMap;
 
 pub use write::{write, FixError, FixWritten};
 
 use crate::analysis::matcher::Verdict;
-use crate::analysis::Analysis;
-use crate::span::Span;
+use crate::analysis::{Analysis, CheckOptions, Context};
+use crate::graph::{Graph, Tensor};
+use crate::model::fb::BuiltinOperator as Op;
+use crate::qparam::{self, Entry};
+use arrays::{Data, NewArrays};
+use complete::{Addition, Array};
+use text::Edit;
 
 /// A change made to the text, described for the user.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,119 +39,347 @@ pub struct Fixed {
     pub what: String,
 }
 
-/// What `--fix` would do.
-#[derive(Debug, Default)]
+/// A tensor a key still names as a candidate this likely gets no entry of
+/// its own: the user may rename the key to it.
+const PROTECTED: f64 = 0.5;
+
+/// Rounds of additions at most: each can only add what the one before made
+/// determined (a bias once its input has parameters), so a few suffice.
+const MAX_ROUNDS: usize = 8;
+
+/// What `--fix` would do: the fixed text, the new npy files it names
+/// (removed again unless [`FixPlan::keep_arrays`]), and the report.
 pub struct FixPlan {
-    edits: Vec<(Span, String)>,
+    pub text: String,
+    arrays: NewArrays,
     pub fixed: Vec<Fixed>,
     /// Keys left as they are, with the reason.
     pub left: Vec<Fixed>,
 }
 
 impl FixPlan {
-    pub fn new(analysis: &Analysis) -> FixPlan {
-        let text = &analysis.qparam.text;
-        let mut plan = FixPlan::default();
-        for (entry, resolution) in analysis.qparam.entries.iter().zip(&analysis.resolutions) {
-            match &resolution.verdict {
-                Verdict::Match(m) => {
-                    let quoted = serde_json::to_string(&m.name).expect("a string serializes");
-                    plan.edits.push((entry.key_span.clone(), quoted));
-                    plan.fixed.push(Fixed {
-                        key: entry.key.clone(),
-                        what: format!(
-                            "renamed to `{}` ({:.0}%: {})",
-                            m.name,
-                            m.shown_confidence() * 100.0,
-                            m.reason
-                        ),
-                    });
+    pub fn is_empty(&self) -> bool {
+        self.fixed.is_empty()
+    }
+
+    /// Keeps the new npy files: the fixed set naming them was written.
+    pub fn keep_arrays(self) {
+        self.arrays.keep();
+    }
+
+    /// The new npy files written so far.
+    pub fn new_files(&self) -> Vec<std::path::PathBuf> {
+        self.arrays.paths()
+    }
+}
+
+/// Works out every fix for `analysis` (of the set at its path) against
+/// `graph`. New npy files are written beside the set already, and removed
+/// when the plan is dropped without [`FixPlan::keep_arrays`].
+pub fn plan(
+    graph: &Graph<'_>,
+    analysis: &Analysis,
+    options: &CheckOptions,
+) -> Result<FixPlan, FixError> {
+    let q = &analysis.qparam;
+    let mut plan = FixPlan {
+        text: q.text.clone(),
+        arrays: NewArrays::default(),
+        fixed: Vec::new(),
+        left: Vec::new(),
+    };
+    let write_err = |source| FixError::Write {
+        path: q.dir.clone(),
+        source,
+    };
+    // 1-3: renames, removals, axes and repairs on the file as it is.
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut renamed: HashMap<&str, usize> = HashMap::new();
+    for (i, (entry, resolution)) in q.entries.iter().zip(&analysis.resolutions).enumerate() {
+        let mut target: Option<&Tensor<'_>> =
+            graph.named(&entry.key).first().map(|&id| graph.tensor(id));
+        match &resolution.verdict {
+            Verdict::Match(m) => {
+                if let Some(&first) = renamed.get(m.name.as_str()) {
+                    let other = &q.entries[first];
+                    if same_params(entry, other) {
+                        edits.push(text::remove_member(
+                            &q.text,
+                            &entry.key_span,
+                            entry.span.end,
+                        ));
+                        plan.fixed.push(Fixed {
+                            key: entry.key.clone(),
+                            what: format!(
+                                "removed: it names `{}` as `{}` does, with the same parameters",
+                                m.name, other.key
+                            ),
+                        });
+                    } else {
+                        plan.left.push(Fixed {
+                            key: entry.key.clone(),
+                            what: format!(
+                                "names `{}` as `{}` does, with other parameters; keep one of them",
+                                m.name, other.key
+                            ),
+                        });
+                    }
+                    continue;
                 }
-                Verdict::Ambiguous(ties) => plan.left.push(Fixed {
+                renamed.insert(&m.name, i);
+                edits.push(text::replace_string(&entry.key_span, &m.name));
+                plan.fixed.push(Fixed {
                     key: entry.key.clone(),
                     what: format!(
-                        "ambiguous between {}",
-                        ties.iter()
-                            .map(|t| format!("`{}`", t.name))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
+                        "renamed to `{}` ({:.0}%: {})",
+                        m.name,
+                        m.shown_confidence() * 100.0,
+                        m.reason
                     ),
-                }),
-                Verdict::Unmatched | Verdict::Named => {}
-            }
-            let per_tensor = entry
-                .scale
-                .as_ref()
-                .is_some_and(|s| s.value.header.element_count() == Some(1));
-            if !entry.has_axis_field && per_tensor {
-                if let Some(edit) = append_member(text, &entry.span, "\"quantized_dimension\": 0") {
-                    plan.edits.push(edit);
-                    plan.fixed.push(Fixed {
-                        key: entry.key.clone(),
-                        what: "added \"quantized_dimension\": 0 (per-tensor parameters have no other axis)".into(),
-                    });
+                });
+                target = graph.named(&m.name).first().map(|&id| graph.tensor(id));
+                if let Some(t) = target {
+                    if let Some((scale, zerop, what)) = narrowed(graph, entry, t) {
+                        let (Some(sf), Some(zf)) = (&entry.scale, &entry.zerop) else {
+                            continue;
+                        };
+                        let s_name = plan
+                            .arrays
+                            .write(&q.dir, &[1], Data::F32(vec![scale]))
+                            .map_err(write_err)?;
+                        let z_name = plan
+                            .arrays
+                            .write(&q.dir, &[1], Data::I64(vec![zerop]))
+                            .map_err(write_err)?;
+                        edits.push(text::replace_string(&sf.span, &s_name));
+                        edits.push(text::replace_string(&zf.span, &z_name));
+                        plan.fixed.push(Fixed {
+                            key: entry.key.clone(),
+                            what: format!("{what} ({s_name}, {z_name})"),
+                        });
+                    }
                 }
             }
+            Verdict::Ambiguous(ties) => plan.left.push(Fixed {
+                key: entry.key.clone(),
+                what: format!(
+                    "ambiguous between {}",
+                    ties.iter()
+                        .map(|t| format!("`{}`", t.name))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            }),
+            Verdict::Unmatched if resolution.note.is_some() => {
+                edits.push(text::remove_member(
+                    &q.text,
+                    &entry.key_span,
+                    entry.span.end,
+                ));
+                plan.fixed.push(Fixed {
+                    key: entry.key.clone(),
+                    what: format!(
+                        "removed: {}",
+                        resolution.note.as_deref().unwrap_or_default()
+                    ),
+                });
+                continue;
+            }
+            Verdict::Unmatched | Verdict::Named => {}
         }
-        plan
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.edits.is_empty()
-    }
-
-    /// The fixed text.
-    pub fn apply(&self, text: &str) -> String {
-        let mut edits = self.edits.clone();
-        edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
-        let mut out = text.to_string();
-        for (span, replacement) in edits {
-            out.replace_range(span, &replacement);
+        let per_tensor = entry
+            .scale
+            .as_ref()
+            .is_some_and(|s| s.value.header.element_count() == Some(1));
+        if !entry.has_axis_field && per_tensor {
+            if let Some(edit) =
+                text::append_member(&q.text, &entry.span, "\"quantized_dimension\": 0")
+            {
+                edits.push(edit);
+                plan.fixed.push(Fixed {
+                    key: entry.key.clone(),
+                    what: "added \"quantized_dimension\": 0 (per-tensor parameters have no other axis)".into(),
+                });
+            }
         }
-        out
+        let bias = target.is_some_and(|t| is_bias(graph, t));
+        for r in repair::repairs(graph, entry, target) {
+            if r.field == "value"
+                && bias
+                && matches!(
+                    r.data,
+                    Data::U8(_) | Data::I8(_) | Data::I16(_) | Data::I32(_) | Data::I64(_)
+                )
+                && entry
+                    .value
+                    .as_ref()
+                    .is_some_and(|v| v.value.header.dtype.is_float())
+            {
+                // A bias is quantized from the graph instead (its scale is
+                // determined), when its entry is replaced below.
+                continue;
+            }
+            let field = match r.field {
+                "scale" => entry.scale.as_ref(),
+                "zerop" => entry.zerop.as_ref(),
+                _ => entry.value.as_ref(),
+            };
+            let Some(field) = field else { continue };
+            let name = plan
+                .arrays
+                .write(&q.dir, &r.shape, r.data)
+                .map_err(write_err)?;
+            edits.push(text::replace_string(&field.span, &name));
+            plan.fixed.push(Fixed {
+                key: entry.key.clone(),
+                what: format!(
+                    "{} ({name}; `{}` is unchanged)",
+                    r.what,
+                    field.value.path.display()
+                ),
+            });
+        }
     }
-}
-
-/// An edit adding `member` as the last member of the object at `object`,
-/// indented like the member before it.
-fn append_member(text: &str, object: &Span, member: &str) -> Option<(Span, String)> {
-    let inner = &text[object.start..object.end.checked_sub(1)?];
-    let last = inner.trim_end();
-    if last.trim_start() == "{" {
-        return Some((object.start + 1..object.start + 1, member.to_string()));
-    }
-    let at = object.start + last.len();
-    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let indent: String = text[line_start..]
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
+    plan.text = text::apply(&q.text, &edits);
+    // 4: additions, in rounds, each on the set as the last left it; never
+    // for a tensor a key left unresolved may still mean.
+    let protected: std::collections::HashSet<&str> = analysis
+        .resolutions
+        .iter()
+        .filter(|r| {
+            matches!(r.verdict, Verdict::Ambiguous(_) | Verdict::Unmatched) && r.note.is_none()
+        })
+        .flat_map(|r| r.candidates.iter())
+        .filter(|c| c.confidence >= PROTECTED)
+        .map(|c| c.name.as_str())
         .collect();
-    let sep = if text[line_start..at].trim_start().starts_with('{') {
-        " ".to_string()
-    } else {
-        format!("\n{indent}")
-    };
-    Some((at..at, format!(",{sep}{member}")))
+    let mut propagating = options.clone();
+    propagating.propagate = true;
+    for _ in 0..MAX_ROUNDS {
+        let (set, _) = qparam::from_bytes(
+            &q.path,
+            q.dir.clone(),
+            plan.text.clone().into_bytes(),
+            options.load,
+        );
+        let ctx = Context::new(graph, &set, &propagating);
+        let additions: Vec<Addition> = complete::additions(&ctx)
+            .into_iter()
+            .filter(|a| !protected.contains(a.tensor.as_str()))
+            .collect();
+        if additions.is_empty() {
+            break;
+        }
+        let mut edits = Vec::new();
+        let mut entries = Vec::new();
+        for a in additions {
+            if let Some(r) = a.replaces {
+                let e = &set.entries[r];
+                edits.push(text::remove_member(&set.text, &e.key_span, e.span.end));
+            }
+            entries.push(render(&set, &q.dir, &mut plan.arrays, &a).map_err(write_err)?);
+            plan.fixed.push(Fixed {
+                key: a.tensor.clone(),
+                what: format!("added: {}", a.what),
+            });
+        }
+        edits.extend(text::append_entries(&set, &entries));
+        plan.text = text::apply(&set.text, &edits);
+    }
+    Ok(plan)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn members_are_appended_in_the_files_style() {
-        let text = "{\n  \"a\": {\n    \"dtype\": \"uint8\",\n    \"scale\": \"0.npy\"\n  }\n}";
-        let start = text.find("{\n    ").unwrap();
-        let end = text.rfind("  }").unwrap() + 3;
-        let (span, insert) =
-            append_member(text, &(start..end), "\"quantized_dimension\": 0").unwrap();
-        let mut out = text.to_string();
-        out.replace_range(span, &insert);
-        assert_eq!(out, "{\n  \"a\": {\n    \"dtype\": \"uint8\",\n    \"scale\": \"0.npy\",\n    \"quantized_dimension\": 0\n  }\n}");
-        let one_line = "{\"a\": {\"dtype\": \"uint8\"}}";
-        let (span, insert) = append_member(one_line, &(6..24), "\"q\": 0").unwrap();
-        let mut out = one_line.to_string();
-        out.replace_range(span, &insert);
-        assert_eq!(out, "{\"a\": {\"dtype\": \"uint8\", \"q\": 0}}");
+/// An addition as entry text, its new arrays written.
+fn render(
+    set: &qparam::QParamFile,
+    dir: &std::path::Path,
+    arrays: &mut NewArrays,
+    a: &Addition,
+) -> std::io::Result<String> {
+    let mut array = |x: &Array| -> std::io::Result<String> {
+        Ok(match x {
+            Array::Existing(literal) => literal.clone(),
+            Array::Scales(v) => {
+                text::quoted(&arrays.write(dir, &[v.len()], Data::F32(v.clone()))?)
+            }
+            Array::ZeroPoints(v) => {
+                text::quoted(&arrays.write(dir, &[v.len()], Data::I64(v.clone()))?)
+            }
+        })
+    };
+    let mut fields = vec![
+        ("dtype", text::quoted(a.dtype.name())),
+        ("scale", array(&a.scale)?),
+        ("zerop", array(&a.zerop)?),
+        ("quantized_dimension", a.quantized_dimension.to_string()),
+    ];
+    if let Some((shape, data)) = &a.value {
+        let name = arrays.write(dir, shape, data.clone())?;
+        fields.push(("value", text::quoted(&name)));
     }
+    Ok(text::entry_text(set, &a.tensor, &fields))
+}
+
+/// For a key renamed onto the output of an operator with a fused
+/// activation (a BatchNorm whose ReLU was fused into its ADD): the
+/// per-tensor parameters narrowed to what the activation lets through,
+/// when the entry's cover more.
+fn narrowed(graph: &Graph<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f32, i64, String)> {
+    use crate::model::fb::ActivationFunctionType as Act;
+    let op = &graph.subgraphs[t.id.subgraph].operators[t.producer?];
+    let (min, max) = match op.fused? {
+        Act::RELU => (0.0, f64::INFINITY),
+        Act::RELU6 => (0.0, 6.0),
+        Act::RELU_N1_TO_1 => (-1.0, 1.0),
+        _ => return None,
+    };
+    let dtype = entry.dtype.as_ref()?.value;
+    let ([s], [z]) = (entry.scales()?, entry.zero_points()?) else {
+        return None;
+    };
+    let (qlo, qhi) = dtype.range();
+    let (lo, hi) = ((qlo - z) as f64 * s, (qhi - z) as f64 * s);
+    let (nlo, nhi) = (lo.clamp(min, max), hi.clamp(min, max));
+    if nlo - lo < *s && hi - nhi < *s {
+        return None;
+    }
+    let (ns, nz) = complete::covering(dtype, nlo, nhi)?;
+    Some((
+        ns as f32,
+        nz,
+        format!(
+            "parameters narrowed to what the {:?} fused into {} #{} lets through ({} .. {}, was {} .. {})",
+            op.fused?, op.opcode, op.index, nlo as f32, nhi as f32, lo as f32, hi as f32
+        ),
+    ))
+}
+
+/// Whether `t` is the bias input of a weighted operator.
+fn is_bias(graph: &Graph<'_>, t: &Tensor<'_>) -> bool {
+    let sg = &graph.subgraphs[t.id.subgraph];
+    t.consumers.iter().any(|&o| {
+        let op = &sg.operators[o];
+        let at = if op.opcode.is(Op::TRANSPOSE_CONV) {
+            3
+        } else if [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
+            .iter()
+            .any(|&c| op.opcode.is(c))
+        {
+            2
+        } else {
+            return false;
+        };
+        op.inputs.get(at).copied().flatten() == Some(t.id.index)
+    })
+}
+
+/// Whether two entries carry the same parameters.
+fn same_params(a: &Entry, b: &Entry) -> bool {
+    a.dtype.as_ref().map(|d| d.value) == b.dtype.as_ref().map(|d| d.value)
+        && a.scales() == b.scales()
+        && a.zero_points() == b.zero_points()
+        && a.quantized_dimension.as_ref().map(|q| q.value)
+            == b.quantized_dimension.as_ref().map(|q| q.value)
+        && a.value.is_none()
+        && b.value.is_none()
 }

@@ -138,6 +138,14 @@ impl<'e> Quantized<'e> {
         })
     }
 
+    /// A real value quantized with the parameters of value element
+    /// `value_index`, clipped to `dtype`'s range.
+    pub fn quantize(&self, real: f64, value_index: usize, dtype: crate::qparam::QDType) -> i64 {
+        let (s, z) = self.params(value_index);
+        let (lo, hi) = dtype.range();
+        ((real / s).round() + z).clamp(lo as f64, hi as f64) as i64
+    }
+
     fn params(&self, value_index: usize) -> (f64, f64) {
         let c = self
             .channel

@@ -45,7 +45,27 @@ Give `ofm` parameters, or keep the whole operator float (`--allow-float` its inp
 "#,
 };
 
+pub static MISSING_LAYER_KIND: Rule = Rule {
+    code: "Q603",
+    name: "missing-layer-kind",
+    severity: Severity::Warning,
+    summary: "every layer of one kind lacks entries, while others of its operator have them",
+    docs: r#"## What it does
+Groups the Conv2D, DepthwiseConv2D, FullyConnected and TransposeConv operators by their fused activation. When no operator of a group has an entry for its weight or output, while operators of the same kind without that activation do, it reports the group once, with the likely cause, beside the Q601 findings of its tensors.
+
+## Why is this bad?
+A whole kind of layer missing is an exporter's blind spot, not a list of forgotten tensors: ONE's reference PyTorch exporter skips fused `ConvReLU2d` and `LinearReLU` modules (their class lives outside `torch.ao.nn.quantized.modules`), so every convolution followed by a ReLU stays float32.
+
+## Example
+A quantized ResNet-18 exported after `fuse_model()`: `layer1.0.conv2` has entries, `layer1.0.conv1` (fused with its ReLU) has none.
+
+## Use instead
+Export the fused modules too (their weights are `module[0].weight`, their outputs the module's output), or let `check --fix` quantize their weights and biases and calibrate their outputs.
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    missing_layer_kinds(ctx, out);
     let mut uncovered = HashSet::new();
     for sg in &ctx.graph.subgraphs {
         for index in reachable_from_outputs(sg) {
@@ -83,13 +103,16 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .tensor(t.name)
             .help(match ctx.key_probably_meaning(t.name) {
                 Some(key) => format!(
-                    "the key `{key}` probably means this tensor: rename it to `{}`",
+                    "the key `{key}` probably means this tensor: rename it to `{}` (`check --fix` does it)",
                     t.name
                 ),
-                None => format!(
-                    "add an entry for `{}`, or keep it float with `--allow-float '{}'`",
-                    t.name, t.name
-                ),
+                None => match what_covers(ctx, sg, index) {
+                    Some(fix) => fix,
+                    None => format!(
+                        "add an entry for `{}` (calibrate it), or keep it float with `--allow-float '{}'`",
+                        t.name, t.name
+                    ),
+                },
             });
             if allowed {
                 d.severity = Severity::Warning;
@@ -119,6 +142,144 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .help(format!("give `{name}` an entry, or keep {op} float by also passing its inputs to --allow-float")),
         );
     }
+}
+
+/// Q603: a kind of weighted operator (with a fused activation) of which no
+/// operator has an entry, while others of that operator do.
+fn missing_layer_kinds(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    use crate::model::fb::BuiltinOperator as Op;
+    for sg in &ctx.graph.subgraphs {
+        let id = |index| TensorId {
+            subgraph: sg.index,
+            index,
+        };
+        // An entry, or a key the matcher confidently gives the tensor.
+        let has_entry = |t: Option<usize>| {
+            t.is_some_and(|t| {
+                ctx.by_tensor.contains_key(&id(t))
+                    || ctx.key_probably_meaning(sg.tensors[t].name).is_some()
+            })
+        };
+        // (opcode, fused activation) -> (operators, operators with an entry)
+        let mut groups: Vec<(String, Option<&str>, usize, usize)> = Vec::new();
+        for op in &sg.operators {
+            if ![
+                Op::CONV_2D,
+                Op::DEPTHWISE_CONV_2D,
+                Op::FULLY_CONNECTED,
+                Op::TRANSPOSE_CONV,
+            ]
+            .iter()
+            .any(|&c| op.opcode.is(c))
+            {
+                continue;
+            }
+            let covered = has_entry(op.inputs.get(1).copied().flatten())
+                || has_entry(op.outputs.first().copied());
+            let code = op.opcode.to_string();
+            let fused = op.fused.and_then(|f| f.variant_name());
+            match groups.iter_mut().find(|g| g.0 == code && g.1 == fused) {
+                Some(g) => {
+                    g.2 += 1;
+                    g.3 += usize::from(covered);
+                }
+                None => groups.push((code, fused, 1, usize::from(covered))),
+            }
+        }
+        for (code, fused, n, covered) in &groups {
+            let Some(act) = fused else { continue };
+            let others: usize = groups
+                .iter()
+                .filter(|g| g.0 == *code && g.1 != *fused)
+                .map(|g| g.3)
+                .sum();
+            if *covered > 0 || others == 0 || *n < 2 {
+                continue;
+            }
+            let module = if code == "FULLY_CONNECTED" {
+                "LinearReLU"
+            } else {
+                "ConvReLU2d"
+            };
+            out.push(
+                Diagnostic::new(
+                    &MISSING_LAYER_KIND,
+                    format!(
+                        "none of the {n} {code} operators with a fused {act} (subgraph {}) has an entry for its weight or output, while {others} {code} operators without it do",
+                        sg.index
+                    ),
+                )
+                .help(format!(
+                    "the exporter probably skipped fused {module} modules (ONE's reference PyTorch exporter does): export them too, or let `check --fix` quantize their weights and calibrate their outputs"
+                )),
+            );
+        }
+    }
+}
+
+/// What a tensor without an entry is, and which fix covers it, when one
+/// does.
+fn what_covers(ctx: &Context<'_>, sg: &Subgraph<'_>, index: usize) -> Option<String> {
+    use crate::model::fb::BuiltinOperator as Op;
+    let t = &sg.tensors[index];
+    let weighted = |o: &crate::graph::Operator| {
+        [
+            Op::CONV_2D,
+            Op::DEPTHWISE_CONV_2D,
+            Op::FULLY_CONNECTED,
+            Op::TRANSPOSE_CONV,
+        ]
+        .iter()
+        .any(|&c| o.opcode.is(c))
+    };
+    if t.is_constant() {
+        let &c = t.consumers.first()?;
+        let op = &sg.operators[c];
+        let at = op.inputs.iter().position(|&i| i == Some(index))?;
+        let bias_at = if op.opcode.is(Op::TRANSPOSE_CONV) {
+            3
+        } else {
+            2
+        };
+        return Some(if weighted(op) && at == bias_at {
+            format!("it is the bias of {} #{c}: `check --fix` adds it (int32, scale = input scale × weight scale, from the model's float bias) once the operator's input and weight have entries", op.opcode)
+        } else if weighted(op) && at == 1 {
+            format!("it is the weight of {} #{c}, which has no entry: export it, or let `check --fix` quantize it from its data", op.opcode)
+        } else if op.value_source().is_some_and(|s| s != index) {
+            format!("it is a constant {} #{c} copies next to its input: `check --fix` gives it the input's parameters", op.opcode)
+        } else {
+            format!("it is a constant input of {} #{c} (a BatchNorm factor, an epsilon, a scale): `check --fix` quantizes it from its data", op.opcode)
+        });
+    }
+    let p = t.producer?;
+    let op = &sg.operators[p];
+    if let Some(source) = op.value_source() {
+        return Some(format!(
+            "it is a copy {} #{p} makes of `{}`: `check --fix` (or `--propagate`) gives it that tensor's parameters",
+            op.opcode, sg.tensors[source].name
+        ));
+    }
+    let affine = [Op::MUL, Op::ADD, Op::SUB, Op::DIV]
+        .iter()
+        .any(|&c| op.opcode.is(c))
+        && op
+            .inputs
+            .iter()
+            .flatten()
+            .filter(|&&i| sg.tensors[i].is_constant())
+            .count()
+            == 1;
+    let clamp = [Op::RELU, Op::RELU6, Op::RELU_N1_TO_1]
+        .iter()
+        .any(|&c| op.opcode.is(c));
+    let _ = ctx;
+    (affine || clamp).then(|| {
+        format!(
+            "it is the output of {} #{p}{}: `check --fix` derives its parameters from its input's once that has them",
+            op.opcode,
+            if affine { " by a constant" } else { "" }
+        )
+    })
 }
 
 /// Tensors the outputs depend on, in index order.

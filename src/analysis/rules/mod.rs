@@ -74,6 +74,7 @@ pub static ALL: &[&Rule] = &[
     &names::SHARED_NAME,
     &coverage::FLOAT_REMAINS,
     &coverage::PRECISION_BOUNDARY,
+    &coverage::MISSING_LAYER_KIND,
     &spec::BIAS_DTYPE,
     &spec::BIAS_SCALE,
     &spec::BIAS_ZERO_POINT,
