@@ -1,0 +1,127 @@
+"""A raw PyTorch export of ResNet-18 (PyTorch names, weights in PyTorch's
+OIHW layout, no entries for what the converter invented) goes through
+`check --fix` and `apply` alone to a model the ONE runtime runs.
+
+The oracle has two parts. onert's output stays within 3 quantization steps
+of the float model's on average over the calibration inputs; and it is never
+further off than a numpy simulation of the same quantized model (every
+tensor rounded to its parameters), which says how far the quantization
+itself takes this 20-layer network."""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+
+from conftest import FIXTURES, fixture, q_implant, read_model
+from onert.native.libnnfw_api_pybind import prepare_config
+from onert.native.libnnfw_api_pybind.infer import nnfw_session
+
+sys.path.insert(0, FIXTURES)
+import refexec  # noqa: E402
+
+# The seed fixtures/make.py calibrates with.
+SEED = 20261127
+RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767),
+          "int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+
+
+def onert(path, x):
+    s = nnfw_session(str(path), "cpu")
+    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
+    s.prepare()
+    s.set_input(0, x)
+    s.run()
+    return s.get_output(0)
+
+
+def calibration_inputs(shape, count=8):
+    rng = np.random.default_rng(SEED)
+    return [rng.standard_normal(shape).astype(np.float32) for _ in range(count)]
+
+
+def parameters(model, qparam):
+    """Tensor index -> (dtype, scales, zero points, axis) of the fixed set."""
+    sg = model.subgraphs[0]
+    index = {t.name.decode(): i for i, t in enumerate(sg.tensors)}
+    entries = json.load(open(qparam))
+    out = {}
+    for key, e in entries.items():
+        load = lambda f: np.load(os.path.join(os.path.dirname(qparam), e[f])).astype(np.float64)
+        out[index[key]] = (e["dtype"], load("scale"), load("zerop"), e["quantized_dimension"])
+    return out
+
+
+def simulated(model, params, x):
+    """The float model with every tensor rounded to its parameters."""
+    def fake(i, v):
+        if i not in params or v is None or v.dtype != np.float32:
+            return v
+        dtype, s, z, axis = params[i]
+        if len(s) > 1:
+            shape = [1] * v.ndim
+            shape[axis] = -1
+            s, z = s.reshape(shape), z.reshape(shape)
+        lo, hi = RANGES[dtype]
+        return ((np.clip(np.round(v / s) + z, lo, hi) - z) * s).astype(np.float32)
+
+    class Rounded(dict):
+        def __setitem__(self, i, v):
+            super().__setitem__(i, fake(i, v) if isinstance(v, np.ndarray) else v)
+
+    return refexec.run(model, [x], values=Rounded())[model.subgraphs[0].outputs[0]]
+
+
+def test_raw_resnet18_export_is_fixed_applied_and_runs(tmp):
+    qparam = tmp / "export"
+    shutil.copytree(os.path.join(FIXTURES, "resnet18.torch-qparam"), qparam)
+    model = fixture("resnet18")
+    fixed = q_implant("check", model, qparam / "qparam.json", "--fix", check=False)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    out = tmp / "q.circle"
+    q_implant("apply", model, qparam / "qparam.json", "-o", out)
+
+    float_model = refexec.load(model)
+    quantized, _ = read_model(out)
+    sg = quantized.subgraphs[0]
+    tin, tout = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
+    (s_in, z_in), (s_out, z_out) = [
+        (float(t.quantization.scale[0]), int(t.quantization.zeroPoint[0])) for t in (tin, tout)
+    ]
+    params = parameters(float_model, qparam / "qparam.json")
+    errors, simulated_errors = [], []
+    for x in calibration_inputs(float_model.subgraphs[0].tensors[float_model.subgraphs[0].inputs[0]].shape):
+        y_float = onert(model, x)
+        xq = np.clip(np.round(x / s_in) + z_in, 0, 255).astype(np.uint8)
+        y = (onert(out, xq).astype(np.float32) - z_out) * s_out
+        errors.append(np.abs(y - y_float) / s_out)
+        simulated_errors.append(np.abs(simulated(float_model, params, x) - y_float) / s_out)
+    errors, simulated_errors = np.concatenate(errors), np.concatenate(simulated_errors)
+    assert errors.mean() <= 3.0, f"{errors.mean():.2f} steps off on average"
+    assert errors.max() <= simulated_errors.max(), (
+        f"onert is {errors.max():.2f} steps off at worst, more than the {simulated_errors.max():.2f} "
+        "the quantization itself explains"
+    )
+
+
+def test_a_broken_weight_scale_is_caught(tmp):
+    """Guards the oracle: one weight scale doubled after the fix must show."""
+    qparam = tmp / "export"
+    shutil.copytree(os.path.join(FIXTURES, "resnet18.torch-qparam"), qparam)
+    model = fixture("resnet18")
+    q_implant("check", model, qparam / "qparam.json", "--fix", check=False)
+    entries = json.load(open(qparam / "qparam.json"))
+    weight = next(k for k, e in entries.items() if "value" in e and e["dtype"] == "uint8" and "_prop_tensor" in k)
+    scale_file = qparam / entries[weight]["scale"]
+    np.save(scale_file, np.load(scale_file) * 2)
+    out = tmp / "q.circle"
+    q_implant("apply", model, qparam / "qparam.json", "-o", out)
+    quantized, _ = read_model(out)
+    sg = quantized.subgraphs[0]
+    tin, tout = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
+    x = calibration_inputs(tin.shape, 1)[0]
+    xq = np.clip(np.round(x / tin.quantization.scale[0]) + tin.quantization.zeroPoint[0], 0, 255).astype(np.uint8)
+    y = (onert(out, xq).astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
+    steps = np.abs(y - onert(model, x)) / tout.quantization.scale[0]
+    assert steps.mean() > 3.0, f"doubling the scale of {weight} went unnoticed ({steps.mean():.2f} steps)"
