@@ -10,15 +10,24 @@
 #   bash scripts/bench.sh                    # 256 MiB, 512 MiB, 1 GiB plain; 3 GiB large
 #   SIZES="64 128" LARGE="" bash scripts/bench.sh    # quick look
 #
+# Then two more tables: `check` of PyTorch-keyed sets, where every key has
+# to be mapped (MAPPING="1024" by default: a 1 GiB model of 16 same-shape
+# 4096 x 4096 layers, with tico's tensor names and with names that say
+# nothing, and a 400-layer model with 1,201 keys), and the rendering of
+# 20,000 findings (FINDINGS="10000" entries with two findings each, in a
+# pretty and in a one-line qparam.json). Empty variables skip a table.
+#
 # Needs GNU time (/usr/bin/time) and about 3x the largest model of free disk
 # under BENCH_DIR (default target/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES-"256 512 1024"}
 LARGE=${LARGE-"3072"}
+MAPPING=${MAPPING-"1024"}
+FINDINGS=${FINDINGS-"10000"}
 RUNS=${RUNS:-5}
 DIR=${BENCH_DIR:-target/bench}
-cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant
+cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant --example bench_findings
 BIN=target/release/q-implant
 GEN=target/release/examples/bench_model
 VERIFY=target/release/examples/verify_implant
@@ -70,3 +79,48 @@ for mib in $SIZES; do row plain "$mib"; done
 for mib in $LARGE; do row large "$mib"; done
 echo
 for line in "${VERIFIED[@]}"; do echo "- $line"; done
+
+# check of a PyTorch-keyed set: every key mapped by content and order.
+# Prints how many keys the matcher renamed confidently and how many of
+# those are right (the generator's naming tells which tensor is meant).
+mapping_row() {
+    local label=$1 d=$2 names=$3; shift 3
+    [ -f "$d/model.circle" ] || "$GEN" "$d" "$@" --names "$names" --keys pytorch > /dev/null
+    local model="$d/model.circle" qparam="$d/qparam/qparam.json"
+    local bytes; bytes=$(stat -c %s "$model")
+    read -r cp_s cp_m < <(measure cp "$model" "$d/copy.circle")
+    read -r ch_s ch_m < <(measure "$BIN" check "$model" "$qparam" --format json)
+    rm -f "$d/copy.circle"
+    local right
+    right=$("$BIN" check "$model" "$qparam" --format json | python3 "$(dirname "$0")/bench_mapping_score.py" "$names")
+    awk -v l="$label" -v b="$bytes" -v cp="$cp_s" -v ch="$ch_s" -v chm="$ch_m" -v r="$right" 'BEGIN {
+        printf "| %s | %.0f MiB | %.3f | %.3f | %.2f | %d | %s |\n", l, b / 1048576, cp, ch, (cp > 0 ? ch / cp : 0), chm, r }'
+}
+if [ -n "$MAPPING" ]; then
+    echo
+    echo "| PyTorch-keyed set | model | cp s | check s | check/cp | check RSS MiB | keys renamed, right |"
+    echo "|---|---|---|---|---|---|---|"
+    for mib in $MAPPING; do
+        mapping_row "16 x 4096², tico names" "$DIR/map-tico-$mib" tico 0 --width 4096 --layers $((mib / 64))
+        mapping_row "16 x 4096², opaque names" "$DIR/map-opaque-$mib" opaque 0 --width 4096 --layers $((mib / 64))
+    done
+    mapping_row "400 x 64², 1,201 keys, tico names" "$DIR/map-tico-400" tico 0 --width 64 --layers 400
+    mapping_row "400 x 64², 1,201 keys, opaque names" "$DIR/map-opaque-400" opaque 0 --width 64 --layers 400
+fi
+
+# Rendering many findings: two per entry, against the mlp fixture.
+if [ -n "$FINDINGS" ]; then
+    echo
+    echo "| findings | qparam.json | human s | human RSS MiB | json s | json RSS MiB |"
+    echo "|---|---|---|---|---|---|"
+    for n in $FINDINGS; do
+        for style in pretty one-line; do
+            local_dir="$DIR/findings-$n-$style"
+            [ -f "$local_dir/qparam.json" ] || target/release/examples/bench_findings "$local_dir" "$n" "$style" > /dev/null
+            read -r h_s h_m < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json")
+            read -r j_s j_m < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format json)
+            count=$("$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["diagnostics"]))')
+            echo "| $count | $n entries, $style | $h_s | $h_m | $j_s | $j_m |"
+        done
+    done
+fi
