@@ -68,7 +68,7 @@ pub enum ApplyError {
         help("pass --force to replace it, or choose another path")
     )]
     OutputExists(PathBuf),
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     #[diagnostic(code(apply::output))]
     Output {
         path: PathBuf,

@@ -69,7 +69,7 @@ fn a_model_truncated_after_it_was_opened_gives_errors_not_sigbus() {
             }
             let dest = dir.path().join("out.circle");
             let err = model::save(&parts, Layout::Auto, &dest, false).unwrap_err();
-            assert!(err.to_string().contains("changed"), "{err}");
+            assert!(chain(&err).contains("changed"), "{}", chain(&err));
             assert!(!dest.exists());
             let names: Vec<_> = std::fs::read_dir(dir.path())
                 .unwrap()
@@ -109,7 +109,7 @@ fn apply_fails_cleanly_when_the_model_shrinks_before_the_write() {
     // `w` now comes from its npy file; `kept` still from the model.
     let dest = dir.path().join("out.circle");
     let err = model::save(&implanted.parts, Layout::Auto, &dest, false).unwrap_err();
-    assert!(err.to_string().contains("changed"), "{err}");
+    assert!(chain(&err).contains("changed"), "{}", chain(&err));
     assert!(!dest.exists());
 }
 
@@ -139,4 +139,16 @@ fn a_model_rewritten_after_it_was_opened_keeps_the_verified_structure() {
             vec![0xa5; 128 * 128 * 4]
         );
     }
+}
+
+/// An error and its causes, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

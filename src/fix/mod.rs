@@ -138,11 +138,8 @@ pub fn plan(
                     ),
                 });
                 target = graph.named(&m.name).first().map(|&id| graph.tensor(id));
-                if let Some(t) = target {
+                if let (Some(t), Some(sf), Some(zf)) = (target, &entry.scale, &entry.zerop) {
                     if let Some((scale, zerop, what)) = narrowed(graph, entry, t) {
-                        let (Some(sf), Some(zf)) = (&entry.scale, &entry.zerop) else {
-                            continue;
-                        };
                         let s_name = plan
                             .arrays
                             .write(&q.dir, &[1], Data::F32(vec![scale]))
@@ -151,8 +148,8 @@ pub fn plan(
                             .arrays
                             .write(&q.dir, &[1], Data::I64(vec![zerop]))
                             .map_err(write_err)?;
-                        edits.push(text::replace_string(&sf.span, &s_name));
-                        edits.push(text::replace_string(&zf.span, &z_name));
+                        push(&mut edits, text::replace_string(&sf.span, &s_name));
+                        push(&mut edits, text::replace_string(&zf.span, &z_name));
                         plan.fixed.push(Fixed {
                             key: entry.key.clone(),
                             what: format!("{what} ({s_name}, {z_name})"),
@@ -225,11 +222,17 @@ pub fn plan(
                 _ => entry.value.as_ref(),
             };
             let Some(field) = field else { continue };
+            if edits.iter().any(|e| overlaps(&e.span, &field.span)) {
+                // Already pointed at a new array (narrowed parameters).
+                continue;
+            }
             let name = plan
                 .arrays
                 .write(&q.dir, &r.shape, r.data)
                 .map_err(write_err)?;
-            edits.push(text::replace_string(&field.span, &name));
+            if !push(&mut edits, text::replace_string(&field.span, &name)) {
+                continue;
+            }
             plan.fixed.push(Fixed {
                 key: entry.key.clone(),
                 what: format!(
@@ -256,12 +259,22 @@ pub fn plan(
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
-        let (set, _) = qparam::from_bytes(
+        let (set, problems) = qparam::from_bytes(
             &q.path,
             q.dir.clone(),
             plan.text.clone().into_bytes(),
             options.load,
         );
+        if problems.iter().any(|p| {
+            matches!(
+                p,
+                qparam::Problem::Syntax { .. }
+                    | qparam::Problem::NotAnObject { .. }
+                    | qparam::Problem::DuplicateKey { .. }
+            )
+        }) {
+            return Err(FixError::Broken(q.path.clone()));
+        }
         let ctx = Context::new(graph, &set, &propagating);
         let additions: Vec<Addition> = complete::additions(&ctx)
             .into_iter()
@@ -286,7 +299,23 @@ pub fn plan(
         edits.extend(text::append_entries(&set, &entries));
         plan.text = text::apply(&set.text, &edits);
     }
+    if crate::qparam::json::parse(&plan.text).is_err() {
+        return Err(FixError::Broken(q.path.clone()));
+    }
     Ok(plan)
+}
+
+/// Adds `edit` unless it overlaps one already there (the first stands).
+fn push(edits: &mut Vec<Edit>, edit: Edit) -> bool {
+    if edits.iter().any(|e| overlaps(&e.span, &edit.span)) {
+        return false;
+    }
+    edits.push(edit);
+    true
+}
+
+fn overlaps(a: &crate::span::Span, b: &crate::span::Span) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// An addition as entry text, its new arrays written.

@@ -80,16 +80,23 @@ fn value_repair(
     }
     // The layout whose data matches: as it is, or through a change.
     let as_is = vshape == &tshape;
+    let needs_quantizing = stored.is_float();
+    if as_is
+        && !needs_quantizing
+        && content::sampled_steps(graph, entry, t, None).is_none_or(|s| s.within_tolerance())
+    {
+        return None;
+    }
     let mut changes: Vec<Option<LayoutChange>> = Vec::new();
     if as_is {
         changes.push(None);
     }
     changes.extend(layout_changes(vshape, &tshape).into_iter().map(Some));
     let fits = |c: &Option<LayoutChange>| {
-        content::steps(graph, entry, t, c.as_ref()).is_some_and(|s| s.near)
+        content::sampled_steps(graph, entry, t, c.as_ref()).is_some_and(|s| s.near)
+            && content::steps(graph, entry, t, c.as_ref()).is_some_and(|s| s.near)
     };
     let change = changes.iter().find(|c| fits(c))?.clone();
-    let needs_quantizing = stored.is_float();
     if change.is_none() && !needs_quantizing {
         return None;
     }

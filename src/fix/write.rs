@@ -14,7 +14,7 @@ use crate::qparam::QParamFile;
 /// Why the fixed file was not written (nothing was).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum FixError {
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     #[diagnostic(code(fix::write))]
     Write {
         path: PathBuf,
@@ -33,6 +33,12 @@ pub enum FixError {
         help("leave out --fix-output to fix the file in place (a backup is kept)")
     )]
     OutputIsQParam(PathBuf),
+    #[error("--fix-output `{0}` is a backup of the qparam file")]
+    #[diagnostic(
+        code(fix::output_is_backup),
+        help("backups are never replaced; pick another name, e.g. qparam.fixed.json")
+    )]
+    OutputIsBackup(PathBuf),
     #[error(transparent)]
     #[diagnostic(transparent)]
     OutputIsInput(#[from] OutputIsInput),
@@ -42,6 +48,12 @@ pub enum FixError {
         help("save the file as UTF-8 first (finding Q104 shows where it is not)")
     )]
     NotUtf8(PathBuf),
+    #[error("the fixes for `{0}` would not give a valid qparam file; it was left as it is")]
+    #[diagnostic(
+        code(fix::broken),
+        help("this is a bug in q-implant's --fix: please report it with the file; `check` without --fix still lists every finding")
+    )]
+    Broken(PathBuf),
     #[error("`{0}` changed after it was analysed; it was left as it is")]
     #[diagnostic(
         code(fix::changed),
@@ -85,6 +97,9 @@ pub fn write(
             if same_file(out, &qparam.path) {
                 return Err(FixError::OutputIsQParam(out.to_path_buf()));
             }
+            if is_backup_of(out, &qparam.path) {
+                return Err(FixError::OutputIsBackup(out.to_path_buf()));
+            }
             refuse_inputs(out, inputs.iter().copied())?;
             write_atomically(out, fixed.as_bytes(), None)?;
             Ok(FixWritten {
@@ -120,6 +135,22 @@ pub fn write(
             })
         }
     }
+}
+
+/// Whether `out` is named like a backup `--fix` makes of `qparam`
+/// (`qparam.json.bak`, `qparam.json.bak.3`).
+fn is_backup_of(out: &Path, qparam: &Path) -> bool {
+    let (Some(name), Some(original)) = (out.file_name(), qparam.file_name()) else {
+        return false;
+    };
+    let (name, original) = (name.to_string_lossy(), original.to_string_lossy());
+    name.strip_prefix(&*original)
+        .and_then(|rest| rest.strip_prefix(".bak"))
+        .is_some_and(|n| {
+            n.is_empty()
+                || n.strip_prefix('.')
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 fn dir_of(p: &Path) -> PathBuf {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// with it and what to do; the CLI maps all of them to exit code 2.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ModelError {
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     #[diagnostic(code(model::io))]
     Read {
         path: PathBuf,
@@ -71,7 +71,7 @@ pub enum ModelError {
     )]
     BadReference { path: PathBuf, what: String },
 
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     #[diagnostic(code(model::write))]
     Write {
         path: PathBuf,

@@ -20,7 +20,7 @@ use crate::span::LineIndex;
 
 /// The qparam file could not be read at all (a run failure, exit code 2).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("cannot read the qparam file `{path}`: {source}")]
+#[error("cannot read the qparam file `{path}`")]
 #[diagnostic(code(qparam::io), help("pass the path of the exporter's qparam.json"))]
 pub struct QParamReadError {
     pub path: PathBuf,

@@ -307,6 +307,36 @@ impl Fingerprints {
     }
 }
 
+/// The comparison at the fingerprint's sample positions only: cheap, and
+/// enough to tell that a value does not match.
+pub fn sampled_steps(
+    graph: &Graph<'_>,
+    entry: &Entry,
+    t: &Tensor<'_>,
+    change: Option<&LayoutChange>,
+) -> Option<Steps> {
+    let q = Quantized::of(entry)?;
+    let count = t.element_count()? as usize;
+    if q.npy.header.element_count() != Some(count) {
+        return None;
+    }
+    let map = IndexMap::new(&q.npy.header.shape, change);
+    let positions = sample_positions(count, SAMPLES);
+    let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
+    let values = value_at(q.npy, &value_positions).ok()?;
+    let floats = tensor_floats_at(graph, t, &positions).ok()?;
+    let mut result = Steps {
+        max: 0.0,
+        within: true,
+        near: true,
+    };
+    for ((&v, &i), &f) in values.iter().zip(&value_positions).zip(&floats) {
+        let (real, s) = q.real(v, i);
+        result.fold(real, s, f);
+    }
+    Some(result)
+}
+
 /// The full comparison of `entry`'s value with `t`'s data under `change`,
 /// streamed in pieces. `None` when they cannot be compared.
 pub fn steps(
