@@ -299,3 +299,43 @@ fn a_failed_write_reports_nothing_as_fixed() {
     assert!(!stderr.contains("fixed `"), "{stderr}");
     assert_eq!(snapshot(set.dir.path()), before);
 }
+
+/// The new npy files a fix writes exist only beside the fixed set that
+/// names them: when the set cannot be written, they are removed again.
+#[test]
+fn new_arrays_are_removed_when_the_fixed_set_is_not_written() {
+    let mut set = fixable();
+    // A float64 scale: --fix writes its float32 repair as a new npy file.
+    set.set_npy("tico::x", "scale", "<f8", &[1], &0.02f64.to_le_bytes());
+    set.save();
+    let before = names(set.dir.path());
+    // An output the write refuses (a directory), after the arrays exist.
+    std::fs::create_dir(set.dir.path().join("fixed.json")).unwrap();
+    fix(&set, &["--fix-output", set.dir.path().join("fixed.json").to_str().unwrap()])
+        .code(2)
+        .stderr(predicate::str::contains("fixed `").not());
+    let mut expected = before;
+    expected.push("fixed.json".into());
+    expected.sort();
+    assert_eq!(names(set.dir.path()), expected, "no fix-N.npy may remain");
+    // Written, they stay, and never over an existing file.
+    std::fs::write(set.dir.path().join("fix-0.npy"), b"not ours").unwrap();
+    fix(&set, &[]).success();
+    assert_eq!(std::fs::read(set.dir.path().join("fix-0.npy")).unwrap(), b"not ours");
+    let fixed = std::fs::read_to_string(set.path()).unwrap();
+    assert!(fixed.contains("\"fix-1.npy\""), "{fixed}");
+    assert!(set.dir.path().join("fix-1.npy").exists());
+}
+
+#[test]
+fn fix_output_may_not_name_a_backup() {
+    let set = fixable();
+    for name in ["qparam.json.bak", "qparam.json.bak.3"] {
+        let backup = set.dir.path().join(name);
+        std::fs::write(&backup, b"an earlier original").unwrap();
+        fix(&set, &["--fix-output", backup.to_str().unwrap()])
+            .code(2)
+            .stderr(predicate::str::contains("is a backup"));
+        assert_eq!(std::fs::read(&backup).unwrap(), b"an earlier original");
+    }
+}

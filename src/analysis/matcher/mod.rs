@@ -100,17 +100,10 @@ impl Resolution {
 struct Evidence {
     /// Each signal's confidence and reason.
     signals: Vec<(f64, String)>,
-    /// The data was compared and differs: certainly not this tensor.
-    excluded: bool,
 }
 
 impl Evidence {
     fn add(&mut self, confidence: f64, reason: impl Into<String>) {
-        // Data that matches under one layout outweighs a mismatch under
-        // another.
-        if confidence >= CONTENT_MATCH {
-            self.excluded = false;
-        }
         self.signals.push((confidence, reason.into()));
     }
 
@@ -119,9 +112,6 @@ impl Evidence {
     }
 
     fn confidence(&self) -> f64 {
-        if self.excluded {
-            return 0.0;
-        }
         1.0 - self
             .signals
             .iter()
@@ -153,39 +143,55 @@ struct Board<'g> {
     shared: HashSet<(usize, String)>,
     /// Per entry: why it has no tensor of its own.
     notes: HashMap<usize, String>,
+    /// (entry, tensor) pairs whose data were compared and differ: certainly
+    /// not that tensor, whatever else says so. Kept apart from the evidence
+    /// so that the many rejected candidates of a large model cost little.
+    excluded: HashSet<(usize, TensorId)>,
 }
 
 impl Board<'_> {
     fn add(&mut self, entry: usize, tensor: TensorId, confidence: f64, reason: impl Into<String>) {
+        if confidence >= CONTENT_MATCH {
+            // Data that match under one layout outweigh a mismatch under
+            // another.
+            self.excluded.remove(&(entry, tensor));
+        } else if self.excluded.contains(&(entry, tensor)) {
+            return;
+        }
         self.evidence[entry]
             .entry(tensor)
             .or_default()
             .add(confidence, reason);
     }
 
-    fn exclude(&mut self, entry: usize, tensor: TensorId, reason: impl Into<String>) {
-        let e = self.evidence[entry].entry(tensor).or_default();
-        e.excluded = !e.has_content_match();
-        e.signals.push((0.0, reason.into()));
+    fn exclude(&mut self, entry: usize, tensor: TensorId) {
+        let matched = self.evidence[entry]
+            .get(&tensor)
+            .is_some_and(Evidence::has_content_match);
+        if !matched {
+            self.evidence[entry].remove(&tensor);
+            self.excluded.insert((entry, tensor));
+        }
     }
 
-    /// The key's candidates, best first.
+    /// The key's candidates worth deciding on or listing, best first.
     fn ranked(&self, entry: usize) -> Vec<(TensorId, f64, String)> {
-        let mut out: Vec<(TensorId, f64, String)> = self.evidence[entry]
+        let mut scored: Vec<(TensorId, f64)> = self.evidence[entry]
             .iter()
-            .map(|(&id, e)| (id, e.confidence(), e.reason()))
-            .filter(|(_, c, _)| *c > LISTED)
+            .map(|(&id, e)| (id, e.confidence()))
+            .filter(|(_, c)| *c > LISTED)
             .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         // One suggestion per name (the same name in several subgraphs).
-        let mut seen: Vec<&str> = Vec::new();
-        out.retain(|(id, _, _)| {
-            let name = self.graph.tensor(*id).name;
-            let new = !seen.contains(&name);
-            seen.push(name);
-            new
-        });
-        out
+        let mut seen: HashSet<&str> = HashSet::new();
+        scored.retain(|(id, _)| seen.insert(self.graph.tensor(*id).name));
+        // The listed ones, and every one confident enough to decide on.
+        scored
+            .into_iter()
+            .enumerate()
+            .take_while(|(n, (_, c))| *n < SHOWN || *c >= CONFIDENT)
+            .map(|(_, (id, c))| (id, c, self.evidence[entry][&id].reason()))
+            .collect()
     }
 }
 
@@ -213,6 +219,7 @@ pub fn resolve(
         evidence: vec![HashMap::new(); entries.len()],
         shared: HashSet::new(),
         notes: HashMap::new(),
+        excluded: HashSet::new(),
     };
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
@@ -286,7 +293,7 @@ fn board_matches(board: &Board<'_>, unknown: &[usize]) -> HashMap<usize, TensorI
     for &i in unknown {
         let confirmed: Vec<TensorId> = board.evidence[i]
             .iter()
-            .filter(|(_, e)| !e.excluded && e.has_content_match())
+            .filter(|(_, e)| e.has_content_match())
             .map(|(id, _)| *id)
             .collect();
         if let [only] = confirmed[..] {
@@ -355,7 +362,7 @@ fn order_signals(
     }
     for f in fused {
         if unknown.contains(&f.entry) {
-            board.exclude(f.entry, f.tensor, f.reason.clone());
+            board.exclude(f.entry, f.tensor);
             board.notes.insert(f.entry, f.reason);
         }
     }
@@ -421,7 +428,7 @@ fn content_signals(
                 .and_then(|s| fingerprints.agrees(graph, t, s))
             {
                 Some(true) => agreeing.push((id, change)),
-                Some(false) => board.exclude(i, id, format!("{how}, but the data differs")),
+                Some(false) => board.exclude(i, id),
                 None => board.add(i, id, SHAPE_ONLY, how),
             }
         }
@@ -456,11 +463,7 @@ fn content_signals(
                         steps.max
                     ),
                 ),
-                Ok(Some(steps)) => board.exclude(
-                    i,
-                    id,
-                    format!("{how}, but data differs by up to {:.0} steps", steps.max),
-                ),
+                Ok(Some(_)) => board.exclude(i, id),
                 _ => board.add(i, id, SHAPE_ONLY, how),
             }
         }
