@@ -355,3 +355,38 @@ fn an_npy_far_larger_than_its_header_is_not_read() {
         .to_string();
     assert!(message.contains("huge.npy"), "{message}");
 }
+
+/// A malformed model whose operator writes the tensor it reads, after an
+/// RSQRT: placing a key without a value among its operators ends, and
+/// `check` reports.
+#[test]
+fn an_operator_writing_its_own_input_does_not_hang() {
+    let mut set = empty_set();
+    set.add("norm", "uint8", 0.1, 0, None);
+    let sc = Scene::built(
+        |path| {
+            let mut m = ModelBuilder::default();
+            let x = m.tensor("x", &[1, 4], None);
+            let r = m.tensor("r", &[1, 4], None);
+            let c = m.tensor("c", &[1], Some(&[2.0]));
+            let y = m.tensor("y", &[1, 4], None);
+            m.op(fb::BuiltinOperator::RSQRT, &[x], &[r]);
+            m.op(fb::BuiltinOperator::MUL, &[r, c], &[y]);
+            m.op(fb::BuiltinOperator::MUL, &[y, c], &[y]);
+            m.save(path, &[x], &[y])
+        },
+        set,
+    );
+    sc.set.save();
+    let output = run_within(
+        &[
+            "check".as_ref(),
+            sc.model.as_os_str(),
+            sc.set.path().as_os_str(),
+        ],
+        Duration::from_secs(20),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Q501"), "{stdout}");
+}

@@ -304,6 +304,9 @@ impl<'g> Ops<'g> {
             // Forward from the RSQRT: the normalizing MUL (or DIV), then the
             // affine steps; the last of them is the end.
             let mut at = r;
+            // A malformed graph may lead back to an operator already passed
+            // (one that writes the tensor it reads): the walk stops there.
+            let mut walked = HashSet::from([r]);
             loop {
                 let next: Vec<usize> = self
                     .consumers_of_op(at)
@@ -317,7 +320,7 @@ impl<'g> Ops<'g> {
                     })
                     .collect();
                 match next[..] {
-                    [n] => {
+                    [n] if walked.insert(n) => {
                         internal.insert(at);
                         at = n;
                     }
