@@ -311,9 +311,15 @@ fn new_arrays_are_removed_when_the_fixed_set_is_not_written() {
     let before = names(set.dir.path());
     // An output the write refuses (a directory), after the arrays exist.
     std::fs::create_dir(set.dir.path().join("fixed.json")).unwrap();
-    fix(&set, &["--fix-output", set.dir.path().join("fixed.json").to_str().unwrap()])
-        .code(2)
-        .stderr(predicate::str::contains("fixed `").not());
+    fix(
+        &set,
+        &[
+            "--fix-output",
+            set.dir.path().join("fixed.json").to_str().unwrap(),
+        ],
+    )
+    .code(2)
+    .stderr(predicate::str::contains("fixed `").not());
     let mut expected = before;
     expected.push("fixed.json".into());
     expected.sort();
@@ -321,7 +327,10 @@ fn new_arrays_are_removed_when_the_fixed_set_is_not_written() {
     // Written, they stay, and never over an existing file.
     std::fs::write(set.dir.path().join("fix-0.npy"), b"not ours").unwrap();
     fix(&set, &[]).success();
-    assert_eq!(std::fs::read(set.dir.path().join("fix-0.npy")).unwrap(), b"not ours");
+    assert_eq!(
+        std::fs::read(set.dir.path().join("fix-0.npy")).unwrap(),
+        b"not ours"
+    );
     let fixed = std::fs::read_to_string(set.path()).unwrap();
     assert!(fixed.contains("\"fix-1.npy\""), "{fixed}");
     assert!(set.dir.path().join("fix-1.npy").exists());
