@@ -67,7 +67,8 @@ enum Command {
         /// --fix-output is given. Never changes an existing npy file.
         #[arg(long)]
         fix: bool,
-        /// Write the fixed file here instead (beside QPARAM).
+        /// Write the fixed file here instead (a new file beside QPARAM; an
+        /// existing file is never replaced).
         #[arg(long, requires = "fix", value_name = "PATH")]
         fix_output: Option<PathBuf>,
     },

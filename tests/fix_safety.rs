@@ -348,3 +348,22 @@ fn fix_output_may_not_name_a_backup() {
         assert_eq!(std::fs::read(&backup).unwrap(), b"an earlier original");
     }
 }
+
+#[test]
+fn fix_output_never_replaces_an_existing_file() {
+    let set = fixable();
+    let notes = set.dir.path().join("notes.txt");
+    std::fs::write(&notes, b"not the set's").unwrap();
+    let before = snapshot(set.dir.path());
+    let run = fix(&set, &["--fix-output", notes.to_str().unwrap()]).code(2);
+    let stderr = stderr_of(&run);
+    assert!(stderr.contains("exists"), "{stderr}");
+    assert!(!stderr.contains("fixed `"), "{stderr}");
+    assert_eq!(snapshot(set.dir.path()), before, "nothing changed");
+    // A new name is written.
+    let fixed = set.dir.path().join("fixed.json");
+    fix(&set, &["--fix-output", fixed.to_str().unwrap()]).success();
+    assert!(std::fs::read_to_string(&fixed)
+        .unwrap()
+        .contains("quantized_dimension"));
+}

@@ -1,5 +1,6 @@
 //! Saving a fixed qparam.json without ever losing data: the output may be
-//! no input (the model, an npy file of the set); in place, the original is
+//! no input (the model, an npy file of the set) nor any existing file; in
+//! place, the original is
 //! first copied to a backup that never replaces an earlier one
 //! (`qparam.json.bak`, then `.bak.1`, ...), written from the very bytes
 //! that were analysed; a file changed since it was analysed is left alone;
@@ -33,6 +34,12 @@ pub enum FixError {
         help("leave out --fix-output to fix the file in place (a backup is kept)")
     )]
     OutputIsQParam(PathBuf),
+    #[error("--fix-output `{0}` exists")]
+    #[diagnostic(
+        code(fix::output_exists),
+        help("--fix-output never replaces a file; remove it or pick a new name, e.g. qparam.fixed.json")
+    )]
+    OutputExists(PathBuf),
     #[error("--fix-output `{0}` is a backup of the qparam file")]
     #[diagnostic(
         code(fix::output_is_backup),
@@ -101,7 +108,10 @@ pub fn write(
                 return Err(FixError::OutputIsBackup(out.to_path_buf()));
             }
             refuse_inputs(out, inputs.iter().copied())?;
-            write_atomically(out, fixed.as_bytes(), None)?;
+            if std::fs::symlink_metadata(out).is_ok() {
+                return Err(FixError::OutputExists(out.to_path_buf()));
+            }
+            write_new(out, fixed.as_bytes())?;
             Ok(FixWritten {
                 path: out.to_path_buf(),
                 backup: None,
@@ -199,20 +209,21 @@ fn new_backup(
     unreachable!("some backup name is free")
 }
 
-fn write_atomically(
-    path: &Path,
-    bytes: &[u8],
-    permissions: Option<std::fs::Permissions>,
-) -> Result<(), FixError> {
+/// Writes `bytes` to `path`, which must not exist (not even when another
+/// program creates it meanwhile).
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), FixError> {
     let err = |source| FixError::Write {
         path: path.to_path_buf(),
         source,
     };
     let file = AtomicFile::create(path).map_err(err)?;
     (&mut file.as_file()).write_all(bytes).map_err(err)?;
-    if let Some(p) = permissions {
-        file.set_permissions(p).map_err(err)?;
-    }
     file.sync().map_err(err)?;
-    file.commit(true).map_err(err)
+    file.commit(false).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            FixError::OutputExists(path.to_path_buf())
+        } else {
+            err(e)
+        }
+    })
 }
