@@ -143,8 +143,13 @@ impl Parser<'_> {
             }
             p.i > from
         };
+        let int_start = self.i;
         if !digits(self) {
             return Err(self.err("a number needs digits"));
+        }
+        if self.s[int_start] == b'0' && self.i - int_start > 1 {
+            self.i = int_start;
+            return Err(self.err("a number may not start with a 0 followed by digits"));
         }
         if self.peek() == Some(b'.') {
             self.i += 1;
@@ -334,6 +339,17 @@ mod tests {
         assert!(parse("[1 2]").is_err());
         assert!(parse("\"abc").is_err());
         assert!(parse("01x").is_err());
+    }
+
+    #[test]
+    fn numbers_with_leading_zeros_are_refused() {
+        for text in ["01", "[1, 000]", "-00.5", "{\"a\": 007}"] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains("start with a 0"), "{text}: {e:?}");
+        }
+        for text in ["0", "-0", "0.5", "0e3", "10", "100.001"] {
+            assert!(parse(text).is_ok(), "{text}");
+        }
     }
 
     #[test]
