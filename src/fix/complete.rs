@@ -166,13 +166,30 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
             subgraph: sg.index,
             index,
         };
+        // The scales the spec gives the bias of a weighted operator, and
+        // the type of its input's parameters.
+        let bias_scales = |op: &Operator, channels: usize| -> Option<(Vec<f64>, QDType)> {
+            let (xi, wi, _) = weighted(op)?;
+            let input = |i: usize| op.inputs.get(i).copied().flatten();
+            let (xp, wp) = (params_of(id(input(xi)?))?, params_of(id(input(wi)?))?);
+            let (sx, _) = xp.per_tensor()?;
+            let per_channel = wp.scales.len() > 1;
+            if per_channel && wp.scales.len() != channels {
+                return None;
+            }
+            let scales = if per_channel {
+                wp.scales.iter().map(|sw| sx * sw).collect()
+            } else {
+                vec![sx * wp.scales[0]]
+            };
+            Some((scales, xp.dtype))
+        };
         // Biases of weighted operators.
         for op in &sg.operators {
-            let Some((xi, wi, bi)) = weighted(op) else {
+            let Some((_, _, bi)) = weighted(op) else {
                 continue;
             };
-            let input = |i: usize| op.inputs.get(i).copied().flatten();
-            let (Some(x), Some(w), Some(b)) = (input(xi), input(wi), input(bi)) else {
+            let Some(b) = op.inputs.get(bi).copied().flatten() else {
                 continue;
             };
             let bt = &sg.tensors[b];
@@ -180,26 +197,29 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
             if !bt.is_constant() || bt.dtype != TensorType::FLOAT32 || done.contains(&id(b)) {
                 continue;
             }
-            let (Some(xp), Some(wp)) = (params_of(id(x)), params_of(id(w))) else {
+            let Some(channels) = bt.element_count().map(|n| n as usize) else {
                 continue;
             };
-            let Some((sx, _)) = xp.per_tensor() else {
+            let Some((scales, input_dtype)) = bias_scales(op, channels) else {
                 continue;
             };
-            let Some(values) = floats(graph, bt) else {
-                continue;
-            };
-            let channels = values.len();
-            let per_channel = wp.scales.len() > 1;
-            if per_channel && wp.scales.len() != channels {
+            // A bias several operators share is determined only when the
+            // spec gives it one scale for all of them.
+            let agree = bt.consumers.iter().all(|&c| {
+                let other = &sg.operators[c];
+                let is_its_bias = weighted(other)
+                    .is_some_and(|(_, _, i)| other.inputs.get(i).copied().flatten() == Some(b));
+                !is_its_bias
+                    || bias_scales(other, channels).is_some_and(|(s, _)| same_scales(&s, &scales))
+            });
+            if !agree {
                 continue;
             }
-            let scales: Vec<f64> = if per_channel {
-                wp.scales.iter().map(|sw| sx * sw).collect()
-            } else {
-                vec![sx * wp.scales[0]]
+            let Some(values) = floats(graph, bt).filter(|v| v.len() == channels) else {
+                continue;
             };
-            let dtype = if xp.dtype == QDType::I16 {
+            let per_channel = scales.len() > 1;
+            let dtype = if input_dtype == QDType::I16 {
                 QDType::I64
             } else {
                 QDType::I32
@@ -366,14 +386,18 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
 /// Whether a bias entry has the spec's zero points and scales (within the
 /// spec rules' relative tolerance).
 fn spec_bias(e: &Entry, scales: &[f64]) -> bool {
-    const REL_TOL: f64 = 1e-4;
     e.zero_points().is_some_and(|z| z.iter().all(|&v| v == 0))
-        && e.scales().is_some_and(|s| {
-            s.len() == scales.len()
-                && s.iter()
-                    .zip(scales)
-                    .all(|(a, b)| (a - b).abs() <= REL_TOL * b.abs())
-        })
+        && e.scales().is_some_and(|s| same_scales(s, scales))
+}
+
+/// Whether two lists of scales are equal within the spec rules' relative
+/// tolerance.
+fn same_scales(a: &[f64], b: &[f64]) -> bool {
+    const REL_TOL: f64 = 1e-4;
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= REL_TOL * y.abs())
 }
 
 fn shape(t: &Tensor<'_>) -> Vec<usize> {

@@ -241,7 +241,23 @@ fn what_covers(ctx: &Context<'_>, sg: &Subgraph<'_>, index: usize) -> Option<Str
         } else {
             2
         };
-        return Some(if weighted(op) && at == bias_at {
+        let biased: Vec<String> = t
+            .consumers
+            .iter()
+            .filter(|&&o| {
+                let other = &sg.operators[o];
+                let at = if other.opcode.is(Op::TRANSPOSE_CONV) {
+                    3
+                } else {
+                    2
+                };
+                weighted(other) && other.inputs.get(at).copied().flatten() == Some(index)
+            })
+            .map(|&o| format!("{} #{o}", sg.operators[o].opcode))
+            .collect();
+        return Some(if weighted(op) && at == bias_at && biased.len() > 1 {
+            format!("it is the bias of {}: `check --fix` adds it (int32, scale = input scale × weight scale, from the model's float bias) once their inputs and weights have entries, and only if those give each of them the same scale", biased.join(" and "))
+        } else if weighted(op) && at == bias_at {
             format!("it is the bias of {} #{c}: `check --fix` adds it (int32, scale = input scale × weight scale, from the model's float bias) once the operator's input and weight have entries", op.opcode)
         } else if weighted(op) && at == 1 {
             format!("it is the weight of {} #{c}, which has no entry: export it, or let `check --fix` quantize it from its data", op.opcode)
