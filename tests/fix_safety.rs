@@ -367,3 +367,77 @@ fn fix_output_never_replaces_an_existing_file() {
         .unwrap()
         .contains("quantized_dimension"));
 }
+
+/// A model `--fix` completes with hundreds of new arrays: a chain of
+/// MULs by float constants, each constant and each output without an entry.
+#[cfg(unix)]
+fn many_constants_model(path: &Path) -> PathBuf {
+    let mut m = common::ModelBuilder::default();
+    let x = m.tensor("x", &[1, 4], None);
+    let mut prev = x;
+    for i in 0..300 {
+        let c = m.tensor(&format!("c{i}"), &[4], Some(&[0.5, 1.0, 1.5, 2.0]));
+        let y = m.tensor(&format!("y{i}"), &[1, 4], None);
+        m.op(q_implant::model::fb::BuiltinOperator::MUL, &[prev, c], &[y]);
+        prev = y;
+    }
+    m.save(path, &[x], &[prev])
+}
+
+/// Ended by SIGTERM while it writes its new arrays, `--fix` leaves none of
+/// them behind, however many there are.
+#[cfg(unix)]
+#[test]
+fn a_signal_while_new_arrays_are_written_leaves_none() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let fix_files = |dir: &Path| {
+        names(dir)
+            .into_iter()
+            .filter(|n| n.starts_with("fix-"))
+            .count()
+    };
+    for attempt in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let model = many_constants_model(&dir.path().join("m.circle"));
+        let mut set = common::empty_set();
+        set.add("x", "uint8", 0.02, 128, None);
+        let path = set.save();
+        let original = std::fs::read(&path).unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("q-implant"))
+            .arg("check")
+            .arg(&model)
+            .arg(&path)
+            .arg("--fix")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let mut sent = false;
+        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
+            if fix_files(set.dir.path()) >= 40 {
+                // SAFETY: signalling our own child, which has not been reaped.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+                sent = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let status = child.wait().unwrap();
+        if std::fs::read(&path).unwrap() != original {
+            // The signal came after the fixed set was written (or never):
+            // try again for one that lands while the arrays are written.
+            continue;
+        }
+        if sent && status.signal() == Some(libc::SIGTERM) {
+            assert_eq!(
+                fix_files(set.dir.path()),
+                0,
+                "new arrays remain (attempt {attempt})"
+            );
+            return;
+        }
+    }
+    panic!("SIGTERM never landed while the new arrays were written");
+}

@@ -169,26 +169,38 @@ mod cleanup {
         use std::sync::atomic::{AtomicPtr, Ordering};
         use std::sync::Once;
 
-        /// Files being written at once; a run writes one or two.
-        const SLOTS: usize = 16;
+        /// One registered path: a slot of a list that only grows (`--fix`
+        /// may have thousands of new files pending at once). A slot is
+        /// never freed, so the handler may walk the list at any moment;
+        /// an empty slot is taken again by the next registration.
+        struct Slot {
+            path: AtomicPtr<c_char>,
+            next: AtomicPtr<Slot>,
+        }
 
-        /// Paths of temporary files, as C strings the handler can unlink
-        /// without allocating. A path is never freed (it is a few bytes, and
-        /// freeing could race with a handler running on another thread).
-        static TEMPS: [AtomicPtr<c_char>; SLOTS] =
-            [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS];
+        /// The newest slot; each points to the one before.
+        static HEAD: AtomicPtr<Slot> = AtomicPtr::new(ptr::null_mut());
+
+        /// Unlinks every registered path (async-signal-safe: loads and
+        /// unlink only).
+        fn unlink_all() {
+            let mut at = HEAD.load(Ordering::SeqCst);
+            while !at.is_null() {
+                // SAFETY: slots are leaked, never freed or moved.
+                let slot = unsafe { &*at };
+                let p = slot.path.load(Ordering::SeqCst);
+                if !p.is_null() {
+                    // SAFETY: `p` is a leaked, NUL-terminated path.
+                    unsafe { libc::unlink(p) };
+                }
+                at = slot.next.load(Ordering::SeqCst);
+            }
+        }
 
         const ENDING: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
         extern "C" fn on_signal(signal: c_int) {
-            for slot in &TEMPS {
-                let p = slot.load(Ordering::SeqCst);
-                if !p.is_null() {
-                    // SAFETY: `p` is a leaked, NUL-terminated path; unlink is
-                    // async-signal-safe.
-                    unsafe { libc::unlink(p) };
-                }
-            }
+            unlink_all();
             // SAFETY: restoring the default action and re-raising are
             // async-signal-safe; the process then ends as the signal says.
             unsafe {
@@ -238,7 +250,7 @@ mod cleanup {
             }
         }
 
-        pub struct Registration(Option<usize>);
+        pub struct Registration(Option<&'static Slot>);
 
         pub fn register(path: &Path) -> Registration {
             use std::os::unix::ffi::OsStrExt;
@@ -246,21 +258,41 @@ mod cleanup {
                 return Registration(None);
             };
             let raw = c.into_raw();
-            for (i, slot) in TEMPS.iter().enumerate() {
+            // An empty slot first; a new one at the head otherwise.
+            let mut at = HEAD.load(Ordering::SeqCst);
+            while !at.is_null() {
+                // SAFETY: slots are leaked, never freed or moved.
+                let slot: &'static Slot = unsafe { &*at };
                 if slot
+                    .path
                     .compare_exchange(ptr::null_mut(), raw, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
-                    return Registration(Some(i));
+                    return Registration(Some(slot));
+                }
+                at = slot.next.load(Ordering::SeqCst);
+            }
+            let slot: &'static Slot = Box::leak(Box::new(Slot {
+                path: AtomicPtr::new(raw),
+                next: AtomicPtr::new(ptr::null_mut()),
+            }));
+            let new = slot as *const Slot as *mut Slot;
+            loop {
+                let head = HEAD.load(Ordering::SeqCst);
+                slot.next.store(head, Ordering::SeqCst);
+                if HEAD
+                    .compare_exchange(head, new, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    return Registration(Some(slot));
                 }
             }
-            Registration(None)
         }
 
         impl Drop for Registration {
             fn drop(&mut self) {
-                if let Some(i) = self.0 {
-                    TEMPS[i].store(ptr::null_mut(), Ordering::SeqCst);
+                if let Some(slot) = self.0 {
+                    slot.path.store(ptr::null_mut(), Ordering::SeqCst);
                 }
             }
         }
