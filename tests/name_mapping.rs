@@ -323,3 +323,76 @@ fn fix_output_writes_beside_and_leaves_the_original() {
         .code(2)
         .stderr(predicate::str::contains("must be in the directory"));
 }
+
+/// A depthwise weight exported as PyTorch keeps it (C1HW), per channel
+/// along its axis 0: `--fix` lays the value out as the model's 1HWC and
+/// moves the axis with it, to 3.
+#[test]
+fn fix_moves_a_per_channel_axis_with_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Model weight [1, 2, 2, 3] (1HWC): channel c holds (c + 1) * [1, -1, 0.5, -0.5].
+    let base = [1.0f32, -1.0, 0.5, -0.5];
+    let mut hwc = vec![0f32; 12];
+    for c in 0..3 {
+        for (hw, b) in base.iter().enumerate() {
+            hwc[hw * 3 + c] = b * (c as f32 + 1.0) * (1.0 + 0.1 * hw as f32);
+        }
+    }
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("in", &[1, 2, 2, 3], None);
+    let w = b.tensor("dw_weight", &[1, 2, 2, 3], Some(&hwc));
+    let y = b.tensor("out", &[1, 1, 1, 3], None);
+    b.op(fb::BuiltinOperator::DEPTHWISE_CONV_2D, &[x, w, -1], &[y]);
+    let model = b.save(&dir.path().join("dw.circle"), &[x], &[y]);
+    // The export: C1HW [3, 1, 2, 2], int8, symmetric per channel, axis 0.
+    let scales: Vec<f32> = (0..3)
+        .map(|c| (0..4).map(|hw| hwc[hw * 3 + c].abs()).fold(0.0, f32::max) / 127.0)
+        .collect();
+    let mut q = vec![0u8; 12];
+    for c in 0..3 {
+        for hw in 0..4 {
+            q[c * 4 + hw] = ((hwc[hw * 3 + c] / scales[c]).round() as i8) as u8;
+        }
+    }
+    let mut set = QSet::copy_of("mlp");
+    set.json.clear();
+    for (key, s, z) in [("in", 0.02f32, 128i64), ("out", 0.05, 128)] {
+        set.json.insert(
+            key.into(),
+            json!({"dtype": "uint8", "quantized_dimension": 0}),
+        );
+        set.set_npy(key, "scale", "<f4", &[1], &f32s(&[s]));
+        set.set_npy(key, "zerop", "<i8", &[1], &i64s(&[z]));
+    }
+    set.json.insert(
+        "dw.weight".into(),
+        json!({"dtype": "int8", "quantized_dimension": 0}),
+    );
+    set.set_npy("dw.weight", "scale", "<f4", &[3], &f32s(&scales));
+    set.set_npy("dw.weight", "zerop", "<i8", &[3], &i64s(&[0, 0, 0]));
+    set.set_npy("dw.weight", "value", "|i1", &[3, 1, 2, 2], &q);
+    let path = set.save();
+    q_implant()
+        .args([
+            "check",
+            model.to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--fix",
+        ])
+        .assert()
+        .stderr(predicate::str::contains("laid out as 1HWC"))
+        .stderr(predicate::str::contains(
+            "\"quantized_dimension\": 3 (was 0)",
+        ));
+    let fixed: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(fixed["dw_weight"]["quantized_dimension"], 3, "{fixed:#}");
+    let (doc, _) = check_json(&model, &path);
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.is_empty(), "{doc:#}");
+}

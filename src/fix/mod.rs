@@ -241,6 +241,17 @@ pub fn plan(
                     field.value.path.display()
                 ),
             });
+            if let (Some(axis), Some(q)) = (r.axis, &entry.quantized_dimension) {
+                if push(&mut edits, text::replace_raw(&q.span, &axis.to_string())) {
+                    plan.fixed.push(Fixed {
+                        key: entry.key.clone(),
+                        what: format!(
+                            "\"quantized_dimension\": {axis} (was {}): the channel axis in the new layout",
+                            q.value
+                        ),
+                    });
+                }
+            }
         }
     }
     plan.text = text::apply(&q.text, &edits);

@@ -21,6 +21,9 @@ pub struct Repair {
     pub shape: Vec<usize>,
     pub data: Data,
     pub what: String,
+    /// The per-channel axis in the new layout, when the layout change
+    /// moves it.
+    pub axis: Option<u32>,
 }
 
 /// The repairs `entry` needs against `tensor` (the tensor it names or is
@@ -38,6 +41,7 @@ pub fn repairs(graph: &Graph<'_>, entry: &Entry, tensor: Option<&Tensor<'_>>) ->
                     "scale saved as a 1-D float32 array (was {} of shape {:?})",
                     h.dtype, h.shape
                 ),
+                axis: None,
             });
         }
     }
@@ -52,6 +56,7 @@ pub fn repairs(graph: &Graph<'_>, entry: &Entry, tensor: Option<&Tensor<'_>>) ->
                     "zerop saved as a 1-D int64 array (was {} of shape {:?})",
                     h.dtype, h.shape
                 ),
+                axis: None,
             });
         }
     }
@@ -106,6 +111,17 @@ fn value_repair(
     let map = IndexMap::new(vshape, change.as_ref());
     let order: Vec<usize> = (0..count).map(|f| map.value_index(f)).collect();
     let layout = change.as_ref().map(|c| format!("laid out as {}", c.name));
+    // Per-channel parameters follow their axis to its place in the new
+    // layout.
+    let axis = match (&change, &entry.quantized_dimension, entry.scales()) {
+        (Some(c), Some(q), Some(scales)) if scales.len() > 1 => c
+            .perm
+            .iter()
+            .position(|&p| p == q.value as usize)
+            .map(|a| a as u32)
+            .filter(|&a| a != q.value),
+        _ => None,
+    };
     if needs_quantizing {
         let q = Quantized::of(entry)?;
         let floats: Vec<f64> = order
@@ -127,6 +143,7 @@ fn value_repair(
             shape: tshape,
             data: typed(dtype, quantized),
             what,
+            axis,
         });
     }
     let mut bytes = Vec::with_capacity(raw.len());
@@ -144,6 +161,7 @@ fn value_repair(
             "value {} (the model's data match it only so)",
             layout.unwrap_or_default()
         ),
+        axis,
     })
 }
 

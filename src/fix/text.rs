@@ -37,6 +37,15 @@ pub fn replace_string(span: &Span, value: &str) -> Edit {
     }
 }
 
+/// Replaces the JSON value at `span` with `value`, a JSON text as it is
+/// (a number).
+pub fn replace_raw(span: &Span, value: &str) -> Edit {
+    Edit {
+        span: span.clone(),
+        text: value.to_string(),
+    }
+}
+
 /// Adds `member` as the last member of the object at `object`, on a line
 /// of its own indented like the member before it (or after a space on a
 /// one-line object).
