@@ -396,3 +396,49 @@ fn fix_moves_a_per_channel_axis_with_the_layout() {
         .collect();
     assert!(codes.is_empty(), "{doc:#}");
 }
+
+/// A module whose kind the name does not tell (`attn`) between two known
+/// layers with two operators it could end on, then a dropout passing its
+/// value on: the dropout's place is as uncertain as the module's, so
+/// neither is renamed.
+#[test]
+fn a_key_passing_on_a_guess_is_no_surer_than_the_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let w: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) / 10.0).collect();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let w1 = b.tensor("w1", &[4, 4], Some(&w));
+    let a = b.tensor("a", &[1, 4], None);
+    let s = b.tensor("s", &[1, 4], None);
+    let t = b.tensor("t", &[1, 4], None);
+    let w2 = b.tensor("w2", &[4, 4], Some(&w));
+    let y = b.tensor("y", &[1, 4], None);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, w1, -1], &[a]);
+    b.op(fb::BuiltinOperator::LOGISTIC, &[a], &[s]);
+    b.op(fb::BuiltinOperator::TANH, &[s], &[t]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[t, w2, -1], &[y]);
+    let model = b.save(&dir.path().join("m.circle"), &[x], &[y]);
+    let mut set = QSet::copy_of("mlp");
+    set.json.clear();
+    let q: Vec<u8> = (0..16).map(|i| (i + 120) as u8).collect();
+    for key in ["x", "w1", "a", "attn", "dropout", "w2", "y"] {
+        set.json.insert(
+            key.into(),
+            json!({"dtype": "uint8", "quantized_dimension": 0}),
+        );
+        set.set_npy(key, "scale", "<f4", &[1], &f32s(&[0.1]));
+        set.set_npy(key, "zerop", "<i8", &[1], &i64s(&[128]));
+        if key.starts_with('w') {
+            set.set_npy(key, "value", "|u1", &[4, 4], &q);
+        }
+    }
+    let path = set.save();
+    let (doc, _) = check_json(&model, &path);
+    for key in ["attn", "dropout"] {
+        let d = q501(&doc, key);
+        assert!(
+            !d["help"].as_str().unwrap().starts_with("rename the key"),
+            "{key}: {d:#}"
+        );
+    }
+}

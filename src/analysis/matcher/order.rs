@@ -865,6 +865,17 @@ fn align(
         }
         p = prev;
     }
+    // A key on the tensor of the key before it is no surer than that key's
+    // placement (a dropout after a module placed by a guess).
+    let mut before = start.map(|_| 1.0);
+    for (fit, shared) in out.iter_mut().flatten().map(|(_, f, s)| (f, *s)) {
+        if shared {
+            if let Some(b) = before {
+                *fit = fit.min(b);
+            }
+        }
+        before = Some(*fit);
+    }
     out
 }
 
