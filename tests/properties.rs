@@ -200,6 +200,12 @@ proptest! {
         // the qparam reader reports the duplicate. Compare with that in mind.
         let theirs = serde_json::from_str::<Value>(&broken);
         let ours = json::parse(&broken);
+        // JSON sets no range on numbers (Python reads 1e400 as inf);
+        // serde_json refuses those beyond f64. Ours keeps their text.
+        let out_of_range = theirs
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("number out of range"));
+        prop_assume!(!(out_of_range && ours.is_ok()));
         prop_assert_eq!(theirs.is_ok(), ours.is_ok(), "{:?}", broken);
         if let (Ok(t), Ok(o)) = (theirs, ours) {
             let mut keys = Vec::new();
