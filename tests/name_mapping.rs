@@ -442,3 +442,100 @@ fn a_key_passing_on_a_guess_is_no_surer_than_the_guess() {
         );
     }
 }
+
+/// Rearranges a set's keys and entries.
+type Order = fn(&mut Vec<(String, Value)>);
+
+/// A copy of a fixture set whose keys `order` rearranges.
+fn reordered(set: &str, file: &str, order: Order) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture(set)).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let entries: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture(set).join(file)).unwrap()).unwrap();
+    let mut items: Vec<(String, Value)> = entries.into_iter().collect();
+    order(&mut items);
+    let path = dir.path().join("qparam.json");
+    let map: serde_json::Map<String, Value> = items.into_iter().collect();
+    std::fs::write(&path, serde_json::to_string_pretty(&map).unwrap()).unwrap();
+    (dir, path)
+}
+
+/// The keys of `set` whose top suggestion in `doc` is confident and not
+/// the tensor `expected.json` names (a key without a tensor may only be
+/// given the fused output its value became).
+fn confidently_wrong(set: &str, doc: &Value) -> Vec<String> {
+    let mut expected: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture(set).join("expected.json")).unwrap())
+            .unwrap();
+    let unmappable = expected
+        .remove("unmappable")
+        .and_then(|u| u.as_object().cloned())
+        .unwrap_or_default();
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q501")
+        .filter(|d| d["help"].as_str().unwrap().starts_with("rename the key"))
+        .filter_map(|d| {
+            let key = d["key"].as_str().unwrap();
+            let name = d["suggestions"][0]["name"].as_str().unwrap();
+            let right = match (expected.get(key), unmappable.get(key)) {
+                (Some(t), _) => t == name,
+                (None, Some(why)) => why.as_str().unwrap().contains(name),
+                (None, None) => true,
+            };
+            (!right).then(|| format!("{key} -> {name}"))
+        })
+        .collect()
+}
+
+/// An exporter that writes every parameter before every module output
+/// maps as one that writes them in hook order.
+#[test]
+fn parameters_written_first_map_as_in_hook_order() {
+    let (_dir, path) = reordered("encoder_qkv.torch-qparam", "qparam.json", |items| {
+        items.sort_by_key(|(_, e)| e.get("value").is_none());
+    });
+    let (doc, _) = check_json(&fixture("encoder_qkv.circle"), &path);
+    let wrong = confidently_wrong("encoder_qkv.torch-qparam", &doc);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    let renamed = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q501" && d["help"].as_str().unwrap().starts_with("rename"))
+        .count();
+    assert!(renamed >= 50, "{renamed} keys renamed");
+}
+
+/// Keys sorted by name (`json.dump(..., sort_keys=True)`) or reversed no
+/// longer follow execution order: the order of modules places no key
+/// confidently then, so none is renamed to a wrong tensor.
+#[test]
+fn keys_out_of_execution_order_are_never_confidently_misplaced() {
+    let orders: [Order; 2] = [
+        |items| items.sort_by(|a, b| a.0.cmp(&b.0)),
+        |items| items.reverse(),
+    ];
+    for order in orders {
+        for (model, set, file) in [
+            ("resnet18", "resnet18.torch-qparam", "qparam.json"),
+            (
+                "resnet18q",
+                "resnet18q.extractor-qparam",
+                "not_mapped_qparam.json",
+            ),
+            ("encoder", "encoder.torch-qparam", "qparam.json"),
+            ("encoder_qkv", "encoder_qkv.torch-qparam", "qparam.json"),
+        ] {
+            let (_dir, path) = reordered(set, file, order);
+            let (doc, _) = check_json(&fixture(&format!("{model}.circle")), &path);
+            let wrong = confidently_wrong(set, &doc);
+            assert!(wrong.is_empty(), "{model}: {wrong:#?}");
+        }
+    }
+}

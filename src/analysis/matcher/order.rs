@@ -32,6 +32,14 @@ const BY_ELIMINATION: f64 = 0.82;
 /// key holds it: its parameters cover the values after the activation too.
 const FUSED_ALONE: f64 = 0.82;
 
+/// The share of anchors out of execution order above which the exporter's
+/// order is no longer trusted to place keys confidently.
+const DISORDER: f64 = 0.1;
+
+/// What placements are worth when the order is not trusted: still listed,
+/// never renamed by `--fix`.
+const UNTRUSTED_ORDER: f64 = 0.85;
+
 /// What a key's name says its module is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -575,13 +583,51 @@ pub fn place(
     let anchored: Vec<usize> = (0..slots.len())
         .filter(|&k| position(&slots[k]).is_some())
         .collect();
-    let trusted = longest_nondecreasing(
+    // Module outputs in order are what the segments need: a run keeps as
+    // many of them as it can, then as many weights (an exporter may write
+    // every parameter before every output, or the other way round).
+    let trusted = heaviest_nondecreasing(
         &anchored
             .iter()
             .map(|&k| position(&slots[k]).unwrap())
             .collect::<Vec<_>>(),
+        &anchored
+            .iter()
+            .map(|&k| {
+                if slots[k].known.is_some() {
+                    OUTPUT_ANCHOR
+                } else {
+                    1
+                }
+            })
+            .collect::<Vec<_>>(),
     );
     let trusted: Vec<usize> = trusted.into_iter().map(|j| anchored[j]).collect();
+    // How far the exporter's order is from execution order: the share of
+    // anchors, outputs and parameters each taken in their own order, that
+    // no run in order keeps (keys sorted by name, or reversed, lose many).
+    let out_of_order = {
+        let (mut kept, mut all) = (0usize, 0usize);
+        for outputs in [true, false] {
+            let values: Vec<i64> = anchored
+                .iter()
+                .filter(|&&k| slots[k].known.is_some() == outputs)
+                .map(|&k| position(&slots[k]).unwrap())
+                .collect();
+            kept += heaviest_nondecreasing(&values, &vec![1; values.len()]).len();
+            all += values.len();
+        }
+        if all == 0 {
+            0.0
+        } else {
+            (all - kept) as f64 / all as f64
+        }
+    };
+    let order_trust = if out_of_order > DISORDER {
+        UNTRUSTED_ORDER
+    } else {
+        1.0
+    };
     let mut placements = Vec::new();
     let mut assigned: HashMap<usize, (usize, f64, bool)> = HashMap::new();
     // Segments between consecutive trusted anchors.
@@ -678,7 +724,7 @@ pub fn place(
         let Some(&out) = o.outputs.first() else {
             continue;
         };
-        let mut confidence = PLACED * fit;
+        let mut confidence = PLACED * fit * order_trust;
         let mut reason = match s.kind {
             Kind::Identity => format!(
                 "output of {} #{op}, passed on unchanged (the module before it in order)",
@@ -886,22 +932,43 @@ fn is_parameter(segment: &str) -> bool {
     s.ends_with("weight") || s.ends_with("bias") || s == "kernel" || s.starts_with("running_")
 }
 
-/// Indices of a longest non-decreasing subsequence of `values`.
-fn longest_nondecreasing(values: &[i64]) -> Vec<usize> {
-    // tails[l]: index of the smallest tail of a run of length l + 1.
-    let mut tails: Vec<usize> = Vec::new();
+/// An anchor that is a module output weighs as much as this many weights
+/// when the run of anchors in order is chosen.
+const OUTPUT_ANCHOR: u64 = 1 << 20;
+
+/// Indices of a non-decreasing subsequence of `values` with the largest
+/// summed `weights` (the earliest such on ties), in O(n log n).
+fn heaviest_nondecreasing(values: &[i64], weights: &[u64]) -> Vec<usize> {
+    let mut sorted: Vec<i64> = values.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    // A Fenwick tree over the values: the best run ending at a value at or
+    // below each rank, as (weight, index of its last element).
+    let mut tree: Vec<(u64, Option<usize>)> = vec![(0, None); sorted.len() + 1];
     let mut prev: Vec<Option<usize>> = vec![None; values.len()];
+    let mut total: Vec<u64> = vec![0; values.len()];
     for i in 0..values.len() {
-        let l = tails.partition_point(|&t| values[t] <= values[i]);
-        prev[i] = l.checked_sub(1).map(|j| tails[j]);
-        if l == tails.len() {
-            tails.push(i);
-        } else {
-            tails[l] = i;
+        let rank = sorted.partition_point(|&v| v < values[i]) + 1;
+        let mut best = (0, None);
+        let mut r = rank;
+        while r > 0 {
+            if tree[r].0 > best.0 {
+                best = tree[r];
+            }
+            r &= r - 1;
+        }
+        prev[i] = best.1;
+        total[i] = best.0 + weights[i];
+        let mut r = rank;
+        while r < tree.len() {
+            if total[i] > tree[r].0 {
+                tree[r] = (total[i], Some(i));
+            }
+            r += r & r.wrapping_neg();
         }
     }
+    let mut at = (0..values.len()).max_by(|&a, &b| total[a].cmp(&total[b]).then(b.cmp(&a)));
     let mut out = Vec::new();
-    let mut at = tails.last().copied();
     while let Some(i) = at {
         out.push(i);
         at = prev[i];
@@ -935,7 +1002,21 @@ mod tests {
 
     #[test]
     fn longest_run_in_order() {
-        assert_eq!(longest_nondecreasing(&[2, 5, 5, 9, -1]), vec![0, 1, 2, 3]);
-        assert_eq!(longest_nondecreasing(&[]), Vec::<usize>::new());
+        let ones = |n| vec![1; n];
+        assert_eq!(
+            heaviest_nondecreasing(&[2, 5, 5, 9, -1], &ones(5)),
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(heaviest_nondecreasing(&[], &[]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn module_outputs_outweigh_parameters() {
+        // Parameters first (their layers 1, 2, 3, 4), then the outputs of
+        // the input stub and of layers 2 and 4.
+        let values = [1, 2, 3, 4, -1, 2, 4];
+        let w = OUTPUT_ANCHOR;
+        let weights = [1, 1, 1, 1, w, w, w];
+        assert_eq!(heaviest_nondecreasing(&values, &weights), vec![4, 5, 6]);
     }
 }
