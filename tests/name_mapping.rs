@@ -539,3 +539,62 @@ fn keys_out_of_execution_order_are_never_confidently_misplaced() {
         }
     }
 }
+
+/// A weight two layers read (tied weights): its layer's output is not
+/// certain from the weight alone, but in order the key after the layer's
+/// parameters is that layer's output, not the next layer's.
+#[test]
+fn the_output_of_a_layer_with_a_tied_weight_is_found_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let tied: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) / 10.0).collect();
+    let other: Vec<f32> = (0..16).map(|i| (i as f32 - 4.0) / 10.0).collect();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("t0", &[1, 4], None);
+    let w = b.tensor("t1", &[4, 4], Some(&tied));
+    let b0 = b.tensor("t2", &[4], Some(&[0.1, 0.2, 0.3, 0.4]));
+    let a = b.tensor("t3", &[1, 4], None);
+    let w2 = b.tensor("t4", &[4, 4], Some(&other));
+    let u = b.tensor("t5", &[1, 4], None);
+    let t = b.tensor("t6", &[1, 4], None);
+    let y = b.tensor("t7", &[1, 4], None);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, w, b0], &[a]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[a, w2, -1], &[u]);
+    b.op(fb::BuiltinOperator::TANH, &[u], &[t]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[t, w, -1], &[y]);
+    let model = b.save(&dir.path().join("tied.circle"), &[x], &[y]);
+    let mut set = QSet::copy_of("mlp");
+    set.json.clear();
+    let entry = |set: &mut QSet, key: &str, dtype: &str, scale: f32, zp: i64| {
+        set.json.insert(
+            key.into(),
+            json!({"dtype": dtype, "quantized_dimension": 0}),
+        );
+        set.set_npy(key, "scale", "<f4", &[1], &f32s(&[scale]));
+        set.set_npy(key, "zerop", "<i8", &[1], &i64s(&[zp]));
+    };
+    let tied_q: Vec<u8> = (0..16).map(|i| (i + 120) as u8).collect();
+    let bias: Vec<u8> = [1i32, 2, 3, 4]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    entry(&mut set, "quant", "uint8", 0.02, 128);
+    entry(&mut set, "proj.weight", "uint8", 0.1, 128);
+    set.set_npy("proj.weight", "value", "|u1", &[4, 4], &tied_q);
+    entry(&mut set, "proj.bias", "int32", 0.1, 0);
+    set.set_npy("proj.bias", "value", "<i4", &[4], &bias);
+    // The module's output, a module whose kind its name does not tell
+    // (its parameters not exported), an activation, the tied head.
+    for key in ["proj", "attn", "act", "head"] {
+        entry(&mut set, key, "uint8", 0.05, 128);
+    }
+    let path = set.save();
+    let (doc, _) = check_json(&model, &path);
+    let d = q501(&doc, "proj");
+    assert!(
+        d["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("rename the key to `t3`"),
+        "{d:#}"
+    );
+}

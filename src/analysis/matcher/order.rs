@@ -652,6 +652,10 @@ pub fn place(
             .and_then(|r| position(&slots[r]))
             .unwrap_or(sg.operators.len() as i64);
         let start_op = (lo >= 0).then_some(lo as usize);
+        // A parameter's operator: its output has no key of its own yet, so
+        // the segment's first key may be that output (a layer whose weight
+        // other layers read too, and so gave no certain output).
+        let start_free = left.is_some_and(|l| slots[l].known.is_none());
         let candidates: Vec<usize> = ((lo + 1).max(0) as usize..hi.max(0) as usize)
             .filter(|&i| {
                 sg.operators[i]
@@ -661,7 +665,7 @@ pub fn place(
             })
             .collect();
         let kinds: Vec<Kind> = segment.iter().map(|&k| slots[k].kind).collect();
-        for (n, choice) in align(&ops, &kinds, start_op, &candidates)
+        for (n, choice) in align(&ops, &kinds, start_op, start_free, &candidates)
             .into_iter()
             .enumerate()
         {
@@ -798,13 +802,14 @@ fn candidates_between(
 /// Aligns `kinds` (keys in order) with `candidates` (operators in order):
 /// each key on an operator after the previous key's (or, for keys that
 /// pass a value on, the same one; the first may share `start`, the
-/// segment's anchor operator), maximizing the summed fit. Returns each
-/// key's operator, fit and whether it shares the tensor of the key before,
-/// `None` for keys left out.
+/// segment's anchor operator, or, when `start_free`, be its output),
+/// maximizing the summed fit. Returns each key's operator, fit and whether
+/// it shares the tensor of the key before, `None` for keys left out.
 fn align(
     ops: &Ops<'_>,
     kinds: &[Kind],
     start: Option<usize>,
+    start_free: bool,
     candidates: &[usize],
 ) -> Vec<Option<(usize, f64, bool)>> {
     // Positions: 0 is the anchor (if any), 1..=n the candidates.
@@ -825,9 +830,13 @@ fn align(
     let mut best = vec![NONE; n + 1];
     best[0] = 0.0;
     let mut back: Vec<Vec<(usize, Option<usize>)>> = Vec::with_capacity(m);
+    // Per key: whether it was placed as the output of the anchor's own
+    // operator (not sharing a tensor with the key before).
+    let mut own_start: Vec<bool> = Vec::with_capacity(m);
     for &kind in kinds {
         let mut next = best.clone(); // leaving the key out keeps the position
         let mut from: Vec<(usize, Option<usize>)> = (0..=n).map(|p| (p, None)).collect();
+        let mut on_start = false;
         // Running maximum of best[q] for q < p.
         let mut run = (NONE, 0usize);
         for p in 0..=n {
@@ -863,6 +872,16 @@ fn align(
                 next[p] = best[p] + shared;
                 from[p] = (p, Some(p));
             }
+            // The output of the anchor's own operator, while no key holds it
+            // (every score placed adds a positive fit).
+            if p == 0 && start_free && best[0] == 0.0 {
+                let fit = ops.fits(kind, op);
+                if fit > 0.0 && fit > next[0] {
+                    next[0] = fit;
+                    from[0] = (0, Some(0));
+                    on_start = true;
+                }
+            }
             // A block may end with the merge after its last part.
             if kind == Kind::Block && p > 0 {
                 for (q, &score) in best.iter().enumerate().take(p) {
@@ -883,6 +902,7 @@ fn align(
             }
         }
         back.push(from);
+        own_start.push(on_start && back.last().is_some_and(|f| f[0] == (0, Some(0))));
         best = next;
     }
     // Trace back from the best final position.
@@ -894,7 +914,9 @@ fn align(
         let (prev, placed) = back[k][p];
         if let Some(q) = placed {
             if let Some(op) = op_at(q) {
+                let own = q == 0 && own_start[k];
                 let fit = match kinds[k] {
+                    _ if own => ops.fits(kinds[k], op),
                     _ if prev == q => {
                         // Shared with the key before.
                         match kinds[k] {
@@ -906,7 +928,7 @@ fn align(
                     Kind::Block => 0.95,
                     kind => ops.fits(kind, op),
                 };
-                out[k] = Some((op, fit, prev == q));
+                out[k] = Some((op, fit, prev == q && !own));
             }
         }
         p = prev;
