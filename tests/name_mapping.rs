@@ -598,3 +598,23 @@ fn the_output_of_a_layer_with_a_tied_weight_is_found_in_order() {
         "{d:#}"
     );
 }
+
+/// A set exported from a wrapper (a Lightning module's `model`,
+/// DataParallel's `module`): the input stub is still the graph input.
+#[test]
+fn an_input_stub_under_a_wrapper_is_the_graph_input() {
+    let (_dir, path) = reordered("convnet.torch-qparam", "qparam.json", |items| {
+        for (key, _) in items.iter_mut() {
+            *key = format!("model.{key}");
+        }
+    });
+    let (doc, _) = check_json(&fixture("convnet.circle"), &path);
+    let d = q501(&doc, "model.quant");
+    assert!(
+        d["help"]
+            .as_str()
+            .unwrap()
+            .starts_with("rename the key to `tico::x`"),
+        "{d:#}"
+    );
+}

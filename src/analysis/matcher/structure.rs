@@ -32,6 +32,21 @@ const ONLY_OF_KIND: f64 = 0.85;
 
 const INPUT_STUBS: [&str; 6] = ["quant", "input", "x", "inputs", "quant_stub", "quantstub"];
 
+/// Attribute names wrappers put the whole network under (a Lightning
+/// module's `model`, DataParallel's `module`, torch.compile's `_orig_mod`).
+const WRAPPERS: [&str; 5] = ["model", "module", "net", "network", "_orig_mod"];
+
+/// Whether `key` names the network's input stub, at the top or under
+/// wrappers (`model.quant`).
+fn is_input_stub(key: &str) -> bool {
+    let lower = key.to_lowercase();
+    let mut parts: Vec<&str> = lower.split('.').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    INPUT_STUBS.contains(&last) && parts.iter().all(|p| WRAPPERS.contains(p))
+}
+
 /// PyTorch module names (their last word) and the operator a converter
 /// makes of them.
 const MODULE_OPS: [(&str, Op); 13] = [
@@ -140,7 +155,7 @@ pub fn signals(
                 );
             }
         }
-        if INPUT_STUBS.contains(&key.to_lowercase().as_str()) {
+        if is_input_stub(key) {
             for sg in &graph.subgraphs {
                 for &x in &sg.inputs {
                     emit(
@@ -246,6 +261,27 @@ fn only_of_kind(
                     format!("output of the model's only {}", op.opcode),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_stubs_are_found_under_wrappers() {
+        for key in [
+            "quant",
+            "x",
+            "model.quant",
+            "module.model.quant",
+            "_orig_mod.quant",
+        ] {
+            assert!(is_input_stub(key), "{key}");
+        }
+        for key in ["layer1.quant", "model.layer1.quant", "quantize", "model"] {
+            assert!(!is_input_stub(key), "{key}");
         }
     }
 }
