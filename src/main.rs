@@ -262,15 +262,20 @@ enum InspectFormat {
 
 /// The existing C++ tool's form, `q-implant MODEL QPARAM OUTPUT`, as
 /// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT; the
-/// inputs stay protected). Only when MODEL is an existing file, so that a
-/// mistyped subcommand gets clap's suggestion instead.
+/// inputs stay protected). Only when MODEL is an existing file or reads as
+/// a path (`model.circle`, `out/m`), so that a mistyped subcommand gets
+/// clap's suggestion instead, and a mistyped model path `apply`'s message.
 fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let subcommands = ["check", "apply", "inspect", "rewrite", "rules", "help"];
+    let looks_like_path = |a: &std::ffi::OsString| {
+        let p = std::path::Path::new(a);
+        p.is_file() || p.extension().is_some() || p.components().count() > 1
+    };
     let positional = args.len() == 4
         && args[1..]
             .iter()
             .all(|a| !a.to_string_lossy().starts_with('-'))
-        && std::path::Path::new(&args[1]).is_file();
+        && looks_like_path(&args[1]);
     if positional && !subcommands.contains(&args[1].to_string_lossy().as_ref()) {
         return vec![
             args[0].clone(),

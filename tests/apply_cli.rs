@@ -230,6 +230,28 @@ fn the_existing_tools_positional_form_works() {
 }
 
 #[test]
+fn the_positional_form_names_a_model_that_does_not_exist() {
+    let sc = scene();
+    sc.qparam.save();
+    let missing = sc.model.with_file_name("modle.circle");
+    let run = q_implant()
+        .args([s(&missing), s(&sc.qparam.path()), s(&sc.out())])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(stderr.contains("modle.circle"), "{stderr}");
+    assert!(!stderr.contains("subcommand"), "{stderr}");
+    // A mistyped subcommand still gets the suggestion.
+    q_implant()
+        .args(["chek", "a", "b", "c"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "similar subcommand exists: 'check'",
+        ));
+}
+
+#[test]
 fn propagate_fills_value_preserving_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let mut set = QSet::copy_of("convnet");
