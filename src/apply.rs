@@ -62,6 +62,9 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Implant(#[from] ImplantError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    AllowFloat(#[from] analysis::UnknownAllowFloat),
     #[error("the output `{0}` exists")]
     #[diagnostic(
         code(apply::output_exists),
@@ -91,6 +94,7 @@ pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outc
     }
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
+    req.check.check_allow_float(&graph)?;
     let analysis = analysis::check(&graph, req.qparam, &req.check)?;
     let npy_files: Vec<&Path> = analysis
         .qparam

@@ -323,6 +323,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             let file = CircleFile::open(&model)?;
             let graph = Graph::new(&file);
             let options = analysis.options(false);
+            options.check_allow_float(&graph)?;
             let mut result = analysis::check(&graph, &qparam, &options)?;
             let mut qparam = qparam;
             if fix {

@@ -407,3 +407,30 @@ fn float_io_keeps_signature_defs_pointing_at_the_outputs() {
         assert_eq!(sg.tensors[input].dtype_name(), "FLOAT32");
     }
 }
+
+#[test]
+fn an_allow_float_name_the_model_lacks_is_refused() {
+    let sc = scene();
+    sc.qparam.save();
+    for command in ["check", "apply"] {
+        let mut args = vec![
+            command.to_string(),
+            s(&sc.model),
+            s(&sc.qparam.path()),
+            "--allow-float".into(),
+            "tico::xx".into(),
+        ];
+        if command == "apply" {
+            args.extend(["-o".into(), s(&sc.out())]);
+        }
+        q_implant()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "--allow-float `tico::xx` names no tensor",
+            ))
+            .stderr(predicate::str::contains("did you mean `tico::x`"));
+    }
+    assert!(!sc.out().exists());
+}

@@ -31,6 +31,39 @@ pub struct CheckOptions {
     pub float_io: bool,
 }
 
+/// A name given to `--allow-float` that no tensor of the model has.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("--allow-float `{name}` names no tensor of the model")]
+#[diagnostic(code(args::allow_float), help("{help}"))]
+pub struct UnknownAllowFloat {
+    pub name: String,
+    pub help: String,
+}
+
+impl CheckOptions {
+    /// Refuses an `--allow-float` name the model does not have (a typo
+    /// would otherwise leave the tensor meant without its waiver, silently).
+    pub fn check_allow_float(&self, graph: &Graph<'_>) -> Result<(), UnknownAllowFloat> {
+        let Some(name) = self.allow_float.iter().find(|n| graph.named(n).is_empty()) else {
+            return Ok(());
+        };
+        let nearest = graph
+            .tensors()
+            .map(|t| (strsim::normalized_levenshtein(name, t.name), t.name))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let help = match nearest {
+            Some((similarity, nearest)) if similarity >= 0.5 => {
+                format!("did you mean `{nearest}`? `q-implant inspect MODEL` lists every tensor")
+            }
+            _ => "`q-implant inspect MODEL` lists every tensor".to_string(),
+        };
+        Err(UnknownAllowFloat {
+            name: name.clone(),
+            help,
+        })
+    }
+}
+
 /// What the rules look at.
 pub struct Context<'a> {
     pub graph: &'a Graph<'a>,
