@@ -618,3 +618,51 @@ fn an_input_stub_under_a_wrapper_is_the_graph_input() {
         "{d:#}"
     );
 }
+
+/// Two layers with identical weights, one of them named as the key: the
+/// name tells them apart where the data cannot.
+#[test]
+fn identical_weights_are_told_apart_by_an_exact_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) / 10.0).collect();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("in", &[1, 4], None);
+    let (w1, w2) = (
+        b.tensor("tico::p_fc1_weight", &[4, 4], Some(&weights)),
+        b.tensor("tico::p_fc2_weight", &[4, 4], Some(&weights)),
+    );
+    let (y1, y2) = (
+        b.tensor("out_1", &[1, 4], None),
+        b.tensor("out_2", &[1, 4], None),
+    );
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, w1, -1], &[y1]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[y1, w2, -1], &[y2]);
+    let model = b.save(&dir.path().join("twins.circle"), &[x], &[y2]);
+    let mut set = QSet::copy_of("mlp");
+    set.json.clear();
+    let q: Vec<u8> = (0..16).map(|i| (i + 120) as u8).collect();
+    for key in ["fc1.weight", "fc2.weight"] {
+        set.json.insert(
+            key.into(),
+            json!({"dtype": "uint8", "quantized_dimension": 0}),
+        );
+        set.set_npy(key, "scale", "<f4", &[1], &f32s(&[0.1]));
+        set.set_npy(key, "zerop", "<i8", &[1], &i64s(&[128]));
+        set.set_npy(key, "value", "|u1", &[4, 4], &q);
+    }
+    let path = set.save();
+    let (doc, _) = check_json(&model, &path);
+    for (key, name) in [
+        ("fc1.weight", "tico::p_fc1_weight"),
+        ("fc2.weight", "tico::p_fc2_weight"),
+    ] {
+        let d = q501(&doc, key);
+        assert!(
+            d["help"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("rename the key to `{name}`")),
+            "{d:#}"
+        );
+    }
+}

@@ -32,8 +32,13 @@ pub use layout::{layout_change, layout_changes, LayoutChange};
 /// Confidence from which a suggestion is offered as the fix.
 pub const CONFIDENT: f64 = 0.8;
 
-/// Candidates closer than this in confidence are equally good.
+/// Candidates closer than this in confidence are equally good...
 const TIE: f64 = 0.02;
+
+/// ...unless one is this many times as likely to be wrong as the other: near
+/// certainty, a signal that agrees (the exact name beside identical data)
+/// tells candidates apart that fuzzy names alone would not.
+const TIE_ODDS: f64 = 2.0;
 
 /// How many candidates a finding lists.
 const SHOWN: usize = 3;
@@ -553,7 +558,10 @@ fn decide_sharing(candidates: &[Vec<Suggestion>], shared: &[HashSet<String>]) ->
         let Some(best) = free.first() else { continue };
         let ties: Vec<Suggestion> = free
             .iter()
-            .filter(|s| best.confidence - s.confidence < TIE)
+            .filter(|s| {
+                best.confidence - s.confidence < TIE
+                    && 1.0 - s.confidence < TIE_ODDS * (1.0 - best.confidence)
+            })
             .map(|s| (*s).clone())
             .collect();
         verdicts[i] = if ties.len() > 1 {
