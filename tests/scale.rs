@@ -216,3 +216,77 @@ fn long_names_and_many_consumers_are_shown_not_a_panic() {
     let run = sc.check(&["--allow-float", "c"]).code(1);
     assert!(stdout_of(&run).contains("Q405"));
 }
+
+/// `layers` FullyConnected layers of one shape, in a chain, named so that
+/// the names say nothing; and a set with only their weights, keyed by
+/// PyTorch names, so that every key is compared with every layer.
+fn same_shape_layers(dir: &Path, layers: usize) -> (PathBuf, QSet) {
+    let mut m = ModelBuilder::default();
+    let mut set = empty_set();
+    let x = m.tensor("t_in", &[1, 4], None);
+    let mut prev = x;
+    for l in 0..layers {
+        // Distinct data: a pseudo-random sequence seeded by the layer.
+        let mut state = (l as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let q: Vec<u8> = (0..16)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (100 + state % 60) as u8
+            })
+            .collect();
+        let f: Vec<f32> = q
+            .iter()
+            .map(|&v| W_SCALE * (i64::from(v) - ZERO) as f32)
+            .collect();
+        let w = m.tensor(&format!("t{l}_w"), &[4, 4], Some(&f));
+        let y = m.tensor(&format!("t{l}_y"), &[1, 4], None);
+        m.op(fb::BuiltinOperator::FULLY_CONNECTED, &[prev, w, -1], &[y]);
+        set.add(
+            &format!("layers.{l}.weight"),
+            "uint8",
+            W_SCALE,
+            ZERO,
+            Some(("|u1", &[4, 4], &q)),
+        );
+        prev = y;
+    }
+    let model = m.save(&dir.join("m.circle"), &[x], &[prev]);
+    set.save();
+    (model, set)
+}
+
+/// Keys × same-shape candidates cost time, not memory: 1,500 weight keys,
+/// each compared with 1,500 constants of its shape, are matched with
+/// 96 MiB of address space.
+#[cfg(unix)]
+#[test]
+fn keys_times_same_shape_candidates_cost_no_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, set) = same_shape_layers(dir.path(), 1500);
+    let script = format!(
+        "ulimit -v 98304; exec '{}' check '{}' '{}' --format json",
+        assert_cmd::cargo::cargo_bin("q-implant").display(),
+        model.display(),
+        set.path().display()
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let renamed = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q501")
+        .filter(|d| d["help"].as_str().unwrap().starts_with("rename the key"))
+        .count();
+    assert_eq!(renamed, 1500);
+}

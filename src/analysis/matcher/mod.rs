@@ -148,10 +148,17 @@ struct Board<'g> {
     shared: HashSet<(usize, String)>,
     /// Per entry: why it has no tensor of its own.
     notes: HashMap<usize, String>,
-    /// (entry, tensor) pairs whose data were compared and differ: certainly
-    /// not that tensor, whatever else says so. Kept apart from the evidence
-    /// so that the many rejected candidates of a large model cost little.
+    /// (entry, tensor) pairs certainly not meant, whatever else says so
+    /// (a module's value the converter fused away).
     excluded: HashSet<(usize, TensorId)>,
+    /// Per entry whose value was compared with every constant of a fitting
+    /// shape: that value's shape. Such a constant without evidence had data
+    /// that differ. Rejections are kept this way, not pair by pair, so that
+    /// keys × same-shape constants cost no memory.
+    compared: Vec<Option<Vec<usize>>>,
+    /// The entry being compared now, and the constants whose data differ
+    /// from its value so far.
+    comparing: Option<(usize, HashSet<TensorId>)>,
 }
 
 impl Board<'_> {
@@ -160,7 +167,12 @@ impl Board<'_> {
             // Data that match under one layout outweigh a mismatch under
             // another.
             self.excluded.remove(&(entry, tensor));
-        } else if self.excluded.contains(&(entry, tensor)) {
+            if let Some((e, differ)) = &mut self.comparing {
+                if *e == entry {
+                    differ.remove(&tensor);
+                }
+            }
+        } else if self.is_excluded(entry, tensor) {
             return;
         }
         self.evidence[entry]
@@ -169,14 +181,48 @@ impl Board<'_> {
             .add(confidence, reason);
     }
 
+    fn is_excluded(&self, entry: usize, tensor: TensorId) -> bool {
+        if self.excluded.contains(&(entry, tensor)) {
+            return true;
+        }
+        if let Some((e, differ)) = &self.comparing {
+            if *e == entry {
+                return differ.contains(&tensor);
+            }
+        }
+        self.compared[entry].as_ref().is_some_and(|vshape| {
+            !self.evidence[entry].contains_key(&tensor)
+                && is_option(vshape, self.graph.tensor(tensor))
+        })
+    }
+
     fn exclude(&mut self, entry: usize, tensor: TensorId) {
         let matched = self.evidence[entry]
             .get(&tensor)
             .is_some_and(Evidence::has_content_match);
         if !matched {
             self.evidence[entry].remove(&tensor);
-            self.excluded.insert((entry, tensor));
+            match &mut self.comparing {
+                Some((e, differ)) if *e == entry => {
+                    differ.insert(tensor);
+                }
+                _ => {
+                    self.excluded.insert((entry, tensor));
+                }
+            }
         }
+    }
+
+    /// Starts comparing `entry`'s value with the constants.
+    fn begin_comparing(&mut self, entry: usize) {
+        self.comparing = Some((entry, HashSet::new()));
+    }
+
+    /// Every constant of a shape fitting `vshape` was compared with
+    /// `entry`'s value: those left without evidence differ.
+    fn end_comparing(&mut self, entry: usize, vshape: &[usize]) {
+        self.comparing = None;
+        self.compared[entry] = Some(vshape.to_vec());
     }
 
     /// The key's candidates worth deciding on or listing, best first.
@@ -225,6 +271,8 @@ pub fn resolve(
         shared: HashSet::new(),
         notes: HashMap::new(),
         excluded: HashSet::new(),
+        compared: vec![None; entries.len()],
+        comparing: None,
     };
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
@@ -396,6 +444,7 @@ fn content_signals(
         let entry = &entries[i];
         let Some(value) = &entry.value else { continue };
         let vshape = &value.value.header.shape;
+        board.begin_comparing(i);
         let mut options: Vec<(TensorId, Option<LayoutChange>)> = Vec::new();
         if !vshape.contains(&0) {
             for &id in by_squeezed.get(&squeeze(vshape)).into_iter().flatten() {
@@ -437,7 +486,11 @@ fn content_signals(
                 None => board.add(i, id, SHAPE_ONLY, how),
             }
         }
-        let Some(q) = &q else { continue };
+        let Some(q) = &q else {
+            // Nothing compared: every option got the shape's evidence.
+            board.comparing = None;
+            continue;
+        };
         for (n, (id, change)) in agreeing.into_iter().enumerate() {
             let t = graph.tensor(id);
             let how = change.as_ref().map_or("same shape".to_string(), |c| {
@@ -472,11 +525,26 @@ fn content_signals(
                 _ => board.add(i, id, SHAPE_ONLY, how),
             }
         }
+        board.end_comparing(i, vshape);
     }
 }
 
 fn squeeze(shape: &[usize]) -> Vec<usize> {
     shape.iter().copied().filter(|&d| d != 1).collect()
+}
+
+/// Whether the content comparison of a value of shape `vshape` looks at
+/// `t`: a float constant of the same shape (axes of size 1 aside), or of
+/// the shape a converter layout change gives it.
+fn is_option(vshape: &[usize], t: &Tensor<'_>) -> bool {
+    if !kind_fits(t, true) {
+        return false;
+    }
+    let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+    (!vshape.contains(&0) && squeeze(&shape) == squeeze(vshape))
+        || layout::changes_for_rank(vshape.len())
+            .iter()
+            .any(|c| c.perm.iter().map(|&p| vshape[p]).eq(shape.iter().copied()))
 }
 
 /// Names: the same normalized name, then similar ones (among tensors of
