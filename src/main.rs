@@ -162,9 +162,10 @@ struct AnalysisArgs {
     /// Accept npy paths outside the qparam directory (only for trusted files).
     #[arg(long)]
     allow_outside_paths: bool,
-    /// Copy parameters through Reshape, Transpose, Squeeze, Split, Slice,
-    /// Gather, MaxPool2D and Pad to outputs the set leaves out (`check`
-    /// counts them as covered, `apply` writes them).
+    /// Copy parameters through Reshape, Transpose, Squeeze, ExpandDims,
+    /// Split, Slice, StridedSlice, Gather, MaxPool2D, Pad, PadV2 and
+    /// MirrorPad to outputs the set leaves out (`check` counts them as
+    /// covered, `apply` writes them).
     #[arg(long)]
     propagate: bool,
     /// Tensors that may stay float (mixed precision), comma-separated;

@@ -434,3 +434,26 @@ fn an_allow_float_name_the_model_lacks_is_refused() {
     }
     assert!(!sc.out().exists());
 }
+
+/// `--help` lists every operator `--propagate` copies through, as
+/// docs/apply.md does.
+#[test]
+fn the_help_of_propagate_names_every_operator() {
+    let run = q_implant().args(["apply", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&run.get_output().stdout).replace('\n', " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for op in [
+        "Reshape",
+        "Transpose",
+        "Squeeze",
+        "ExpandDims",
+        "Split",
+        "StridedSlice",
+        "Gather",
+        "MaxPool2D",
+        "PadV2",
+        "MirrorPad",
+    ] {
+        assert!(help.contains(op), "{op} missing: {help}");
+    }
+}
