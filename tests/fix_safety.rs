@@ -441,3 +441,27 @@ fn a_signal_while_new_arrays_are_written_leaves_none() {
     }
     panic!("SIGTERM never landed while the new arrays were written");
 }
+
+/// A qparam file reached through a symbolic link is fixed where it is: the
+/// link stays a link, the file it names gets the fix, its backup is beside
+/// it.
+#[cfg(unix)]
+#[test]
+fn a_linked_qparam_file_is_fixed_through_the_link() {
+    let set = fixable();
+    let real = set.dir.path().join("real.json");
+    std::fs::rename(set.path(), &real).unwrap();
+    std::os::unix::fs::symlink("real.json", set.path()).unwrap();
+    let original = std::fs::read(&real).unwrap();
+    fix(&set, &[]).success();
+    assert!(std::fs::symlink_metadata(set.path())
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let fixed = std::fs::read_to_string(&real).unwrap();
+    assert!(fixed.contains("\"quantized_dimension\": 0"), "{fixed}");
+    assert_eq!(
+        std::fs::read(set.dir.path().join("real.json.bak")).unwrap(),
+        original
+    );
+}

@@ -118,7 +118,11 @@ pub fn write(
             })
         }
         None => {
-            let path = &qparam.path;
+            // Through a symbolic link, the file it names is replaced (and
+            // backed up beside it); the link stays a link.
+            let resolved =
+                std::fs::canonicalize(&qparam.path).unwrap_or_else(|_| qparam.path.clone());
+            let path = &resolved;
             // The file on disk must still be the one analysed.
             let now = std::fs::read(path).map_err(write_err(path))?;
             if now != qparam.bytes {
@@ -140,7 +144,8 @@ pub fn write(
             }
             file.commit(true).map_err(write_err(path))?;
             Ok(FixWritten {
-                path: path.clone(),
+                // Read back through the path given, as the set was read.
+                path: qparam.path.clone(),
                 backup: Some(backup),
             })
         }

@@ -125,7 +125,7 @@ pub fn diagnose(problem: &Problem, text: &str) -> Option<Diagnostic> {
         .help("save the file as UTF-8"),
         Problem::Syntax { message, at } => Diagnostic::new(
             &JSON_SYNTAX,
-            format!("qparam.json is not valid JSON: {message}"),
+            format!("the file is not valid JSON: {message}"),
         )
         .at(char_span(text, *at))
         .help("fix the syntax here; a JSON linter or `python -m json.tool` shows the same place"),
