@@ -538,17 +538,12 @@ fn derived(
         let p = params_of(id(x))?;
         let (lo, hi) = p.range()?;
         let (ylo, yhi) = (lo.clamp(min, max), hi.clamp(min, max));
-        let (s, z) = covering(p.dtype, ylo, yhi)?;
-        let y = *op.outputs.first()?;
-        return Some(Addition {
-            tensor: sg.tensors[y].name.to_string(),
-            dtype: p.dtype,
-            scale: Array::Scales(vec![s as f32]),
-            zerop: Array::ZeroPoints(vec![z]),
-            quantized_dimension: 0,
-            value: None,
-            replaces: None,
-            what: format!(
+        return activation_with_range(
+            sg,
+            op,
+            p.dtype,
+            (ylo, yhi),
+            format!(
                 "output of {} #{}: the range of `{}`'s parameters, clamped ({} .. {})",
                 op.opcode,
                 op.index,
@@ -556,7 +551,7 @@ fn derived(
                 shortest(ylo),
                 shortest(yhi)
             ),
-        });
+        );
     }
     let arith = [Op::MUL, Op::ADD, Op::SUB, Op::DIV];
     if !arith.iter().any(|&c| op.opcode.is(c)) {
@@ -593,24 +588,36 @@ fn derived(
         None => {}
         Some(_) => return None,
     }
-    let (s, z) = covering(p.dtype, ylo, yhi)?;
-    let y = op.outputs[0];
-    Some(Addition {
-        tensor: sg.tensors[y].name.to_string(),
-        dtype: p.dtype,
-        scale: Array::Scales(vec![s as f32]),
-        zerop: Array::ZeroPoints(vec![z]),
-        quantized_dimension: 0,
-        value: None,
-        replaces: None,
-        what: format!(
+    activation_with_range(sg, op, p.dtype, (ylo, yhi), format!(
             "output of {} #{} by a constant: the range `{}`'s parameters allow, carried through it ({} .. {}; a bound, not a calibration)",
             op.opcode,
             op.index,
             sg.tensors[x].name,
             shortest(ylo),
             shortest(yhi)
-        ),
+        ))
+}
+
+/// An entry for operator `op`'s output: per-tensor parameters of `dtype`
+/// covering `range`.
+fn activation_with_range(
+    sg: &crate::graph::Subgraph<'_>,
+    op: &Operator,
+    dtype: QDType,
+    (lo, hi): (f64, f64),
+    what: String,
+) -> Option<Addition> {
+    let (s, z) = covering(dtype, lo, hi)?;
+    let y = *op.outputs.first()?;
+    Some(Addition {
+        tensor: sg.tensors[y].name.to_string(),
+        dtype,
+        scale: Array::Scales(vec![s as f32]),
+        zerop: Array::ZeroPoints(vec![z]),
+        quantized_dimension: 0,
+        value: None,
+        replaces: None,
+        what,
     })
 }
 

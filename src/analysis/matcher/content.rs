@@ -321,10 +321,23 @@ pub fn sampled_steps(
         return None;
     }
     let map = IndexMap::new(&q.npy.header.shape, change);
-    let positions = sample_positions(count, SAMPLES);
+    compare_at(graph, &q, t, &map, SAMPLES).ok()
+}
+
+/// Compares `samples` positions of `t` (spread as fingerprints are) with
+/// the value's elements `map` puts there.
+fn compare_at(
+    graph: &Graph<'_>,
+    q: &Quantized<'_>,
+    t: &Tensor<'_>,
+    map: &IndexMap,
+    samples: usize,
+) -> io::Result<Steps> {
+    let count = t.element_count().unwrap_or(0) as usize;
+    let positions = sample_positions(count, samples);
     let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
-    let values = value_at(q.npy, &value_positions).ok()?;
-    let floats = tensor_floats_at(graph, t, &positions).ok()?;
+    let values = value_at(q.npy, &value_positions)?;
+    let floats = tensor_floats_at(graph, t, &positions)?;
     let mut result = Steps {
         max: 0.0,
         within: true,
@@ -334,7 +347,7 @@ pub fn sampled_steps(
         let (real, s) = q.real(v, i);
         result.fold(real, s, f);
     }
-    Some(result)
+    Ok(result)
 }
 
 /// The full comparison of `entry`'s value with `t`'s data under `change`,
@@ -407,15 +420,7 @@ pub fn full(
         return Ok(Some(result));
     }
     if (q.npy.header.data_len().unwrap_or(usize::MAX) as u64) > PERMUTED_WHOLE_LIMIT {
-        let positions = sample_positions(count, LARGE_SAMPLES);
-        let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
-        let values = value_at(q.npy, &value_positions)?;
-        let floats = tensor_floats_at(graph, t, &positions)?;
-        for ((&v, &i), &f) in values.iter().zip(&value_positions).zip(&floats) {
-            let (real, s) = q.real(v, i);
-            result.fold(real, s, f);
-        }
-        return Ok(Some(result));
+        return compare_at(graph, q, t, &map, LARGE_SAMPLES).map(Some);
     }
     let raw = q.npy.read_data()?;
     let size = q.npy.header.dtype.size().unwrap_or(1);

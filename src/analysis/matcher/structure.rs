@@ -174,8 +174,13 @@ pub fn signals(
     }
 }
 
-/// The operators consuming weight `w`, with their bias inputs.
-fn biases_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
+/// The operators consuming weight `w` (as their weight input, 1), each
+/// with the tensor `pick` chooses of it.
+fn around_weight(
+    graph: &Graph<'_>,
+    w: TensorId,
+    pick: impl Fn(&crate::graph::Operator) -> Option<usize>,
+) -> Vec<(String, TensorId)> {
     let sg = &graph.subgraphs[w.subgraph];
     graph
         .tensor(w)
@@ -183,44 +188,36 @@ fn biases_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
         .iter()
         .filter_map(|&o| {
             let op = &sg.operators[o];
-            let at = if op.opcode.is(Op::TRANSPOSE_CONV) {
-                3
-            } else {
-                2
-            };
-            let bias = op.inputs.get(at).copied().flatten()?;
-            (op.inputs.get(1).copied().flatten() == Some(w.index)).then(|| {
-                (
-                    format!("{} #{o}", op.opcode),
-                    TensorId {
-                        subgraph: w.subgraph,
-                        index: bias,
-                    },
-                )
-            })
-        })
-        .collect()
-}
-
-/// The operators consuming weight `w`, with their outputs.
-fn outputs_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
-    let sg = &graph.subgraphs[w.subgraph];
-    graph
-        .tensor(w)
-        .consumers
-        .iter()
-        .filter_map(|&o| {
-            let op = &sg.operators[o];
-            let out = *op.outputs.first()?;
+            if op.inputs.get(1).copied().flatten() != Some(w.index) {
+                return None;
+            }
+            let index = pick(op)?;
             Some((
                 format!("{} #{o}", op.opcode),
                 TensorId {
                     subgraph: w.subgraph,
-                    index: out,
+                    index,
                 },
             ))
         })
         .collect()
+}
+
+/// The operators consuming weight `w`, with their bias inputs.
+fn biases_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
+    around_weight(graph, w, |op| {
+        let at = if op.opcode.is(Op::TRANSPOSE_CONV) {
+            3
+        } else {
+            2
+        };
+        op.inputs.get(at).copied().flatten()
+    })
+}
+
+/// The operators consuming weight `w`, with their outputs.
+fn outputs_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
+    around_weight(graph, w, |op| op.outputs.first().copied())
 }
 
 /// A key named like a module kind (`pad`, `encoder.pool`) and the output
