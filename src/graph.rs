@@ -121,7 +121,51 @@ pub struct Operator {
     pub fused: Option<fb::ActivationFunctionType>,
 }
 
+/// Where an operator with a weight (Conv2D, DepthwiseConv2D,
+/// FullyConnected, TransposeConv) keeps its input, weight and bias among
+/// its inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerSlots {
+    pub input: usize,
+    pub weight: usize,
+    pub bias: usize,
+}
+
 impl Operator {
+    /// The tensor at input position `i`, if given.
+    pub fn input(&self, i: usize) -> Option<usize> {
+        self.inputs.get(i).copied().flatten()
+    }
+
+    /// For operators with a weight, where their input, weight and bias are.
+    pub fn layer_slots(&self) -> Option<LayerSlots> {
+        use fb::BuiltinOperator as Op;
+        if [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
+            .iter()
+            .any(|&c| self.opcode.is(c))
+        {
+            Some(LayerSlots {
+                input: 0,
+                weight: 1,
+                bias: 2,
+            })
+        } else if self.opcode.is(Op::TRANSPOSE_CONV) {
+            Some(LayerSlots {
+                input: 2,
+                weight: 1,
+                bias: 3,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Whether tensor `t` is this operator's bias.
+    pub fn has_bias(&self, t: usize) -> bool {
+        self.layer_slots()
+            .is_some_and(|s| self.input(s.bias) == Some(t))
+    }
+
     /// For operators that move values without arithmetic (Reshape,
     /// Transpose, Squeeze, ExpandDims, Pad, PadV2, MirrorPad, MaxPool2D,
     /// Slice, StridedSlice, Gather, Split), the tensor whose values their
@@ -149,7 +193,7 @@ impl Operator {
         } else {
             return None;
         };
-        self.inputs.get(data).copied().flatten()
+        self.input(data)
     }
 }
 

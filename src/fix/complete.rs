@@ -127,20 +127,6 @@ fn floats(graph: &Graph<'_>, t: &Tensor<'_>) -> Option<Vec<f64>> {
     )
 }
 
-/// The weighted operators' (input, weight, bias) input positions.
-fn weighted(op: &Operator) -> Option<(usize, usize, usize)> {
-    if [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
-        .iter()
-        .any(|&c| op.opcode.is(c))
-    {
-        Some((0, 1, 2))
-    } else if op.opcode.is(Op::TRANSPOSE_CONV) {
-        Some((2, 1, 3))
-    } else {
-        None
-    }
-}
-
 /// Every entry the set lacks that `ctx` (a check with propagation) shows
 /// to be determined.
 pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
@@ -169,9 +155,11 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
         // The scales the spec gives the bias of a weighted operator, and
         // the type of its input's parameters.
         let bias_scales = |op: &Operator, channels: usize| -> Option<(Vec<f64>, QDType)> {
-            let (xi, wi, _) = weighted(op)?;
-            let input = |i: usize| op.inputs.get(i).copied().flatten();
-            let (xp, wp) = (params_of(id(input(xi)?))?, params_of(id(input(wi)?))?);
+            let slots = op.layer_slots()?;
+            let (xp, wp) = (
+                params_of(id(op.input(slots.input)?))?,
+                params_of(id(op.input(slots.weight)?))?,
+            );
             let (sx, _) = xp.per_tensor()?;
             let per_channel = wp.scales.len() > 1;
             if per_channel && wp.scales.len() != channels {
@@ -186,10 +174,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
         };
         // Biases of weighted operators.
         for op in &sg.operators {
-            let Some((_, _, bi)) = weighted(op) else {
-                continue;
-            };
-            let Some(b) = op.inputs.get(bi).copied().flatten() else {
+            let Some(b) = op.layer_slots().and_then(|s| op.input(s.bias)) else {
                 continue;
             };
             let bt = &sg.tensors[b];
@@ -207,9 +192,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
             // spec gives it one scale for all of them.
             let agree = bt.consumers.iter().all(|&c| {
                 let other = &sg.operators[c];
-                let is_its_bias = weighted(other)
-                    .is_some_and(|(_, _, i)| other.inputs.get(i).copied().flatten() == Some(b));
-                !is_its_bias
+                !other.has_bias(b)
                     || bias_scales(other, channels).is_some_and(|(s, _)| same_scales(&s, &scales))
             });
             if !agree {
@@ -273,9 +256,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
                 continue;
             };
             let op = &sg.operators[first];
-            let is_bias = weighted(op)
-                .is_some_and(|(_, _, bi)| op.inputs.get(bi).copied().flatten() == Some(t.id.index));
-            if is_bias {
+            if op.has_bias(t.id.index) {
                 // Determined by its operator's input and weight, once
                 // those have parameters.
                 continue;
@@ -283,8 +264,9 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
             let Some(values) = floats(graph, t) else {
                 continue;
             };
-            let is_weight = weighted(op)
-                .is_some_and(|(_, wi, _)| op.inputs.get(wi).copied().flatten() == Some(t.id.index));
+            let is_weight = op
+                .layer_slots()
+                .is_some_and(|s| op.input(s.weight) == Some(t.id.index));
             let addition = if is_weight {
                 let axis = if op.opcode.is(Op::DEPTHWISE_CONV_2D) {
                     3

@@ -26,7 +26,6 @@ pub use write::{write, FixError, FixWritten};
 use crate::analysis::matcher::Verdict;
 use crate::analysis::{Analysis, CheckOptions, Context};
 use crate::graph::{Graph, Tensor};
-use crate::model::fb::BuiltinOperator as Op;
 use crate::qparam::{self, Entry};
 use arrays::{Data, NewArrays};
 use complete::{Addition, Array};
@@ -397,20 +396,9 @@ fn narrowed(graph: &Graph<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<(f32, i6
 /// Whether `t` is the bias input of a weighted operator.
 fn is_bias(graph: &Graph<'_>, t: &Tensor<'_>) -> bool {
     let sg = &graph.subgraphs[t.id.subgraph];
-    t.consumers.iter().any(|&o| {
-        let op = &sg.operators[o];
-        let at = if op.opcode.is(Op::TRANSPOSE_CONV) {
-            3
-        } else if [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
-            .iter()
-            .any(|&c| op.opcode.is(c))
-        {
-            2
-        } else {
-            return false;
-        };
-        op.inputs.get(at).copied().flatten() == Some(t.id.index)
-    })
+    t.consumers
+        .iter()
+        .any(|&o| sg.operators[o].has_bias(t.id.index))
 }
 
 /// Whether two entries carry the same parameters.

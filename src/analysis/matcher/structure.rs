@@ -188,7 +188,7 @@ fn around_weight(
         .iter()
         .filter_map(|&o| {
             let op = &sg.operators[o];
-            if op.inputs.get(1).copied().flatten() != Some(w.index) {
+            if op.input(1) != Some(w.index) {
                 return None;
             }
             let index = pick(op)?;
@@ -205,14 +205,7 @@ fn around_weight(
 
 /// The operators consuming weight `w`, with their bias inputs.
 fn biases_of_weight(graph: &Graph<'_>, w: TensorId) -> Vec<(String, TensorId)> {
-    around_weight(graph, w, |op| {
-        let at = if op.opcode.is(Op::TRANSPOSE_CONV) {
-            3
-        } else {
-            2
-        };
-        op.inputs.get(at).copied().flatten()
-    })
+    around_weight(graph, w, |op| op.input(op.layer_slots()?.bias))
 }
 
 /// The operators consuming weight `w`, with their outputs.

@@ -147,7 +147,6 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// Q603: a kind of weighted operator (with a fused activation) of which no
 /// operator has an entry, while others of that operator do.
 fn missing_layer_kinds(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    use crate::model::fb::BuiltinOperator as Op;
     for sg in &ctx.graph.subgraphs {
         let id = |index| TensorId {
             subgraph: sg.index,
@@ -163,19 +162,11 @@ fn missing_layer_kinds(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         // (opcode, fused activation) -> (operators, operators with an entry)
         let mut groups: Vec<(String, Option<&str>, usize, usize)> = Vec::new();
         for op in &sg.operators {
-            if ![
-                Op::CONV_2D,
-                Op::DEPTHWISE_CONV_2D,
-                Op::FULLY_CONNECTED,
-                Op::TRANSPOSE_CONV,
-            ]
-            .iter()
-            .any(|&c| op.opcode.is(c))
-            {
+            let Some(slots) = op.layer_slots() else {
                 continue;
-            }
-            let covered = has_entry(op.inputs.get(1).copied().flatten())
-                || has_entry(op.outputs.first().copied());
+            };
+            let covered =
+                has_entry(op.input(slots.weight)) || has_entry(op.outputs.first().copied());
             let code = op.opcode.to_string();
             let fused = op.fused.and_then(|f| f.variant_name());
             match groups.iter_mut().find(|g| g.0 == code && g.1 == fused) {
@@ -222,44 +213,24 @@ fn missing_layer_kinds(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 fn what_covers(ctx: &Context<'_>, sg: &Subgraph<'_>, index: usize) -> Option<String> {
     use crate::model::fb::BuiltinOperator as Op;
     let t = &sg.tensors[index];
-    let weighted = |o: &crate::graph::Operator| {
-        [
-            Op::CONV_2D,
-            Op::DEPTHWISE_CONV_2D,
-            Op::FULLY_CONNECTED,
-            Op::TRANSPOSE_CONV,
-        ]
-        .iter()
-        .any(|&c| o.opcode.is(c))
-    };
     if t.is_constant() {
         let &c = t.consumers.first()?;
         let op = &sg.operators[c];
         let at = op.inputs.iter().position(|&i| i == Some(index))?;
-        let bias_at = if op.opcode.is(Op::TRANSPOSE_CONV) {
-            3
-        } else {
-            2
-        };
+        let slots = op.layer_slots();
+        let is_bias = slots.is_some_and(|s| s.bias == at);
+        let is_weight = slots.is_some_and(|s| s.weight == at);
         let biased: Vec<String> = t
             .consumers
             .iter()
-            .filter(|&&o| {
-                let other = &sg.operators[o];
-                let at = if other.opcode.is(Op::TRANSPOSE_CONV) {
-                    3
-                } else {
-                    2
-                };
-                weighted(other) && other.inputs.get(at).copied().flatten() == Some(index)
-            })
+            .filter(|&&o| sg.operators[o].has_bias(index))
             .map(|&o| format!("{} #{o}", sg.operators[o].opcode))
             .collect();
-        return Some(if weighted(op) && at == bias_at && biased.len() > 1 {
+        return Some(if is_bias && biased.len() > 1 {
             format!("it is the bias of {}: `check --fix` adds it (int32, scale = input scale × weight scale, from the model's float bias) once their inputs and weights have entries, and only if those give each of them the same scale", biased.join(" and "))
-        } else if weighted(op) && at == bias_at {
+        } else if is_bias {
             format!("it is the bias of {} #{c}: `check --fix` adds it (int32, scale = input scale × weight scale, from the model's float bias) once the operator's input and weight have entries", op.opcode)
-        } else if weighted(op) && at == 1 {
+        } else if is_weight {
             format!("it is the weight of {} #{c}, which has no entry: export it, or let `check --fix` quantize it from its data", op.opcode)
         } else if op.value_source().is_some_and(|s| s != index) {
             format!("it is a constant {} #{c} copies next to its input: `check --fix` gives it the input's parameters", op.opcode)

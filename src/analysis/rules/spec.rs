@@ -178,16 +178,8 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             })
         };
         for op in &sg.operators {
-            let input = |i: usize| op.inputs.get(i).copied().flatten();
-            let weighted = [Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED]
-                .iter()
-                .any(|&c| op.opcode.is(c));
-            if weighted || op.opcode.is(Op::TRANSPOSE_CONV) {
-                let (x, w, b) = if weighted {
-                    (input(0), input(1), input(2))
-                } else {
-                    (input(2), input(1), input(3))
-                };
+            if let Some(s) = op.layer_slots() {
+                let (x, w, b) = (op.input(s.input), op.input(s.weight), op.input(s.bias));
                 weighted_op(op, entry(x), entry(w), entry(b), out);
             }
             if let Some(x) = op.value_source() {
