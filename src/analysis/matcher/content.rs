@@ -54,6 +54,15 @@ pub struct Steps {
 }
 
 impl Steps {
+    /// The state before any element is compared: nothing disagrees yet.
+    fn none_compared() -> Self {
+        Steps {
+            max: 0.0,
+            within: true,
+            near: true,
+        }
+    }
+
     pub fn within_tolerance(&self) -> bool {
         self.within
     }
@@ -338,11 +347,7 @@ fn compare_at(
     let value_positions: Vec<usize> = positions.iter().map(|&p| map.value_index(p)).collect();
     let values = value_at(q.npy, &value_positions)?;
     let floats = tensor_floats_at(graph, t, &positions)?;
-    let mut result = Steps {
-        max: 0.0,
-        within: true,
-        near: true,
-    };
+    let mut result = Steps::none_compared();
     for ((&v, &i), &f) in values.iter().zip(&value_positions).zip(&floats) {
         let (real, s) = q.real(v, i);
         result.fold(real, s, f);
@@ -382,11 +387,7 @@ pub fn full(
     }
     let map = IndexMap::new(&q.npy.header.shape, change);
     let file = graph.file();
-    let mut result = Steps {
-        max: 0.0,
-        within: true,
-        near: true,
-    };
+    let mut result = Steps::none_compared();
     if map.is_identity() {
         let elements = q.npy.elements()?;
         let n = PIECE.min(count);
