@@ -102,18 +102,11 @@ pub fn plan(
                 if let Some(&first) = renamed.get(m.name.as_str()) {
                     let other = &q.entries[first];
                     if same_params(entry, other) {
-                        edits.push(text::remove_member(
-                            &q.text,
-                            &entry.key_span,
-                            entry.span.end,
-                        ));
-                        plan.fixed.push(Fixed {
-                            key: entry.key.clone(),
-                            what: format!(
-                                "removed: it names `{}` as `{}` does, with the same parameters",
-                                m.name, other.key
-                            ),
-                        });
+                        let why = format!(
+                            "it names `{}` as `{}` does, with the same parameters",
+                            m.name, other.key
+                        );
+                        remove(q, entry, why, &mut edits, &mut plan.fixed);
                     } else {
                         plan.left.push(Fixed {
                             key: entry.key.clone(),
@@ -167,18 +160,8 @@ pub fn plan(
                 ),
             }),
             Verdict::Unmatched if resolution.note.is_some() => {
-                edits.push(text::remove_member(
-                    &q.text,
-                    &entry.key_span,
-                    entry.span.end,
-                ));
-                plan.fixed.push(Fixed {
-                    key: entry.key.clone(),
-                    what: format!(
-                        "removed: {}",
-                        resolution.note.as_deref().unwrap_or_default()
-                    ),
-                });
+                let why = resolution.note.clone().unwrap_or_default();
+                remove(q, entry, why, &mut edits, &mut plan.fixed);
                 continue;
             }
             Verdict::Unmatched | Verdict::Named => {}
@@ -316,6 +299,25 @@ pub fn plan(
 }
 
 /// Adds `edit` unless it overlaps one already there (the first stands).
+/// Removes `entry`'s member from the set's text, saying `why`.
+fn remove(
+    q: &qparam::QParamFile,
+    entry: &Entry,
+    why: String,
+    edits: &mut Vec<Edit>,
+    fixed: &mut Vec<Fixed>,
+) {
+    edits.push(text::remove_member(
+        &q.text,
+        &entry.key_span,
+        entry.span.end,
+    ));
+    fixed.push(Fixed {
+        key: entry.key.clone(),
+        what: format!("removed: {why}"),
+    });
+}
+
 fn push(edits: &mut Vec<Edit>, edit: Edit) -> bool {
     if edits.iter().any(|e| overlaps(&e.span, &edit.span)) {
         return false;
