@@ -5,7 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 use common::{fixture, q_implant, snapshot, stderr_of, QSet};
 use predicates::prelude::*;

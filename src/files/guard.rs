@@ -26,13 +26,80 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         use std::os::unix::fs::MetadataExt;
         ma.dev() == mb.dev() && ma.ino() == mb.ino()
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
         let _ = (ma, mb);
-        match (a.canonicalize(), b.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
+        match (windows::file_id(a), windows::file_id(b)) {
+            (Some(a), Some(b)) => a == b,
+            _ => same_canonical_path(a, b),
         }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (ma, mb);
+        same_canonical_path(a, b)
+    }
+}
+
+/// The fallback where a file's identity is unknown: it sees every spelling
+/// and symbolic link, but no hard link.
+#[cfg(not(unix))]
+fn same_canonical_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A file's identity on Windows, its volume and file index (what device
+/// and inode are on Unix), which std has no stable call for.
+#[cfg(windows)]
+mod windows {
+    use std::ffi::c_void;
+    use std::mem::MaybeUninit;
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::os::windows::io::AsRawHandle;
+    use std::path::Path;
+
+    /// `BY_HANDLE_FILE_INFORMATION`; only the identity is read.
+    #[allow(dead_code)]
+    #[repr(C)]
+    struct Information {
+        attributes: u32,
+        times: [u32; 6],
+        volume_serial_number: u32,
+        size_high: u32,
+        size_low: u32,
+        links: u32,
+        index_high: u32,
+        index_low: u32,
+    }
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetFileInformationByHandle(file: *mut c_void, info: *mut Information) -> i32;
+    }
+
+    /// Opens a directory too, as `std::fs::metadata` does.
+    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+
+    pub fn file_id(path: &Path) -> Option<(u32, u64)> {
+        // No access right: reading attributes needs none, and the file
+        // stays usable by anyone else.
+        let file = std::fs::OpenOptions::new()
+            .access_mode(0)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+            .open(path)
+            .ok()?;
+        let mut info = MaybeUninit::<Information>::uninit();
+        // SAFETY: an open handle, and a buffer of the layout the call fills.
+        if unsafe { GetFileInformationByHandle(file.as_raw_handle(), info.as_mut_ptr()) } == 0 {
+            return None;
+        }
+        // SAFETY: the call succeeded, so it filled the buffer.
+        let info = unsafe { info.assume_init() };
+        let index = (u64::from(info.index_high) << 32) | u64::from(info.index_low);
+        Some((info.volume_serial_number, index))
     }
 }
 

@@ -26,18 +26,35 @@ pub fn open_regular(path: &Path) -> io::Result<InputFile> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path)?;
+    let file = match options.open(path) {
+        Ok(file) => file,
+        // Windows opens no directory for reading: say what it is instead
+        // of "access denied".
+        #[cfg(not(unix))]
+        Err(err) => {
+            return match std::fs::metadata(path) {
+                Ok(meta) if !meta.is_file() => Err(not_regular(&meta)),
+                _ => Err(err),
+            }
+        }
+        #[cfg(unix)]
+        Err(err) => return Err(err),
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("it is {}, not a regular file", kind_of(&meta)),
-        ));
+        return Err(not_regular(&meta));
     }
     Ok(InputFile {
         file,
         len: meta.len(),
     })
+}
+
+fn not_regular(meta: &std::fs::Metadata) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {}, not a regular file", kind_of(meta)),
+    )
 }
 
 /// What kind of file system object `meta` describes, for messages.

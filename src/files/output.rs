@@ -2,10 +2,10 @@
 //! the destination's directory, flushed, then renamed over it.
 //!
 //! The temporary file is removed on every way out: an error (dropped
-//! without [`AtomicFile::commit`]), SIGINT, SIGTERM or SIGHUP (a handler
-//! unlinks every file still being written, then lets the signal end the
-//! process), and a file-size limit (SIGXFSZ is ignored so that the write
-//! fails with EFBIG, an ordinary error).
+//! without [`AtomicFile::commit`]) and, on Unix, SIGINT, SIGTERM or SIGHUP
+//! (a handler unlinks every file still being written, then lets the signal
+//! end the process) and a file-size limit (SIGXFSZ is ignored so that the
+//! write fails with EFBIG, an ordinary error).
 
 use std::fs::{File, Permissions};
 use std::io;
@@ -106,6 +106,8 @@ impl AtomicFile {
         } else {
             temp.persist_noclobber(&dest)
         };
+        // Only the Unix registration has a drop (it unregisters the name).
+        #[cfg_attr(not(unix), allow(clippy::drop_non_drop))]
         drop(cleanup);
         result.map(drop).map_err(|e| e.error)
     }
@@ -298,6 +300,8 @@ mod cleanup {
         }
     }
 
+    // Windows has none of these signals (Ctrl-C ends the process without
+    // unwinding); a temporary file it interrupts is left behind there.
     #[cfg(not(unix))]
     mod imp {
         use std::path::Path;
