@@ -112,16 +112,18 @@ fi
 # Rendering many findings: two per entry, against the mlp fixture.
 if [ -n "$FINDINGS" ]; then
     echo
-    echo "| findings | qparam.json | human s | human RSS MiB | json s | json RSS MiB |"
-    echo "|---|---|---|---|---|---|"
+    echo "| findings | qparam.json | human s | human RSS MiB | concise s | full s | full RSS MiB | json s | json RSS MiB |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for n in $FINDINGS; do
         for style in pretty one-line; do
             local_dir="$DIR/findings-$n-$style"
             [ -f "$local_dir/qparam.json" ] || target/release/examples/bench_findings "$local_dir" "$n" "$style" > /dev/null
             read -r h_s h_m < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json")
+            read -r c_s _ < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format concise)
+            read -r f_s f_m < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format full)
             read -r j_s j_m < <(measure "$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format json)
             count=$("$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["diagnostics"]))' || true)
-            echo "| $count | $n entries, $style | $h_s | $h_m | $j_s | $j_m |"
+            echo "| $count | $n entries, $style | $h_s | $h_m | $c_s | $f_s | $f_m | $j_s | $j_m |"
         done
     done
 fi

@@ -83,6 +83,9 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub help: Option<String>,
     pub suggestions: Vec<Suggestion>,
+    /// Whether `check --fix` resolves this finding. Rules set it only where
+    /// the fix is certain, so a report never promises more than it does.
+    pub fixable: bool,
 }
 
 impl Diagnostic {
@@ -98,7 +101,14 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             suggestions: Vec::new(),
+            fixable: false,
         }
+    }
+
+    /// Marks the finding as one `check --fix` resolves.
+    pub fn fixable_if(mut self, fixable: bool) -> Self {
+        self.fixable = fixable;
+        self
     }
 
     pub fn key(mut self, key: &str) -> Self {

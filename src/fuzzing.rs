@@ -114,10 +114,18 @@ pub fn check_set(data: &[u8]) {
         model: Path::new(name),
         qparam: &qparam,
     };
-    for format in [Format::Human, Format::Sarif, Format::Github] {
-        let _ = report::render(&view, &sources, format, false);
+    let style = report::Style::default();
+    for format in [
+        Format::Human,
+        Format::Concise,
+        Format::Full,
+        Format::Sarif,
+        Format::Github,
+    ] {
+        let _ = report::render(&view, &sources, format, &style);
     }
-    let json_report = report::render(&view, &sources, Format::Json, false);
+    let _ = report::render_statistics(&view, &sources, &style);
+    let json_report = report::render(&view, &sources, Format::Json, &report::Style::default());
     serde_json::from_str::<serde_json::Value>(&json_report).expect("the JSON report is JSON");
 
     let Ok(plan) = fix::plan(&graph, &analysis, &check_options) else {

@@ -4,7 +4,7 @@
 //! Data flows one way: [`model`] (the file) → [`graph`] (a view of tensors
 //! and operators) → [`qparam`] (the parameter set, with typed problems) →
 //! [`analysis`] (rules and the name matcher) → [`plan`] → [`report`],
-//! [`fix`] or [`implant`] → [`model::save`]. [`files`], [`span`],
+//! [`fix`] or [`implant`] → [`model::save`]. [`config`], [`files`], [`span`],
 //! [`diagnostic`] and [`table`] are leaves every phase may use.
 
 // The generated FlatBuffers bindings name `alloc::` paths.
@@ -12,6 +12,7 @@ extern crate alloc;
 
 pub mod analysis;
 pub mod apply;
+pub mod config;
 pub mod diagnostic;
 pub mod files;
 pub mod fix;
@@ -22,6 +23,7 @@ pub mod implant;
 pub mod inspect;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod qparam;
 pub mod report;
 pub mod span;

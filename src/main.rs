@@ -1,19 +1,22 @@
 //! The `q-implant` command line: parses arguments and calls the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use q_implant::analysis::{self, rules, CheckOptions};
 use q_implant::apply::{self, ApplyRequest, Outcome};
+use q_implant::config::Config;
 use q_implant::fix;
 use q_implant::graph::Graph;
 use q_implant::implant::Change;
 use q_implant::inspect;
 use q_implant::model::{self, CircleFile, Layout, ModelParts};
 use q_implant::plan::Source;
+use q_implant::progress::Progress;
 use q_implant::qparam::LoadOptions;
-use q_implant::report::{self, Filter, Format, Sources, View};
+use q_implant::report::{self, ColorChoice, Filter, Format, Sources, Style, View};
 use q_implant::table;
 
 /// Validate quantization parameters against a circle model, then implant them.
@@ -30,6 +33,19 @@ use q_implant::table;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print the findings and nothing else: no status lines, no closing
+    /// summary, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say more on stderr: the configuration file used, and each phase
+    /// with its time.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// Colours. `auto`: off when NO_COLOR is set; on when FORCE_COLOR or
+    /// CLICOLOR_FORCE is (not 0); off when TERM=dumb; otherwise on exactly
+    /// when the output is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(Subcommand)]
@@ -48,15 +64,17 @@ enum Command {
         qparam: PathBuf,
         #[command(flatten)]
         analysis: AnalysisArgs,
-        /// `human` for people; `json`, `sarif` and `github` for tools.
+        /// `human` (grouped by key), `concise` (a line each) and `full`
+        /// (drawn on the source) for people; `json`, `sarif` and `github`
+        /// for tools.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,
+        /// Count the findings per code instead of listing them.
+        #[arg(long)]
+        statistics: bool,
         /// Treat warnings as errors for the exit code (`--deny warnings`).
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
-        /// Colors in human output.
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
         /// Fix what is certain, then report what remains: rename keys the
         /// matcher resolves confidently, add a `quantized_dimension` that
         /// can only be 0, repair arrays (PyTorch layouts, float64 or 0-d
@@ -74,8 +92,8 @@ enum Command {
     },
     /// Implant a qparam set into a model, after a clean check.
     ///
-    /// Runs the same analysis as `check`; any error refuses the write (exit 1)
-    /// and prints the findings, even errors --select/--ignore hide. The
+    /// Runs the same analysis as `check`; any error refuses the write (exit 1),
+    /// including errors --select/--ignore hide (their codes are named). The
     /// output is written to a temporary file beside OUTPUT, read back and
     /// verified, then renamed into place; the inputs are never modified.
     /// The existing tool's form `q-implant MODEL QPARAM OUTPUT` is accepted
@@ -100,17 +118,21 @@ enum Command {
         force: bool,
         /// Keep float model inputs and outputs: insert Quantize after each
         /// input and Dequantize before each output.
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_float_io")]
         float_io: bool,
+        /// Quantize the model inputs and outputs (the default; overrides
+        /// `float-io = true` in a configuration file).
+        #[arg(long, overrides_with = "float_io")]
+        no_float_io: bool,
         /// File layout; `auto` is plain unless the model needs over 2 GiB.
         #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
         layout: LayoutArg,
         /// Refuse on warnings too (`--deny warnings`).
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
-        /// Colors in the findings.
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
+        /// How findings are shown: `human`, `concise` or `full`.
+        #[arg(long, value_enum, default_value_t = PeopleFormat::Human)]
+        format: PeopleFormat,
     },
     /// List the rules, or explain one (`q-implant rules Q103`).
     Rules {
@@ -129,6 +151,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
         format: InspectFormat,
     },
+    /// Print a completion script for a shell.
+    ///
+    /// bash: `q-implant completions bash > ~/.local/share/bash-completion/completions/q-implant`;
+    /// zsh: `q-implant completions zsh > ~/.zfunc/_q-implant`;
+    /// fish: `q-implant completions fish > ~/.config/fish/completions/q-implant.fish`.
+    Completions { shell: clap_complete::Shell },
     /// Write a model again, in the plain or the large-model layout.
     ///
     /// The plain layout keeps weights inside the FlatBuffer (limited to 2 GiB);
@@ -166,36 +194,136 @@ struct AnalysisArgs {
     /// Split, Slice, StridedSlice, Gather, MaxPool2D, Pad, PadV2 and
     /// MirrorPad to outputs the set leaves out (`check` counts them as
     /// covered, `apply` writes them).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_propagate")]
     propagate: bool,
+    /// Do not propagate (overrides `propagate = true` in a configuration
+    /// file).
+    #[arg(long, overrides_with = "propagate")]
+    no_propagate: bool,
     /// Tensors that may stay float (mixed precision), comma-separated;
     /// their coverage findings become warnings.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     allow_float: Vec<String>,
+    /// Read settings from this file (a q-implant.toml, or a pyproject.toml
+    /// with [tool.q-implant]) instead of the one found by walking up from
+    /// QPARAM's directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
+    config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    isolated: bool,
+}
+
+/// What a run of `check` or `apply` uses: the command line over the
+/// configuration file over the defaults.
+struct Settings {
+    options: CheckOptions,
+    filter: Filter,
+    /// The configuration file read, if any.
+    config: Option<PathBuf>,
 }
 
 impl AnalysisArgs {
-    fn options(&self, float_io: bool) -> CheckOptions {
-        CheckOptions {
-            load: LoadOptions {
-                allow_outside_paths: self.allow_outside_paths,
+    fn settings(
+        &self,
+        model: &Path,
+        qparam: &Path,
+        float_io: (bool, bool),
+    ) -> miette::Result<Settings> {
+        let config = if self.isolated {
+            None
+        } else if let Some(path) = &self.config {
+            Some(Config::read(path)?.ok_or_else(|| {
+                miette::miette!(
+                    code = "config::empty",
+                    help = "add a [tool.q-implant] table, or give a q-implant.toml",
+                    "{} has no [tool.q-implant] table",
+                    path.display()
+                )
+            })?)
+        } else {
+            let dir = qparam.parent().filter(|d| !d.as_os_str().is_empty());
+            Config::discover(dir.unwrap_or(Path::new(".")))?
+        };
+        let file = config
+            .as_ref()
+            .map(|c| c.for_model(model))
+            .unwrap_or_default();
+        let in_file = |e: miette::Report, key: &str| match &config {
+            Some(c) => e.wrap_err(format!("in {}, the setting `{key}`", c.path.display())),
+            None => e,
+        };
+        let pick = |cli: &Vec<String>, file: &Option<Vec<String>>| -> (Vec<String>, bool) {
+            match file {
+                Some(f) if cli.is_empty() => (f.clone(), true),
+                _ => (cli.clone(), false),
+            }
+        };
+        let (select, select_from_file) = pick(&self.select, &file.select);
+        let (ignore, ignore_from_file) = pick(&self.ignore, &file.ignore);
+        let filter = Filter::new(&select, &ignore).map_err(|e| {
+            let from_file = match e.flag() {
+                "select" => select_from_file,
+                _ => ignore_from_file,
+            };
+            let flag = e.flag();
+            let e = miette::Report::new(e);
+            if from_file {
+                in_file(e, flag)
+            } else {
+                e
+            }
+        })?;
+        let (allow_float, _) = pick(&self.allow_float, &file.allow_float);
+        let flag = |on: bool, off: bool, file: Option<bool>| {
+            if on {
+                true
+            } else if off {
+                false
+            } else {
+                file.unwrap_or(false)
+            }
+        };
+        Ok(Settings {
+            options: CheckOptions {
+                load: LoadOptions {
+                    allow_outside_paths: self.allow_outside_paths,
+                },
+                allow_float,
+                propagate: flag(self.propagate, self.no_propagate, file.propagate),
+                float_io: flag(float_io.0, float_io.1, file.float_io),
             },
-            allow_float: self.allow_float.clone(),
-            propagate: self.propagate,
-            float_io,
-        }
+            filter,
+            config: config.map(|c| c.path),
+        })
     }
+}
 
-    /// The report filter; a pattern that matches no rule is an error.
-    fn filter(&self) -> Result<Filter, report::FilterError> {
-        Filter::new(&self.select, &self.ignore)
-    }
+/// Whether `--allow-float` names came from the command line or the file,
+/// so that an unknown one is blamed on the right place.
+fn check_allow_float(
+    settings: &Settings,
+    cli: &AnalysisArgs,
+    graph: &Graph<'_>,
+) -> miette::Result<()> {
+    settings
+        .options
+        .check_allow_float(graph)
+        .map_err(|e| match &settings.config {
+            Some(path) if cli.allow_float.is_empty() => miette::Report::new(e)
+                .wrap_err(format!("in {}, the setting `allow-float`", path.display())),
+            _ => miette::Report::new(e),
+        })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
-    /// Graphical report with the qparam.json source, labels and help.
+    /// Findings grouped by key, each with its line, help and candidates.
     Human,
+    /// One line per finding: `path:line:col: error[Q501] message`.
+    Concise,
+    /// Each finding drawn on the qparam.json source, with every label.
+    Full,
     /// One JSON document (see docs/check-json.md).
     Json,
     /// SARIF 2.1.0 for code-scanning UIs.
@@ -208,9 +336,31 @@ impl From<FormatArg> for Format {
     fn from(f: FormatArg) -> Format {
         match f {
             FormatArg::Human => Format::Human,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Full => Format::Full,
             FormatArg::Json => Format::Json,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PeopleFormat {
+    /// Findings grouped by key.
+    Human,
+    /// One line per finding.
+    Concise,
+    /// Each finding drawn on the qparam.json source.
+    Full,
+}
+
+impl From<PeopleFormat> for Format {
+    fn from(f: PeopleFormat) -> Format {
+        match f {
+            PeopleFormat::Human => Format::Human,
+            PeopleFormat::Concise => Format::Concise,
+            PeopleFormat::Full => Format::Full,
         }
     }
 }
@@ -243,14 +393,30 @@ enum Color {
 }
 
 impl Color {
-    fn enabled(self) -> bool {
+    /// The style of text for people on stdout.
+    fn stdout_style(self) -> Style {
         use std::io::IsTerminal;
-        match self {
-            Color::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-            Color::Always => true,
-            Color::Never => false,
+        let terminal = std::io::stdout().is_terminal();
+        let choice = match self {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        };
+        // COLUMNS is what the shell says the terminal is; trust it first.
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|&w| w > 0)
+            .or_else(|| {
+                terminal
+                    .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+                    .flatten()
+            })
+            .filter(|_| terminal);
+        Style {
+            color: choice.resolve(|name| std::env::var(name).ok(), terminal),
+            width,
+            quiet: false,
         }
     }
 }
@@ -263,15 +429,19 @@ enum InspectFormat {
 
 /// The existing C++ tool's form, `q-implant MODEL QPARAM OUTPUT`, as
 /// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT; the
-/// inputs stay protected). Only when MODEL is an existing file or reads as
-/// a path (`model.circle`, `out/m`), so that a mistyped subcommand gets
-/// clap's suggestion instead, and a mistyped model path `apply`'s message.
+/// inputs stay protected). Only when MODEL is an existing file, so that a
+/// mistyped subcommand gets clap's suggestion instead.
 fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let subcommands = ["check", "apply", "inspect", "rewrite", "rules", "help"];
-    let looks_like_path = |a: &std::ffi::OsString| {
-        let p = std::path::Path::new(a);
-        p.is_file() || p.extension().is_some() || p.components().count() > 1
-    };
+    let subcommands = [
+        "check",
+        "apply",
+        "inspect",
+        "rewrite",
+        "rules",
+        "completions",
+        "help",
+    ];
+    let looks_like_path = |a: &std::ffi::OsString| std::path::Path::new(a).is_file();
     let positional = args.len() == 4
         && args[1..]
             .iter()
@@ -291,8 +461,60 @@ fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     args
 }
 
+/// Errors of the run itself (exit 2) as miette draws them on stderr: as
+/// wide as the terminal, unwrapped in a pipe, coloured as `--color` says.
+fn error_style(args: &[std::ffi::OsString]) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let choice = match args
+        .iter()
+        .position(|a| a == "--color")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.to_str())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.to_str().and_then(|a| a.strip_prefix("--color=")))
+        }) {
+        Some("always") => ColorChoice::Always,
+        Some("never") => ColorChoice::Never,
+        _ => ColorChoice::Auto,
+    };
+    let color = choice.resolve(|name| std::env::var(name).ok(), terminal);
+    let width = terminal
+        .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+        .flatten()
+        .unwrap_or(usize::MAX / 2);
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .width(width)
+                .color(color)
+                .unicode(true)
+                .build(),
+        )
+    }));
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(legacy_args(std::env::args_os().collect()));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    error_style(&args);
+    let cli = match Cli::try_parse_from(legacy_args(args.clone())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let first = args.get(1).map(Path::new);
+            if e.kind() == clap::error::ErrorKind::InvalidSubcommand
+                && first.is_some_and(|p| p.extension().is_some() || p.components().count() > 1)
+            {
+                let _ = e.print();
+                eprintln!(
+                    "\nnote: there is no file `{}` either; the form `q-implant MODEL QPARAM OUTPUT` needs an existing MODEL",
+                    first.map(|p| p.display().to_string()).unwrap_or_default()
+                );
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(report) => {
@@ -308,35 +530,90 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// What goes to stderr besides errors: status lines (unless `--quiet`),
+/// phases and their times (with `--verbose`), the progress line.
+struct Ui {
+    quiet: bool,
+    verbose: bool,
+    started: Instant,
+}
+
+impl Ui {
+    fn status(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    fn verbose(&self, line: &str) {
+        if self.verbose {
+            eprintln!("[{:>6.2} s] {line}", self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    fn progress(&self, phase: &str) -> Progress {
+        self.verbose(phase);
+        Progress::start(phase, !self.quiet && !self.verbose)
+    }
+
+    fn config(&self, settings: &Settings) {
+        match &settings.config {
+            Some(path) => self.verbose(&format!("configuration: {}", path.display())),
+            None => self.verbose("configuration: none"),
+        }
+    }
+}
+
 fn run(cli: Cli) -> miette::Result<ExitCode> {
+    let ui = Ui {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        started: Instant::now(),
+    };
+    let mut style = cli.color.stdout_style();
     match cli.command {
         Command::Check {
             model,
             qparam,
             analysis,
             format,
+            statistics,
             deny,
-            color,
             fix,
             fix_output,
         } => {
-            let filter = analysis.filter()?;
+            let format: Format = format.into();
+            if statistics && !matches!(format, Format::Human | Format::Concise | Format::Full) {
+                miette::bail!(
+                    code = "args::statistics",
+                    help = "use --statistics with the human formats; the JSON summary counts errors and warnings",
+                    "--statistics is for people; it cannot be combined with a --format for tools"
+                );
+            }
+            let settings = analysis.settings(&model, &qparam, (false, false))?;
+            ui.config(&settings);
+            let options = settings.options.clone();
+            let progress = ui.progress(&format!("reading {}", model.display()));
             let file = CircleFile::open(&model)?;
             let graph = Graph::new(&file);
-            let options = analysis.options(false);
-            options.check_allow_float(&graph)?;
+            check_allow_float(&settings, &analysis, &graph)?;
+            progress.phase(&format!("checking {}", qparam.display()));
+            ui.verbose(&format!("checking {}", qparam.display()));
             let mut result = analysis::check(&graph, &qparam, &options)?;
             let mut qparam = qparam;
             if fix {
+                progress.phase("working out the fixes");
+                ui.verbose("working out the fixes");
                 let plan = fix::plan(&graph, &result, &options)?;
                 if plan.is_empty() {
+                    progress.finish();
                     for f in &plan.left {
-                        eprintln!("left as is `{}`: {}", f.key, f.what);
+                        ui.status(&format!("left as is `{}`: {}", f.key, f.what));
                     }
-                    eprintln!("nothing to fix");
+                    ui.status("nothing to fix");
                 } else {
                     let new_files = plan.new_files();
-                    let mut inputs: Vec<&std::path::Path> = vec![&model];
+                    let mut inputs: Vec<&Path> = vec![&model];
                     inputs.extend(
                         result
                             .qparam
@@ -349,35 +626,41 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     inputs.extend(new_files.iter().map(|p| p.as_path()));
                     let written =
                         fix::write(&result.qparam, &plan.text, fix_output.as_deref(), &inputs)?;
+                    progress.finish();
                     for f in &plan.fixed {
-                        eprintln!("fixed `{}`: {}", f.key, f.what);
+                        ui.status(&format!("fixed `{}`: {}", f.key, f.what));
                     }
                     for f in &plan.left {
-                        eprintln!("left as is `{}`: {}", f.key, f.what);
+                        ui.status(&format!("left as is `{}`: {}", f.key, f.what));
                     }
                     plan.keep_arrays();
                     if let Some(backup) = &written.backup {
-                        eprintln!("the original is kept as {}", backup.display());
+                        ui.status(&format!("the original is kept as {}", backup.display()));
                     }
-                    eprintln!(
+                    ui.status(&format!(
                         "wrote {}; the findings below are for it",
                         written.path.display()
-                    );
+                    ));
+                    let progress = ui.progress(&format!("checking {}", written.path.display()));
                     result = analysis::check(&graph, &written.path, &options)?;
+                    progress.finish();
                     qparam = written.path;
                 }
+            } else {
+                progress.finish();
             }
+            ui.verbose("reporting");
             let sources = Sources {
                 model: &model,
                 qparam: &qparam,
             };
-            let view = View::new(&result, &filter);
-            emit(&report::render(
-                &view,
-                &sources,
-                format.into(),
-                color.enabled(),
-            ));
+            let view = View::new(&result, &settings.filter);
+            style.quiet = ui.quiet;
+            emit(&if statistics {
+                report::render_statistics(&view, &sources, &style)
+            } else {
+                report::render(&view, &sources, format, &style)
+            });
             Ok(if view.failing(deny.is_some()) > 0 {
                 ExitCode::from(1)
             } else {
@@ -392,16 +675,23 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             dry_run,
             force,
             float_io,
+            no_float_io,
             layout,
             deny,
-            color,
+            format,
         } => {
-            let filter = analysis.filter()?;
+            let settings = analysis.settings(&model, &qparam, (float_io, no_float_io))?;
+            ui.config(&settings);
+            if !settings.options.allow_float.is_empty() {
+                let file = CircleFile::open(&model)?;
+                check_allow_float(&settings, &analysis, &Graph::new(&file))?;
+            }
+            let filter = &settings.filter;
             let request = ApplyRequest {
                 model: &model,
                 qparam: &qparam,
                 output: &output,
-                check: analysis.options(float_io),
+                check: settings.options.clone(),
                 layout: layout.into(),
                 force,
                 dry_run,
@@ -411,16 +701,21 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 model: &model,
                 qparam: &qparam,
             };
+            style.quiet = ui.quiet;
             let show = |a: &analysis::Analysis| {
-                let view = View::new(a, &filter);
+                let view = View::new(a, filter);
                 if !view.shown.is_empty() || view.hidden > 0 {
-                    eprint!(
-                        "{}",
-                        report::render(&view, &sources, Format::Human, color.enabled())
-                    );
+                    emit(&report::render(&view, &sources, format.into(), &style));
                 }
             };
-            match apply::run(&request, &|code| !filter.shows_code(code))? {
+            let progress = ui.progress(&format!(
+                "checking {} and writing {}",
+                qparam.display(),
+                output.display()
+            ));
+            let outcome = apply::run(&request, &|code| !filter.shows_code(code));
+            progress.finish();
+            match outcome? {
                 Outcome::Refused { analysis, refusal } => {
                     show(&analysis);
                     let hidden: Vec<String> = refusal
@@ -454,8 +749,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 } => {
                     show(&analysis);
                     emit(&changes_table(&changes, &inserted));
-                    emit(&format!(
-                        "dry run: nothing was written to {}\n",
+                    ui.status(&format!(
+                        "dry run: nothing was written to {}",
                         output.display()
                     ));
                     Ok(ExitCode::SUCCESS)
@@ -473,24 +768,24 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                         .count();
                     for c in &changes {
                         if let Source::Propagated { from, op } = &c.source {
-                            eprintln!(
+                            ui.status(&format!(
                                 "propagated: `{}` takes the parameters of `{}` through {op}",
                                 table::shorten(&c.name),
                                 table::shorten(from)
-                            );
+                            ));
                         }
                     }
                     for line in &inserted {
-                        eprintln!("inserted: {}", table::shorten(line));
+                        ui.status(&format!("inserted: {}", table::shorten(line)));
                     }
-                    eprintln!(
+                    ui.status(&format!(
                         "wrote {}: {} tensors quantized ({} propagated), {} bytes, {} layout",
                         output.display(),
                         changes.len(),
                         propagated,
                         written.bytes,
                         written.layout_name()
-                    );
+                    ));
                     Ok(ExitCode::SUCCESS)
                 }
             }
@@ -516,12 +811,20 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { model, format } => {
+            let progress = ui.progress(&format!("reading {}", model.display()));
             let file = CircleFile::open(&model)?;
             let report = inspect::Report::new(&file);
+            progress.finish();
             match format {
                 InspectFormat::Table => emit(&report.to_table()),
                 InspectFormat::Json => emit(&(report.to_json() + "\n")),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "q-implant", &mut out);
+            emit(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Rewrite {
@@ -531,15 +834,17 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             force,
         } => {
             q_implant::files::refuse_inputs(&output, [model.as_path()])?;
+            let progress = ui.progress(&format!("writing {}", output.display()));
             let file = CircleFile::open(&model)?;
             let parts = ModelParts::from_file(&file)?;
             let written = model::save(&parts, layout.into(), &output, force)?;
-            eprintln!(
+            progress.finish();
+            ui.status(&format!(
                 "wrote {} ({} bytes, {} layout)",
                 output.display(),
                 written.bytes,
                 written.layout_name()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
     }

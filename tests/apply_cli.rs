@@ -94,9 +94,10 @@ fn check_errors_refuse_the_write() {
     sc.qparam.entry(&k).remove("quantized_dimension");
     sc.qparam.save();
     let before = sc.inputs();
+    // Findings on stdout, as `check` prints them; the refusal on stderr.
     sc.apply(&[])
         .code(1)
-        .stderr(predicate::str::contains("Q201"))
+        .stdout(predicate::str::contains("error[Q201]"))
         .stderr(predicate::str::contains("refused"));
     sc.assert_dir(false);
     assert_eq!(sc.inputs(), before);
@@ -238,9 +239,12 @@ fn the_positional_form_names_a_model_that_does_not_exist() {
         .args([s(&missing), s(&sc.qparam.path()), s(&sc.out())])
         .assert()
         .code(2);
+    // Only an existing file starts the legacy form; a missing one is named.
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
-    assert!(stderr.contains("modle.circle"), "{stderr}");
-    assert!(!stderr.contains("subcommand"), "{stderr}");
+    assert!(
+        stderr.contains("there is no file `") && stderr.contains("modle.circle"),
+        "{stderr}"
+    );
     // A mistyped subcommand still gets the suggestion.
     q_implant()
         .args(["chek", "a", "b", "c"])
@@ -279,7 +283,7 @@ fn propagate_fills_value_preserving_outputs() {
         .args(args(&[]))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("Q601"));
+        .stdout(predicate::str::contains("Q601"));
     q_implant()
         .args(args(&["--propagate"]))
         .assert()
@@ -307,7 +311,7 @@ fn allow_float_keeps_named_tensors_float() {
     sc.apply(&[]).code(1);
     // The last FULLY_CONNECTED reads quantized tensors only, so it cannot
     // write a float output: refused, naming the operator.
-    sc.apply(&["--allow-float", &out_key]).code(1).stderr(
+    sc.apply(&["--allow-float", &out_key]).code(1).stdout(
         predicate::str::contains("Q602").and(predicate::str::contains("FULLY_CONNECTED #1")),
     );
     sc.assert_dir(false);
@@ -319,9 +323,8 @@ fn allow_float_keeps_named_tensors_float() {
     sc.qparam.save();
     sc.apply(&["--allow-float", &format!("{out_key},{w},{b}")])
         .success()
-        .stderr(
-            predicate::str::contains("Q601").and(predicate::str::contains("inserted: DEQUANTIZE")),
-        );
+        .stdout(predicate::str::contains("Q601"))
+        .stderr(predicate::str::contains("inserted: DEQUANTIZE"));
     let file = CircleFile::open(sc.out()).unwrap();
     let g = q_implant::graph::Graph::new(&file);
     let dtype = |name: &str| g.tensors().find(|t| t.name == name).unwrap().dtype_name();

@@ -84,6 +84,194 @@ fn human_output() {
     let (out, code) = run_in_repo(&["check", MODEL, QPARAM, "--color", "never"]);
     assert_eq!(code, 1);
     golden("story.check.txt", &out);
+    // Grouped: one header per key, the severity in words, a closing line.
+    assert_eq!(
+        out.matches("`conv1.weight` fixtures/story.torch-qparam/qparam.json:8:3")
+            .count(),
+        1
+    );
+    assert!(out.contains("error[Q501] [*] names no tensor of the model"));
+    assert!(out.ends_with(
+        "52 errors, 0 warnings in fixtures/story.torch-qparam/qparam.json (model fixtures/story.circle); 46 fixable with `check --fix` [*]\n"
+    ));
+    // A tensor a key probably means is said once, at the key.
+    assert_eq!(out.matches("`tico::p_conv1_bias` (99%)").count(), 1);
+    assert!(out.contains("= the key `conv1.bias` above probably means it"));
+    // The same advice for the same rule once: 20 Q307 findings, 2 helps.
+    assert_eq!(out.matches("error[Q307]").count(), 20);
+    assert_eq!(out.matches("(one value per channel)").count(), 2);
+}
+
+#[test]
+fn concise_output() {
+    let (out, code) = run_in_repo(&["check", MODEL, QPARAM, "--format", "concise"]);
+    assert_eq!(code, 1);
+    golden("story.check.concise", &out);
+    assert_eq!(
+        out.lines().count(),
+        53,
+        "a line per finding, then the summary"
+    );
+    assert!(out.starts_with(
+        "fixtures/story.torch-qparam/qparam.json:2:3: error[Q501] [*] `quant` names no tensor of the model\n"
+    ));
+    assert!(out.contains("fixtures/story.circle: error[Q601] `unknown::permute_default`"));
+}
+
+#[test]
+fn full_output() {
+    let (out, code) = run_in_repo(&["check", MODEL, QPARAM, "--format", "full"]);
+    assert_eq!(code, 1);
+    golden("story.check.full", &out);
+    assert!(out.contains("error[Q501] unknown-tensor"));
+    assert!(out.contains("╭─[fixtures/story.torch-qparam/qparam.json:8:3]"));
+}
+
+#[test]
+fn statistics_output() {
+    let (out, code) = run_in_repo(&["check", MODEL, QPARAM, "--statistics"]);
+    assert_eq!(code, 1);
+    golden("story.check.statistics", &out);
+    assert!(
+        out.contains("   20  Q307  zero-dim        error          20"),
+        "{out}"
+    );
+    let (_, code) = run_in_repo(&["check", MODEL, QPARAM, "--statistics", "--format", "json"]);
+    assert_eq!(code, 2, "--statistics is for people");
+}
+
+#[test]
+fn quiet_prints_findings_only() {
+    let (out, code) = run_in_repo(&["check", MODEL, QPARAM, "-q", "--format", "concise"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 52);
+    assert!(!out.contains("fixable with"));
+    let (out, code) = run_in_repo(&[
+        "check",
+        "fixtures/story.circle",
+        "fixtures/story.qparam/qparam.json",
+        "--quiet",
+    ]);
+    assert_eq!((out.as_str(), code), ("", 0), "a clean set prints nothing");
+}
+
+/// Colour follows `--color`, then NO_COLOR, FORCE_COLOR/CLICOLOR_FORCE and
+/// TERM=dumb; without them, a pipe gets none.
+#[test]
+fn colour_follows_the_environment() {
+    let coloured = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = q_implant();
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", MODEL, QPARAM])
+            .args(extra);
+        for var in ["NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "TERM"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8(out.stdout).unwrap().contains("\x1b[")
+    };
+    assert!(!coloured(&[], &[]), "a pipe gets no colour");
+    assert!(coloured(&[("FORCE_COLOR", "1")], &[]));
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")], &[]));
+    assert!(!coloured(&[("FORCE_COLOR", "0")], &[]));
+    assert!(!coloured(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")], &[]));
+    assert!(coloured(&[("TERM", "dumb")], &["--color", "always"]));
+    assert!(!coloured(&[("FORCE_COLOR", "1")], &["--color", "never"]));
+    assert!(coloured(&[("FORCE_COLOR", "1")], &["--format", "concise"]));
+    assert!(coloured(&[("FORCE_COLOR", "1")], &["--format", "full"]));
+}
+
+/// Lines are never wrapped in a pipe, whatever COLUMNS says.
+#[test]
+fn nothing_is_wrapped_in_a_pipe() {
+    for width in ["40", "200"] {
+        let out = q_implant()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", MODEL, QPARAM, "--format", "full"])
+            .env("COLUMNS", width)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(
+                "help: rename the key to `tico::_prop_tensor_constant2`; `check --fix` does it"
+            ),
+            "{text}"
+        );
+    }
+}
+
+/// A finding marked fixable is gone after `check --fix`: the report never
+/// promises more than the fix does.
+#[test]
+fn what_is_marked_fixable_is_fixed() {
+    for name in ["story", "convnet", "mlp", "resnet18", "encoder"] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = fixture(&format!("{name}.torch-qparam"));
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let p = entry.unwrap().path();
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+        let model = fixture(&format!("{name}.circle"));
+        let qparam = dir.path().join("qparam.json");
+        let json = |args: &[&str]| -> serde_json::Value {
+            let out = q_implant()
+                .arg("check")
+                .arg(&model)
+                .arg(&qparam)
+                .args(["--format", "json"])
+                .args(args)
+                .output()
+                .unwrap();
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let before = json(&[]);
+        let findings = before["diagnostics"].as_array().unwrap();
+        // The key each key becomes: its rename, when that is fixable.
+        let renamed = |key: &serde_json::Value| -> serde_json::Value {
+            findings
+                .iter()
+                .find(|d| d["code"] == "Q501" && d["key"] == *key && d["fixable"] == true)
+                .map_or(key.clone(), |d| d["suggestions"][0]["name"].clone())
+        };
+        let fixable: Vec<(
+            serde_json::Value,
+            serde_json::Value,
+            serde_json::Value,
+            serde_json::Value,
+        )> = findings
+            .iter()
+            .filter(|d| d["fixable"] == true)
+            .map(|d| {
+                (
+                    d["code"].clone(),
+                    renamed(&d["key"]),
+                    d["field"].clone(),
+                    d["tensor"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            before["summary"]["fixable"].as_u64().unwrap() as usize,
+            fixable.len()
+        );
+        let after = json(&["--fix"]);
+        for d in after["diagnostics"].as_array().unwrap() {
+            let id = (
+                d["code"].clone(),
+                d["key"].clone(),
+                d["field"].clone(),
+                d["tensor"].clone(),
+            );
+            assert!(
+                !fixable.contains(&id),
+                "{name}: {id:?} was marked fixable but is still reported after --fix"
+            );
+        }
+    }
 }
 
 #[test]
@@ -194,6 +382,8 @@ fn a_broken_qparam_file_is_a_finding_not_a_crash() {
     assert_eq!(code, 1);
     assert_eq!(doc["diagnostics"][0]["code"], "Q101");
     assert_eq!(doc["diagnostics"][0]["line"], 1);
+    // Nothing that depends on the parse: no Q601 for every tensor.
+    assert_eq!(common::codes(&doc), ["Q101"]);
 }
 
 #[test]
@@ -262,4 +452,26 @@ fn human_output_survives_bytes_that_are_not_text() {
             .code(1)
             .stderr(predicate::str::contains("panicked").not());
     }
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = q_implant().args(["completions", shell]).assert().success();
+        let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+        assert!(out.contains("q-implant"), "{shell}: {out}");
+        assert!(out.contains("allow-float"), "{shell} completes options");
+    }
+    q_implant().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn a_mistyped_subcommand_gets_a_suggestion() {
+    q_implant()
+        .args(["chek", "m.circle", "q.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "similar subcommand exists: 'check'",
+        ));
 }

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{check_json, codes, empty_set, f32s, i64s, stderr_of, ModelBuilder, QSet, Scene};
+use common::{check_json, empty_set, f32s, i64s, stderr_of, stdout_of, ModelBuilder, QSet, Scene};
 use q_implant::graph::Graph;
 use q_implant::model::{fb, CircleFile};
 use serde_json::json;
@@ -18,13 +18,13 @@ fn refuses_with(sc: &Scene, extra: &[&str], code: &str) -> String {
     sc.set.save();
     let before = sc.inputs();
     let run = sc.apply(extra);
-    let stderr = stderr_of(&run);
+    let (stdout, stderr) = (stdout_of(&run), stderr_of(&run));
     run.code(1);
-    assert!(stderr.contains(code), "{code} not reported: {stderr}");
+    assert!(stdout.contains(code), "{code} not reported: {stdout}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     sc.assert_nothing_written();
     assert!(sc.inputs() == before, "the inputs changed");
-    stderr
+    stdout
 }
 
 // Item 3: holes in the rules.
@@ -343,7 +343,7 @@ fn an_npy_far_larger_than_its_header_is_not_read() {
         )
     });
     assert_eq!(output.status.code(), Some(1));
-    assert!(codes(&doc).contains(&"Q310".to_string()), "{doc:#}");
+    assert!(common::codes(&doc).contains(&"Q310".to_string()), "{doc:#}");
     let message = doc["diagnostics"]
         .as_array()
         .unwrap()

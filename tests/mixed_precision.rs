@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{empty_set, stderr_of, ModelBuilder, Scene};
+use common::{empty_set, stderr_of, stdout_of, ModelBuilder, Scene};
 use q_implant::graph::{Graph, Tensor};
 use q_implant::model::{fb, CircleFile};
 
@@ -130,9 +130,9 @@ fn a_float_output_behind_quantized_inputs_is_refused_naming_the_operator() {
         sc.set.save();
         let before = sc.inputs();
         let run = sc.apply(&["--allow-float", "y"]).code(1);
-        let stderr = stderr_of(&run);
-        assert!(stderr.contains("Q602"), "{stderr}");
-        assert!(stderr.contains(&format!("{} #0", name(op))), "{stderr}");
+        let stdout = stdout_of(&run);
+        assert!(stdout.contains("Q602"), "{stdout}");
+        assert!(stdout.contains(&format!("{} #0", name(op))), "{stdout}");
         sc.assert_nothing_written();
         assert!(sc.inputs() == before);
     }

@@ -417,7 +417,7 @@ fn every_rule_is_quiet_on_correct_sets() {
         assert_eq!(exit, 0);
         assert_eq!(
             doc["summary"],
-            json!({"errors": 0, "warnings": 0, "hidden": 0})
+            json!({"errors": 0, "warnings": 0, "hidden": 0, "fixable": 0})
         );
     }
 }
@@ -434,4 +434,24 @@ fn every_rule_has_a_triggering_test() {
             rule.code
         );
     }
+}
+
+/// Scales read as float32 are shown in their shortest exact form (0.05,
+/// not 5.000000074505806e-2).
+#[test]
+fn numbers_are_shown_in_their_shortest_form() {
+    let mut s = QSet::copy_of("mlp");
+    let k = s.key("fc1_bias");
+    s.set_npy(&k, "scale", "<f4", &[1], &f32s(&[0.05]));
+    s.save();
+    let (doc, _) = check_json(&mlp(), &s.path());
+    let message = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "Q702")
+        .map(|d| d["message"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(message.contains(".scale[0] is 0.05, but"), "{message}");
+    assert!(!message.contains("e-"), "{message}");
 }

@@ -83,6 +83,7 @@ fn chain(dir: &Path) -> (PathBuf, QSet) {
 }
 
 /// Runs the command line `args` (already quoted) under `ulimit -n 64`.
+#[cfg(unix)]
 fn with_few_files(args: &str) -> std::process::Output {
     let bin = assert_cmd::cargo::cargo_bin("q-implant");
     let script = format!("ulimit -n 64 && exec '{}' {args}", bin.display());
@@ -150,6 +151,7 @@ fn findings_far_along_one_line_are_rendered() {
         .arg("check")
         .arg(&model)
         .arg(&qparam)
+        .args(["--format", "full"])
         .assert()
         .code(1);
     let (stdout, stderr) = (stdout_of(&run), stderr_of(&run));
@@ -220,6 +222,7 @@ fn long_names_and_many_consumers_are_shown_not_a_panic() {
 /// `layers` FullyConnected layers of one shape, in a chain, named so that
 /// the names say nothing; and a set with only their weights, keyed by
 /// PyTorch names, so that every key is compared with every layer.
+#[cfg(unix)]
 fn same_shape_layers(dir: &Path, layers: usize) -> (PathBuf, QSet) {
     let mut m = ModelBuilder::default();
     let mut set = empty_set();

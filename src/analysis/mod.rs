@@ -221,6 +221,8 @@ pub fn analyse(
     } else {
         let ctx = Context::new(graph, &qparam, options);
         rules::check(&ctx, &mut findings);
+        rules::fields::mark_fixable(&qparam.entries, &mut findings);
+        rules::names::unmark_left_keys(&ctx, &mut findings);
         let (conversions, _) = precision::boundaries(graph, &ctx.quantized);
         let writes = writes(&ctx);
         (ctx.resolutions, Some((writes, conversions)))

@@ -41,6 +41,15 @@ pub enum FilterError {
     },
 }
 
+impl FilterError {
+    /// The option the pattern was given to (`select` or `ignore`).
+    pub fn flag(&self) -> &'static str {
+        match self {
+            FilterError::Empty { flag } | FilterError::Unknown { flag, .. } => flag,
+        }
+    }
+}
+
 /// The findings a report shows.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

@@ -1,143 +1,195 @@
-//! The report for people: miette's graphical rendering of each finding on
-//! the qparam.json source, then a summary line.
+//! The default report for people: findings grouped by what they are about.
+//! One header per key with its place in qparam.json, its findings beneath
+//! (each with its line and column, help and candidates); then the findings
+//! about tensors the set has no entry for, grouped by rule; then the
+//! closing line. Nothing is wrapped: a terminal wraps long lines itself,
+//! and a pipe or a log keeps them whole.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity as MSeverity};
+use super::{closing, place, Paint, Sources, Style, View};
+use crate::diagnostic::{Diagnostic, Rule};
 
-use super::source::QParamSource;
-use super::{Sources, View};
-use crate::diagnostic::{Diagnostic, Severity};
+/// Candidates shown per finding (`--format full` and JSON show all).
+const CANDIDATES: usize = 3;
 
-/// One finding in miette's terms.
-struct Finding<'a> {
-    d: &'a Diagnostic,
-    source: &'a QParamSource<'a>,
-    help: Option<String>,
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Group<'a> {
+    /// About the file as a whole (its syntax, its top level).
+    File,
+    Key(&'a str),
+    /// About the model, grouped by rule (its code).
+    Rule(&'static str),
 }
 
-impl std::fmt::Debug for Finding<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.d.message)
+pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
+    let paint = Paint(style.color);
+    let mut groups: Vec<(Group<'_>, Vec<&Diagnostic>)> = Vec::new();
+    let mut index: HashMap<Group<'_>, usize> = HashMap::new();
+    for &d in &view.shown {
+        let group = match (&d.key, &d.span) {
+            (Some(k), _) => Group::Key(k),
+            (None, Some(_)) => Group::File,
+            (None, None) => Group::Rule(d.code()),
+        };
+        let at = *index.entry(group).or_insert_with(|| {
+            groups.push((group, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(d);
     }
-}
-
-impl std::fmt::Display for Finding<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.d.message)
+    // The file first, then keys in file order, then the model's findings.
+    groups.sort_by_key(|(g, _)| match g {
+        Group::File => (0, ""),
+        Group::Key(_) => (1, ""),
+        Group::Rule(code) => (2, *code),
+    });
+    // A tensor a shown key probably means is said once, at the key.
+    let meant: HashMap<&str, &str> = view
+        .shown
+        .iter()
+        .filter(|d| d.fixable)
+        .filter_map(|d| Some((d.suggestions.first()?.name.as_str(), d.key.as_deref()?)))
+        .collect();
+    // Where each key is first written.
+    let mut key_at: HashMap<&str, usize> = HashMap::new();
+    for e in &view.analysis.qparam.entries {
+        key_at.entry(e.key.as_str()).or_insert(e.key_span.start);
     }
-}
-
-impl std::error::Error for Finding<'_> {}
-
-impl miette::Diagnostic for Finding<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(format!("{}({})", self.d.code(), self.d.rule.name)))
-    }
-
-    fn severity(&self) -> Option<MSeverity> {
-        Some(match self.d.severity {
-            Severity::Error => MSeverity::Error,
-            Severity::Warning => MSeverity::Warning,
-        })
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.d
-            .span
-            .as_ref()
-            .map(|_| self.source as &dyn miette::SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary = self.d.span.clone()?;
-        let text = self
-            .d
-            .field
-            .map(|f| f.to_string())
-            .or_else(|| Some("here".to_string()));
-        let mut labels = vec![LabeledSpan::new_primary_with_span(text, primary)];
-        labels.extend(
-            self.d
-                .labels
-                .iter()
-                .map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span.clone())),
-        );
-        Some(Box::new(labels.into_iter()))
-    }
-}
-
-pub fn render(view: &View<'_>, sources: &Sources<'_>, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let qparam = &view.analysis.qparam;
-    let source = QParamSource {
-        name: sources.qparam.display().to_string(),
-        text: &qparam.text,
-        lines: &qparam.lines,
-    };
+    let qparam = sources.qparam.display().to_string();
+    let mut helped: HashSet<(&str, &str)> = HashSet::new();
     let mut out = String::new();
-    for d in &view.shown {
-        let mut help = d.help.clone();
-        if !d.suggestions.is_empty() {
-            let mut text = help.map(|h| format!("{h}\n")).unwrap_or_default();
-            text.push_str("candidates:");
-            for s in &d.suggestions {
-                let _ = write!(
-                    text,
-                    "\n  `{}` ({:.0}%: {})",
+    for (group, findings) in &groups {
+        match group {
+            Group::File => {
+                let _ = writeln!(out, "{}", paint.bold(&qparam));
+            }
+            Group::Key(key) => {
+                let at = key_at
+                    .get(key)
+                    .map(|&start| view.analysis.qparam.line_col(start))
+                    .or_else(|| findings.iter().find_map(|d| place(view, d)));
+                let at = at.map_or(String::new(), |(l, c)| format!(":{l}:{c}"));
+                let _ = writeln!(
+                    out,
+                    "{} {}",
+                    paint.bold(&format!("`{key}`")),
+                    paint.dim(&format!("{qparam}{at}"))
+                );
+            }
+            Group::Rule(_) => {
+                let rule: &Rule = findings[0].rule;
+                let _ = writeln!(
+                    out,
+                    "{} {}",
+                    paint.bold(&format!("{} ({}):", sources.model.display(), rule.summary)),
+                    paint.dim(&format!("{} {} ×{}", rule.code, rule.name, findings.len()))
+                );
+            }
+        }
+        let places: Vec<String> = findings
+            .iter()
+            .map(|d| place(view, d).map_or(String::new(), |(l, c)| format!("{l}:{c}")))
+            .collect();
+        let width = places.iter().map(String::len).max().unwrap_or(0);
+        let indent = " ".repeat(if width > 0 { 3 + width } else { 4 });
+        for (d, at) in findings.iter().zip(&places) {
+            let message = match group {
+                Group::Key(key) => without_key(&d.message, key),
+                _ => &d.message,
+            };
+            let label = format!("{}[{}]", d.severity.name(), d.code());
+            let _ = writeln!(
+                out,
+                "  {}{}{} {message}",
+                if width > 0 {
+                    format!("{at:>width$} ")
+                } else {
+                    String::new()
+                },
+                paint.severity(d.severity, &label),
+                if d.fixable { " [*]" } else { "" },
+            );
+            let said_at_key = d
+                .tensor
+                .as_deref()
+                .and_then(|t| meant.get(t))
+                .filter(|k| d.key.as_deref() != Some(**k));
+            if let Some(key) = said_at_key {
+                let _ = writeln!(
+                    out,
+                    "{indent}{} the key `{key}` above probably means it",
+                    paint.help("=")
+                );
+                continue;
+            }
+            for s in d.suggestions.iter().take(CANDIDATES) {
+                let _ = writeln!(
+                    out,
+                    "{indent}{} `{}` ({:.0}%): {}",
+                    paint.help("candidate"),
                     s.name,
                     s.shown_confidence() * 100.0,
                     s.reason
                 );
             }
-            help = Some(text);
+            if d.suggestions.len() > CANDIDATES {
+                let _ = writeln!(
+                    out,
+                    "{indent}{}",
+                    paint.dim(&format!(
+                        "and {} more (--format full or json lists them)",
+                        d.suggestions.len() - CANDIDATES
+                    ))
+                );
+            }
+            // The same advice for the same rule is given once.
+            let help = d
+                .help
+                .as_ref()
+                .filter(|h| helped.insert((d.code(), h.as_str())));
+            if let Some(help) = help {
+                for (i, line) in help.lines().enumerate() {
+                    let lead = if i == 0 { "help:" } else { "     " };
+                    let _ = writeln!(out, "{indent}{} {line}", paint.help(lead));
+                }
+            }
         }
-        let finding = Finding {
-            d,
-            source: &source,
-            help,
-        };
-        let _ = handler.render_report(&mut out, &finding);
         out.push('\n');
     }
-    let (errors, warnings) = (view.count(Severity::Error), view.count(Severity::Warning));
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    let hidden = if view.hidden > 0 {
-        format!(
-            "; {} hidden by --select/--ignore",
-            plural(view.hidden, "more finding")
-        )
-    } else {
-        String::new()
-    };
-    if errors + warnings + view.hidden == 0 {
-        let _ = writeln!(
-            out,
-            "ok: {} entries of {} match {} with no problems",
-            qparam.entries.len(),
-            sources.qparam.display(),
-            sources.model.display()
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "{} and {} in {} (model {}){hidden}",
-            plural(errors, "error"),
-            plural(warnings, "warning"),
-            sources.qparam.display(),
-            sources.model.display()
-        );
+    if !style.quiet {
+        out.push_str(&closing(view, sources));
     }
     out
+}
+
+/// The message under its key's header: "`conv1.weight`.scale is float64"
+/// reads "scale is float64".
+fn without_key<'m>(message: &'m str, key: &str) -> &'m str {
+    let quoted = format!("`{key}`");
+    match message.strip_prefix(&quoted) {
+        Some(rest) => rest.trim_start_matches(['.', ':']).trim_start(),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_key;
+
+    #[test]
+    fn messages_lose_only_a_leading_key() {
+        assert_eq!(
+            without_key("`a.b`.scale is float64", "a.b"),
+            "scale is float64"
+        );
+        assert_eq!(without_key("`a` has no `dtype`", "a"), "has no `dtype`");
+        assert_eq!(
+            without_key("`a`: `x.npy` is missing", "a"),
+            "`x.npy` is missing"
+        );
+        assert_eq!(without_key("the key `a` is odd", "a"), "the key `a` is odd");
+        assert_eq!(without_key("`ab` x", "a"), "`ab` x");
+    }
 }

@@ -6,8 +6,12 @@ use serde::Serialize;
 use super::View;
 use crate::diagnostic::{Severity, Suggestion};
 
+/// The contract's version: raised when a field changes meaning or goes.
+const VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct Output<'a> {
+    version: u32,
     diagnostics: Vec<Item<'a>>,
     summary: Summary,
 }
@@ -18,11 +22,13 @@ struct Item<'a> {
     severity: Severity,
     key: Option<&'a str>,
     field: Option<&'static str>,
+    tensor: Option<&'a str>,
     message: &'a str,
     line: Option<usize>,
     column: Option<usize>,
     help: Option<&'a str>,
     suggestions: &'a [Suggestion],
+    fixable: bool,
 }
 
 #[derive(Serialize)]
@@ -31,6 +37,8 @@ struct Summary {
     warnings: usize,
     /// Findings `--select`/`--ignore` left out of `diagnostics`.
     hidden: usize,
+    /// Shown findings `check --fix` resolves.
+    fixable: usize,
 }
 
 pub fn render(view: &View<'_>) -> String {
@@ -45,11 +53,13 @@ pub fn render(view: &View<'_>) -> String {
                 severity: d.severity,
                 key: d.key.as_deref(),
                 field: d.field,
+                tensor: d.tensor.as_deref(),
                 message: &d.message,
                 line: pos.map(|p| p.0),
                 column: pos.map(|p| p.1),
                 help: d.help.as_deref(),
                 suggestions: &d.suggestions,
+                fixable: d.fixable,
             }
         })
         .collect();
@@ -57,8 +67,10 @@ pub fn render(view: &View<'_>) -> String {
         errors: view.count(Severity::Error),
         warnings: view.count(Severity::Warning),
         hidden: view.hidden,
+        fixable: view.fixable(),
     };
     serde_json::to_string_pretty(&Output {
+        version: VERSION,
         diagnostics,
         summary,
     })

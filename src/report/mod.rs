@@ -1,17 +1,24 @@
-//! Rendering findings: for people (miette's graphical report), for programs
-//! (JSON, a versioned contract), for code-scanning UIs (SARIF 2.1.0) and for
-//! GitHub Actions (workflow annotations). What is shown is a [`View`]: the
-//! analysis through the user's `--select`/`--ignore` [`Filter`].
+//! Rendering findings: for people (grouped by key, one line per finding in
+//! `concise`, miette's drawing on the source in `full`, counts per code in
+//! `statistics`), for programs (JSON, a versioned contract), for
+//! code-scanning UIs (SARIF 2.1.0) and for GitHub Actions (workflow
+//! annotations). What is shown is a [`View`]: the analysis through the
+//! user's `--select`/`--ignore` [`Filter`].
 
+mod color;
+mod concise;
 mod filter;
+mod full;
 mod github;
 mod human;
 mod json;
 mod sarif;
 mod source;
+mod statistics;
 
 use std::path::Path;
 
+pub use color::{ColorChoice, Paint};
 pub use filter::{Filter, FilterError};
 
 use crate::analysis::Analysis;
@@ -19,14 +26,28 @@ use crate::diagnostic::{Diagnostic, Severity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Graphical report with the qparam.json source, labels and help.
+    /// Findings grouped by key, each with its place, help and candidates.
     Human,
+    /// One line per finding: `path:line:col: error[Q501] message`.
+    Concise,
+    /// miette's drawing of each finding on the qparam.json source.
+    Full,
     /// One JSON document (see docs/check-json.md).
     Json,
     /// SARIF 2.1.0 for code-scanning UIs.
     Sarif,
     /// GitHub Actions workflow annotations.
     Github,
+}
+
+/// How text for people is drawn.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    pub color: bool,
+    /// The terminal's width; `None` (not a terminal) wraps nothing.
+    pub width: Option<usize>,
+    /// `--quiet`: the findings without the closing line.
+    pub quiet: bool,
 }
 
 /// Where the analysed files are, as reports name them.
@@ -62,6 +83,11 @@ impl<'a> View<'a> {
         self.shown.iter().filter(|d| d.severity == severity).count()
     }
 
+    /// Shown findings `check --fix` resolves.
+    pub fn fixable(&self) -> usize {
+        self.shown.iter().filter(|d| d.fixable).count()
+    }
+
     /// Shown findings that fail `check`: errors, and warnings when denied.
     pub fn failing(&self, deny_warnings: bool) -> usize {
         self.count(Severity::Error)
@@ -73,11 +99,63 @@ impl<'a> View<'a> {
     }
 }
 
-pub fn render(view: &View<'_>, sources: &Sources<'_>, format: Format, color: bool) -> String {
+pub fn render(view: &View<'_>, sources: &Sources<'_>, format: Format, style: &Style) -> String {
     match format {
-        Format::Human => human::render(view, sources, color),
+        Format::Human => human::render(view, sources, style),
+        Format::Concise => concise::render(view, sources, style),
+        Format::Full => full::render(view, sources, style),
         Format::Json => json::render(view),
         Format::Sarif => sarif::render(view, sources),
         Format::Github => github::render(view, sources),
     }
+}
+
+/// `--statistics`: how many findings of each code, then the closing line.
+pub fn render_statistics(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
+    statistics::render(view, sources, style)
+}
+
+/// The last line of every report for people:
+/// `52 errors, 1 warning in qparam.json (model m.circle); 40 fixable with
+/// `check --fix` [*]`, or the line saying all is well.
+pub fn closing(view: &View<'_>, sources: &Sources<'_>) -> String {
+    let (errors, warnings) = (view.count(Severity::Error), view.count(Severity::Warning));
+    let mut line = if errors + warnings + view.hidden == 0 {
+        format!(
+            "ok: {} of {} match {} with no problems",
+            plural(view.analysis.qparam.entries.len(), "entry", "entries"),
+            sources.qparam.display(),
+            sources.model.display()
+        )
+    } else {
+        format!(
+            "{}, {} in {} (model {})",
+            plural(errors, "error", "errors"),
+            plural(warnings, "warning", "warnings"),
+            sources.qparam.display(),
+            sources.model.display()
+        )
+    };
+    let fixable = view.fixable();
+    if fixable > 0 {
+        line += &format!("; {fixable} fixable with `check --fix` [*]");
+    }
+    if view.hidden > 0 {
+        line += &format!(
+            "; {} hidden by --select/--ignore",
+            plural(view.hidden, "more finding", "more findings")
+        );
+    }
+    line + "\n"
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A finding's place as `line:col`, when it has one.
+fn place(view: &View<'_>, d: &Diagnostic) -> Option<(usize, usize)> {
+    d.span
+        .as_ref()
+        .map(|s| view.analysis.qparam.line_col(s.start))
 }

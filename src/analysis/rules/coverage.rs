@@ -101,6 +101,8 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .tensor(t.name)
+            // The rename `--fix` makes covers it.
+            .fixable_if(ctx.key_probably_meaning(t.name).is_some())
             .help(match ctx.key_probably_meaning(t.name) {
                 Some(key) => format!(
                     "the key `{key}` probably means this tensor: rename it to `{}` (`check --fix` does it)",

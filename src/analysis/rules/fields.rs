@@ -185,6 +185,23 @@ pub fn diagnose(problem: &Problem) -> Option<Diagnostic> {
     })
 }
 
+/// Marks the Q201 findings `--fix` settles: a missing
+/// `quantized_dimension` on an entry with one scale can only be 0.
+pub fn mark_fixable(entries: &[crate::qparam::Entry], findings: &mut [Diagnostic]) {
+    for d in findings {
+        if !std::ptr::eq(d.rule, &MISSING_FIELD) || d.field != Some("quantized_dimension") {
+            continue;
+        }
+        d.fixable = entries.iter().any(|e| {
+            Some(e.key.as_str()) == d.key.as_deref()
+                && !e.has_axis_field
+                && e.scale
+                    .as_ref()
+                    .is_some_and(|s| s.value.header.element_count() == Some(1))
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -126,15 +126,18 @@ fn unknown(ctx: &Context<'_>, i: usize, out: &mut Vec<Diagnostic>) {
     let key = entry.key.as_str();
     let resolution = &ctx.resolutions[i];
     let mut suggestions = resolution.candidates.clone();
+    // `--fix` renames the first key a tensor is matched to; a later one
+    // only when it repeats that key's parameters (then it is removed).
+    let fixable = match &resolution.verdict {
+        Verdict::Match(m) => ctx.key_probably_meaning(&m.name) == Some(key),
+        _ => resolution.note.is_some(),
+    };
     let help = match &resolution.verdict {
         Verdict::Match(m) => {
             // The key's own first choice may belong to another key.
             suggestions.retain(|s| s.name != m.name);
             suggestions.insert(0, m.clone());
-            format!(
-                "rename the key to `{}` ({}); `check --fix` does it",
-                m.name, m.reason
-            )
+            format!("rename the key to `{}`; `check --fix` does it", m.name)
         }
         Verdict::Ambiguous(ties) => format!(
             "ambiguous: {} match equally well ({}); rename the key by hand to the one meant",
@@ -163,6 +166,30 @@ fn unknown(ctx: &Context<'_>, i: usize, out: &mut Vec<Diagnostic>) {
         .key(key)
         .at(entry.key_span.clone())
         .help(help)
-        .suggest(suggestions),
+        .suggest(suggestions)
+        .fixable_if(fixable),
     );
+}
+
+/// Clears the fixable mark on findings about keys `--fix` leaves alone:
+/// a key matched to a tensor an earlier key already takes (it is only
+/// removed, with all its findings, when it repeats that key's parameters).
+pub fn unmark_left_keys(ctx: &Context<'_>, findings: &mut [Diagnostic]) {
+    let left: Vec<&str> = ctx
+        .qparam
+        .entries
+        .iter()
+        .zip(&ctx.resolutions)
+        .filter_map(|(e, r)| match &r.verdict {
+            Verdict::Match(m) if ctx.key_probably_meaning(&m.name) != Some(e.key.as_str()) => {
+                Some(e.key.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    for d in findings {
+        if d.key.as_deref().is_some_and(|k| left.contains(&k)) {
+            d.fixable = false;
+        }
+    }
 }

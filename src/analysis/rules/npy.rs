@@ -335,7 +335,8 @@ pub fn check(entries: &[Entry], out: &mut Vec<Diagnostic>) {
                     .key(&entry.key)
                     .field("scale")
                     .at(s.span.clone())
-                    .help("save it as np.array([s], dtype=np.float32)"),
+                    .help("save it as np.array([s], dtype=np.float32)")
+                    .fixable_if(entry.scales().is_some()),
                 );
             }
         }
@@ -357,7 +358,8 @@ pub fn check(entries: &[Entry], out: &mut Vec<Diagnostic>) {
                     .key(&entry.key)
                     .field("zerop")
                     .at(z.span.clone())
-                    .help("save it with .astype(np.int64)"),
+                    .help("save it with .astype(np.int64)")
+                    .fixable_if(entry.zero_points().is_some()),
                 );
             }
         }
@@ -407,10 +409,16 @@ fn rank(
     } else {
         return;
     };
+    // `--fix` saves the values again as a 1-D array when it can read them.
+    let readable = match field {
+        "scale" => entry.scales().is_some(),
+        _ => entry.zero_points().is_some(),
+    };
     out.push(
         d.key(&entry.key)
             .field(field)
             .at(f.span.clone())
-            .help(help.to_string()),
+            .help(help.to_string())
+            .fixable_if(readable),
     );
 }

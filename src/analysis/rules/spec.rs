@@ -307,11 +307,12 @@ fn weighted_op(
     } else {
         return;
     };
+    // Shown as the float32 the model stores, in its shortest exact form.
     if let Some(c) =
         (0..bs.len()).find(|&c| (bs[c] - expected[c]).abs() > REL_TOL * expected[c].abs())
     {
         out.push(
-            Diagnostic::new(&BIAS_SCALE, format!("`{}`.scale[{c}] is {:e}, but input scale × weight scale is {:e}", b.key, bs[c], expected[c]))
+            Diagnostic::new(&BIAS_SCALE, format!("`{}`.scale[{c}] is {}, but input scale × weight scale is {}", b.key, bs[c] as f32, expected[c] as f32))
                 .key(&b.key)
                 .field("scale")
                 .at(field.span.clone())

@@ -1,0 +1,93 @@
+//! A progress line on stderr for work that takes over a second: what is
+//! being done and for how long, redrawn in place, erased when done. Only
+//! on a terminal: a pipe or a CI log gets nothing.
+
+use std::io::{IsTerminal, Write};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long work runs before the line appears.
+const DELAY: Duration = Duration::from_secs(1);
+const TICK: Duration = Duration::from_millis(120);
+const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// The progress line; dropping it erases the line.
+pub struct Progress {
+    phase: Arc<Mutex<String>>,
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts the line for `phase`, when stderr is a terminal and `enabled`.
+    pub fn start(phase: &str, enabled: bool) -> Progress {
+        let phase = Arc::new(Mutex::new(phase.to_string()));
+        if !enabled || !std::io::stderr().is_terminal() {
+            return Progress {
+                phase,
+                stop: None,
+                thread: None,
+            };
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let shown = Arc::clone(&phase);
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            if !matches!(stopped.recv_timeout(DELAY), Err(RecvTimeoutError::Timeout)) {
+                return;
+            }
+            let mut frame = 0;
+            loop {
+                let text = shown.lock().map(|p| p.clone()).unwrap_or_default();
+                let mut err = std::io::stderr().lock();
+                let _ = write!(
+                    err,
+                    "\r\x1b[2K{} {text} ({:.1} s)",
+                    FRAMES[frame % FRAMES.len()],
+                    started.elapsed().as_secs_f64()
+                );
+                let _ = err.flush();
+                drop(err);
+                frame += 1;
+                if !matches!(stopped.recv_timeout(TICK), Err(RecvTimeoutError::Timeout)) {
+                    break;
+                }
+            }
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        });
+        Progress {
+            phase,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Names the work now under way.
+    pub fn phase(&self, phase: &str) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase.to_string();
+        }
+    }
+
+    /// Erases the line (before anything else is printed).
+    pub fn finish(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
