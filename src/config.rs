@@ -21,7 +21,11 @@ pub const FILE_NAME: &str = "q-implant.toml";
 
 /// One level of settings: the file's top level, or a model's table.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io)"
+)]
 pub struct Settings {
     pub select: Option<Vec<String>>,
     pub ignore: Option<Vec<String>>,
@@ -44,7 +48,11 @@ impl Settings {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table of q-implant settings"
+)]
 struct FileSettings {
     select: Option<Vec<String>>,
     ignore: Option<Vec<String>>,
@@ -63,7 +71,7 @@ struct PyProject {
 #[derive(Deserialize)]
 struct Tool {
     #[serde(rename = "q-implant")]
-    q_implant: Option<toml::Value>,
+    q_implant: Option<FileSettings>,
 }
 
 /// A configuration file, read.
@@ -86,6 +94,17 @@ pub enum ConfigError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Invalid(Box<InvalidConfig>),
+    #[error("{}: the tables [model.\"{first}\"] and [model.\"{second}\"] both name {}", path.display(), model.display())]
+    #[diagnostic(
+        code(config::ambiguous),
+        help("keep one table per model: a file name, or a path from the file's directory")
+    )]
+    Ambiguous {
+        path: PathBuf,
+        model: PathBuf,
+        first: String,
+        second: String,
+    },
 }
 
 /// A configuration file that is not valid TOML, or has a key or a value
@@ -116,37 +135,61 @@ impl ConfigError {
     }
 }
 
+/// The configuration found for a run, and the files passed over on the way.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub config: Option<Config>,
+    /// `pyproject.toml` files that could not be read or parsed and do not
+    /// mention q-implant: not ours, so they are skipped, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Larger than any configuration: a file this big is a mistake.
+const MAX_LEN: u64 = 16 << 20;
+
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let read = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let input = crate::files::open_regular(path).map_err(read)?;
+    if input.len > MAX_LEN {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is {} bytes, larger than a configuration can be",
+                input.len
+            ),
+        )));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(&input.file, MAX_LEN), &mut text)
+        .map_err(read)?;
+    Ok(text)
+}
+
 impl Config {
     /// Reads `path`: a `q-implant.toml`, or a `pyproject.toml` (its
     /// `[tool.q-implant]` table; `None` when it has none).
     pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path)?;
+        Config::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Option<Config>, ConfigError> {
         let invalid = |e: toml::de::Error| {
             let span = e.span().map(SourceSpan::from);
-            ConfigError::invalid(path, e.message().to_string(), &text, span)
+            ConfigError::invalid(path, e.message().to_string(), text, span)
         };
         let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
         let settings: FileSettings = if is_pyproject {
-            let project: PyProject = toml::from_str(&text).map_err(invalid)?;
-            let Some(table) = project.tool.and_then(|t| t.q_implant) else {
-                return Ok(None);
-            };
-            // Spans inside the table are lost once it is a value: the error
-            // points at the table's header.
-            FileSettings::deserialize(table).map_err(|e| {
-                let header = text.find("[tool.q-implant");
-                ConfigError::invalid(
-                    path,
-                    format!("[tool.q-implant]: {}", e.message()),
-                    &text,
-                    header.map(|at| SourceSpan::from(at..at + 16)),
-                )
-            })?
+            let project: PyProject = toml::from_str(text).map_err(invalid)?;
+            match project.tool.and_then(|t| t.q_implant) {
+                Some(settings) => settings,
+                None => return Ok(None),
+            }
         } else {
-            toml::from_str(&text).map_err(invalid)?
+            toml::from_str(text).map_err(invalid)?
         };
         Ok(Some(Config {
             path: path.to_path_buf(),
@@ -162,40 +205,91 @@ impl Config {
     }
 
     /// The nearest configuration from `start` (a directory) upwards.
-    pub fn discover(start: &Path) -> Result<Option<Config>, ConfigError> {
+    ///
+    /// A `q-implant.toml` that cannot be read is an error (it is ours by
+    /// its name); so is a `pyproject.toml` that mentions q-implant. Any
+    /// other `pyproject.toml` that cannot be read or parsed is someone
+    /// else's problem: it is skipped, and said so.
+    pub fn discover(start: &Path) -> Result<Discovery, ConfigError> {
         let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+        let mut found = Discovery::default();
         for dir in start.ancestors() {
             let own = dir.join(FILE_NAME);
-            if own.is_file() {
-                return Config::read(&own);
+            // A link to nothing, a directory of that name: ours, and wrong.
+            if own.symlink_metadata().is_ok() {
+                found.config = Config::read(&own)?;
+                return Ok(found);
             }
             let pyproject = dir.join("pyproject.toml");
-            if pyproject.is_file() {
-                if let Some(config) = Config::read(&pyproject)? {
-                    return Ok(Some(config));
+            if pyproject.symlink_metadata().is_err() {
+                continue;
+            }
+            let text = match read_text(&pyproject) {
+                Ok(text) => text,
+                Err(e) => {
+                    found.skipped.push((pyproject, e.to_string()));
+                    continue;
+                }
+            };
+            match Config::parse(&pyproject, &text) {
+                Ok(Some(config)) => {
+                    found.config = Some(config);
+                    return Ok(found);
+                }
+                Ok(None) => {}
+                Err(e) if text.contains("q-implant") => return Err(e),
+                Err(e) => {
+                    let why = match &e {
+                        ConfigError::Invalid(i) => i.message.clone(),
+                        other => other.to_string(),
+                    };
+                    let why = why.replace('\n', " ");
+                    found
+                        .skipped
+                        .push((pyproject, format!("not valid TOML: {why}")));
                 }
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// The settings for `model`: the top level, overridden by the model's
     /// table if one names it.
-    pub fn for_model(&self, model: &Path) -> Settings {
+    pub fn for_model(&self, model: &Path) -> Result<Settings, ConfigError> {
         let dir = self.path.parent().unwrap_or(Path::new(""));
         let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let model_abs = absolute(model);
-        let named = self.models.iter().find(|(name, _)| {
+        let mut named = self.models.iter().filter(|(name, _)| {
             if name.contains('/') {
                 normalize(&absolute(&dir.join(name))) == normalize(&model_abs)
             } else {
                 model.file_name().is_some_and(|f| f == name.as_str())
             }
         });
-        match named {
+        let first = named.next();
+        if let (Some((a, _)), Some((b, _))) = (first, named.next()) {
+            return Err(ConfigError::Ambiguous {
+                path: self.path.clone(),
+                model: model.to_path_buf(),
+                first: a.clone(),
+                second: b.clone(),
+            });
+        }
+        Ok(match first {
             Some((_, s)) => self.top.clone().overridden_by(s.clone()),
             None => self.top.clone(),
-        }
+        })
+    }
+
+    /// Every level of settings with its name (`top level`, or the model's
+    /// table), so that patterns can be checked even in tables of other
+    /// models.
+    pub fn levels(&self) -> impl Iterator<Item = (String, &Settings)> {
+        std::iter::once(("the top level".to_string(), &self.top)).chain(
+            self.models
+                .iter()
+                .map(|(name, s)| (format!("[model.\"{name}\"]"), s)),
+        )
     }
 }
 
@@ -244,13 +338,17 @@ mod tests {
         // b's pyproject has no table, so a's is next.
         let found = Config::discover(&root.path().join("a/b/c"))
             .unwrap()
+            .config
             .unwrap();
         assert!(found.path.ends_with("a/pyproject.toml"));
         assert_eq!(found.top.select, Some(vec!["Q5".to_string()]));
         write(root.path(), "a/q-implant.toml", "propagate = true\n");
-        let found = Config::discover(&root.path().join("a/b")).unwrap().unwrap();
+        let found = Config::discover(&root.path().join("a/b"))
+            .unwrap()
+            .config
+            .unwrap();
         assert!(found.path.ends_with("a/q-implant.toml"));
-        let found = Config::discover(root.path()).unwrap().unwrap();
+        let found = Config::discover(root.path()).unwrap().config.unwrap();
         assert_eq!(found.top.ignore, Some(vec!["Q7".to_string()]));
     }
 
@@ -263,14 +361,18 @@ mod tests {
             "allow-float = [\"a\"]\npropagate = true\n[model.\"m.circle\"]\nallow-float = [\"b\"]\n[model.\"sub/n.circle\"]\npropagate = false\n",
         );
         let config = Config::read(&path).unwrap().unwrap();
-        let m = config.for_model(&root.path().join("x/m.circle"));
+        let m = config.for_model(&root.path().join("x/m.circle")).unwrap();
         assert_eq!(m.allow_float, Some(vec!["b".to_string()]));
         assert_eq!(m.propagate, Some(true));
-        let n = config.for_model(&root.path().join("sub/./n.circle"));
+        let n = config
+            .for_model(&root.path().join("sub/./n.circle"))
+            .unwrap();
         assert_eq!(n.propagate, Some(false));
         assert_eq!(n.allow_float, Some(vec!["a".to_string()]));
         // A name with a slash is a path from the file's directory.
-        let other = config.for_model(&root.path().join("other/sub/n.circle"));
+        let other = config
+            .for_model(&root.path().join("other/sub/n.circle"))
+            .unwrap();
         assert_eq!(other.propagate, Some(true));
     }
 
@@ -296,6 +398,43 @@ mod tests {
             "[tool.q-implant]\nselect = \"Q5\"\n",
         );
         let err = Config::read(&path).unwrap_err();
-        assert!(err.to_string().contains("tool.q-implant"), "{err}");
+        let ConfigError::Invalid(invalid) = &err else {
+            panic!("{err:?}")
+        };
+        // The key itself, inside the table.
+        assert_eq!(
+            invalid.span.unwrap().offset(),
+            "[tool.q-implant]\n".len() + 9
+        );
+    }
+
+    #[test]
+    fn a_broken_pyproject_that_is_not_ours_is_skipped_and_said() {
+        let root = tempfile::tempdir().unwrap();
+        write(root.path(), FILE_NAME, "ignore = [\"Q7\"]\n");
+        write(root.path(), "a/pyproject.toml", "[project\n");
+        let found = Config::discover(&root.path().join("a")).unwrap();
+        assert!(found.config.unwrap().path.ends_with(FILE_NAME));
+        assert_eq!(found.skipped.len(), 1);
+        assert!(found.skipped[0].1.contains("not valid TOML"));
+        // One that mentions q-implant is ours: its error stands.
+        write(root.path(), "a/pyproject.toml", "[tool.q-implant\n");
+        assert!(Config::discover(&root.path().join("a")).is_err());
+        // A directory named q-implant.toml is ours by its name.
+        std::fs::create_dir_all(root.path().join("b/q-implant.toml")).unwrap();
+        assert!(Config::discover(&root.path().join("b")).is_err());
+    }
+
+    #[test]
+    fn two_tables_for_one_model_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = write(
+            root.path(),
+            FILE_NAME,
+            "[model.\"m.circle\"]\npropagate = true\n[model.\"x/m.circle\"]\npropagate = false\n",
+        );
+        let config = Config::read(&path).unwrap().unwrap();
+        assert!(config.for_model(&root.path().join("x/m.circle")).is_err());
+        assert!(config.for_model(&root.path().join("y/m.circle")).is_ok());
     }
 }

@@ -42,7 +42,7 @@ struct Cli {
     #[arg(short, long, global = true)]
     verbose: bool,
     /// Colours. `auto`: off when NO_COLOR is set; on when FORCE_COLOR or
-    /// CLICOLOR_FORCE is (not 0); off when TERM=dumb; otherwise on exactly
+    /// CLICOLOR_FORCE is (not 0 or false); off when TERM=dumb; otherwise on exactly
     /// when the output is a terminal.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -221,6 +221,8 @@ struct Settings {
     filter: Filter,
     /// The configuration file read, if any.
     config: Option<PathBuf>,
+    /// Files passed over on the way to it, with the reason.
+    skipped: Vec<(PathBuf, String)>,
 }
 
 impl AnalysisArgs {
@@ -230,6 +232,7 @@ impl AnalysisArgs {
         qparam: &Path,
         float_io: (bool, bool),
     ) -> miette::Result<Settings> {
+        let mut skipped = Vec::new();
         let config = if self.isolated {
             None
         } else if let Some(path) = &self.config {
@@ -243,12 +246,31 @@ impl AnalysisArgs {
             })?)
         } else {
             let dir = qparam.parent().filter(|d| !d.as_os_str().is_empty());
-            Config::discover(dir.unwrap_or(Path::new(".")))?
+            let found = Config::discover(dir.unwrap_or(Path::new(".")))?;
+            skipped = found.skipped;
+            found.config
         };
-        let file = config
-            .as_ref()
-            .map(|c| c.for_model(model))
-            .unwrap_or_default();
+        let file = match &config {
+            Some(c) => c.for_model(model)?,
+            None => Default::default(),
+        };
+        // Patterns are checked in every table, not only this model's: a
+        // typo in another model's table would otherwise wait for that model.
+        if let Some(c) = &config {
+            for (level, s) in c.levels() {
+                let (select, ignore) = (
+                    s.select.clone().unwrap_or_default(),
+                    s.ignore.clone().unwrap_or_default(),
+                );
+                Filter::new(&select, &ignore).map_err(|e| {
+                    let flag = e.flag();
+                    miette::Report::new(e).wrap_err(format!(
+                        "in {}, the setting `{flag}` of {level}",
+                        c.path.display()
+                    ))
+                })?;
+            }
+        }
         let in_file = |e: miette::Report, key: &str| match &config {
             Some(c) => e.wrap_err(format!("in {}, the setting `{key}`", c.path.display())),
             None => e,
@@ -295,6 +317,7 @@ impl AnalysisArgs {
             },
             filter,
             config: config.map(|c| c.path),
+            skipped,
         })
     }
 }
@@ -429,8 +452,9 @@ enum InspectFormat {
 
 /// The existing C++ tool's form, `q-implant MODEL QPARAM OUTPUT`, as
 /// `apply MODEL QPARAM -o OUTPUT --force` (that tool replaced OUTPUT; the
-/// inputs stay protected). Only when MODEL is an existing file, so that a
-/// mistyped subcommand gets clap's suggestion instead.
+/// inputs stay protected), with the options every command takes (`-q`,
+/// `-v`, `--color`) anywhere. Only when MODEL is an existing file, so that
+/// a mistyped subcommand gets clap's suggestion instead.
 fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let subcommands = [
         "check",
@@ -441,24 +465,40 @@ fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         "completions",
         "help",
     ];
-    let looks_like_path = |a: &std::ffi::OsString| std::path::Path::new(a).is_file();
-    let positional = args.len() == 4
-        && args[1..]
-            .iter()
-            .all(|a| !a.to_string_lossy().starts_with('-'))
-        && looks_like_path(&args[1]);
-    if positional && !subcommands.contains(&args[1].to_string_lossy().as_ref()) {
-        return vec![
-            args[0].clone(),
-            "apply".into(),
-            args[1].clone(),
-            args[2].clone(),
-            "-o".into(),
-            args[3].clone(),
-            "--force".into(),
-        ];
+    let mut positional = Vec::new();
+    let mut options = Vec::new();
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        let text = a.to_string_lossy();
+        match text.as_ref() {
+            "-q" | "--quiet" | "-v" | "--verbose" => options.push(a.clone()),
+            "--color" => {
+                options.push(a.clone());
+                options.extend(rest.next().cloned());
+            }
+            t if t.starts_with("--color=") => options.push(a.clone()),
+            // Any other option: not the legacy form.
+            t if t.starts_with('-') => return args,
+            _ => positional.push(a.clone()),
+        }
     }
-    args
+    let legacy = positional.len() == 3
+        && !subcommands.contains(&positional[0].to_string_lossy().as_ref())
+        && Path::new(&positional[0]).is_file();
+    if !legacy {
+        return args;
+    }
+    let mut out = vec![
+        args[0].clone(),
+        "apply".into(),
+        positional[0].clone(),
+        positional[1].clone(),
+        "-o".into(),
+        positional[2].clone(),
+        "--force".into(),
+    ];
+    out.extend(options);
+    out
 }
 
 /// Errors of the run itself (exit 2) as miette draws them on stderr: as
@@ -506,10 +546,17 @@ fn main() -> ExitCode {
                 && first.is_some_and(|p| p.extension().is_some() || p.components().count() > 1)
             {
                 let _ = e.print();
-                eprintln!(
-                    "\nnote: there is no file `{}` either; the form `q-implant MODEL QPARAM OUTPUT` needs an existing MODEL",
-                    first.map(|p| p.display().to_string()).unwrap_or_default()
-                );
+                let first = first.unwrap_or(Path::new(""));
+                if first.is_file() {
+                    eprintln!(
+                        "\nnote: the form `q-implant MODEL QPARAM OUTPUT` takes exactly three paths (and only -q, -v and --color besides)"
+                    );
+                } else {
+                    eprintln!(
+                        "\nnote: there is no file `{}` either; the form `q-implant MODEL QPARAM OUTPUT` needs an existing MODEL",
+                        first.display()
+                    );
+                }
                 return ExitCode::from(2);
             }
             e.exit()
@@ -557,6 +604,12 @@ impl Ui {
     }
 
     fn config(&self, settings: &Settings) {
+        for (path, why) in &settings.skipped {
+            self.status(&format!(
+                "warning: skipped {} ({why}); --isolated reads no configuration",
+                path.display()
+            ));
+        }
         match &settings.config {
             Some(path) => self.verbose(&format!("configuration: {}", path.display())),
             None => self.verbose("configuration: none"),
@@ -730,11 +783,17 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                             hidden.join(", ")
                         );
                     }
+                    let plural = |n: usize, one: &str, many: &str| {
+                        format!("{n} {}", if n == 1 { one } else { many })
+                    };
                     eprintln!(
-                        "refused: {} errors{}; nothing was written to {}",
-                        refusal.errors,
+                        "refused: {}{}; nothing was written to {}",
+                        plural(refusal.errors, "error", "errors"),
                         if refusal.warnings > 0 {
-                            format!(" and {} denied warnings", refusal.warnings)
+                            format!(
+                                " and {}",
+                                plural(refusal.warnings, "denied warning", "denied warnings")
+                            )
                         } else {
                             String::new()
                         },
@@ -794,17 +853,28 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             if markdown {
                 emit(&rules::markdown());
             } else if let Some(code) = code {
-                let rule = rules::by_code(&code).ok_or_else(|| {
-                    miette::miette!(
-                        code = "rules::unknown",
-                        help = "`q-implant rules` lists every code",
-                        "there is no rule `{code}`"
-                    )
-                })?;
-                emit(&format!(
-                    "{} ({}): {}\n\n{}",
-                    rule.code, rule.name, rule.summary, rule.docs
-                ));
+                if let Some(rule) = rules::by_code(&code) {
+                    emit(&format!(
+                        "{} ({}): {}\n\n{}",
+                        rule.code, rule.name, rule.summary, rule.docs
+                    ));
+                } else {
+                    // A prefix, as --select takes it: the rules it selects.
+                    let prefix = code.to_ascii_uppercase();
+                    let listing: String = rules::listing()
+                        .lines()
+                        .filter(|l| l.starts_with(&prefix) && prefix.starts_with('Q'))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    if listing.is_empty() {
+                        miette::bail!(
+                            code = "rules::unknown",
+                            help = "`q-implant rules` lists every code",
+                            "there is no rule `{code}`"
+                        );
+                    }
+                    emit(&listing);
+                }
             } else {
                 emit(&rules::listing());
             }
@@ -824,7 +894,16 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "q-implant", &mut out);
-            emit(&String::from_utf8_lossy(&out));
+            let mut script = String::from_utf8_lossy(&out).into_owned();
+            if shell == clap_complete::Shell::Bash {
+                // The generator spells the subcommands' case labels from
+                // the hyphenated name differently from the state it sets
+                // (`q__subcmd__implant__subcmd__check` against
+                // `q__implant__subcmd__check`), so nothing after a
+                // subcommand would complete; one spelling for both.
+                script = script.replace("q__subcmd__implant__", "q__implant__");
+            }
+            emit(&script);
             Ok(ExitCode::SUCCESS)
         }
         Command::Rewrite {

@@ -24,7 +24,9 @@ impl Progress {
     /// Starts the line for `phase`, when stderr is a terminal and `enabled`.
     pub fn start(phase: &str, enabled: bool) -> Progress {
         let phase = Arc::new(Mutex::new(phase.to_string()));
-        if !enabled || !std::io::stderr().is_terminal() {
+        // A dumb terminal cannot redraw a line in place.
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        if !enabled || dumb || !std::io::stderr().is_terminal() {
             return Progress {
                 phase,
                 stop: None,
@@ -41,13 +43,18 @@ impl Progress {
             let mut frame = 0;
             loop {
                 let text = shown.lock().map(|p| p.clone()).unwrap_or_default();
-                let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r\x1b[2K{} {text} ({:.1} s)",
+                let line = format!(
+                    "{} {text} ({:.1} s)",
                     FRAMES[frame % FRAMES.len()],
                     started.elapsed().as_secs_f64()
                 );
+                // Cut to the terminal's width: a wrapped line cannot be
+                // redrawn in place.
+                let width = terminal_size::terminal_size_of(std::io::stderr())
+                    .map_or(80, |(w, _)| w.0 as usize);
+                let line: String = line.chars().take(width.saturating_sub(1)).collect();
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2K{line}");
                 let _ = err.flush();
                 drop(err);
                 frame += 1;

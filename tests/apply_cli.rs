@@ -460,3 +460,29 @@ fn the_help_of_propagate_names_every_operator() {
         assert!(help.contains(op), "{op} missing: {help}");
     }
 }
+
+/// The legacy form takes the options every command takes, anywhere; with
+/// the wrong number of paths it says how many it needs.
+#[test]
+fn the_positional_form_takes_the_global_options() {
+    let sc = scene();
+    sc.qparam.save();
+    q_implant()
+        .args([
+            "-q",
+            &s(&sc.model),
+            &s(&sc.qparam.path()),
+            &s(&sc.out()),
+            "--color",
+            "never",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    assert!(CircleFile::open(sc.out()).is_ok());
+    q_implant()
+        .args([s(&sc.model), s(&sc.qparam.path())])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("takes exactly three paths"));
+}

@@ -475,3 +475,136 @@ fn a_mistyped_subcommand_gets_a_suggestion() {
             "similar subcommand exists: 'check'",
         ));
 }
+
+/// Bash completes a subcommand's options, not only the subcommands.
+#[cfg(unix)]
+#[test]
+fn bash_completes_after_a_subcommand() {
+    let bin = assert_cmd::cargo::cargo_bin("q-implant");
+    let script = format!(
+        "source <('{}' completions bash)\n\
+         COMP_WORDS=(q-implant check --fo); COMP_CWORD=2\n\
+         _q__implant q-implant --fo check\n\
+         echo \"${{COMPREPLY[*]}}\"",
+        bin.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let words = String::from_utf8_lossy(&out.stdout);
+    assert!(words.split_whitespace().any(|w| w == "--format"), "{words}");
+}
+
+/// A key written twice far apart on one line (a minified file): `full`
+/// draws the finding and says where the first copy is, instead of
+/// panicking on the distance.
+#[test]
+fn full_output_names_a_far_label_in_words() {
+    let s = QSet::copy_of("mlp");
+    let x = s.json["tico::x"].to_string();
+    let mut text = serde_json::to_string(&s.json).unwrap();
+    text.pop();
+    for i in 0..800 {
+        text.push_str(&format!(",\"pad{i}\":{x}"));
+    }
+    text.push_str(&format!(",\"tico::x\":{x}}}"));
+    let qparam = s.save_raw(text.as_bytes());
+    for format in ["full", "human", "concise"] {
+        let run = q_implant()
+            .arg("check")
+            .arg(fixture("mlp.circle"))
+            .arg(&qparam)
+            .args(["--format", format])
+            .assert()
+            .code(1);
+        let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+        assert!(out.contains("Q103"), "{format}: {out}");
+        if format == "full" {
+            assert!(out.contains("first defined here at 1:"), "{out}");
+        }
+    }
+}
+
+/// Keys are printed so that they can neither restyle the terminal nor
+/// break a line: control and reordering characters are escaped.
+#[test]
+fn control_characters_in_keys_are_escaped() {
+    let mut s = QSet::copy_of("mlp");
+    let x = s.json["tico::x"].clone();
+    s.json.insert("\u{1b}[31mred\nline\u{202e}".into(), x);
+    let qparam = s.save();
+    for format in ["human", "concise", "full"] {
+        let out = q_implant()
+            .arg("check")
+            .arg(fixture("mlp.circle"))
+            .arg(&qparam)
+            .args(["--format", format, "--color", "never"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\u{1b}'), "{format}: {text:?}");
+        assert!(!text.contains('\u{202e}'), "{format}: {text:?}");
+        assert!(
+            text.contains("\\u{1b}[31mred\\u{a}line\\u{202e}"),
+            "{format}: {text}"
+        );
+        if format == "concise" {
+            assert_eq!(text.lines().count(), 2, "one line per finding: {text}");
+        }
+    }
+}
+
+/// A file that is not UTF-8 gets Q104 and nothing that depends on its
+/// keys; a byte-order mark is named as such.
+#[test]
+fn encoding_problems_stop_at_the_encoding() {
+    let s = QSet::copy_of("mlp");
+    let text = serde_json::to_string_pretty(&s.json).unwrap();
+    let mut bytes = text.replacen("tico::x", "tico::\u{e9}", 1).into_bytes();
+    let at = bytes.windows(2).position(|w| w == [0xc3, 0xa9]).unwrap();
+    bytes.splice(at..at + 2, [0xe9]);
+    let qparam = s.save_raw(&bytes);
+    let (doc, code) = common::check_json(&fixture("mlp.circle"), &qparam);
+    assert_eq!((common::codes(&doc), code), (vec!["Q104".to_string()], 1));
+    let mut bom = "\u{feff}".as_bytes().to_vec();
+    bom.extend(text.as_bytes());
+    let qparam = s.save_raw(&bom);
+    let (doc, _) = common::check_json(&fixture("mlp.circle"), &qparam);
+    assert_eq!(common::codes(&doc), ["Q101"]);
+    let message = doc["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("byte-order mark"), "{message}");
+}
+
+/// A CRLF file (json.dump on Windows) is drawn with the right line
+/// numbers and no stray carriage returns.
+#[test]
+fn crlf_files_are_drawn_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("story.torch-qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let qparam = dir.path().join("qparam.json");
+    let text = std::fs::read_to_string(&qparam).unwrap();
+    std::fs::write(&qparam, text.replace('\n', "\r\n")).unwrap();
+    let out = q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(&qparam)
+        .args(["--format", "full"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\r'), "{text:?}");
+    assert!(text.contains(" 3 │     \"dtype\": \"uint8\","), "{text}");
+}
+
+#[test]
+fn rules_lists_the_rules_of_a_prefix() {
+    let run = q_implant().args(["rules", "Q5"]).assert().success();
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.lines().all(|l| l.starts_with("Q50")), "{out}");
+    q_implant().args(["rules", "Q9"]).assert().code(2);
+}

@@ -229,3 +229,77 @@ fn apply_reads_the_same_settings() {
     assert_eq!(code, 1);
     assert!(!out.exists());
 }
+
+/// A pyproject.toml that is not ours and cannot be parsed is passed over
+/// with a warning; one of ours that is wrong, or a special file given to
+/// --config, stops the run.
+#[test]
+fn someone_elses_broken_pyproject_is_skipped_with_a_warning() {
+    let (root, qparam) = scene();
+    std::fs::write(root.path().join("pyproject.toml"), "[project\n").unwrap();
+    let run = q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&run);
+    assert!(stderr.contains("warning: skipped"), "{stderr}");
+    assert!(stderr.contains("pyproject.toml"), "{stderr}");
+    std::fs::write(root.path().join("pyproject.toml"), "[tool.q-implant\n").unwrap();
+    q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .assert()
+        .code(2);
+    #[cfg(unix)]
+    q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .args(["--config", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a regular file"));
+}
+
+#[cfg(unix)]
+#[test]
+fn model_tables_are_checked_all_and_may_not_overlap() {
+    let (root, qparam) = scene();
+    let config = root.path().join("q-implant.toml");
+    std::fs::write(&config, "[model.\"other.circle\"]\nselect = [\"Q99\"]\n").unwrap();
+    let run = q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .assert()
+        .code(2);
+    assert!(stderr_of(&run).contains("[model.\"other.circle\"]"));
+    let relative = pathdiff(root.path(), &fixture("mlp.circle"));
+    std::fs::write(
+        &config,
+        format!(
+            "[model.\"mlp.circle\"]\npropagate = true\n[model.\"{relative}\"]\npropagate = false\n"
+        ),
+    )
+    .unwrap();
+    let run = q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .assert()
+        .code(2);
+    assert!(stderr_of(&run).contains("both name"), "{}", stderr_of(&run));
+}
+
+/// `to` as a path from `from`, with `..` for each component of `from`.
+#[cfg(unix)]
+fn pathdiff(from: &Path, to: &Path) -> String {
+    let ups = from.components().count() - 1;
+    let mut out = "../".repeat(ups);
+    out.push_str(to.strip_prefix("/").unwrap().to_str().unwrap());
+    out
+}

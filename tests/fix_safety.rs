@@ -219,9 +219,9 @@ fn a_file_that_is_not_utf8_is_refused() {
     bytes.splice(at..at + 2, [0xe9]);
     std::fs::write(set.path(), &bytes).unwrap();
     let before = snapshot(set.dir.path());
-    let run = fix(&set, &[]).code(2);
+    let run = fix(&set, &[]).code(1);
     let stderr = stderr_of(&run);
-    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(stderr.contains("not UTF-8 (Q104)"), "{stderr}");
     assert!(!stderr.contains("fixed `"), "{stderr}");
     assert_eq!(snapshot(set.dir.path()), before);
 }
@@ -466,4 +466,52 @@ fn a_linked_qparam_file_is_fixed_through_the_link() {
         std::fs::read(set.dir.path().join("real.json.bak")).unwrap(),
         original
     );
+}
+
+/// With a key written twice, which copy an edit means is a guess: `--fix`
+/// changes nothing, says why, and marks nothing fixable.
+#[test]
+fn a_key_written_twice_stops_the_fix_and_says_why() {
+    let set = QSet::copy_of("mlp");
+    let text = serde_json::to_string_pretty(&set.json).unwrap();
+    let x = set.json["tico::x"].to_string();
+    let qparam = set.save_raw(
+        text.replacen('{', &format!("{{\n  \"tico::x\": {x},"), 1)
+            .as_bytes(),
+    );
+    let before = snapshot(set.dir.path());
+    let (doc, _) = common::check_json(&fixture("mlp.circle"), &qparam);
+    assert_eq!(doc["summary"]["fixable"], 0);
+    let run = fix(&set, &[]).code(1);
+    let stderr = stderr_of(&run);
+    assert!(stderr.contains("written more than once (Q103)"), "{stderr}");
+    assert!(!stderr.contains("bug"), "{stderr}");
+    assert!(snapshot(set.dir.path()) == before, "nothing was changed");
+}
+
+/// A float64 scale that float32 cannot hold is not "repaired" into an
+/// infinite or zero one, and is not marked fixable.
+#[test]
+fn a_scale_float32_cannot_hold_is_left_as_it_is() {
+    for value in [1e300f64, 1e-300] {
+        let mut set = QSet::copy_of("mlp");
+        let k = set.key("::relu");
+        let bytes: Vec<u8> = value.to_le_bytes().to_vec();
+        set.set_npy(&k, "scale", "<f8", &[1], &bytes);
+        let qparam = set.save();
+        let (doc, _) = common::check_json(&fixture("mlp.circle"), &qparam);
+        let q306 = doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == "Q306")
+            .unwrap();
+        assert_eq!(q306["fixable"], false, "{value}");
+        fix(&set, &[]);
+        let (after, _) = common::check_json(&fixture("mlp.circle"), &set.path());
+        assert!(
+            !common::codes(&after).contains(&"Q401".to_string()),
+            "{value}: {after:#}"
+        );
+    }
 }

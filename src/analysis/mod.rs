@@ -212,10 +212,14 @@ pub fn analyse(
         .iter()
         .filter_map(|p| rules::diagnose(p, &qparam.text))
         .collect();
-    // Without a readable object of entries, nothing else can be concluded.
-    let fatal = problems
-        .iter()
-        .any(|p| matches!(p, Problem::Syntax { .. } | Problem::NotAnObject { .. }));
+    // Without a readable object of entries, nothing else can be concluded;
+    // nor from a file that is not UTF-8, whose keys are guesses.
+    let fatal = problems.iter().any(|p| {
+        matches!(
+            p,
+            Problem::Syntax { .. } | Problem::NotAnObject { .. } | Problem::NotUtf8 { .. }
+        )
+    });
     let (resolutions, plan_parts) = if fatal {
         (Vec::new(), None)
     } else {
@@ -223,6 +227,13 @@ pub fn analyse(
         rules::check(&ctx, &mut findings);
         rules::fields::mark_fixable(&qparam.entries, &mut findings);
         rules::names::unmark_left_keys(&ctx, &mut findings);
+        // `--fix` changes nothing while a key is written twice.
+        if findings
+            .iter()
+            .any(|d| std::ptr::eq(d.rule, &rules::format::DUPLICATE_KEY))
+        {
+            findings.iter_mut().for_each(|d| d.fixable = false);
+        }
         let (conversions, _) = precision::boundaries(graph, &ctx.quantized);
         let writes = writes(&ctx);
         (ctx.resolutions, Some((writes, conversions)))

@@ -61,9 +61,15 @@ struct Params {
 }
 
 impl Params {
+    /// The entry's parameters, when they are valid ones to derive from
+    /// (a bias scale from a negative weight scale would be invalid too).
     fn of(entry: &Entry, text: &str) -> Option<Params> {
         let scale = entry.scale.as_ref()?;
         let zerop = entry.zerop.as_ref()?;
+        let valid = entry.scales_fit_f32() && entry.scales()?.iter().all(|&s| s > 0.0);
+        if !valid {
+            return None;
+        }
         Some(Params {
             dtype: entry.dtype.as_ref()?.value,
             scales: entry.scales()?.to_vec(),

@@ -87,6 +87,37 @@ pub fn plan(
         fixed: Vec::new(),
         left: Vec::new(),
     };
+    // In a file that is not UTF-8 the keys are guesses; the text could not
+    // be written back as it was.
+    if !q.is_utf8 {
+        plan.left.push(Fixed {
+            key: q.path.display().to_string(),
+            what:
+                "the file is not UTF-8 (Q104): save it as UTF-8; --fix changes nothing until then"
+                    .into(),
+        });
+        return Ok(plan);
+    }
+    // With a key written twice, which copy an edit means is a guess: the
+    // user settles that first, and nothing is changed until then.
+    let twice: Vec<&str> = analysis
+        .findings
+        .iter()
+        .filter(|d| std::ptr::eq(d.rule, &crate::analysis::rules::format::DUPLICATE_KEY))
+        .filter_map(|d| d.key.as_deref())
+        .collect();
+    if !twice.is_empty() {
+        let mut said = std::collections::HashSet::new();
+        for key in twice.into_iter().filter(|k| said.insert(*k)) {
+            plan.left.push(Fixed {
+                key: key.to_string(),
+                what:
+                    "written more than once (Q103): keep one copy; --fix changes nothing until then"
+                        .into(),
+            });
+        }
+        return Ok(plan);
+    }
     let write_err = |source| FixError::Write {
         path: q.dir.clone(),
         source,

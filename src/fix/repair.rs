@@ -32,7 +32,7 @@ pub fn repairs(graph: &Graph<'_>, entry: &Entry, tensor: Option<&Tensor<'_>>) ->
     let mut out = Vec::new();
     if let (Some(s), Some(values)) = (&entry.scale, entry.scales()) {
         let h = &s.value.header;
-        if h.dtype != NpyType::F32 || h.shape.len() != 1 {
+        if (h.dtype != NpyType::F32 || h.shape.len() != 1) && entry.scales_fit_f32() {
             out.push(Repair {
                 field: "scale",
                 shape: vec![values.len()],

@@ -167,6 +167,15 @@ impl Entry {
         self.scale_values.as_deref()
     }
 
+    /// Whether every scale survives being saved as float32: no value
+    /// overflows to infinity or vanishes to zero.
+    pub fn scales_fit_f32(&self) -> bool {
+        self.scales().is_some_and(|s| {
+            s.iter()
+                .all(|&v| (v as f32).is_finite() && ((v as f32) != 0.0 || v == 0.0))
+        })
+    }
+
     /// Zero points, if the zerop field is usable and holds integers.
     pub fn zero_points(&self) -> Option<&[i64]> {
         self.zero_point_values.as_deref()

@@ -80,6 +80,23 @@ impl Parser<'_> {
         }
     }
 
+    /// The error for a character no value starts with, named as the
+    /// character it is (not its first byte).
+    fn unexpected(&self) -> SyntaxError {
+        let rest = &self.s[self.i..];
+        let valid = match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        match valid.chars().next() {
+            Some('\u{feff}') => self.err(
+                "the file starts with a byte-order mark (U+FEFF), which JSON does not allow: save it as UTF-8 without one",
+            ),
+            Some(c) => self.err(format!("expected a value, found `{}`", c.escape_debug())),
+            None => self.err(format!("expected a value, found the byte 0x{:02x}", rest[0])),
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
@@ -101,7 +118,7 @@ impl Parser<'_> {
             Some(b'f') => self.word("false", Json::Bool(false))?,
             Some(b'n') => self.word("null", Json::Null)?,
             Some(b'-' | b'0'..=b'9') => self.number()?,
-            Some(c) => return Err(self.err(format!("expected a value, found `{}`", char::from(c)))),
+            Some(_) => return Err(self.unexpected()),
         };
         Ok(Spanned {
             value,

@@ -2,7 +2,8 @@
 //!
 //! `--color always|never` decides alone. Under `auto`: `NO_COLOR` (any
 //! non-empty value) turns colour off; otherwise `FORCE_COLOR` or
-//! `CLICOLOR_FORCE` (non-empty, not `0`) turns it on even in a pipe;
+//! `CLICOLOR_FORCE` (non-empty, not `0` or `false`) turns it on even in a
+//! pipe;
 //! otherwise `TERM=dumb` turns it off; otherwise colour is on exactly when
 //! the stream is a terminal.
 
@@ -18,7 +19,9 @@ impl ColorChoice {
     /// `var` (so that tests need not change the process's).
     pub fn resolve(self, var: impl Fn(&str) -> Option<String>, is_terminal: bool) -> bool {
         let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
-        let forced = |name: &str| var(name).is_some_and(|v| !v.is_empty() && v != "0");
+        let forced = |name: &str| {
+            var(name).is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+        };
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -92,6 +95,7 @@ mod tests {
         assert!(auto.resolve(env(&[("NO_COLOR", "")]), true));
         assert!(auto.resolve(env(&[("FORCE_COLOR", "1")]), false));
         assert!(!auto.resolve(env(&[("FORCE_COLOR", "0")]), false));
+        assert!(!auto.resolve(env(&[("FORCE_COLOR", "false")]), false));
         assert!(auto.resolve(env(&[("CLICOLOR_FORCE", "1")]), false));
         assert!(!auto.resolve(env(&[("TERM", "dumb")]), true));
         assert!(auto.resolve(env(&[("TERM", "dumb"), ("FORCE_COLOR", "1")]), true));

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{closing, place, Paint, Sources, Style, View};
+use super::{closing, place, printable, Paint, Sources, Style, View};
 
 pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
     let paint = Paint(style.color);
@@ -14,6 +14,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
             Some((l, c)) => format!("{}:{l}:{c}", sources.qparam.display()),
             None => sources.model.display().to_string(),
         };
+        let at = printable(&at);
         let label = format!("{}[{}]", d.severity.name(), d.code());
         let _ = writeln!(
             out,
@@ -21,7 +22,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
             paint.bold(&at),
             paint.severity(d.severity, &label),
             if d.fixable { " [*]" } else { "" },
-            d.message
+            printable(&d.message)
         );
     }
     if !style.quiet {

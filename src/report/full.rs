@@ -6,7 +6,7 @@ use std::fmt::Write;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity as MSeverity};
 
 use super::source::QParamSource;
-use super::{closing, Sources, Style, View};
+use super::{closing, printable, Sources, Style, View};
 use crate::diagnostic::{Diagnostic, Severity};
 
 /// One finding in miette's terms.
@@ -18,13 +18,13 @@ struct Finding<'a> {
 
 impl std::fmt::Debug for Finding<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.d.message)
+        f.write_str(&printable(&self.d.message))
     }
 }
 
 impl std::fmt::Display for Finding<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.d.message)
+        f.write_str(&printable(&self.d.message))
     }
 }
 
@@ -67,11 +67,13 @@ impl miette::Diagnostic for Finding<'_> {
             .field
             .map(|f| f.to_string())
             .or_else(|| Some("here".to_string()));
-        let mut labels = vec![LabeledSpan::new_primary_with_span(text, primary)];
+        let near = |l: &&crate::diagnostic::Label| drawn_together(&primary, &l.span);
+        let mut labels = vec![LabeledSpan::new_primary_with_span(text, primary.clone())];
         labels.extend(
             self.d
                 .labels
                 .iter()
+                .filter(near)
                 .map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span.clone())),
         );
         Some(Box::new(labels.into_iter()))
@@ -88,9 +90,10 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
     let handler =
         GraphicalReportHandler::new_themed(theme).with_width(style.width.unwrap_or(usize::MAX / 2));
     let qparam = &view.analysis.qparam;
+    let text = super::source::shown_safely(&qparam.text);
     let source = QParamSource {
-        name: sources.qparam.display().to_string(),
-        text: &qparam.text,
+        name: printable(&sources.qparam.display().to_string()).into_owned(),
+        text: &text,
         lines: &qparam.lines,
     };
     let mut out = String::new();
@@ -103,13 +106,32 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
                 let _ = write!(
                     text,
                     "\n  `{}` ({:.0}%): {}",
-                    s.name,
+                    printable(&s.name),
                     s.shown_confidence() * 100.0,
-                    s.reason
+                    printable(&s.reason)
                 );
             }
             help = Some(text);
         }
+        // Labels too far from the finding to draw with it are said in words.
+        for l in d
+            .labels
+            .iter()
+            .filter(|l| d.span.as_ref().is_some_and(|p| !drawn_together(p, &l.span)))
+        {
+            let (line, column) = qparam.line_col(l.span.start);
+            let far = format!("{} at {line}:{column}", l.text);
+            help = Some(match help {
+                Some(h) => format!("{h}\n{far}"),
+                None => far,
+            });
+        }
+        let help = help.map(|h| {
+            h.lines()
+                .map(|l| printable(l).into_owned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         let finding = Finding {
             d,
             source: &source,
@@ -122,4 +144,12 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
         out.push_str(&closing(view, sources));
     }
     out
+}
+
+/// Bytes a finding and a secondary label may span and still be drawn in
+/// one snippet: the drawing pads to columns, which are bounded.
+const DRAWN_TOGETHER: usize = 4096;
+
+fn drawn_together(a: &crate::span::Span, b: &crate::span::Span) -> bool {
+    a.end.max(b.end) - a.start.min(b.start) <= DRAWN_TOGETHER
 }

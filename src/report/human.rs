@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use super::{closing, place, Paint, Sources, Style, View};
+use super::{closing, place, printable, Paint, Sources, Style, View};
 use crate::diagnostic::{Diagnostic, Rule};
 
 /// Candidates shown per finding (`--format full` and JSON show all).
@@ -57,7 +57,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
     for e in &view.analysis.qparam.entries {
         key_at.entry(e.key.as_str()).or_insert(e.key_span.start);
     }
-    let qparam = sources.qparam.display().to_string();
+    let qparam = printable(&sources.qparam.display().to_string()).into_owned();
     let mut helped: HashSet<(&str, &str)> = HashSet::new();
     let mut out = String::new();
     for (group, findings) in &groups {
@@ -74,7 +74,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "{} {}",
-                    paint.bold(&format!("`{key}`")),
+                    paint.bold(&format!("`{}`", printable(key))),
                     paint.dim(&format!("{qparam}{at}"))
                 );
             }
@@ -83,7 +83,11 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "{} {}",
-                    paint.bold(&format!("{} ({}):", sources.model.display(), rule.summary)),
+                    paint.bold(&format!(
+                        "{} ({}):",
+                        printable(&sources.model.display().to_string()),
+                        rule.summary
+                    )),
                     paint.dim(&format!("{} {} ×{}", rule.code, rule.name, findings.len()))
                 );
             }
@@ -95,10 +99,10 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
         let width = places.iter().map(String::len).max().unwrap_or(0);
         let indent = " ".repeat(if width > 0 { 3 + width } else { 4 });
         for (d, at) in findings.iter().zip(&places) {
-            let message = match group {
+            let message = printable(match group {
                 Group::Key(key) => without_key(&d.message, key),
                 _ => &d.message,
-            };
+            });
             let label = format!("{}[{}]", d.severity.name(), d.code());
             let _ = writeln!(
                 out,
@@ -119,8 +123,9 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
             if let Some(key) = said_at_key {
                 let _ = writeln!(
                     out,
-                    "{indent}{} the key `{key}` above probably means it",
-                    paint.help("=")
+                    "{indent}{} the key `{}` above probably means it",
+                    paint.help("="),
+                    printable(key)
                 );
                 continue;
             }
@@ -129,9 +134,9 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
                     out,
                     "{indent}{} `{}` ({:.0}%): {}",
                     paint.help("candidate"),
-                    s.name,
+                    printable(&s.name),
                     s.shown_confidence() * 100.0,
-                    s.reason
+                    printable(&s.reason)
                 );
             }
             if d.suggestions.len() > CANDIDATES {
@@ -152,7 +157,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>, style: &Style) -> String {
             if let Some(help) = help {
                 for (i, line) in help.lines().enumerate() {
                     let lead = if i == 0 { "help:" } else { "     " };
-                    let _ = writeln!(out, "{indent}{} {line}", paint.help(lead));
+                    let _ = writeln!(out, "{indent}{} {}", paint.help(lead), printable(line));
                 }
             }
         }

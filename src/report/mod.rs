@@ -146,7 +146,7 @@ pub fn closing(view: &View<'_>, sources: &Sources<'_>) -> String {
             plural(view.hidden, "more finding", "more findings")
         );
     }
-    line + "\n"
+    printable(&line).into_owned() + "\n"
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -158,4 +158,44 @@ fn place(view: &View<'_>, d: &Diagnostic) -> Option<(usize, usize)> {
     d.span
         .as_ref()
         .map(|s| view.analysis.qparam.line_col(s.start))
+}
+
+/// The marks that change the direction of the text around them.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` safe to print on a terminal: control characters (an escape
+/// sequence, a newline in a key) and the marks that reorder text around
+/// them are written as `\u{..}`, so a key can neither restyle nor reshape
+/// the report.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || reorders(c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_and_reordering_characters_are_escaped() {
+        assert_eq!(printable("conv1.weight"), "conv1.weight");
+        assert_eq!(printable("a\nb"), "a\\u{a}b");
+        assert_eq!(printable("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(printable("tab\there"), "tab\\u{9}here");
+        assert_eq!(printable("café ✓"), "café ✓");
+    }
 }

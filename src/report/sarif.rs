@@ -19,7 +19,7 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>) -> String {
     rules.sort_by_key(|r| r.code);
     rules.dedup_by_key(|r| r.code);
     let rule_index = |code: &str| rules.iter().position(|r| r.code == code);
-    let uri = |p: &std::path::Path| p.display().to_string().replace('\\', "/");
+    let uri = |p: &std::path::Path| uri_reference(p);
     let results: Vec<Value> = view
         .shown
         .iter()
@@ -74,7 +74,46 @@ pub fn render(view: &View<'_>, sources: &Sources<'_>) -> String {
                 "rules": driver_rules,
             }},
             "results": results,
+            // Columns count characters, as everywhere in q-implant.
+            "columnKind": "unicodeCodePoints",
         }],
     });
     serde_json::to_string_pretty(&doc).expect("sarif serializes") + "\n"
+}
+
+/// A path as a URI reference: `/` between components, every byte but the
+/// unreserved ones percent-encoded (a space, `#`, `%`, a drive's `:`, bytes
+/// that are not UTF-8).
+fn uri_reference(path: &std::path::Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b'\\' if cfg!(windows) => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_reference;
+    use std::path::Path;
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(
+            uri_reference(Path::new("export/qparam.json")),
+            "export/qparam.json"
+        );
+        assert_eq!(
+            uri_reference(Path::new("sp dir#1%/q.json")),
+            "sp%20dir%231%25/q.json"
+        );
+        assert_eq!(uri_reference(Path::new("caf\u{e9}")), "caf%C3%A9");
+    }
 }

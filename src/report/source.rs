@@ -87,6 +87,13 @@ impl SourceCode for QParamSource<'_> {
                 to_line - from_line + 1,
             )
         };
+        // A CRLF file's last line would end in a lone `\r`, which the
+        // renderer counts as one more line.
+        let to = if to > end && self.text.as_bytes()[to - 1] == b'\r' {
+            to - 1
+        } else {
+            to
+        };
         let (_, column) = self.lines.line_col(self.text, from);
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
@@ -97,4 +104,25 @@ impl SourceCode for QParamSource<'_> {
             count,
         )))
     }
+}
+
+/// `text` with every control character (but tab, CR and LF) and every mark
+/// that reorders text replaced by a visible one of the same length in
+/// bytes and in characters, so that spans and the line index still fit.
+pub fn shown_safely(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden =
+        |c: char| (c.is_control() && !matches!(c, '\t' | '\r' | '\n')) || super::reorders(c);
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| match (hidden(c), c.len_utf8()) {
+                (false, _) => c,
+                (true, 1) => '?',
+                (true, 2) => '¿',
+                (true, _) => '\u{fffd}',
+            })
+            .collect(),
+    )
 }

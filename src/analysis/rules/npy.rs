@@ -336,7 +336,7 @@ pub fn check(entries: &[Entry], out: &mut Vec<Diagnostic>) {
                     .field("scale")
                     .at(s.span.clone())
                     .help("save it as np.array([s], dtype=np.float32)")
-                    .fixable_if(entry.scales().is_some()),
+                    .fixable_if(entry.scales_fit_f32()),
                 );
             }
         }
@@ -411,7 +411,7 @@ fn rank(
     };
     // `--fix` saves the values again as a 1-D array when it can read them.
     let readable = match field {
-        "scale" => entry.scales().is_some(),
+        "scale" => entry.scales_fit_f32(),
         _ => entry.zero_points().is_some(),
     };
     out.push(
