@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use q_implant::analysis::{self, rules, CheckOptions};
+use q_implant::analysis::{self, rules, CheckOptions, Target};
 use q_implant::apply::{self, ApplyRequest, Outcome};
 use q_implant::config::Config;
 use q_implant::fix;
@@ -204,6 +204,11 @@ struct AnalysisArgs {
     /// their coverage findings become warnings.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     allow_float: Vec<String>,
+    /// Also check what this runtime rejects or computes wrongly (the Q8xx
+    /// rules, from the support measured in docs/targets.md); its errors
+    /// refuse `apply` like any other.
+    #[arg(long, value_enum, value_name = "RUNTIME")]
+    target: Option<TargetArg>,
     /// Read settings from this file (a q-implant.toml, or a pyproject.toml
     /// with [tool.q-implant]) instead of the one found by walking up from
     /// QPARAM's directory.
@@ -314,6 +319,20 @@ impl AnalysisArgs {
                 allow_float,
                 propagate: flag(self.propagate, self.no_propagate, file.propagate),
                 float_io: flag(float_io.0, float_io.1, file.float_io),
+                target: match (self.target, &file.target) {
+                    (Some(TargetArg::Onert), _) => Some(Target::Onert),
+                    (None, Some(name)) => Some(Target::parse(name).ok_or_else(|| {
+                        in_file(
+                            miette::miette!(
+                                code = "config::target",
+                                help = "the targets are: onert",
+                                "there is no target `{name}`"
+                            ),
+                            "target",
+                        )
+                    })?),
+                    (None, None) => None,
+                },
             },
             filter,
             config: config.map(|c| c.path),
@@ -366,6 +385,12 @@ impl From<FormatArg> for Format {
             FormatArg::Github => Format::Github,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    /// onert 0.1.0, the ONE runtime (CPU backend).
+    Onert,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -29,6 +29,24 @@ pub struct CheckOptions {
     pub propagate: bool,
     /// Keep float graph inputs and outputs (`--float-io`).
     pub float_io: bool,
+    /// The runtime whose limits the Q8xx rules check (`--target`).
+    pub target: Option<Target>,
+}
+
+/// A runtime whose support is measured (docs/targets.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The ONE runtime, onert 0.1.0, its CPU backend.
+    Onert,
+}
+
+impl Target {
+    pub fn parse(name: &str) -> Option<Target> {
+        match name {
+            "onert" => Some(Target::Onert),
+            _ => None,
+        }
+    }
 }
 
 /// A name given to `--allow-float` that no tensor of the model has.

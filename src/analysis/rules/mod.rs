@@ -4,7 +4,8 @@
 //!
 //! Codes are grouped by family and never reused: Q1xx the JSON file, Q2xx an
 //! entry's fields, Q3xx the npy files, Q4xx the numbers, Q5xx the names,
-//! Q6xx coverage of the graph, Q7xx the quantization spec.
+//! Q6xx coverage of the graph, Q7xx the quantization spec, Q8xx a target
+//! runtime's limits (only with `--target`).
 
 pub mod coverage;
 pub mod fields;
@@ -12,6 +13,7 @@ pub mod format;
 pub mod names;
 pub mod npy;
 pub mod spec;
+pub mod target;
 pub mod values;
 
 use super::Context;
@@ -34,6 +36,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     names::check(ctx, out);
     coverage::check(ctx, out);
     spec::check(ctx, out);
+    target::check(ctx, out);
 }
 
 /// Every rule, in code order.
@@ -83,6 +86,12 @@ pub static ALL: &[&Rule] = &[
     &spec::MIXED_DTYPES,
     &spec::KEEP_INPUT_QPARAMS,
     &spec::FIXED_OUTPUT_QPARAMS,
+    &target::ONERT_NO_KERNEL,
+    &target::ONERT_INT16,
+    &target::ONERT_PER_CHANNEL,
+    &target::ONERT_REQUANTIZING_COPY,
+    &target::ONERT_INT8_QUANTIZE,
+    &target::ONERT_INT8_WEIGHT_ZERO_POINT,
 ];
 
 /// One line per rule: code, default severity, name, summary.
@@ -94,7 +103,7 @@ pub fn listing() -> String {
             Severity::Warning => "warning",
         };
         out.push_str(&format!(
-            "{}  {sev:<7}  {:<22} {}\n",
+            "{}  {sev:<7}  {:<28} {}\n",
             r.code, r.name, r.summary
         ));
     }

@@ -133,7 +133,7 @@ pub static KEEP_INPUT_QPARAMS: Rule = Rule {
 For Transpose, Reshape, Squeeze, Pad, MaxPool2D, Split, Slice, StridedSlice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
 
 ## Why is this bad?
-These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert refuses a Transpose whose output parameters differ ("OperationValidator failed").
+These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert 0.1.0 rejects such a Transpose when it runs it ("qassym8 input and output offsets unmatched") and such a Pad when it loads it, and copies the bytes of Reshape, MaxPool2D and Gather regardless (docs/targets.md; `--target onert` makes these errors, Q804).
 
 ## Example
 A Transpose output calibrated separately from its input.

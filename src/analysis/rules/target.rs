@@ -1,0 +1,620 @@
+//! Q8xx: what a runtime rejects or computes wrongly, for `--target`. Each
+//! rule stands on a measured cell of the runtime's support matrix
+//! (docs/targets.md, produced by `tests/interop/onert_matrix.py`), and an
+//! interop test shows the runtime failing where the rule fires.
+//!
+//! onert 0.1.0 (its CPU backend) is the one target so far.
+
+use crate::analysis::{Context, Target};
+use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::graph::{Operator, Subgraph, TensorId};
+use crate::model::fb::{BuiltinOperator as Op, TensorType};
+use crate::plan::Conversion;
+use crate::qparam::{Entry, QDType};
+
+pub static ONERT_NO_KERNEL: Rule = Rule {
+    code: "Q801",
+    name: "onert-no-kernel",
+    severity: Error,
+    summary: "onert has no kernel for this operator on this type",
+    docs: r#"## What it does
+With `--target onert`, finds operators that would run quantized on a type onert 0.1.0 has no kernel for, as measured (docs/targets.md): a standalone RELU or RELU6, RSQRT, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, MEAN, LOGISTIC and TANH.
+
+## Why is this bad?
+onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): unsupported data type`) or when it runs it (`FullyConnected: unsupported data type`).
+
+## Example
+An int8 set for an MLP: its FULLY_CONNECTED layers run on int8.
+
+## Use instead
+Quantize with uint8 where onert has the uint8 kernel; keep the operator float with `--allow-float` on its output (apply inserts the DEQUANTIZE and QUANTIZE around it); fuse a standalone ReLU into the operator before it in the converter.
+"#,
+};
+
+pub static ONERT_INT16: Rule = Rule {
+    code: "Q802",
+    name: "onert-int16",
+    severity: Error,
+    summary: "onert runs no int16 model",
+    docs: r#"## What it does
+With `--target onert`, reports a set with int16 activations or weights, once.
+
+## Why is this bad?
+onert 0.1.0 runs no int16 model: its API refuses int16 graph inputs and outputs ("Model has type that runtime API does not support"), QUANTIZE and DEQUANTIZE to and from int16 fail its validator, and its kernels reject int16.
+
+## Example
+A set exported with `torch.qint16`-style 16-bit activations.
+
+## Use instead
+Quantize with uint8 for onert.
+"#,
+};
+
+pub static ONERT_PER_CHANNEL: Rule = Rule {
+    code: "Q803",
+    name: "onert-per-channel-ignored",
+    severity: Error,
+    summary: "onert uses channel 0's parameters for every channel here",
+    docs: r#"## What it does
+With `--target onert`, finds per-channel parameters that differ between channels where onert 0.1.0 reads only channel 0's: the weight of a uint8 FULLY_CONNECTED, and a constant operand of ADD or MUL (a batch norm as tico converts it).
+
+## Why is this bad?
+The model loads and runs, and every output channel but the first is computed with another channel's scale and zero point: a uint8 ResNet-18 with per-channel fully connected weights is 46 steps off on average, with per-channel batch-norm constants 44 (docs/targets.md).
+
+## Example
+`fc.weight` of a uint8 FULLY_CONNECTED with 10 scales that are not all equal.
+
+## Use instead
+Per-tensor parameters (one scale, one zero point) for these tensors. CONV_2D and DEPTHWISE_CONV_2D are right per channel.
+"#,
+};
+
+pub static ONERT_REQUANTIZING_COPY: Rule = Rule {
+    code: "Q804",
+    name: "onert-requantizing-copy",
+    severity: Error,
+    summary: "an operator that moves values has output parameters onert will not apply",
+    docs: r#"## What it does
+With `--target onert`, finds RESHAPE, MAX_POOL_2D, GATHER, TRANSPOSE and PAD operators whose output parameters differ from their input's, and int8 CONCATENATION whose inputs and output do not all share parameters.
+
+## Why is this bad?
+onert 0.1.0 copies the bytes of RESHAPE, MAX_POOL_2D and GATHER and ignores the output's parameters (about 57 steps off, no error); it rejects such a TRANSPOSE when it runs ("qassym8 input and output offsets unmatched"), and such a PAD or int8 CONCATENATION when it loads ("OperationValidator failed").
+
+## Example
+`permute` (a TRANSPOSE output) calibrated on its own: scale 0.05, while its input has 0.04.
+
+## Use instead
+Give the output its input's parameters (`--propagate`, or `check --fix` writes them); uint8 CONCATENATION requantizes correctly.
+"#,
+};
+
+pub static ONERT_INT8_QUANTIZE: Rule = Rule {
+    code: "Q805",
+    name: "onert-int8-quantize",
+    severity: Error,
+    summary: "onert's QUANTIZE into int8 clamps to the uint8 range",
+    docs: r#"## What it does
+With `--target onert`, finds the QUANTIZE operators into int8 the written model would have: the ones `apply --float-io` inserts after int8 graph inputs, the ones mixed precision inserts after a float operator, and those the model already has.
+
+## Why is this bad?
+onert 0.1.0 computes QUANTIZE from float32 to int8 into [0, 255] and stores that as int8: negative values become 0 and values over 127 wrap (255 steps off, no error).
+
+## Example
+`apply --float-io` on an int8 set.
+
+## Use instead
+uint8 for the tensors a QUANTIZE writes, or int8 graph inputs without `--float-io`.
+"#,
+};
+
+pub static ONERT_INT8_WEIGHT_ZERO_POINT: Rule = Rule {
+    code: "Q806",
+    name: "onert-int8-weight-zero-point",
+    severity: Error,
+    summary: "onert refuses int8 weights with a zero point other than 0",
+    docs: r#"## What it does
+With `--target onert`, finds int8 weights of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with a non-zero zero point.
+
+## Why is this bad?
+onert 0.1.0 refuses the model when it loads it ("OperationValidator failed"); int8 weights are symmetric in the quantization spec.
+
+## Example
+`conv.weight` int8 with zero points [3, -1, 0, 2].
+
+## Use instead
+Symmetric int8 weights (zero point 0), or uint8.
+"#,
+};
+
+/// What onert 0.1.0 has no kernel for: operator, type, and what it says.
+const NO_KERNEL: &[(Op, QDType, &str)] = &[
+    (
+        Op::RELU,
+        QDType::U8,
+        "at prepare: ElementwiseActivationLayer(ReLU): unsupported data type",
+    ),
+    (
+        Op::RELU6,
+        QDType::U8,
+        "at prepare: ElementwiseActivationLayer(ReLU): unsupported data type",
+    ),
+    (
+        Op::RSQRT,
+        QDType::U8,
+        "at prepare: RSqrt: Unsupported data type",
+    ),
+    (
+        Op::BATCH_MATMUL,
+        QDType::U8,
+        "at run: BatchMatMul: unsupported data type",
+    ),
+    (
+        Op::STRIDED_SLICE,
+        QDType::U8,
+        "at run: StridedSlice: unsupported data type",
+    ),
+    (
+        Op::RELU,
+        QDType::I8,
+        "at prepare: ElementwiseActivationLayer(ReLU): unsupported data type",
+    ),
+    (
+        Op::RELU6,
+        QDType::I8,
+        "at prepare: ElementwiseActivationLayer(ReLU): unsupported data type",
+    ),
+    (
+        Op::RSQRT,
+        QDType::I8,
+        "at prepare: RSqrt: Unsupported data type",
+    ),
+    (
+        Op::BATCH_MATMUL,
+        QDType::I8,
+        "at run: BatchMatMul: unsupported data type",
+    ),
+    (
+        Op::STRIDED_SLICE,
+        QDType::I8,
+        "at run: StridedSlice: unsupported data type",
+    ),
+    (
+        Op::FULLY_CONNECTED,
+        QDType::I8,
+        "at run: FullyConnected: unsupported data type",
+    ),
+    (
+        Op::TRANSPOSE,
+        QDType::I8,
+        "at run: Transpose: unsupported data type",
+    ),
+    (
+        Op::MAX_POOL_2D,
+        QDType::I8,
+        "at run: cker::MaxPool : Unsupported data type",
+    ),
+    (
+        Op::GATHER,
+        QDType::I8,
+        "at run: Gather: unsupported input data type",
+    ),
+    (
+        Op::MEAN,
+        QDType::I8,
+        "at prepare: Mean: unsupported data type",
+    ),
+    (
+        Op::LOGISTIC,
+        QDType::I8,
+        "at prepare: ElementwiseActivationLayer(Logistic): unsupported data type",
+    ),
+    (
+        Op::TANH,
+        QDType::I8,
+        "at prepare: ElementwiseActivationLayer(Tanh): unsupported data type",
+    ),
+];
+
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    match ctx.options.target {
+        Some(Target::Onert) => onert(ctx, out),
+        None => {}
+    }
+}
+
+/// The entry that gives `id` its parameters: its own, or the one
+/// propagation copies.
+fn planned<'a>(ctx: &Context<'a>, id: TensorId) -> Option<&'a Entry> {
+    let qparam = ctx.qparam;
+    ctx.entry_for(id)
+        .or_else(|| ctx.fill_for(id).map(|f| &qparam.entries[f.entry]))
+}
+
+fn dtype(e: &Entry) -> Option<QDType> {
+    e.dtype.as_ref().map(|d| d.value)
+}
+
+/// Whether parameters differ between channels.
+fn varies(e: &Entry) -> bool {
+    let differ = |v: &[f64]| v.windows(2).any(|w| w[0] != w[1]);
+    e.scales().is_some_and(differ)
+        || e.zero_points()
+            .is_some_and(|z| z.windows(2).any(|w| w[0] != w[1]))
+}
+
+/// A finding about operator `op`, placed on `entry` (its output's, or the
+/// tensor's the finding is about) when there is one.
+fn at_entry(mut d: Diagnostic, entry: Option<&Entry>, field: Option<&'static str>) -> Diagnostic {
+    if let Some(e) = entry {
+        d = d.key(&e.key).at(e.key_span.clone());
+        if let Some(f) = field {
+            d = d.field(f);
+            let span = match f {
+                "scale" => e.scale.as_ref().map(|s| s.span.clone()),
+                "zerop" => e.zerop.as_ref().map(|s| s.span.clone()),
+                "dtype" => e.dtype.as_ref().map(|s| s.span.clone()),
+                _ => None,
+            };
+            if let Some(span) = span {
+                d.span = Some(span);
+            }
+        }
+    }
+    d
+}
+
+fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    int16(ctx, out);
+    for sg in &ctx.graph.subgraphs {
+        let id = |index| TensorId {
+            subgraph: sg.index,
+            index,
+        };
+        for op in &sg.operators {
+            if !runs_quantized(ctx, sg, op) {
+                continue;
+            }
+            let Some(&output) = op.outputs.first() else {
+                continue;
+            };
+            let out_entry = planned(ctx, id(output));
+            let Some(scheme) = out_entry.and_then(dtype) else {
+                continue;
+            };
+            let what = format!("{} #{} (subgraph {})", op.opcode, op.index, sg.index);
+            let out_name = sg.tensors[output].name;
+            if let Some((_, _, said)) = NO_KERNEL
+                .iter()
+                .find(|(o, d, _)| op.opcode.is(*o) && *d == scheme)
+            {
+                let help = if op.opcode.is(Op::RELU) || op.opcode.is(Op::RELU6) {
+                    format!("fuse the activation into the operator before it in the converter, or keep it float: --allow-float '{out_name}'")
+                } else if scheme == QDType::I8
+                    && !NO_KERNEL
+                        .iter()
+                        .any(|(o, d, _)| op.opcode.is(*o) && *d == QDType::U8)
+                {
+                    format!("quantize with uint8 (onert has that kernel), or keep the operator float: --allow-float '{out_name}'")
+                } else {
+                    format!("keep the operator float: --allow-float '{out_name}' (apply inserts the DEQUANTIZE and QUANTIZE around it)")
+                };
+                out.push(
+                    at_entry(
+                        Diagnostic::new(
+                            &ONERT_NO_KERNEL,
+                            format!(
+                                "{what} would run on {}, which onert 0.1.0 rejects {said}",
+                                scheme.name()
+                            ),
+                        ),
+                        out_entry,
+                        Some("dtype"),
+                    )
+                    .tensor(out_name)
+                    .help(help),
+                );
+            }
+            per_channel(ctx, sg, op, scheme, &what, out);
+            copies(ctx, sg, op, scheme, &what, out);
+            weight_zero_point(ctx, sg, op, &what, out);
+        }
+    }
+    quantize_int8(ctx, out);
+}
+
+/// An operator runs quantized when every float32 input it has is
+/// quantized (otherwise `apply` runs it in float between conversions).
+fn runs_quantized(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> bool {
+    let id = |index| TensorId {
+        subgraph: sg.index,
+        index,
+    };
+    let floats: Vec<usize> = op
+        .inputs
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&t| sg.tensors[t].dtype == TensorType::FLOAT32)
+        .collect();
+    !floats.is_empty()
+        && floats.iter().all(|&t| ctx.quantized.contains(&id(t)))
+        && op
+            .outputs
+            .iter()
+            .all(|&t| sg.tensors[t].dtype != TensorType::FLOAT32 || ctx.quantized.contains(&id(t)))
+}
+
+fn int16(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let int16: Vec<&Entry> = ctx
+        .qparam
+        .entries
+        .iter()
+        .zip(&ctx.targets)
+        .filter(|(e, ids)| !ids.is_empty() && dtype(e) == Some(QDType::I16))
+        .map(|(e, _)| e)
+        .collect();
+    let Some(first) = int16.first() else { return };
+    out.push(
+        at_entry(
+            Diagnostic::new(
+                &ONERT_INT16,
+                format!(
+                    "{} entries are int16, and onert 0.1.0 runs no int16 model (its API refuses int16 inputs and outputs, its kernels int16 tensors)",
+                    int16.len()
+                ),
+            ),
+            Some(first),
+            Some("dtype"),
+        )
+        .help("quantize with uint8 for onert"),
+    );
+}
+
+fn per_channel(
+    ctx: &Context<'_>,
+    sg: &Subgraph<'_>,
+    op: &Operator,
+    scheme: QDType,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let id = |index| TensorId {
+        subgraph: sg.index,
+        index,
+    };
+    let candidates: Vec<usize> = if op.opcode.is(Op::FULLY_CONNECTED) && scheme == QDType::U8 {
+        op.layer_slots()
+            .and_then(|s| op.input(s.weight))
+            .into_iter()
+            .collect()
+    } else if op.opcode.is(Op::ADD) || op.opcode.is(Op::MUL) {
+        op.inputs
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&t| sg.tensors[t].is_constant())
+            .collect()
+    } else {
+        return;
+    };
+    for t in candidates {
+        let Some(e) = planned(ctx, id(t)).filter(|e| varies(e)) else {
+            continue;
+        };
+        out.push(
+            at_entry(
+                Diagnostic::new(
+                    &ONERT_PER_CHANNEL,
+                    format!(
+                        "`{}` has per-channel parameters that differ between channels, but onert 0.1.0 computes {what} with channel 0's for every channel (the model runs, with wrong results)",
+                        e.key
+                    ),
+                ),
+                Some(e),
+                Some("scale"),
+            )
+            .tensor(sg.tensors[t].name)
+            .help("give it per-tensor parameters (one scale, one zero point); CONV_2D and DEPTHWISE_CONV_2D weights may stay per channel"),
+        );
+    }
+}
+
+fn copies(
+    ctx: &Context<'_>,
+    sg: &Subgraph<'_>,
+    op: &Operator,
+    scheme: QDType,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let id = |index| TensorId {
+        subgraph: sg.index,
+        index,
+    };
+    let params = |e: &Entry| {
+        (
+            dtype(e),
+            e.scales().map(<[f64]>::to_vec),
+            e.zero_points().map(<[i64]>::to_vec),
+        )
+    };
+    let same = |a: &Entry, b: &Entry| {
+        let (pa, pb) = (params(a), params(b));
+        pa.0 == pb.0
+            && pa.2 == pb.2
+            && match (pa.1, pb.1) {
+                (Some(x), Some(y)) => {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(&y)
+                            .all(|(p, q)| (p - q).abs() <= 1e-6 * p.abs())
+                }
+                _ => false,
+            }
+    };
+    let Some(&output) = op.outputs.first() else {
+        return;
+    };
+    let Some(out_entry) = planned(ctx, id(output)) else {
+        return;
+    };
+    let (sources, effect): (Vec<usize>, &str) = if [Op::RESHAPE, Op::MAX_POOL_2D, Op::GATHER]
+        .iter()
+        .any(|&o| op.opcode.is(o))
+    {
+        (
+            op.value_source().into_iter().collect(),
+            "copies the bytes and ignores the output's parameters (the model runs, with wrong results)",
+        )
+    } else if op.opcode.is(Op::TRANSPOSE) {
+        (
+            op.value_source().into_iter().collect(),
+            "rejects it when it runs (\"qassym8 input and output offsets unmatched\")",
+        )
+    } else if op.opcode.is(Op::PAD) {
+        (
+            op.value_source().into_iter().collect(),
+            "rejects the model when it loads it (\"OperationValidator failed\")",
+        )
+    } else if op.opcode.is(Op::CONCATENATION) && scheme == QDType::I8 {
+        (
+            op.inputs.iter().flatten().copied().collect(),
+            "rejects the model when it loads it (\"OperationValidator failed\"): int8 CONCATENATION cannot requantize",
+        )
+    } else {
+        return;
+    };
+    for s in sources {
+        let Some(in_entry) = planned(ctx, id(s)) else {
+            continue;
+        };
+        if same(in_entry, out_entry) {
+            continue;
+        }
+        out.push(
+            at_entry(
+                Diagnostic::new(
+                    &ONERT_REQUANTIZING_COPY,
+                    format!(
+                        "`{}` (output of {what}) has other parameters than its input `{}`; onert 0.1.0 {effect}",
+                        out_entry.key, in_entry.key
+                    ),
+                ),
+                Some(out_entry),
+                Some("scale"),
+            )
+            .tensor(sg.tensors[output].name)
+            .help(format!(
+                "give `{}` the parameters of `{}` (`--propagate` or `check --fix` writes them when it has no entry)",
+                out_entry.key, in_entry.key
+            )),
+        );
+        break;
+    }
+}
+
+fn weight_zero_point(
+    ctx: &Context<'_>,
+    sg: &Subgraph<'_>,
+    op: &Operator,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !(op.opcode.is(Op::CONV_2D)
+        || op.opcode.is(Op::DEPTHWISE_CONV_2D)
+        || op.opcode.is(Op::FULLY_CONNECTED))
+    {
+        return;
+    }
+    let Some(w) = op.layer_slots().and_then(|s| op.input(s.weight)) else {
+        return;
+    };
+    let id = TensorId {
+        subgraph: sg.index,
+        index: w,
+    };
+    let Some(e) = planned(ctx, id) else { return };
+    if dtype(e) != Some(QDType::I8) || !e.zero_points().is_some_and(|z| z.iter().any(|&v| v != 0)) {
+        return;
+    }
+    out.push(
+        at_entry(
+            Diagnostic::new(
+                &ONERT_INT8_WEIGHT_ZERO_POINT,
+                format!(
+                    "`{}` (the weight of {what}) is int8 with a zero point other than 0, which onert 0.1.0 refuses when it loads the model (\"OperationValidator failed\")",
+                    e.key
+                ),
+            ),
+            Some(e),
+            Some("zerop"),
+        )
+        .tensor(sg.tensors[w].name)
+        .help("quantize int8 weights symmetrically (zero point 0), or use uint8"),
+    );
+}
+
+/// QUANTIZE into int8: inserted for `--float-io` graph inputs and after
+/// operators that run in float, or already in the model.
+fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut written: Vec<(TensorId, String)> = Vec::new();
+    for sg in &ctx.graph.subgraphs {
+        let id = |index| TensorId {
+            subgraph: sg.index,
+            index,
+        };
+        if ctx.options.float_io {
+            for &i in &sg.inputs {
+                written.push((
+                    id(i),
+                    "the QUANTIZE `--float-io` inserts after this graph input".into(),
+                ));
+            }
+        }
+        for op in sg.operators.iter().filter(|o| o.opcode.is(Op::QUANTIZE)) {
+            for &o in &op.outputs {
+                written.push((id(o), format!("QUANTIZE #{} writes it", op.index)));
+            }
+        }
+    }
+    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
+    for c in conversions {
+        if let Conversion::QuantizeOutput {
+            subgraph,
+            op,
+            tensor,
+        } = c
+        {
+            written.push((
+                TensorId {
+                    subgraph,
+                    index: tensor,
+                },
+                format!(
+                    "the QUANTIZE inserted after {} #{op}, which runs in float",
+                    ctx.graph.subgraphs[subgraph].operators[op].opcode
+                ),
+            ));
+        }
+    }
+    for (t, how) in written {
+        let Some(e) = planned(ctx, t).filter(|e| dtype(e) == Some(QDType::I8)) else {
+            continue;
+        };
+        out.push(
+            at_entry(
+                Diagnostic::new(
+                    &ONERT_INT8_QUANTIZE,
+                    format!(
+                        "`{}` is int8 and {how}; onert 0.1.0 quantizes into int8 as if into uint8 ([0, 255], stored as int8: the model runs, with wrong results)",
+                        ctx.graph.tensor(t).name
+                    ),
+                ),
+                Some(e),
+                Some("dtype"),
+            )
+            .tensor(ctx.graph.tensor(t).name)
+            .help("quantize this tensor with uint8, or (for a graph input) leave out --float-io"),
+        );
+    }
+}

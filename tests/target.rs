@@ -1,0 +1,179 @@
+//! `--target onert`: each Q8xx rule fires on a minimal change to a correct
+//! set that shows what onert 0.1.0 rejects or computes wrongly (the cells
+//! of docs/targets.md), nothing fires on the sets onert runs, and without
+//! a target nothing changes. tests/interop/test_target_onert.py runs the
+//! same cases on onert.
+
+mod common;
+
+use common::{check_json, codes, f32s, fixture, i64s, q_implant, QSet};
+use serde_json::json;
+
+/// Codes `check --target onert` reports for `set` on `model`, and without
+/// the target.
+fn with_and_without(model: &str, set: &QSet) -> (Vec<String>, Vec<String>) {
+    let qparam = set.save();
+    let run = |extra: &[&str]| -> Vec<String> {
+        let out = q_implant()
+            .arg("check")
+            .arg(fixture(model))
+            .arg(&qparam)
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        codes(&doc)
+    };
+    (run(&["--target", "onert"]), run(&[]))
+}
+
+fn q8(codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .filter(|c| c.starts_with("Q8"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_sets_onert_runs_raise_nothing() {
+    for name in ["convnet", "mlp"] {
+        let set = QSet::copy_of(name);
+        let (target, _) = with_and_without(&format!("{name}.circle"), &set);
+        assert_eq!(target, Vec::<String>::new(), "{name}");
+    }
+}
+
+/// Q801: a standalone RELU (the story model has one) on uint8.
+#[test]
+fn q801_a_standalone_relu() {
+    let set = QSet::copy_of("story");
+    let (target, plain) = with_and_without("story.circle", &set);
+    assert_eq!(q8(&target), ["Q801"]);
+    assert!(q8(&plain).is_empty());
+}
+
+/// Q801: FULLY_CONNECTED on int8 activations.
+#[test]
+fn q801_int8_fully_connected() {
+    let mut set = QSet::copy_of("mlp");
+    for k in ["tico::x", "::relu", "::linear_1"] {
+        let k = set.key(k);
+        set.entry(&k).insert("dtype".into(), json!("int8"));
+        set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    }
+    let (target, plain) = with_and_without("mlp.circle", &set);
+    assert_eq!(q8(&target), ["Q801", "Q801"], "{target:?}");
+    assert!(q8(&plain).is_empty());
+}
+
+/// Q802: int16, reported once.
+#[test]
+fn q802_int16() {
+    let mut set = QSet::copy_of("mlp");
+    for k in ["tico::x", "::relu"] {
+        let k = set.key(k);
+        set.entry(&k).insert("dtype".into(), json!("int16"));
+        set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    }
+    let (target, _) = with_and_without("mlp.circle", &set);
+    assert_eq!(q8(&target), ["Q802"], "{target:?}");
+}
+
+/// Q803: uint8 FULLY_CONNECTED weights per channel, differing; the same
+/// per channel but all equal is fine.
+#[test]
+fn q803_per_channel_fully_connected_weights() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc1_weight");
+    let scale: Vec<f32> = (0..32).map(|c| 0.01 + 0.001 * c as f32).collect();
+    set.set_npy(&k, "scale", "<f4", &[32], &f32s(&scale));
+    set.set_npy(&k, "zerop", "<i8", &[32], &i64s(&[128; 32]));
+    let (target, plain) = with_and_without("mlp.circle", &set);
+    assert_eq!(q8(&target), ["Q803"], "{target:?}");
+    assert!(q8(&plain).is_empty());
+    set.set_npy(&k, "scale", "<f4", &[32], &f32s(&[0.01; 32]));
+    let (target, _) = with_and_without("mlp.circle", &set);
+    assert!(q8(&target).is_empty(), "{target:?}");
+}
+
+/// Q804: a TRANSPOSE whose output has other parameters than its input.
+#[test]
+fn q804_a_transpose_that_would_requantize() {
+    let mut set = QSet::copy_of("convnet");
+    set.set_npy(
+        "unknown::permute_default",
+        "scale",
+        "<f4",
+        &[1],
+        &f32s(&[0.5]),
+    );
+    let (target, plain) = with_and_without("convnet.circle", &set);
+    assert_eq!(q8(&target), ["Q804"], "{target:?}");
+    assert!(q8(&plain).is_empty());
+}
+
+/// Q805: `--float-io` on an int8 graph input inserts a QUANTIZE into int8;
+/// `apply --target onert` refuses to write it.
+#[test]
+fn q805_float_io_into_int8() {
+    let mut set = QSet::copy_of("mlp");
+    set.entry("tico::x").insert("dtype".into(), json!("int8"));
+    set.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[0]));
+    let qparam = set.save();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.circle");
+    let apply = |extra: &[&str]| {
+        q_implant()
+            .arg("apply")
+            .arg(fixture("mlp.circle"))
+            .arg(&qparam)
+            .arg("-o")
+            .arg(&out)
+            .args(["--format", "concise"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = apply(&["--float-io", "--target", "onert"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("error[Q805]"));
+    assert!(!out.exists());
+    // Without the target, only the spec warnings: it writes.
+    assert_eq!(apply(&["--float-io"]).status.code(), Some(0));
+}
+
+/// Q806: int8 weights with a zero point other than 0.
+#[test]
+fn q806_int8_weight_zero_point() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc1_weight");
+    set.entry(&k).insert("dtype".into(), json!("int8"));
+    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[3]));
+    set.set_npy(&k, "value", "|i1", &[32, 16], &[1u8; 512]);
+    let (target, plain) = with_and_without("mlp.circle", &set);
+    assert_eq!(q8(&target), ["Q806"], "{target:?}");
+    assert!(q8(&plain).is_empty());
+}
+
+/// `target = "onert"` in a configuration file, and a misspelt target.
+#[test]
+fn the_target_from_a_configuration_file() {
+    let set = QSet::copy_of("story");
+    std::fs::write(
+        set.dir.path().join("q-implant.toml"),
+        "target = \"onert\"\n",
+    )
+    .unwrap();
+    let (doc, code) = check_json(&fixture("story.circle"), &set.save());
+    assert_eq!((q8(&codes(&doc)), code), (vec!["Q801".to_string()], 1));
+    std::fs::write(set.dir.path().join("q-implant.toml"), "target = \"onrt\"\n").unwrap();
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("there is no target `onrt`"));
+}
