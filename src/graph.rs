@@ -211,6 +211,14 @@ impl<'m> Subgraph<'m> {
     pub fn tensor(&self, index: usize) -> &Tensor<'m> {
         &self.tensors[index]
     }
+
+    /// The graph-wide id of this subgraph's tensor `index`.
+    pub fn id(&self, index: usize) -> TensorId {
+        TensorId {
+            subgraph: self.index,
+            index,
+        }
+    }
 }
 
 /// All subgraphs of a model.

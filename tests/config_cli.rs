@@ -28,6 +28,13 @@ fn scene() -> (tempfile::TempDir, PathBuf) {
     (root, path)
 }
 
+/// `check` of the mlp model and `qparam`, to add arguments to.
+fn check_mlp(qparam: &Path) -> assert_cmd::Command {
+    let mut cmd = q_implant();
+    cmd.arg("check").arg(fixture("mlp.circle")).arg(qparam);
+    cmd
+}
+
 /// `check --format json`'s codes with their severities, and the exit code.
 fn check(qparam: &Path, args: &[&str]) -> (Vec<String>, i32) {
     let out = q_implant()
@@ -171,21 +178,13 @@ fn a_bad_file_is_refused_naming_the_file_and_the_key() {
         ("select = [\n", "q-implant.toml"),
     ] {
         std::fs::write(&config, text).unwrap();
-        let run = q_implant()
-            .arg("check")
-            .arg(fixture("mlp.circle"))
-            .arg(&qparam)
-            .assert()
-            .code(2);
+        let run = check_mlp(&qparam).assert().code(2);
         let stderr = stderr_of(&run);
         assert!(stderr.contains(wanted), "{text}: {stderr}");
         assert!(stderr.contains("q-implant.toml"), "{text}: {stderr}");
     }
     let missing = root.path().join("missing.toml");
-    q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
+    check_mlp(&qparam)
         .arg("--config")
         .arg(&missing)
         .assert()
@@ -237,27 +236,14 @@ fn apply_reads_the_same_settings() {
 fn someone_elses_broken_pyproject_is_skipped_with_a_warning() {
     let (root, qparam) = scene();
     std::fs::write(root.path().join("pyproject.toml"), "[project\n").unwrap();
-    let run = q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
-        .assert()
-        .code(1);
+    let run = check_mlp(&qparam).assert().code(1);
     let stderr = stderr_of(&run);
     assert!(stderr.contains("warning: skipped"), "{stderr}");
     assert!(stderr.contains("pyproject.toml"), "{stderr}");
     std::fs::write(root.path().join("pyproject.toml"), "[tool.q-implant\n").unwrap();
-    q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
-        .assert()
-        .code(2);
+    check_mlp(&qparam).assert().code(2);
     #[cfg(unix)]
-    q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
+    check_mlp(&qparam)
         .args(["--config", "/dev/zero"])
         .timeout(std::time::Duration::from_secs(20))
         .assert()
@@ -271,12 +257,7 @@ fn model_tables_are_checked_all_and_may_not_overlap() {
     let (root, qparam) = scene();
     let config = root.path().join("q-implant.toml");
     std::fs::write(&config, "[model.\"other.circle\"]\nselect = [\"Q99\"]\n").unwrap();
-    let run = q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
-        .assert()
-        .code(2);
+    let run = check_mlp(&qparam).assert().code(2);
     assert!(stderr_of(&run).contains("[model.\"other.circle\"]"));
     let relative = pathdiff(root.path(), &fixture("mlp.circle"));
     std::fs::write(
@@ -286,12 +267,7 @@ fn model_tables_are_checked_all_and_may_not_overlap() {
         ),
     )
     .unwrap();
-    let run = q_implant()
-        .arg("check")
-        .arg(fixture("mlp.circle"))
-        .arg(&qparam)
-        .assert()
-        .code(2);
+    let run = check_mlp(&qparam).assert().code(2);
     assert!(stderr_of(&run).contains("both name"), "{}", stderr_of(&run));
 }
 

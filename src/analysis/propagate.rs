@@ -36,10 +36,7 @@ pub fn fills(
 ) -> Vec<Fill> {
     let mut out = Vec::new();
     for sg in &graph.subgraphs {
-        let id = |index| TensorId {
-            subgraph: sg.index,
-            index,
-        };
+        let id = |index| sg.id(index);
         let mut known: HashMap<usize, usize> = HashMap::new();
         for op in &sg.operators {
             let Some(x) = op.value_source() else { continue };

@@ -154,10 +154,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
     let mut out: Vec<Addition> = Vec::new();
     let mut done: HashSet<TensorId> = HashSet::new();
     for sg in &graph.subgraphs {
-        let id = |index| TensorId {
-            subgraph: sg.index,
-            index,
-        };
+        let id = |index| sg.id(index);
         // The scales the spec gives the bias of a weighted operator, and
         // the type of its input's parameters.
         let bias_scales = |op: &Operator, channels: usize| -> Option<(Vec<f64>, QDType)> {
@@ -507,10 +504,7 @@ fn derived(
     op: &Operator,
     params_of: &dyn Fn(TensorId) -> Option<Params>,
 ) -> Option<Addition> {
-    let id = |index| TensorId {
-        subgraph: sg.index,
-        index,
-    };
+    let id = |index| sg.id(index);
     // A clamp keeps what its input's parameters allow, within its bounds.
     let clamp = if op.opcode.is(Op::RELU) {
         Some((0.0, f64::INFINITY))

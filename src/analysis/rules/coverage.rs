@@ -150,10 +150,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// operator has an entry, while others of that operator do.
 fn missing_layer_kinds(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for sg in &ctx.graph.subgraphs {
-        let id = |index| TensorId {
-            subgraph: sg.index,
-            index,
-        };
+        let id = |index| sg.id(index);
         // An entry, or a key the matcher confidently gives the tensor.
         let has_entry = |t: Option<usize>| {
             t.is_some_and(|t| {

@@ -266,10 +266,7 @@ fn at_entry(mut d: Diagnostic, entry: Option<&Entry>, field: Option<&'static str
 fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     int16(ctx, out);
     for sg in &ctx.graph.subgraphs {
-        let id = |index| TensorId {
-            subgraph: sg.index,
-            index,
-        };
+        let id = |index| sg.id(index);
         for op in &sg.operators {
             if !runs_quantized(ctx, sg, op) {
                 continue;
@@ -314,21 +311,33 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     .help(help),
                 );
             }
-            per_channel(ctx, sg, op, scheme, &what, out);
-            copies(ctx, sg, op, scheme, &what, out);
-            weight_zero_point(ctx, sg, op, &what, out);
+            let site = Site {
+                sg,
+                op,
+                scheme,
+                what,
+            };
+            per_channel(ctx, &site, out);
+            copies(ctx, &site, out);
+            weight_zero_point(ctx, &site, out);
         }
     }
     quantize_int8(ctx, out);
 }
 
+/// An operator that runs quantized, on the type its output has.
+struct Site<'a> {
+    sg: &'a Subgraph<'a>,
+    op: &'a Operator,
+    scheme: QDType,
+    /// `CONV_2D #3 (subgraph 0)`, for messages.
+    what: String,
+}
+
 /// An operator runs quantized when every float32 input it has is
 /// quantized (otherwise `apply` runs it in float between conversions).
 fn runs_quantized(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> bool {
-    let id = |index| TensorId {
-        subgraph: sg.index,
-        index,
-    };
+    let id = |index| sg.id(index);
     let floats: Vec<usize> = op
         .inputs
         .iter()
@@ -370,18 +379,14 @@ fn int16(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     );
 }
 
-fn per_channel(
-    ctx: &Context<'_>,
-    sg: &Subgraph<'_>,
-    op: &Operator,
-    scheme: QDType,
-    what: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    let id = |index| TensorId {
-        subgraph: sg.index,
-        index,
-    };
+fn per_channel(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
+    let Site {
+        sg,
+        op,
+        scheme,
+        ref what,
+    } = *site;
+    let id = |index| sg.id(index);
     let candidates: Vec<usize> = if op.opcode.is(Op::FULLY_CONNECTED) && scheme == QDType::U8 {
         op.layer_slots()
             .and_then(|s| op.input(s.weight))
@@ -419,18 +424,14 @@ fn per_channel(
     }
 }
 
-fn copies(
-    ctx: &Context<'_>,
-    sg: &Subgraph<'_>,
-    op: &Operator,
-    scheme: QDType,
-    what: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    let id = |index| TensorId {
-        subgraph: sg.index,
-        index,
-    };
+fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
+    let Site {
+        sg,
+        op,
+        scheme,
+        ref what,
+    } = *site;
+    let id = |index| sg.id(index);
     let params = |e: &Entry| {
         (
             dtype(e),
@@ -513,13 +514,10 @@ fn copies(
     }
 }
 
-fn weight_zero_point(
-    ctx: &Context<'_>,
-    sg: &Subgraph<'_>,
-    op: &Operator,
-    what: &str,
-    out: &mut Vec<Diagnostic>,
-) {
+fn weight_zero_point(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
+    let Site {
+        sg, op, ref what, ..
+    } = *site;
     if !(op.opcode.is(Op::CONV_2D)
         || op.opcode.is(Op::DEPTHWISE_CONV_2D)
         || op.opcode.is(Op::FULLY_CONNECTED))
@@ -559,10 +557,7 @@ fn weight_zero_point(
 fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let mut written: Vec<(TensorId, String)> = Vec::new();
     for sg in &ctx.graph.subgraphs {
-        let id = |index| TensorId {
-            subgraph: sg.index,
-            index,
-        };
+        let id = |index| sg.id(index);
         if ctx.options.float_io {
             for &i in &sg.inputs {
                 written.push((
