@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, Analysis, CheckOptions};
+use crate::analysis::{self, Analysis, CheckOptions, Target};
 use crate::files::{self, OutputIsInput};
 use crate::graph::Graph;
 use crate::implant::{self, Change, ImplantError};
@@ -65,6 +65,12 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     AllowFloat(#[from] analysis::UnknownAllowFloat),
+    #[error("onert 0.1.0 crashes loading a model in the large-model layout, so `--target onert` writes the plain layout only")]
+    #[diagnostic(
+        code(apply::target_layout),
+        help("leave out --layout large (auto writes the plain layout, which holds models up to 2 GiB)")
+    )]
+    TargetLayout,
     #[error("the output `{0}` exists")]
     #[diagnostic(
         code(apply::output_exists),
@@ -92,6 +98,13 @@ pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outc
     if !req.force && !req.dry_run && req.output.exists() {
         return Err(ApplyError::OutputExists(req.output.to_path_buf()));
     }
+    // onert's loader crashes on the large-model layout (docs/targets.md):
+    // for it, the plain layout or nothing (a model over 2 GiB fails to save).
+    let layout = match (req.check.target, req.layout) {
+        (Some(Target::Onert), Layout::Large) => return Err(ApplyError::TargetLayout),
+        (Some(Target::Onert), Layout::Auto) => Layout::Plain,
+        (_, layout) => layout,
+    };
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
     req.check.check_allow_float(&graph)?;
@@ -116,7 +129,7 @@ pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outc
             inserted: implanted.inserted,
         });
     }
-    let written = model::save(&implanted.parts, req.layout, req.output, req.force)?;
+    let written = model::save(&implanted.parts, layout, req.output, req.force)?;
     Ok(Outcome::Written {
         analysis,
         changes: implanted.changes,

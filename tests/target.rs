@@ -177,3 +177,34 @@ fn the_target_from_a_configuration_file() {
         .code(2)
         .stderr(predicates::str::contains("there is no target `onrt`"));
 }
+
+/// onert's loader crashes on the large-model layout: with the target,
+/// `apply` writes the plain layout, and refuses to be asked for the other.
+#[test]
+fn the_target_writes_the_plain_layout_only() {
+    let set = QSet::copy_of("mlp");
+    let qparam = set.save();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.circle");
+    q_implant()
+        .arg("apply")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .arg("-o")
+        .arg(&out)
+        .args(["--target", "onert", "--layout", "large"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("large-model layout"));
+    assert!(!out.exists());
+    q_implant()
+        .arg("apply")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .arg("-o")
+        .arg(&out)
+        .args(["--target", "onert"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("plain layout"));
+}
