@@ -727,6 +727,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             } else {
                 progress.finish();
             }
+            fix::mark_fixable(&graph, &mut result, &options);
             ui.verbose("reporting");
             let sources = Sources {
                 model: &model,

@@ -105,6 +105,26 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(graph: &'a Graph<'a>, qparam: &'a QParamFile, options: &'a CheckOptions) -> Self {
+        Context::build(graph, qparam, options, None)
+    }
+
+    /// A context for a set whose keys the matcher has already resolved
+    /// (the same set, against the same graph).
+    pub fn with_resolutions(
+        graph: &'a Graph<'a>,
+        qparam: &'a QParamFile,
+        options: &'a CheckOptions,
+        resolutions: Vec<matcher::Resolution>,
+    ) -> Self {
+        Context::build(graph, qparam, options, Some(resolutions))
+    }
+
+    fn build(
+        graph: &'a Graph<'a>,
+        qparam: &'a QParamFile,
+        options: &'a CheckOptions,
+        resolutions: Option<Vec<matcher::Resolution>>,
+    ) -> Self {
         let targets: Vec<Vec<TensorId>> = qparam
             .entries
             .iter()
@@ -136,7 +156,8 @@ impl<'a> Context<'a> {
             }
         }
         quantized.extend(fills.iter().map(|f| f.tensor));
-        let resolutions = matcher::resolve(graph, qparam, &targets, &by_tensor);
+        let resolutions =
+            resolutions.unwrap_or_else(|| matcher::resolve(graph, qparam, &targets, &by_tensor));
         let mut matched = HashMap::new();
         for (i, r) in resolutions.iter().enumerate() {
             if let Some(m) = r.matched() {

@@ -134,8 +134,9 @@ fn floats(graph: &Graph<'_>, t: &Tensor<'_>) -> Option<Vec<f64>> {
 }
 
 /// Every entry the set lacks that `ctx` (a check with propagation) shows
-/// to be determined.
-pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
+/// to be determined, but for the tensors in `skip` (which a key may still
+/// mean): those are not even worked out.
+pub fn additions(ctx: &Context<'_>, skip: &HashSet<&str>) -> Vec<Addition> {
     let graph = ctx.graph;
     let text = &ctx.qparam.text;
     let scheme = scheme(&ctx.qparam.entries);
@@ -182,7 +183,11 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
             };
             let bt = &sg.tensors[b];
             let existing = ctx.by_tensor.get(&id(b)).copied();
-            if !bt.is_constant() || bt.dtype != TensorType::FLOAT32 || done.contains(&id(b)) {
+            if !bt.is_constant()
+                || bt.dtype != TensorType::FLOAT32
+                || done.contains(&id(b))
+                || skip.contains(bt.name)
+            {
                 continue;
             }
             let Some(channels) = bt.element_count().map(|n| n as usize) else {
@@ -252,6 +257,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
                 || t.dtype != TensorType::FLOAT32
                 || ctx.by_tensor.contains_key(&t.id)
                 || done.contains(&t.id)
+                || skip.contains(t.name)
             {
                 continue;
             }
@@ -331,6 +337,7 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
                 || yt.is_constant()
                 || ctx.by_tensor.contains_key(&id(y))
                 || ctx.fill_for(id(y)).is_some()
+                || skip.contains(yt.name)
             {
                 continue;
             }
@@ -340,6 +347,9 @@ pub fn additions(ctx: &Context<'_>) -> Vec<Addition> {
         }
     }
     for fill in &ctx.fills {
+        if skip.contains(graph.tensor(fill.tensor).name) {
+            continue;
+        }
         let entry = &ctx.qparam.entries[fill.entry];
         let Some(p) = Params::of(entry, text) else {
             continue;

@@ -87,35 +87,8 @@ pub fn plan(
         fixed: Vec::new(),
         left: Vec::new(),
     };
-    // In a file that is not UTF-8 the keys are guesses; the text could not
-    // be written back as it was.
-    if !q.is_utf8 {
-        plan.left.push(Fixed {
-            key: q.path.display().to_string(),
-            what:
-                "the file is not UTF-8 (Q104): save it as UTF-8; --fix changes nothing until then"
-                    .into(),
-        });
-        return Ok(plan);
-    }
-    // With a key written twice, which copy an edit means is a guess: the
-    // user settles that first, and nothing is changed until then.
-    let twice: Vec<&str> = analysis
-        .findings
-        .iter()
-        .filter(|d| std::ptr::eq(d.rule, &crate::analysis::rules::format::DUPLICATE_KEY))
-        .filter_map(|d| d.key.as_deref())
-        .collect();
-    if !twice.is_empty() {
-        let mut said = std::collections::HashSet::new();
-        for key in twice.into_iter().filter(|k| said.insert(*k)) {
-            plan.left.push(Fixed {
-                key: key.to_string(),
-                what:
-                    "written more than once (Q103): keep one copy; --fix changes nothing until then"
-                        .into(),
-            });
-        }
+    if let Some(left) = blocked(analysis) {
+        plan.left = left;
         return Ok(plan);
     }
     let write_err = |source| FixError::Write {
@@ -270,16 +243,7 @@ pub fn plan(
     plan.text = text::apply(&q.text, &edits);
     // 4: additions, in rounds, each on the set as the last left it; never
     // for a tensor a key left unresolved may still mean.
-    let protected: std::collections::HashSet<&str> = analysis
-        .resolutions
-        .iter()
-        .filter(|r| {
-            matches!(r.verdict, Verdict::Ambiguous(_) | Verdict::Unmatched) && r.note.is_none()
-        })
-        .flat_map(|r| r.candidates.iter())
-        .filter(|c| c.confidence >= PROTECTED)
-        .map(|c| c.name.as_str())
-        .collect();
+    let protected = protected(analysis);
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
@@ -300,10 +264,7 @@ pub fn plan(
             return Err(FixError::Broken(q.path.clone()));
         }
         let ctx = Context::new(graph, &set, &propagating);
-        let additions: Vec<Addition> = complete::additions(&ctx)
-            .into_iter()
-            .filter(|a| !protected.contains(a.tensor.as_str()))
-            .collect();
+        let additions: Vec<Addition> = complete::additions(&ctx, &protected);
         if additions.is_empty() {
             break;
         }
@@ -327,6 +288,87 @@ pub fn plan(
         return Err(FixError::Broken(q.path.clone()));
     }
     Ok(plan)
+}
+
+/// Why `--fix` may change nothing at all, key by key: in a file that is
+/// not UTF-8 the keys are guesses (and the text could not be written back
+/// as it was); with a key written twice, which copy an edit means is a
+/// guess. The user settles those first.
+fn blocked(analysis: &Analysis) -> Option<Vec<Fixed>> {
+    let q = &analysis.qparam;
+    if !q.is_utf8 {
+        return Some(vec![Fixed {
+            key: q.path.display().to_string(),
+            what:
+                "the file is not UTF-8 (Q104): save it as UTF-8; --fix changes nothing until then"
+                    .into(),
+        }]);
+    }
+    let mut said = std::collections::HashSet::new();
+    let twice: Vec<Fixed> = analysis
+        .findings
+        .iter()
+        .filter(|d| std::ptr::eq(d.rule, &crate::analysis::rules::format::DUPLICATE_KEY))
+        .filter_map(|d| d.key.as_deref())
+        .filter(|k| said.insert(*k))
+        .map(|key| Fixed {
+            key: key.to_string(),
+            what: "written more than once (Q103): keep one copy; --fix changes nothing until then"
+                .into(),
+        })
+        .collect();
+    (!twice.is_empty()).then_some(twice)
+}
+
+/// Tensors a key left unresolved may still mean: no entry is added for
+/// them.
+fn protected(analysis: &Analysis) -> std::collections::HashSet<&str> {
+    analysis
+        .resolutions
+        .iter()
+        .filter(|r| {
+            matches!(r.verdict, Verdict::Ambiguous(_) | Verdict::Unmatched) && r.note.is_none()
+        })
+        .flat_map(|r| r.candidates.iter())
+        .filter(|c| c.confidence >= PROTECTED)
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+/// Marks the Q601 findings `--fix` settles by adding an entry: the
+/// tensors whose entry the set as it is already determines (later rounds
+/// may add more, which stay unmarked). Works nothing out for tensors a key
+/// may still mean, and reuses the analysis's name matching.
+pub fn mark_fixable(graph: &Graph<'_>, analysis: &mut Analysis, options: &CheckOptions) {
+    let q = &analysis.qparam;
+    if blocked(analysis).is_some() || analysis.resolutions.len() != q.entries.len() {
+        return;
+    }
+    let mut propagating = options.clone();
+    propagating.propagate = true;
+    // Tensors a key is renamed to are covered by the rename (and marked
+    // so already); quantizing their data here would be wasted work.
+    let mut skip = protected(analysis);
+    skip.extend(
+        analysis
+            .resolutions
+            .iter()
+            .filter_map(|r| r.matched())
+            .map(|m| m.name.as_str()),
+    );
+    let ctx = Context::with_resolutions(graph, q, &propagating, analysis.resolutions.clone());
+    let added: std::collections::HashSet<String> = complete::additions(&ctx, &skip)
+        .into_iter()
+        .map(|a| a.tensor)
+        .collect();
+    drop(ctx);
+    for d in &mut analysis.findings {
+        if std::ptr::eq(d.rule, &crate::analysis::rules::coverage::FLOAT_REMAINS)
+            && d.tensor.as_ref().is_some_and(|t| added.contains(t))
+        {
+            d.fixable = true;
+        }
+    }
 }
 
 /// Adds `edit` unless it overlaps one already there (the first stands).
