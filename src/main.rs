@@ -116,14 +116,6 @@ enum Command {
         /// file, its npy files) is never replaced.
         #[arg(long)]
         force: bool,
-        /// Keep float model inputs and outputs: insert Quantize after each
-        /// input and Dequantize before each output.
-        #[arg(long, overrides_with = "no_float_io")]
-        float_io: bool,
-        /// Quantize the model inputs and outputs (the default; overrides
-        /// `float-io = true` in a configuration file).
-        #[arg(long, overrides_with = "float_io")]
-        no_float_io: bool,
         /// File layout; `auto` is plain unless the model needs over 2 GiB.
         #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
         layout: LayoutArg,
@@ -204,6 +196,15 @@ struct AnalysisArgs {
     /// their coverage findings become warnings.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     allow_float: Vec<String>,
+    /// Keep float model inputs and outputs: `apply` inserts Quantize after
+    /// each input and Dequantize before each output (`check` checks that
+    /// model).
+    #[arg(long, overrides_with = "no_float_io")]
+    float_io: bool,
+    /// Quantize the model inputs and outputs (the default; overrides
+    /// `float-io = true` in a configuration file).
+    #[arg(long, overrides_with = "float_io")]
+    no_float_io: bool,
     /// Also check what this runtime rejects or computes wrongly (the Q8xx
     /// rules, from the support measured in docs/targets.md); its errors
     /// refuse `apply` like any other.
@@ -231,12 +232,7 @@ struct Settings {
 }
 
 impl AnalysisArgs {
-    fn settings(
-        &self,
-        model: &Path,
-        qparam: &Path,
-        float_io: (bool, bool),
-    ) -> miette::Result<Settings> {
+    fn settings(&self, model: &Path, qparam: &Path) -> miette::Result<Settings> {
         let mut skipped = Vec::new();
         let config = if self.isolated {
             None
@@ -318,7 +314,7 @@ impl AnalysisArgs {
                 },
                 allow_float,
                 propagate: flag(self.propagate, self.no_propagate, file.propagate),
-                float_io: flag(float_io.0, float_io.1, file.float_io),
+                float_io: flag(self.float_io, self.no_float_io, file.float_io),
                 target: match (self.target, &file.target) {
                     (Some(TargetArg::Onert), _) => Some(Target::Onert),
                     (None, Some(name)) => Some(Target::parse(name).ok_or_else(|| {
@@ -668,7 +664,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                     "--statistics is for people; it cannot be combined with a --format for tools"
                 );
             }
-            let settings = analysis.settings(&model, &qparam, (false, false))?;
+            let settings = analysis.settings(&model, &qparam)?;
             ui.config(&settings);
             let options = settings.options.clone();
             let progress = ui.progress(&format!("reading {}", model.display()));
@@ -753,13 +749,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
             analysis,
             dry_run,
             force,
-            float_io,
-            no_float_io,
             layout,
             deny,
             format,
         } => {
-            let settings = analysis.settings(&model, &qparam, (float_io, no_float_io))?;
+            let settings = analysis.settings(&model, &qparam)?;
             ui.config(&settings);
             if !settings.options.allow_float.is_empty() {
                 let file = CircleFile::open(&model)?;

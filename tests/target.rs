@@ -64,8 +64,24 @@ fn q801_int8_fully_connected() {
         set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
     }
     let (target, plain) = with_and_without("mlp.circle", &set);
-    assert_eq!(q8(&target), ["Q801", "Q801"], "{target:?}");
+    // Both layers run on int8 (Q801); their weights stay uint8 (Q807).
+    let mut found = q8(&target);
+    found.sort();
+    assert_eq!(found, ["Q801", "Q801", "Q807", "Q807"], "{target:?}");
     assert!(q8(&plain).is_empty());
+}
+
+/// Q801 looks at the type an operator reads too: an int8 graph input
+/// before a FULLY_CONNECTED that writes uint8.
+#[test]
+fn q801_a_fully_connected_reading_int8() {
+    let mut set = QSet::copy_of("mlp");
+    set.entry("tico::x").insert("dtype".into(), json!("int8"));
+    set.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[0]));
+    let (target, _) = with_and_without("mlp.circle", &set);
+    let mut found = q8(&target);
+    found.sort();
+    assert_eq!(found, ["Q801", "Q807"], "{target:?}");
 }
 
 /// Q802: int16, reported once.
@@ -136,6 +152,21 @@ fn q805_float_io_into_int8() {
             .output()
             .unwrap()
     };
+    // check reports it too, for the model --float-io writes.
+    let (doc, _) = {
+        let out = q_implant()
+            .arg("check")
+            .arg(fixture("mlp.circle"))
+            .arg(&qparam)
+            .args(["--format", "json", "--float-io", "--target", "onert"])
+            .output()
+            .unwrap();
+        (
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+            0,
+        )
+    };
+    assert!(codes(&doc).contains(&"Q805".to_string()), "{doc:#}");
     let refused = apply(&["--float-io", "--target", "onert"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stdout).contains("error[Q805]"));
@@ -144,17 +175,64 @@ fn q805_float_io_into_int8() {
     assert_eq!(apply(&["--float-io"]).status.code(), Some(0));
 }
 
-/// Q806: int8 weights with a zero point other than 0.
+/// Q806: int8 convolution weights with a zero point other than 0 (with
+/// uint8 activations around them, Q807 too).
 #[test]
 fn q806_int8_weight_zero_point() {
+    let mut set = QSet::copy_of("convnet");
+    let k = "tico::_prop_tensor_constant2";
+    set.entry(k).insert("dtype".into(), json!("int8"));
+    set.set_npy(k, "zerop", "<i8", &[1], &i64s(&[3]));
+    set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[1u8; 216]);
+    let (target, plain) = with_and_without("convnet.circle", &set);
+    let mut found = q8(&target);
+    found.sort();
+    assert_eq!(found, ["Q806", "Q807"], "{target:?}");
+    assert!(q8(&plain).is_empty());
+    // FULLY_CONNECTED is not refused for it: only the mixed types.
     let mut set = QSet::copy_of("mlp");
     let k = set.key("fc1_weight");
     set.entry(&k).insert("dtype".into(), json!("int8"));
     set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[3]));
     set.set_npy(&k, "value", "|i1", &[32, 16], &[1u8; 512]);
+    let (target, _) = with_and_without("mlp.circle", &set);
+    assert_eq!(q8(&target), ["Q807"], "{target:?}");
+}
+
+/// Q807: int8 weights (zero point 0) under uint8 activations.
+#[test]
+fn q807_int8_weights_under_uint8_activations() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc2_weight");
+    set.entry(&k).insert("dtype".into(), json!("int8"));
+    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    set.set_npy(&k, "value", "|i1", &[10, 32], &[1u8; 320]);
     let (target, plain) = with_and_without("mlp.circle", &set);
-    assert_eq!(q8(&target), ["Q806"], "{target:?}");
+    assert_eq!(q8(&target), ["Q807"], "{target:?}");
     assert!(q8(&plain).is_empty());
+}
+
+/// Q808: a layer kept float (its weight left out and allowed float) whose
+/// int32 bias keeps its entry: apply would DEQUANTIZE the bias.
+#[test]
+fn q808_a_dequantized_integer_bias() {
+    let mut set = QSet::copy_of("mlp");
+    let weight = set.key("fc1_weight");
+    set.json.remove(&weight);
+    let qparam = set.save();
+    let run = |extra: &[&str]| -> Vec<String> {
+        let out = q_implant()
+            .arg("check")
+            .arg(fixture("mlp.circle"))
+            .arg(&qparam)
+            .args(["--format", "json", "--allow-float", &weight])
+            .args(extra)
+            .output()
+            .unwrap();
+        codes(&serde_json::from_slice(&out.stdout).unwrap())
+    };
+    assert_eq!(q8(&run(&["--target", "onert"])), ["Q808"]);
+    assert!(q8(&run(&[])).is_empty());
 }
 
 /// `target = "onert"` in a configuration file, and a misspelt target.

@@ -92,6 +92,8 @@ pub static ALL: &[&Rule] = &[
     &target::ONERT_REQUANTIZING_COPY,
     &target::ONERT_INT8_QUANTIZE,
     &target::ONERT_INT8_WEIGHT_ZERO_POINT,
+    &target::ONERT_MIXED_TYPES,
+    &target::ONERT_INT_DEQUANTIZE,
 ];
 
 /// One line per rule: code, default severity, name, summary.
