@@ -229,6 +229,8 @@ struct Settings {
     config: Option<PathBuf>,
     /// Files passed over on the way to it, with the reason.
     skipped: Vec<(PathBuf, String)>,
+    /// Only target rules selected, and no target: nothing can be found.
+    target_rules_without_target: bool,
 }
 
 impl AnalysisArgs {
@@ -330,9 +332,17 @@ impl AnalysisArgs {
                     (None, None) => None,
                 },
             },
+            target_rules_without_target: false,
             filter,
             config: config.map(|c| c.path),
             skipped,
+        })
+        .map(|mut s: Settings| {
+            let target_rule =
+                |p: &String| p.to_ascii_uppercase().starts_with("Q8") || p.starts_with("onert-");
+            s.target_rules_without_target =
+                s.options.target.is_none() && !select.is_empty() && select.iter().all(target_rule);
+            s
         })
     }
 }
@@ -625,6 +635,9 @@ impl Ui {
     }
 
     fn config(&self, settings: &Settings) {
+        if settings.target_rules_without_target {
+            self.status("warning: --select names only target rules (Q8xx), which run only with --target onert (or `target` in the configuration)");
+        }
         for (path, why) in &settings.skipped {
             self.status(&format!(
                 "warning: skipped {} ({why}); --isolated reads no configuration",

@@ -286,3 +286,141 @@ fn the_target_writes_the_plain_layout_only() {
         .success()
         .stderr(predicates::str::contains("plain layout"));
 }
+
+use common::{empty_set, ModelBuilder};
+use q_implant::model::fb;
+
+/// Codes of `check --target onert` on a model built by `build` and a set.
+fn built_codes(
+    build: impl FnOnce(&mut ModelBuilder) -> (Vec<i32>, Vec<i32>),
+    set: &QSet,
+    extra: &[&str],
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let (inputs, outputs) = build(&mut b);
+    let model = b.save(&dir.path().join("m.circle"), &inputs, &outputs);
+    let out = q_implant()
+        .arg("check")
+        .arg(&model)
+        .arg(set.save())
+        .args(["--format", "json", "--target", "onert"])
+        .args(extra)
+        .output()
+        .unwrap();
+    q8(&codes(&serde_json::from_slice(&out.stdout).unwrap()))
+}
+
+/// Beyond the matrix, measured one operator at a time: AVERAGE_POOL_2D
+/// copies its input's bytes too, SUB reads channel 0's parameters for a
+/// per-channel constant, DIV has no integer kernel, a QUANTIZE the model
+/// has into int8 clamps; scales are compared as stored.
+#[test]
+fn q801_q803_q804_q805_beyond_the_matrix() {
+    let unary = |op: fb::BuiltinOperator| {
+        move |b: &mut ModelBuilder| {
+            let (x, y) = (
+                b.tensor("x", &[1, 4, 4, 4], None),
+                b.tensor("y", &[1, 2, 2, 4], None),
+            );
+            b.op(op, &[x], &[y]);
+            (vec![x], vec![y])
+        }
+    };
+    let mut set = empty_set();
+    set.add("x", "uint8", 0.03, 128, None);
+    set.add("y", "uint8", 0.015, 100, None);
+    assert_eq!(
+        built_codes(unary(fb::BuiltinOperator::AVERAGE_POOL_2D), &set, &[]),
+        ["Q804"]
+    );
+    // One float32 ulp apart is apart for onert.
+    let mut set = empty_set();
+    set.add("x", "uint8", 0.03, 128, None);
+    set.add(
+        "y",
+        "uint8",
+        f32::from_bits(0.03f32.to_bits() + 1),
+        128,
+        None,
+    );
+    assert_eq!(
+        built_codes(unary(fb::BuiltinOperator::SQUEEZE), &set, &[]),
+        ["Q804"]
+    );
+    set.add("y", "uint8", 0.03, 128, None);
+    assert!(built_codes(unary(fb::BuiltinOperator::SQUEEZE), &set, &[]).is_empty());
+
+    let binary = |op: fb::BuiltinOperator| {
+        move |b: &mut ModelBuilder| {
+            let c = b.tensor("c", &[1, 4, 1, 1], Some(&[0.5, -1.5, 2.0, 3.5]));
+            let (x, y) = (
+                b.tensor("x", &[1, 4, 4, 4], None),
+                b.tensor("y", &[1, 4, 4, 4], None),
+            );
+            b.op(op, &[c, x], &[y]);
+            (vec![x], vec![y])
+        }
+    };
+    let mut set = empty_set();
+    set.add("x", "uint8", 0.03, 128, None);
+    set.add("y", "uint8", 0.04, 128, None);
+    set.add(
+        "c",
+        "uint8",
+        0.02,
+        128,
+        Some(("|u1", &[1, 4, 1, 1], &[153, 53, 228, 255])),
+    );
+    assert_eq!(
+        built_codes(binary(fb::BuiltinOperator::DIV), &set, &[]),
+        ["Q801"]
+    );
+    set.set_npy("c", "scale", "<f4", &[4], &f32s(&[0.004, 0.01, 0.02, 0.03]));
+    set.set_npy("c", "zerop", "<i8", &[4], &i64s(&[100, 120, 140, 90]));
+    set.entry("c")
+        .insert("quantized_dimension".into(), json!(1));
+    assert_eq!(
+        built_codes(binary(fb::BuiltinOperator::SUB), &set, &[]),
+        ["Q803"]
+    );
+
+    // x (float) -> QUANTIZE -> q (int8, already in the model) -> DEQUANTIZE -> d
+    let quantize = |b: &mut ModelBuilder| {
+        let x = b.tensor("x", &[1, 4], None);
+        let q = b.typed("q", &[1, 4], fb::TensorType::INT8, None);
+        let d = b.tensor("d", &[1, 4], None);
+        b.op(fb::BuiltinOperator::QUANTIZE, &[x], &[q]);
+        b.op(fb::BuiltinOperator::DEQUANTIZE, &[q], &[d]);
+        (vec![x], vec![d])
+    };
+    let set = empty_set();
+    assert_eq!(
+        built_codes(quantize, &set, &["--allow-float", "x,d"]),
+        ["Q805"]
+    );
+}
+
+/// onert picks FULLY_CONNECTED's kernel by the type it reads: uint8 in,
+/// int8 out runs (no Q801).
+#[test]
+fn q801_goes_by_the_type_read() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("::linear_1");
+    set.entry(&k).insert("dtype".into(), json!("int8"));
+    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    let (target, _) = with_and_without("mlp.circle", &set);
+    assert!(q8(&target).is_empty(), "{target:?}");
+}
+
+#[test]
+fn selecting_target_rules_without_a_target_says_so() {
+    q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(fixture("mlp.qparam/qparam.json"))
+        .args(["--select", "Q8"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("run only with --target"));
+}

@@ -710,7 +710,8 @@ def _define_cells():
         _cell(f"RELU/{s}/same-params", "special", "RELU", s, "per-tensor",
               "RELU whose output has its input's parameters",
               lambda rng, s=s: build_unary("RELU", s, rng, same_params=True))
-        for kind in ("TRANSPOSE", "RESHAPE", "PAD", "MAX_POOL_2D", "STRIDED_SLICE", "GATHER", "CONCATENATION"):
+        for kind in ("TRANSPOSE", "RESHAPE", "PAD", "PADV2", "MAX_POOL_2D", "AVERAGE_POOL_2D", "STRIDED_SLICE",
+                     "GATHER", "CONCATENATION"):
             _cell(f"{kind}/{s}/other-out-params", "special", kind, s, "per-tensor",
                   f"{kind} whose output parameters differ from its input's (scale and zero point)",
                   lambda rng, s=s, k=kind, o=other: build_movement(k, s, rng, out_qp=o))

@@ -130,10 +130,10 @@ pub static KEEP_INPUT_QPARAMS: Rule = Rule {
     severity: Warning,
     summary: "a value-preserving operator changes quantization parameters",
     docs: r#"## What it does
-For Transpose, Reshape, Squeeze, Pad, MaxPool2D, Split, Slice, StridedSlice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
+For Transpose, Reshape, Squeeze, ExpandDims, Pad, MaxPool2D, Split, Slice, StridedSlice, Gather and Concatenation, checks that the output has the same dtype, scales and zero points as the input (all inputs for Concatenation).
 
 ## Why is this bad?
-These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert 0.1.0 rejects such a Transpose when it runs it ("qassym8 input and output offsets unmatched") and such a Pad when it loads it, and copies the bytes of Reshape, MaxPool2D and Gather regardless (docs/targets.md; `--target onert` makes these errors, Q804).
+These operators move values without arithmetic; kernels copy the quantized bytes, so different parameters change the values. onert 0.1.0 rejects such a Transpose when it runs it ("qassym8 input and output offsets unmatched") and such a Pad when it loads it, and copies the bytes of Reshape, Squeeze, ExpandDims, Slice, MaxPool2D and Gather regardless (docs/targets.md; `--target onert` makes these errors, Q804, and adds AveragePool2D, whose output onert also copies).
 
 ## Example
 A Transpose output calibrated separately from its input.

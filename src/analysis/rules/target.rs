@@ -18,7 +18,7 @@ pub static ONERT_NO_KERNEL: Rule = Rule {
     severity: Error,
     summary: "onert has no kernel for this operator on this type",
     docs: r#"## What it does
-With `--target onert`, finds operators that would run quantized on a type onert 0.1.0 has no kernel for, as measured (docs/targets.md): a standalone RELU or RELU6, RSQRT, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, MEAN, LOGISTIC and TANH.
+With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, MEAN, LOGISTIC and TANH.
 
 ## Why is this bad?
 onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): unsupported data type`) or when it runs it (`FullyConnected: unsupported data type`).
@@ -56,7 +56,7 @@ pub static ONERT_PER_CHANNEL: Rule = Rule {
     severity: Error,
     summary: "onert uses channel 0's parameters for every channel here",
     docs: r#"## What it does
-With `--target onert`, finds per-channel parameters that differ between channels where onert 0.1.0 reads only channel 0's: the weight of a uint8 FULLY_CONNECTED, and a constant operand of ADD or MUL (a batch norm as tico converts it).
+With `--target onert`, finds per-channel parameters that differ between channels where onert 0.1.0 reads only channel 0's: the weight of a uint8 FULLY_CONNECTED, a constant operand of ADD, SUB or MUL (a batch norm as tico converts it), and a tensor read through a DEQUANTIZE that mixed precision inserts.
 
 ## Why is this bad?
 The model loads and runs, and every output channel but the first is computed with another channel's scale and zero point: a uint8 ResNet-18 with per-channel fully connected weights is 46 steps off on average, with per-channel batch-norm constants 44 (docs/targets.md).
@@ -75,10 +75,10 @@ pub static ONERT_REQUANTIZING_COPY: Rule = Rule {
     severity: Error,
     summary: "an operator that moves values has output parameters onert will not apply",
     docs: r#"## What it does
-With `--target onert`, finds RESHAPE, MAX_POOL_2D, GATHER, TRANSPOSE and PAD operators whose output parameters differ from their input's, and int8 CONCATENATION whose inputs and output do not all share parameters.
+With `--target onert`, finds RESHAPE, SQUEEZE, EXPAND_DIMS, SLICE, MAX_POOL_2D, AVERAGE_POOL_2D, GATHER, TRANSPOSE, PAD and PADV2 operators whose output parameters differ from their input's (as stored: float32 scales compared exactly), and int8 CONCATENATION whose inputs and output do not all share parameters.
 
 ## Why is this bad?
-onert 0.1.0 copies the bytes of RESHAPE, MAX_POOL_2D and GATHER and ignores the output's parameters (about 57 steps off, no error); it rejects such a TRANSPOSE when it runs ("qassym8 input and output offsets unmatched"), and such a PAD or int8 CONCATENATION when it loads ("OperationValidator failed").
+onert 0.1.0 copies the bytes of RESHAPE, SQUEEZE, EXPAND_DIMS, SLICE, MAX_POOL_2D, AVERAGE_POOL_2D and GATHER and ignores the output's parameters (tens of steps off, no error); it rejects such a TRANSPOSE when it runs ("qassym8 input and output offsets unmatched"), and such a PAD, PADV2 or int8 CONCATENATION when it loads ("OperationValidator failed").
 
 ## Example
 `permute` (a TRANSPOSE output) calibrated on its own: scale 0.05, while its input has 0.04.
@@ -241,6 +241,40 @@ const NO_KERNEL: &[(Op, QDType, &str)] = &[
         QDType::I8,
         "at prepare: Mean: unsupported data type",
     ),
+    // Beyond the matrix, measured one operator at a time.
+    (
+        Op::DIV,
+        QDType::U8,
+        "at prepare: Div operation does not support non-float data types yet",
+    ),
+    (
+        Op::DIV,
+        QDType::I8,
+        "at prepare: Div operation does not support non-float data types yet",
+    ),
+    (Op::SQRT, QDType::U8, "at prepare: unsupported data type"),
+    (Op::SQRT, QDType::I8, "at prepare: unsupported data type"),
+    (Op::EXP, QDType::U8, "at prepare: unsupported data type"),
+    (Op::EXP, QDType::I8, "at prepare: unsupported data type"),
+    (Op::ABS, QDType::U8, "at prepare: unsupported data type"),
+    (Op::ABS, QDType::I8, "at prepare: unsupported data type"),
+    (Op::NEG, QDType::U8, "at prepare: unsupported data type"),
+    (Op::NEG, QDType::I8, "at prepare: unsupported data type"),
+    (
+        Op::LEAKY_RELU,
+        QDType::U8,
+        "at prepare: ElementwiseActivationLayer(LeakyReLU): unsupported data type",
+    ),
+    (
+        Op::LEAKY_RELU,
+        QDType::I8,
+        "at prepare: ElementwiseActivationLayer(LeakyReLU): unsupported data type",
+    ),
+    (
+        Op::SLICE,
+        QDType::I8,
+        "at run: Slice: unsupported data type",
+    ),
     (
         Op::LOGISTIC,
         QDType::I8,
@@ -318,8 +352,8 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             };
             let what = format!("{} #{} (subgraph {})", op.opcode, op.index, sg.index);
             let out_name = sg.tensors[output].name;
-            // A kernel is chosen by the types it reads as well as writes
-            // (an int8 FULLY_CONNECTED input with a uint8 output is rejected).
+            // onert picks a kernel by the type the operator reads (an int8
+            // input with a uint8 output is rejected; the reverse runs).
             let input_type = op
                 .inputs
                 .iter()
@@ -327,26 +361,23 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .find(|&&t| !sg.tensors[t].is_constant())
                 .and_then(|&t| planned(ctx, id(t)))
                 .and_then(dtype);
-            let rejected = [Some(scheme), input_type]
-                .into_iter()
-                .flatten()
-                .find_map(|ty| {
-                    NO_KERNEL
-                        .iter()
-                        .find(|(o, d, _)| op.opcode.is(*o) && *d == ty)
-                        .map(|k| (ty, k))
-                });
+            let kernel_type = input_type.unwrap_or(scheme);
+            let rejected = NO_KERNEL
+                .iter()
+                .find(|(o, d, _)| op.opcode.is(*o) && *d == kernel_type)
+                .map(|k| (kernel_type, k));
             if let Some((scheme, (_, _, said))) = rejected {
+                let float = format!("let it run in float: remove the entries of `{out_name}` and of the tensors {} reads, and pass them to --allow-float (Q602 then names any operator before it that must run in float too; --propagate refills copies)", op.opcode);
                 let help = if op.opcode.is(Op::RELU) || op.opcode.is(Op::RELU6) {
-                    format!("fuse the activation into the operator before it in the converter, or keep it float: --allow-float '{out_name}'")
+                    format!("fuse the activation into the operator before it in the converter, or {float}")
                 } else if scheme == QDType::I8
                     && !NO_KERNEL
                         .iter()
                         .any(|(o, d, _)| op.opcode.is(*o) && *d == QDType::U8)
                 {
-                    format!("quantize with uint8 (onert has that kernel), or keep the operator float: --allow-float '{out_name}'")
+                    format!("quantize with uint8 (onert has that kernel), or {float}")
                 } else {
-                    format!("keep the operator float: --allow-float '{out_name}' (apply inserts the DEQUANTIZE and QUANTIZE around it)")
+                    float
                 };
                 out.push(
                     at_entry(
@@ -447,7 +478,7 @@ fn per_channel(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             .and_then(|s| op.input(s.weight))
             .into_iter()
             .collect()
-    } else if op.opcode.is(Op::ADD) || op.opcode.is(Op::MUL) {
+    } else if op.opcode.is(Op::ADD) || op.opcode.is(Op::MUL) || op.opcode.is(Op::SUB) {
         op.inputs
             .iter()
             .flatten()
@@ -503,7 +534,8 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                     x.len() == y.len()
                         && x.iter()
                             .zip(&y)
-                            .all(|(p, q)| (p - q).abs() <= 1e-6 * p.abs())
+                            // onert compares the stored float32 scales exactly.
+                            .all(|(p, q)| *p as f32 == *q as f32)
                 }
                 _ => false,
             }
@@ -514,12 +546,21 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     let Some(out_entry) = planned(ctx, id(output)) else {
         return;
     };
-    let (sources, effect): (Vec<usize>, &str) = if [Op::RESHAPE, Op::MAX_POOL_2D, Op::GATHER]
-        .iter()
-        .any(|&o| op.opcode.is(o))
+    let (sources, effect): (Vec<usize>, &str) = if [
+        Op::RESHAPE,
+        Op::MAX_POOL_2D,
+        Op::AVERAGE_POOL_2D,
+        Op::GATHER,
+        Op::SQUEEZE,
+        Op::EXPAND_DIMS,
+        Op::SLICE,
+    ]
+    .iter()
+    .any(|&o| op.opcode.is(o))
     {
         (
-            op.value_source().into_iter().collect(),
+            // The data input (a pool's only one, not a value source).
+            op.value_source().or_else(|| op.input(0)).into_iter().collect(),
             "copies the bytes and ignores the output's parameters (the model runs, with wrong results)",
         )
     } else if op.opcode.is(Op::TRANSPOSE) {
@@ -527,7 +568,7 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             op.value_source().into_iter().collect(),
             "rejects it when it runs (\"qassym8 input and output offsets unmatched\")",
         )
-    } else if op.opcode.is(Op::PAD) {
+    } else if op.opcode.is(Op::PAD) || op.opcode.is(Op::PADV2) {
         (
             op.value_source().into_iter().collect(),
             "rejects the model when it loads it (\"OperationValidator failed\")",
@@ -552,7 +593,7 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     &ONERT_REQUANTIZING_COPY,
                     format!(
-                        "`{}` (output of {what}) has other parameters than its input `{}`; onert 0.1.0 {effect}",
+                        "`{}` has other parameters than `{}`, though {what} only moves values from one to the other; onert 0.1.0 {effect}",
                         out_entry.key, in_entry.key
                     ),
                 ),
@@ -560,10 +601,14 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                 Some("scale"),
             )
             .tensor(sg.tensors[output].name)
-            .help(format!(
-                "give `{}` the parameters of `{}` (`--propagate` or `check --fix` writes them when it has no entry)",
-                out_entry.key, in_entry.key
-            )),
+            .help(if op.opcode.is(Op::CONCATENATION) {
+                format!("give the output and every input of {what} the same parameters")
+            } else {
+                format!(
+                    "give `{}` the parameters of `{}` (`--propagate` or `check --fix` writes them when it has no entry)",
+                    out_entry.key, in_entry.key
+                )
+            }),
         );
         break;
     }
@@ -594,7 +639,7 @@ fn weight_zero_point(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnosti
             Diagnostic::new(
                 &ONERT_INT8_WEIGHT_ZERO_POINT,
                 format!(
-                    "`{}` (the weight of {what}) is int8 with a zero point other than 0, which onert 0.1.0 refuses when it loads the model (\"OperationValidator failed\")",
+                    "`{}` is int8 with a zero point other than 0, as the weight of {what}; onert 0.1.0 refuses that when it loads the model (\"OperationValidator failed\")",
                     e.key
                 ),
             ),
@@ -606,23 +651,37 @@ fn weight_zero_point(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnosti
     );
 }
 
-/// QUANTIZE into int8: inserted for `--float-io` graph inputs and after
-/// operators that run in float, or already in the model.
+/// QUANTIZE from float32 into int8: inserted for `--float-io` graph
+/// inputs and after operators that run in float, or already in the model
+/// (a QUANTIZE that requantizes an integer tensor is computed right).
 fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let mut written: Vec<(TensorId, String)> = Vec::new();
+    // (the tensor written, its entry if it gets one, what writes it)
+    let mut written: Vec<(TensorId, Option<&Entry>, String)> = Vec::new();
+    let int8 = |t: TensorId| planned(ctx, t).filter(|e| dtype(e) == Some(QDType::I8));
     for sg in &ctx.graph.subgraphs {
-        let id = |index| sg.id(index);
         if ctx.options.float_io {
             for &i in &sg.inputs {
-                written.push((
-                    id(i),
-                    "the QUANTIZE `--float-io` inserts after this graph input".into(),
-                ));
+                if let Some(e) = int8(sg.id(i)) {
+                    let how = format!(
+                        "the QUANTIZE `--float-io` inserts after graph input {i} (subgraph {})",
+                        sg.index
+                    );
+                    written.push((sg.id(i), Some(e), how));
+                }
             }
         }
         for op in sg.operators.iter().filter(|o| o.opcode.is(Op::QUANTIZE)) {
-            for &o in &op.outputs {
-                written.push((id(o), format!("QUANTIZE #{} writes it", op.index)));
+            let reads_float = op.input(0).is_some_and(|x| {
+                sg.tensors[x].dtype == TensorType::FLOAT32 && !ctx.quantized.contains(&sg.id(x))
+            });
+            let Some(&o) = op.outputs.first() else {
+                continue;
+            };
+            let already_int8 = sg.tensors[o].dtype == TensorType::INT8;
+            let entry = int8(sg.id(o));
+            if reads_float && (already_int8 || entry.is_some()) {
+                let how = format!("QUANTIZE #{} (subgraph {})", op.index, sg.index);
+                written.push((sg.id(o), entry, how));
             }
         }
     }
@@ -634,35 +693,30 @@ fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             tensor,
         } = c
         {
-            written.push((
-                TensorId {
-                    subgraph,
-                    index: tensor,
-                },
-                format!(
-                    "the QUANTIZE inserted after {} #{op}, which runs in float",
-                    ctx.graph.subgraphs[subgraph].operators[op].opcode
-                ),
-            ));
+            let sg = &ctx.graph.subgraphs[subgraph];
+            if let Some(e) = int8(sg.id(tensor)) {
+                let how = format!(
+                    "the QUANTIZE inserted after {} #{op} (subgraph {subgraph}), which runs in float",
+                    sg.operators[op].opcode
+                );
+                written.push((sg.id(tensor), Some(e), how));
+            }
         }
     }
-    for (t, how) in written {
-        let Some(e) = planned(ctx, t).filter(|e| dtype(e) == Some(QDType::I8)) else {
-            continue;
-        };
+    for (t, entry, how) in written {
+        let name = ctx.graph.tensor(t).name;
         out.push(
             at_entry(
                 Diagnostic::new(
                     &ONERT_INT8_QUANTIZE,
                     format!(
-                        "`{}` is int8 and {how}; onert 0.1.0 quantizes into int8 as if into uint8 ([0, 255], stored as int8: the model runs, with wrong results)",
-                        ctx.graph.tensor(t).name
+                        "`{name}` is int8, written from float32 by {how}; onert 0.1.0 quantizes into int8 as if into uint8 ([0, 255], stored as int8: the model runs, with wrong results)"
                     ),
                 ),
-                Some(e),
+                entry,
                 Some("dtype"),
             )
-            .tensor(ctx.graph.tensor(t).name)
+            .tensor(name)
             .help("quantize this tensor with uint8, or (for a graph input) leave out --float-io"),
         );
     }
@@ -691,7 +745,7 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 &ONERT_MIXED_TYPES,
                 format!(
-                    "`{}` (the weight of {what}) is {} while its input `{}` is {}; onert 0.1.0 reads the weights as {} (the model runs, with wrong results)",
+                    "`{}` is {}, the weight of {what}, while its input `{}` is {}; onert 0.1.0 reads the weights as {} (the model runs, with wrong results)",
                     w.key,
                     wt.name(),
                     x.key,
@@ -721,18 +775,35 @@ fn integer_dequantize(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let id = ctx.graph.subgraphs[subgraph].id(tensor);
-        let Some(e) =
-            planned(ctx, id).filter(|e| matches!(dtype(e), Some(QDType::I32) | Some(QDType::I64)))
-        else {
+        let Some(e) = planned(ctx, id) else { continue };
+        if varies(e) {
+            let opcode = &ctx.graph.subgraphs[subgraph].operators[op].opcode;
+            out.push(
+                at_entry(
+                    Diagnostic::new(
+                        &ONERT_PER_CHANNEL,
+                        format!(
+                            "`{}` has per-channel parameters that differ between channels, and {opcode} #{op} (subgraph {subgraph}) runs in float, so it would be read through a DEQUANTIZE, which onert 0.1.0 computes with channel 0's for every channel (the model runs, with wrong results)",
+                            e.key
+                        ),
+                    ),
+                    Some(e),
+                    Some("scale"),
+                )
+                .tensor(ctx.graph.tensor(id).name)
+                .help(format!("give `{}` per-tensor parameters, or keep it float too (remove its entry)", e.key)),
+            );
+        }
+        if !matches!(dtype(e), Some(QDType::I32) | Some(QDType::I64)) {
             continue;
-        };
+        }
         let opcode = &ctx.graph.subgraphs[subgraph].operators[op].opcode;
         out.push(
             at_entry(
                 Diagnostic::new(
                     &ONERT_INT_DEQUANTIZE,
                     format!(
-                        "{opcode} #{op} runs in float, so `{}` ({}) would be read through a DEQUANTIZE, which onert 0.1.0 refuses for integer tensors when it loads the model",
+                        "`{}` is {}, and {opcode} #{op} (subgraph {subgraph}) runs in float, so it would be read through a DEQUANTIZE, which onert 0.1.0 refuses for integer tensors when it loads the model",
                         e.key,
                         dtype(e).map_or("", QDType::name)
                     ),
