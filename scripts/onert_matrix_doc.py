@@ -42,6 +42,7 @@ RULES = {
     "Q806": ("onert-int8-weight-zero-point", "onert refuses int8 weights with a zero point other than 0"),
     "Q807": ("onert-mixed-types", "onert computes a layer wrongly when its weight's type is not its input's"),
     "Q808": ("onert-integer-dequantize", "onert refuses a DEQUANTIZE of an int32 or int64 tensor"),
+    "Q809": ("onert-unmeasured", "an operator would run quantized on a type onert was not measured on"),
 }
 # Q801: target.rs's NO_KERNEL, the operators it reports by the type of
 # their output or of their (non-constant) input.
@@ -346,7 +347,7 @@ def not_covered(cells, by_id):
         "do ([Q803](rules.md#q803)); a DEQUANTIZE of per-channel weights, which mixed precision inserts before a "
         "layer that runs in float, does the same (Q803); a QUANTIZE from float32 into int8 that the model already "
         "has clamps as the inserted ones do ([Q805](rules.md#q805)). `tests/target.rs` holds the check side of "
-        "each; an operator not in the matrix or this list is not known to run.",
+        "each; an operator not in the matrix or this list is not known to run, and Q809 says so.",
         "- A DEQUANTIZE from int32, which `apply --allow-float` inserts for the bias of a layer that runs in "
         "float when the bias keeps its entry: rejected at load, `OperationValidator failed at line 317` "
         "([Q808](rules.md#q808) onert-integer-dequantize; `test_a_dequantized_int32_bias_is_rejected_at_load`).",
@@ -368,7 +369,7 @@ def render(data):
         "",
         "What the ONE runtime from PyPI (`onert`) accepts and computes correctly for quantized operators, "
         "measured operator by operator. `q-implant check MODEL QPARAM --target onert` reports what fails here "
-        "with the rules Q801 to Q808 (errors; `apply --target onert` refuses to write past them, and writes "
+        "with the rules Q801 to Q808 (errors; Q809 warns about an operator that would run quantized on a type not measured here; `apply --target onert` refuses to write past them, and writes "
         "the plain layout only); each failing cell below names the rules that report it "
         "([Failing cells](#failing-cells)), and `tests/interop/test_target_onert.py` runs each rule's case on "
         "onert. `docs/rules.md` documents the rules.",

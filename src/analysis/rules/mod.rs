@@ -94,6 +94,7 @@ pub static ALL: &[&Rule] = &[
     &target::ONERT_INT8_WEIGHT_ZERO_POINT,
     &target::ONERT_MIXED_TYPES,
     &target::ONERT_INT_DEQUANTIZE,
+    &target::ONERT_UNMEASURED,
 ];
 
 /// One line per rule: code, default severity, name, summary.

@@ -6,7 +6,10 @@
 //! onert 0.1.0 (its CPU backend) is the one target so far.
 
 use crate::analysis::{Context, Target};
-use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
+use crate::diagnostic::{
+    Diagnostic, Rule,
+    Severity::{Error, Warning},
+};
 use crate::graph::{Operator, Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::plan::Conversion;
@@ -163,6 +166,74 @@ onert 0.1.0 refuses the model when it loads it ("OperationValidator failed").
 Keep the bias float too: remove its entry (or `--allow-float` it), so the float layer reads the model's float bias.
 "#,
 };
+
+pub static ONERT_UNMEASURED: Rule = Rule {
+    code: "Q809",
+    name: "onert-unmeasured",
+    severity: Warning,
+    summary: "an operator would run quantized on a type onert was not measured on",
+    docs: r#"## What it does
+With `--target onert`, finds operators that would run quantized on a type for which onert 0.1.0's support has not been measured (docs/targets.md lists what has).
+
+## Why is this bad?
+A clean `check --target onert` should mean the model runs: for an operator outside the measurements, nothing is known. onert may reject it or compute it wrongly.
+
+## Example
+A quantized SPLIT, or an int8 SQUEEZE.
+
+## Use instead
+Run the written model on onert and compare with the float model before shipping it, or let the operator run in float.
+"#,
+};
+
+/// What onert 0.1.0 was measured to run right, by the type it reads.
+const MEASURED: &[(QDType, &[Op])] = &[
+    (
+        QDType::U8,
+        &[
+            Op::CONV_2D,
+            Op::DEPTHWISE_CONV_2D,
+            Op::FULLY_CONNECTED,
+            Op::ADD,
+            Op::SUB,
+            Op::MUL,
+            Op::MEAN,
+            Op::SOFTMAX,
+            Op::LOGISTIC,
+            Op::TANH,
+            Op::RESHAPE,
+            Op::TRANSPOSE,
+            Op::CONCATENATION,
+            Op::PAD,
+            Op::PADV2,
+            Op::MAX_POOL_2D,
+            Op::AVERAGE_POOL_2D,
+            Op::GATHER,
+            Op::SQUEEZE,
+            Op::EXPAND_DIMS,
+            Op::SLICE,
+            Op::QUANTIZE,
+            Op::DEQUANTIZE,
+        ],
+    ),
+    (
+        QDType::I8,
+        &[
+            Op::CONV_2D,
+            Op::DEPTHWISE_CONV_2D,
+            Op::ADD,
+            Op::SUB,
+            Op::MUL,
+            Op::SOFTMAX,
+            Op::RESHAPE,
+            Op::CONCATENATION,
+            Op::PAD,
+            Op::PADV2,
+            Op::AVERAGE_POOL_2D,
+            Op::DEQUANTIZE,
+        ],
+    ),
+];
 
 /// What onert 0.1.0 has no kernel for: operator, type, and what it says.
 const NO_KERNEL: &[(Op, QDType, &str)] = &[
@@ -393,6 +464,26 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     )
                     .tensor(out_name)
                     .help(help),
+                );
+            }
+            let measured = MEASURED
+                .iter()
+                .any(|(t, ops)| *t == kernel_type && ops.iter().any(|&o| op.opcode.is(o)));
+            if rejected.is_none() && !measured && kernel_type != QDType::I16 {
+                out.push(
+                    at_entry(
+                        Diagnostic::new(
+                            &ONERT_UNMEASURED,
+                            format!(
+                                "{what} would run on {}, which onert 0.1.0's support was not measured for (docs/targets.md)",
+                                kernel_type.name()
+                            ),
+                        ),
+                        out_entry,
+                        Some("dtype"),
+                    )
+                    .tensor(out_name)
+                    .help("run the written model on onert and compare it with the float model before shipping it"),
                 );
             }
             let site = Site {
