@@ -41,7 +41,7 @@ A quantized operator computes a quantized output, for which it needs the output'
 `--allow-float ofm` where `ofm` is the output of a Conv2D whose input, weight and bias are all quantized.
 
 ## Use instead
-Give `ofm` parameters, or keep the whole operator float (`--allow-float` its input, weight and bias too).
+Give `ofm` parameters, or keep the whole operator float: remove the entries of its input, weight and bias and `--allow-float` them too (a tensor with an entry is quantized, named there or not).
 "#,
 };
 
@@ -141,7 +141,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 format!("{op} (subgraph {}) reads only quantized tensors, so it writes `{name}` quantized, but `{name}` has no parameters", u.subgraph),
             )
             .tensor(name)
-            .help(format!("give `{name}` an entry, or keep {op} float by also passing its inputs to --allow-float")),
+            .help(format!("give `{name}` an entry, or let {op} run in float: remove the entries of the tensors it reads and pass them to --allow-float too (an entry still quantizes a tensor named there)")),
         );
     }
 }
