@@ -381,9 +381,14 @@ def render(data):
             for code in rules_for(c):
                 rule_counts[code] += 1
     lines += table(["Rule", "Name", "Reports", "Failing cells"],
-                   [[f"[{code}](rules.md#{code.lower()})", f"`{name}`", summary, rule_counts[code]]
+                   [[f"[{code}](rules.md#{code.lower()})", f"`{name}`", summary,
+                     rule_counts[code] or "none here (see [below](#not-covered-by-a-rule))"]
                     for code, (name, summary) in RULES.items()])
     lines += [
+        "",
+        "The matrix has one type per cell; the rules with no cell here stand on the runs listed under "
+        "[Not covered by a rule](#not-covered-by-a-rule) (mixed types, integer DEQUANTIZE, operators beyond "
+        "the matrix).",
         "",
         f"- Measured: {env['date']}, in {data['seconds']:g} s",
         f"- Runtime: onert {env['onert_version']} (PyPI wheel), `{env['backend']}` backend",

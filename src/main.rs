@@ -128,14 +128,15 @@ enum Command {
     },
     /// List the rules, or explain one (`q-implant rules Q103`).
     Rules {
-        /// A rule code (Q103) or name (duplicate-key).
+        /// A rule code (Q103), a code prefix (Q8: those rules) or a name
+        /// (duplicate-key).
         code: Option<String>,
         /// Print every rule's documentation as Markdown (docs/rules.md).
         #[arg(long)]
         markdown: bool,
     },
-    /// Show every tensor and operator of a model: names, types, shapes,
-    /// constants, producers, consumers and quantization.
+    /// Show every tensor of a model: names, types, shapes, constants, the
+    /// operators that produce and consume it, and quantization.
     Inspect {
         /// The .circle model.
         model: PathBuf,
@@ -638,11 +639,12 @@ impl Ui {
         if settings.target_rules_without_target {
             self.status("warning: --select names only target rules (Q8xx), which run only with --target onert (or `target` in the configuration)");
         }
+        // Said even with --quiet: it changes which settings apply.
         for (path, why) in &settings.skipped {
-            self.status(&format!(
+            eprintln!(
                 "warning: skipped {} ({why}); --isolated reads no configuration",
                 path.display()
-            ));
+            );
         }
         match &settings.config {
             Some(path) => self.verbose(&format!("configuration: {}", path.display())),

@@ -515,3 +515,48 @@ fn a_scale_float32_cannot_hold_is_left_as_it_is() {
         );
     }
 }
+
+/// `--fix` never adds an entry for a tensor the user keeps float on
+/// purpose, and marks no such finding fixable.
+#[test]
+fn fix_leaves_allowed_float_tensors_float() {
+    let mut set = QSet::copy_of("story");
+    let float = [
+        "__main__.modules.<locals>.SubNet::relu_2",
+        "torch.nn.modules.conv.Conv2d::permute_default_8",
+        "torch.nn.modules.conv.Conv2d::conv2d_5",
+        "tico::_prop_tensor_constant0",
+        "tico::p_subnet_conv3_bias",
+    ];
+    for k in float {
+        set.json.remove(k).unwrap();
+    }
+    set.save();
+    let allow = float.join(",");
+    let check = |extra: &[&str]| {
+        q_implant()
+            .arg("check")
+            .arg(fixture("story.circle"))
+            .arg(set.path())
+            .args(["--allow-float", &allow, "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let before = check(&[]);
+    assert_eq!(before.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(doc["summary"]["fixable"], 0, "{doc:#}");
+    let fixed = check(&["--fix"]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(set.path()).unwrap()).unwrap();
+    for k in float {
+        assert!(!json.contains_key(k), "--fix added `{k}`");
+    }
+}

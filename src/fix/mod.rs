@@ -242,8 +242,10 @@ pub fn plan(
     }
     plan.text = text::apply(&q.text, &edits);
     // 4: additions, in rounds, each on the set as the last left it; never
-    // for a tensor a key left unresolved may still mean.
-    let protected = protected(analysis);
+    // for a tensor a key left unresolved may still mean, nor for one the
+    // user keeps float on purpose.
+    let mut protected = protected(analysis);
+    protected.extend(options.allow_float.iter().map(String::as_str));
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
@@ -349,6 +351,7 @@ pub fn mark_fixable(graph: &Graph<'_>, analysis: &mut Analysis, options: &CheckO
     // Tensors a key is renamed to are covered by the rename (and marked
     // so already); quantizing their data here would be wasted work.
     let mut skip = protected(analysis);
+    skip.extend(options.allow_float.iter().map(String::as_str));
     skip.extend(
         analysis
             .resolutions

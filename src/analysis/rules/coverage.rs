@@ -101,8 +101,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .tensor(t.name)
-            // The rename `--fix` makes covers it.
-            .fixable_if(ctx.key_probably_meaning(t.name).is_some())
+            // The rename `--fix` makes covers it (a tensor kept float on
+            // purpose is no finding to fix).
+            .fixable_if(ctx.key_probably_meaning(t.name).is_some() && !allowed)
             .help(match ctx.key_probably_meaning(t.name) {
                 Some(key) => format!(
                     "the key `{key}` probably means this tensor: rename it to `{}` (`check --fix` does it)",
@@ -241,7 +242,7 @@ fn what_covers(ctx: &Context<'_>, sg: &Subgraph<'_>, index: usize) -> Option<Str
     let op = &sg.operators[p];
     if let Some(source) = op.value_source() {
         return Some(format!(
-            "it is a copy {} #{p} makes of `{}`: `check --fix` (or `--propagate`) gives it that tensor's parameters",
+            "it is a copy {} #{p} makes of `{}`: `check --fix` (or `--propagate`) gives it that tensor's parameters once that tensor has them",
             op.opcode, sg.tensors[source].name
         ));
     }

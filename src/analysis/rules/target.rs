@@ -30,7 +30,7 @@ onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): 
 An int8 set for an MLP: its FULLY_CONNECTED layers run on int8.
 
 ## Use instead
-Quantize with uint8 where onert has the uint8 kernel; keep the operator float with `--allow-float` on its output (apply inserts the DEQUANTIZE and QUANTIZE around it); fuse a standalone ReLU into the operator before it in the converter.
+Quantize with uint8 where onert has the uint8 kernel; fuse a standalone ReLU into the operator before it in the converter; or let the operator run in float: remove the entries of its output and of the tensors it reads and pass them to `--allow-float` (apply then inserts the DEQUANTIZE and QUANTIZE around it). Q602 names any operator before it that must run in float too, back to a layer whose weight and bias can stay float.
 "#,
 };
 
