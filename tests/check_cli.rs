@@ -608,3 +608,58 @@ fn rules_lists_the_rules_of_a_prefix() {
     assert!(out.lines().all(|l| l.starts_with("Q50")), "{out}");
     q_implant().args(["rules", "Q9"]).assert().code(2);
 }
+
+/// Work over a second shows a progress line on a terminal (stderr), erased
+/// before the end; `--quiet` and a pipe get none.
+#[cfg(unix)]
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is needed for a terminal");
+        return;
+    }
+    let mut s = QSet::copy_of("mlp");
+    let x = s.json["tico::x"].clone();
+    for i in 0..20_000 {
+        s.json.insert(format!("bogus.{i}"), x.clone());
+    }
+    let qparam = s.save();
+    let bin = assert_cmd::cargo::cargo_bin("q-implant");
+    let on_terminal = |extra: &str| {
+        let log = s.dir.path().join("terminal.log");
+        let command = format!(
+            "'{}' check '{}' '{}' --format json {extra} > /dev/null",
+            bin.display(),
+            fixture("mlp.circle").display(),
+            qparam.display()
+        );
+        std::process::Command::new("script")
+            .args(["-qec", &command])
+            .arg(&log)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        std::fs::read_to_string(&log).unwrap_or_default()
+    };
+    let drawn = on_terminal("");
+    assert!(drawn.contains(" checking "), "{drawn:?}");
+    let last = drawn.rfind(" checking ").unwrap();
+    assert!(drawn[last..].contains("\r\u{1b}[2K"), "erased: {drawn:?}");
+    assert!(!on_terminal("--quiet").contains(" checking "));
+    let piped = q_implant()
+        .arg("check")
+        .arg(fixture("mlp.circle"))
+        .arg(&qparam)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
