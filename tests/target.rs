@@ -36,6 +36,13 @@ fn q8(codes: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The Q8 codes in code order, for cases with several.
+fn q8_sorted(codes: &[String]) -> Vec<String> {
+    let mut found = q8(codes);
+    found.sort();
+    found
+}
+
 #[test]
 fn the_sets_onert_runs_raise_nothing() {
     for name in ["convnet", "mlp"] {
@@ -65,8 +72,7 @@ fn q801_int8_fully_connected() {
     }
     let (target, plain) = with_and_without("mlp.circle", &set);
     // Both layers run on int8 (Q801); their weights stay uint8 (Q807).
-    let mut found = q8(&target);
-    found.sort();
+    let found = q8_sorted(&target);
     assert_eq!(found, ["Q801", "Q801", "Q807", "Q807"], "{target:?}");
     assert!(q8(&plain).is_empty());
 }
@@ -79,8 +85,7 @@ fn q801_a_fully_connected_reading_int8() {
     set.entry("tico::x").insert("dtype".into(), json!("int8"));
     set.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[0]));
     let (target, _) = with_and_without("mlp.circle", &set);
-    let mut found = q8(&target);
-    found.sort();
+    let found = q8_sorted(&target);
     assert_eq!(found, ["Q801", "Q807"], "{target:?}");
 }
 
@@ -185,8 +190,7 @@ fn q806_int8_weight_zero_point() {
     set.set_npy(k, "zerop", "<i8", &[1], &i64s(&[3]));
     set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[1u8; 216]);
     let (target, plain) = with_and_without("convnet.circle", &set);
-    let mut found = q8(&target);
-    found.sort();
+    let found = q8_sorted(&target);
     assert_eq!(found, ["Q806", "Q807"], "{target:?}");
     assert!(q8(&plain).is_empty());
     // FULLY_CONNECTED is not refused for it: only the mixed types.
