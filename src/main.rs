@@ -310,7 +310,26 @@ impl AnalysisArgs {
                 file.unwrap_or(false)
             }
         };
+        let target = match (self.target, &file.target) {
+            (Some(TargetArg::Onert), _) => Some(Target::Onert),
+            (None, Some(name)) => Some(Target::parse(name).ok_or_else(|| {
+                in_file(
+                    miette::miette!(
+                        code = "config::target",
+                        help = "the targets are: onert",
+                        "there is no target `{name}`"
+                    ),
+                    "target",
+                )
+            })?),
+            (None, None) => None,
+        };
+        let target_rule =
+            |p: &String| p.to_ascii_uppercase().starts_with("Q8") || p.starts_with("onert-");
         Ok(Settings {
+            target_rules_without_target: target.is_none()
+                && !select.is_empty()
+                && select.iter().all(target_rule),
             options: CheckOptions {
                 load: LoadOptions {
                     allow_outside_paths: self.allow_outside_paths,
@@ -318,32 +337,11 @@ impl AnalysisArgs {
                 allow_float,
                 propagate: flag(self.propagate, self.no_propagate, file.propagate),
                 float_io: flag(self.float_io, self.no_float_io, file.float_io),
-                target: match (self.target, &file.target) {
-                    (Some(TargetArg::Onert), _) => Some(Target::Onert),
-                    (None, Some(name)) => Some(Target::parse(name).ok_or_else(|| {
-                        in_file(
-                            miette::miette!(
-                                code = "config::target",
-                                help = "the targets are: onert",
-                                "there is no target `{name}`"
-                            ),
-                            "target",
-                        )
-                    })?),
-                    (None, None) => None,
-                },
+                target,
             },
-            target_rules_without_target: false,
             filter,
             config: config.map(|c| c.path),
             skipped,
-        })
-        .map(|mut s: Settings| {
-            let target_rule =
-                |p: &String| p.to_ascii_uppercase().starts_with("Q8") || p.starts_with("onert-");
-            s.target_rules_without_target =
-                s.options.target.is_none() && !select.is_empty() && select.iter().all(target_rule);
-            s
         })
     }
 }

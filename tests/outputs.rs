@@ -178,7 +178,18 @@ fn killed_mid_write(signal: libc::c_int) {
     let sc = Scene::built(slow_to_write, slow_set());
     sc.set.save();
     for attempt in 0..20 {
-        let mut child = apply_command(&sc, &sc.out(), &[])
+        let mut command = apply_command(&sc, &sc.out(), &[]);
+        // A run started in the background inherits SIGINT ignored, and
+        // `apply` rightly keeps an inherited ignore: give the child the
+        // default, as a terminal would.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                libc::signal(signal, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
