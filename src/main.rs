@@ -209,8 +209,11 @@ struct AnalysisArgs {
     /// Also check what this runtime rejects or computes wrongly (the Q8xx
     /// rules, from the support measured in docs/targets.md); its errors
     /// refuse `apply` like any other.
-    #[arg(long, value_enum, value_name = "RUNTIME")]
+    #[arg(long, value_enum, value_name = "RUNTIME", conflicts_with = "no_target")]
     target: Option<TargetArg>,
+    /// Check for no runtime (overrides `target` in a configuration file).
+    #[arg(long)]
+    no_target: bool,
     /// Read settings from this file (a q-implant.toml, or a pyproject.toml
     /// with [tool.q-implant]) instead of the one found by walking up from
     /// QPARAM's directory.
@@ -311,6 +314,7 @@ impl AnalysisArgs {
             }
         };
         let target = match (self.target, &file.target) {
+            _ if self.no_target => None,
             (Some(TargetArg::Onert), _) => Some(Target::Onert),
             (None, Some(name)) => Some(Target::parse(name).ok_or_else(|| {
                 in_file(

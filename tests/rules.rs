@@ -460,3 +460,19 @@ fn numbers_are_shown_in_their_shortest_form() {
     assert!(message.contains(".scale[0] is 0.05, but"), "{message}");
     assert!(!message.contains("e-"), "{message}");
 }
+
+/// Q604: `--allow-float` names a tensor the set has an entry for.
+#[test]
+fn q604_allowed_float_has_entry() {
+    let s = QSet::copy_of("mlp");
+    let out = common::q_implant()
+        .arg("check")
+        .arg(mlp())
+        .arg(s.save())
+        .args(["--format", "json", "--allow-float", "tico::x"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(codes(&doc), ["Q604"], "{doc:#}");
+    assert_eq!(doc["diagnostics"][0]["severity"], "warning");
+}

@@ -250,6 +250,13 @@ fn the_target_from_a_configuration_file() {
     .unwrap();
     let (doc, code) = check_json(&fixture("story.circle"), &set.save());
     assert_eq!((q8(&codes(&doc)), code), (vec!["Q801".to_string()], 1));
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .arg("--no-target")
+        .assert()
+        .success();
     std::fs::write(set.dir.path().join("q-implant.toml"), "target = \"onrt\"\n").unwrap();
     q_implant()
         .arg("check")

@@ -64,8 +64,46 @@ Export the fused modules too (their weights are `module[0].weight`, their output
 "#,
 };
 
+pub static ALLOWED_FLOAT_HAS_ENTRY: Rule = Rule {
+    code: "Q604",
+    name: "allowed-float-has-entry",
+    severity: Severity::Warning,
+    summary: "a tensor given to --allow-float has an entry, which quantizes it anyway",
+    docs: r#"## What it does
+Finds tensors passed to `--allow-float` (or `allow-float` in the configuration) that an entry of the set names.
+
+## Why is this bad?
+`--allow-float` lets a tensor stay float when the set leaves it out; it does not take an entry away. The tensor is quantized as its entry says, and the operators around it may run quantized after all.
+
+## Example
+`--allow-float relu` with an entry `"relu"` in qparam.json.
+
+## Use instead
+Remove the entry to keep the tensor float, or leave the name out of `--allow-float`.
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     missing_layer_kinds(ctx, out);
+    for (entry, ids) in ctx.qparam.entries.iter().zip(&ctx.targets) {
+        if !ids.is_empty() && ctx.allowed_float(&entry.key) {
+            out.push(
+                Diagnostic::new(
+                    &ALLOWED_FLOAT_HAS_ENTRY,
+                    format!(
+                        "`{}` is given to --allow-float, but this entry quantizes it anyway",
+                        entry.key
+                    ),
+                )
+                .key(&entry.key)
+                .tensor(&entry.key)
+                .at(entry.key_span.clone())
+                .help(
+                    "remove this entry to keep the tensor float, or leave it out of --allow-float",
+                ),
+            );
+        }
+    }
     let mut uncovered = HashSet::new();
     for sg in &ctx.graph.subgraphs {
         for index in reachable_from_outputs(sg) {

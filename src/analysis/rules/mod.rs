@@ -78,6 +78,7 @@ pub static ALL: &[&Rule] = &[
     &coverage::FLOAT_REMAINS,
     &coverage::PRECISION_BOUNDARY,
     &coverage::MISSING_LAYER_KIND,
+    &coverage::ALLOWED_FLOAT_HAS_ENTRY,
     &spec::BIAS_DTYPE,
     &spec::BIAS_SCALE,
     &spec::BIAS_ZERO_POINT,
