@@ -36,6 +36,12 @@ fn q8(codes: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Gives `key` another type and a per-tensor zero point.
+fn retype(set: &mut QSet, key: &str, dtype: &str, zero_point: i64) {
+    set.entry(key).insert("dtype".into(), json!(dtype));
+    set.set_npy(key, "zerop", "<i8", &[1], &i64s(&[zero_point]));
+}
+
 /// The Q8 codes in code order, for cases with several.
 fn q8_sorted(codes: &[String]) -> Vec<String> {
     let mut found = q8(codes);
@@ -67,8 +73,7 @@ fn q801_int8_fully_connected() {
     let mut set = QSet::copy_of("mlp");
     for k in ["tico::x", "::relu", "::linear_1"] {
         let k = set.key(k);
-        set.entry(&k).insert("dtype".into(), json!("int8"));
-        set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+        retype(&mut set, &k, "int8", 0);
     }
     let (target, plain) = with_and_without("mlp.circle", &set);
     // Both layers run on int8 (Q801); their weights stay uint8 (Q807).
@@ -82,8 +87,7 @@ fn q801_int8_fully_connected() {
 #[test]
 fn q801_a_fully_connected_reading_int8() {
     let mut set = QSet::copy_of("mlp");
-    set.entry("tico::x").insert("dtype".into(), json!("int8"));
-    set.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[0]));
+    retype(&mut set, "tico::x", "int8", 0);
     let (target, _) = with_and_without("mlp.circle", &set);
     let found = q8_sorted(&target);
     assert_eq!(found, ["Q801", "Q807"], "{target:?}");
@@ -95,8 +99,7 @@ fn q802_int16() {
     let mut set = QSet::copy_of("mlp");
     for k in ["tico::x", "::relu"] {
         let k = set.key(k);
-        set.entry(&k).insert("dtype".into(), json!("int16"));
-        set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+        retype(&mut set, &k, "int16", 0);
     }
     let (target, _) = with_and_without("mlp.circle", &set);
     assert_eq!(q8(&target), ["Q802"], "{target:?}");
@@ -140,8 +143,7 @@ fn q804_a_transpose_that_would_requantize() {
 #[test]
 fn q805_float_io_into_int8() {
     let mut set = QSet::copy_of("mlp");
-    set.entry("tico::x").insert("dtype".into(), json!("int8"));
-    set.set_npy("tico::x", "zerop", "<i8", &[1], &i64s(&[0]));
+    retype(&mut set, "tico::x", "int8", 0);
     let qparam = set.save();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.circle");
@@ -186,8 +188,7 @@ fn q805_float_io_into_int8() {
 fn q806_int8_weight_zero_point() {
     let mut set = QSet::copy_of("convnet");
     let k = "tico::_prop_tensor_constant2";
-    set.entry(k).insert("dtype".into(), json!("int8"));
-    set.set_npy(k, "zerop", "<i8", &[1], &i64s(&[3]));
+    retype(&mut set, k, "int8", 3);
     set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[1u8; 216]);
     let (target, plain) = with_and_without("convnet.circle", &set);
     let found = q8_sorted(&target);
@@ -196,8 +197,7 @@ fn q806_int8_weight_zero_point() {
     // FULLY_CONNECTED is not refused for it: only the mixed types.
     let mut set = QSet::copy_of("mlp");
     let k = set.key("fc1_weight");
-    set.entry(&k).insert("dtype".into(), json!("int8"));
-    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[3]));
+    retype(&mut set, &k, "int8", 3);
     set.set_npy(&k, "value", "|i1", &[32, 16], &[1u8; 512]);
     let (target, _) = with_and_without("mlp.circle", &set);
     assert_eq!(q8(&target), ["Q807"], "{target:?}");
@@ -208,8 +208,7 @@ fn q806_int8_weight_zero_point() {
 fn q807_int8_weights_under_uint8_activations() {
     let mut set = QSet::copy_of("mlp");
     let k = set.key("fc2_weight");
-    set.entry(&k).insert("dtype".into(), json!("int8"));
-    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    retype(&mut set, &k, "int8", 0);
     set.set_npy(&k, "value", "|i1", &[10, 32], &[1u8; 320]);
     let (target, plain) = with_and_without("mlp.circle", &set);
     assert_eq!(q8(&target), ["Q807"], "{target:?}");
@@ -418,8 +417,7 @@ fn q801_q803_q804_q805_beyond_the_matrix() {
 fn q801_goes_by_the_type_read() {
     let mut set = QSet::copy_of("mlp");
     let k = set.key("::linear_1");
-    set.entry(&k).insert("dtype".into(), json!("int8"));
-    set.set_npy(&k, "zerop", "<i8", &[1], &i64s(&[0]));
+    retype(&mut set, &k, "int8", 0);
     let (target, _) = with_and_without("mlp.circle", &set);
     assert!(q8(&target).is_empty(), "{target:?}");
 }

@@ -385,23 +385,19 @@ fn varies(e: &Entry) -> bool {
             .is_some_and(|z| z.windows(2).any(|w| w[0] != w[1]))
 }
 
-/// A finding about operator `op`, placed on `entry` (its output's, or the
-/// tensor's the finding is about) when there is one.
-fn at_entry(mut d: Diagnostic, entry: Option<&Entry>, field: Option<&'static str>) -> Diagnostic {
+/// A finding placed on `field` of `entry` (the key itself when the field is
+/// missing), if the finding has an entry.
+fn at_entry(mut d: Diagnostic, entry: Option<&Entry>, field: &'static str) -> Diagnostic {
     if let Some(e) = entry {
-        d = d.key(&e.key).at(e.key_span.clone());
-        if let Some(f) = field {
-            d = d.field(f);
-            let span = match f {
-                "scale" => e.scale.as_ref().map(|s| s.span.clone()),
-                "zerop" => e.zerop.as_ref().map(|s| s.span.clone()),
-                "dtype" => e.dtype.as_ref().map(|s| s.span.clone()),
-                _ => None,
-            };
-            if let Some(span) = span {
-                d.span = Some(span);
-            }
-        }
+        let span = match field {
+            "scale" => e.scale.as_ref().map(|s| s.span.clone()),
+            "zerop" => e.zerop.as_ref().map(|s| s.span.clone()),
+            _ => e.dtype.as_ref().map(|s| s.span.clone()),
+        };
+        d = d
+            .key(&e.key)
+            .field(field)
+            .at(span.unwrap_or_else(|| e.key_span.clone()));
     }
     d
 }
@@ -460,7 +456,7 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             ),
                         ),
                         out_entry,
-                        Some("dtype"),
+                        "dtype",
                     )
                     .tensor(out_name)
                     .help(help),
@@ -480,7 +476,7 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             ),
                         ),
                         out_entry,
-                        Some("dtype"),
+                        "dtype",
                     )
                     .tensor(out_name)
                     .help("run the written model on onert and compare it with the float model before shipping it"),
@@ -550,7 +546,7 @@ fn int16(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             ),
             Some(first),
-            Some("dtype"),
+            "dtype",
         )
         .help("quantize with uint8 for onert"),
     );
@@ -593,7 +589,7 @@ fn per_channel(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 ),
                 Some(e),
-                Some("scale"),
+                "scale",
             )
             .tensor(sg.tensors[t].name)
             .help("give it per-tensor parameters (one scale, one zero point); CONV_2D and DEPTHWISE_CONV_2D weights may stay per channel"),
@@ -689,7 +685,7 @@ fn copies(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 ),
                 Some(out_entry),
-                Some("scale"),
+                "scale",
             )
             .tensor(sg.tensors[output].name)
             .help(if op.opcode.is(Op::CONCATENATION) {
@@ -735,7 +731,7 @@ fn weight_zero_point(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnosti
                 ),
             ),
             Some(e),
-            Some("zerop"),
+            "zerop",
         )
         .tensor(sg.tensors[w].name)
         .help("quantize int8 weights symmetrically (zero point 0), or use uint8"),
@@ -805,7 +801,7 @@ fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 ),
                 entry,
-                Some("dtype"),
+                "dtype",
             )
             .tensor(name)
             .help("quantize this tensor with uint8, or (for a graph input) leave out --float-io"),
@@ -845,7 +841,7 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             ),
             Some(w),
-            Some("dtype"),
+            "dtype",
         )
         .tensor(op.input(slots.weight).map_or("", |t| sg.tensors[t].name))
         .help(format!("quantize `{}` as {} too", w.key, xt.name())),
@@ -879,7 +875,7 @@ fn integer_dequantize(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         ),
                     ),
                     Some(e),
-                    Some("scale"),
+                    "scale",
                 )
                 .tensor(ctx.graph.tensor(id).name)
                 .help(format!("give `{}` per-tensor parameters, or keep it float too (remove its entry)", e.key)),
@@ -900,7 +896,7 @@ fn integer_dequantize(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     ),
                 ),
                 Some(e),
-                Some("dtype"),
+                "dtype",
             )
             .tensor(ctx.graph.tensor(id).name)
             .help(format!(
