@@ -1107,16 +1107,22 @@ def make_per_channel(model, directory, which):
     return changed
 
 
-def simulated(model, entries_dir, x):
-    """The float model with every tensor rounded to its parameters (numpy,
-    fixtures/refexec.py): what the quantization alone does to the output."""
-    refexec = _refexec()
-    sg = model.subgraphs[0]
-    index = {t.name.decode(): i for i, t in enumerate(sg.tensors)}
+def parameters(model, entries_dir):
+    """Tensor index -> (dtype, scales, zero points, axis) of the set in
+    `entries_dir` (its qparam.json and npy files)."""
+    index = {t.name.decode(): i for i, t in enumerate(model.subgraphs[0].tensors)}
     params = {}
     for key, e in json.load(open(os.path.join(entries_dir, "qparam.json"))).items():
         load = lambda f, e=e: np.load(os.path.join(entries_dir, e[f])).astype(np.float64)  # noqa: E731
         params[index[key]] = (e["dtype"], load("scale"), load("zerop"), e.get("quantized_dimension", 0))
+    return params
+
+
+def simulated(model, params, x):
+    """The float model with every tensor rounded to its `parameters` (numpy,
+    fixtures/refexec.py): what the quantization alone does to the output."""
+    refexec = _refexec()
+    sg = model.subgraphs[0]
 
     def fake(i, v):
         if i not in params or v is None or v.dtype != np.float32:
@@ -1191,7 +1197,8 @@ def run_models(names=None, timeout=TIMEOUT * 3):
                     continue
                 err = np.concatenate([np.abs((y.astype(np.float64) - z_out) * s_out - yf) / s_out
                                       for y, yf in zip(res["outputs"], ref["outputs"])])
-                sim = np.concatenate([np.abs(simulated(model, d, x) - yf) / s_out
+                params = parameters(model, d)
+                sim = np.concatenate([np.abs(simulated(model, params, x) - yf) / s_out
                                       for x, yf in zip(xs, ref["outputs"])])
                 rec.update({
                     "onert_mean_steps": round(float(err.mean()), 2), "onert_max_steps": round(float(err.max()), 2),

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+import onert_matrix as matrix
 from conftest import FIXTURES, fixture, q_implant, read_model
 from onert.native.libnnfw_api_pybind import prepare_config
 from onert.native.libnnfw_api_pybind.infer import nnfw_session
@@ -23,8 +24,6 @@ import refexec  # noqa: E402
 
 # The seed fixtures/make.py calibrates with.
 SEED = 20261127
-RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767),
-          "int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
 
 
 def onert(path, x):
@@ -39,38 +38,6 @@ def onert(path, x):
 def calibration_inputs(shape, count=8):
     rng = np.random.default_rng(SEED)
     return [rng.standard_normal(shape).astype(np.float32) for _ in range(count)]
-
-
-def parameters(model, qparam):
-    """Tensor index -> (dtype, scales, zero points, axis) of the fixed set."""
-    sg = model.subgraphs[0]
-    index = {t.name.decode(): i for i, t in enumerate(sg.tensors)}
-    entries = json.load(open(qparam))
-    out = {}
-    for key, e in entries.items():
-        load = lambda f: np.load(os.path.join(os.path.dirname(qparam), e[f])).astype(np.float64)
-        out[index[key]] = (e["dtype"], load("scale"), load("zerop"), e["quantized_dimension"])
-    return out
-
-
-def simulated(model, params, x):
-    """The float model with every tensor rounded to its parameters."""
-    def fake(i, v):
-        if i not in params or v is None or v.dtype != np.float32:
-            return v
-        dtype, s, z, axis = params[i]
-        if len(s) > 1:
-            shape = [1] * v.ndim
-            shape[axis] = -1
-            s, z = s.reshape(shape), z.reshape(shape)
-        lo, hi = RANGES[dtype]
-        return ((np.clip(np.round(v / s) + z, lo, hi) - z) * s).astype(np.float32)
-
-    class Rounded(dict):
-        def __setitem__(self, i, v):
-            super().__setitem__(i, fake(i, v) if isinstance(v, np.ndarray) else v)
-
-    return refexec.run(model, [x], values=Rounded())[model.subgraphs[0].outputs[0]]
 
 
 def test_raw_resnet18_export_is_fixed_applied_and_runs(tmp):
@@ -89,14 +56,14 @@ def test_raw_resnet18_export_is_fixed_applied_and_runs(tmp):
     (s_in, z_in), (s_out, z_out) = [
         (float(t.quantization.scale[0]), int(t.quantization.zeroPoint[0])) for t in (tin, tout)
     ]
-    params = parameters(float_model, qparam / "qparam.json")
+    params = matrix.parameters(float_model, str(qparam))
     errors, simulated_errors = [], []
     for x in calibration_inputs(float_model.subgraphs[0].tensors[float_model.subgraphs[0].inputs[0]].shape):
         y_float = onert(model, x)
         xq = np.clip(np.round(x / s_in) + z_in, 0, 255).astype(np.uint8)
         y = (onert(out, xq).astype(np.float32) - z_out) * s_out
         errors.append(np.abs(y - y_float) / s_out)
-        simulated_errors.append(np.abs(simulated(float_model, params, x) - y_float) / s_out)
+        simulated_errors.append(np.abs(matrix.simulated(float_model, params, x) - y_float) / s_out)
     errors, simulated_errors = np.concatenate(errors), np.concatenate(simulated_errors)
     assert errors.mean() <= 3.0, f"{errors.mean():.2f} steps off on average"
     assert errors.max() <= simulated_errors.max(), (

@@ -310,7 +310,8 @@ def test_q804_a_max_pool_that_would_requantize_computes_wrong(resnet18_fixed, tm
     s_out = float(model.subgraphs[0].tensors[model.subgraphs[0].outputs[0]].quantization.scale[0])
     fm = refexec.load(fixture("resnet18"))
     wrong = steps(ys, refs, s_out)
-    simulated = steps([matrix.simulated(fm, str(s.dir), x) for x in xs], refs, s_out)
+    params = matrix.parameters(fm, str(s.dir))
+    simulated = steps([matrix.simulated(fm, params, x) for x in xs], refs, s_out)
     assert simulated.mean() <= 3.0, f"simulation {simulated.mean():.2f} steps off"
     assert wrong.mean() > 3 * simulated.mean() + 3.0, (
         f"onert {wrong.mean():.2f} steps off on average, the simulation {simulated.mean():.2f}")
@@ -382,7 +383,8 @@ def test_q805_quantize_into_int8_computes_wrong(tmp):
         out = apply(fixture("convnet"), qparam, tmp / f"{scheme}.circle", *allow)
         res, ys = run_applied(out, xs)
         assert res["ok"], f"{scheme}: {res['error']}"
-        simulated = steps([matrix.simulated(fm, str(s.dir), x) for x in xs], refs, unit)
+        params = matrix.parameters(fm, str(s.dir))
+        simulated = steps([matrix.simulated(fm, params, x) for x in xs], refs, unit)
         result[scheme] = (steps(ys, refs, unit), simulated)
     (i8, i8_sim), (u8, u8_sim) = result["int8"], result["uint8"]
     assert u8.max() <= 3.0 and i8_sim.max() <= 3.0 and u8_sim.max() <= 3.0, (
@@ -472,7 +474,8 @@ def test_uint8_activations_with_int8_weights_compute_wrong(name, weight, bias, z
     model, _ = read_model(out)
     s_out = float(model.subgraphs[0].tensors[model.subgraphs[0].outputs[0]].quantization.scale[0])
     wrong = steps(ys, refs, s_out)
-    simulated = steps([matrix.simulated(fm, str(s.dir), x) for x in xs], refs, s_out)
+    params = matrix.parameters(fm, str(s.dir))
+    simulated = steps([matrix.simulated(fm, params, x) for x in xs], refs, s_out)
     assert simulated.max() <= 3.0, f"simulation {simulated.max():.2f} steps off at worst"
     assert wrong.mean() > 10.0, f"onert only {wrong.mean():.2f} steps off on average"
 
