@@ -494,8 +494,10 @@ fn onert(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             mixed_types(ctx, &site, out);
         }
     }
-    quantize_int8(ctx, out);
-    integer_dequantize(ctx, out);
+    // The conversions mixed precision inserts, worked out once for both.
+    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
+    quantize_int8(ctx, &conversions, out);
+    integer_dequantize(ctx, &conversions, out);
 }
 
 /// An operator that runs quantized, on the type its output has.
@@ -741,7 +743,7 @@ fn weight_zero_point(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnosti
 /// QUANTIZE from float32 into int8: inserted for `--float-io` graph
 /// inputs and after operators that run in float, or already in the model
 /// (a QUANTIZE that requantizes an integer tensor is computed right).
-fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+fn quantize_int8(ctx: &Context<'_>, conversions: &[Conversion], out: &mut Vec<Diagnostic>) {
     // (the tensor written, its entry if it gets one, what writes it)
     let mut written: Vec<(TensorId, Option<&Entry>, String)> = Vec::new();
     let int8 = |t: TensorId| planned(ctx, t).filter(|e| dtype(e) == Some(QDType::I8));
@@ -772,8 +774,7 @@ fn quantize_int8(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
-    for c in conversions {
+    for c in conversions.iter().cloned() {
         if let Conversion::QuantizeOutput {
             subgraph,
             op,
@@ -850,9 +851,8 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
 
 /// DEQUANTIZE of an integer tensor: mixed precision inserts one before an
 /// operator that runs in float for each quantized input, biases included.
-fn integer_dequantize(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
-    for c in conversions {
+fn integer_dequantize(ctx: &Context<'_>, conversions: &[Conversion], out: &mut Vec<Diagnostic>) {
+    for c in conversions.iter().cloned() {
         let Conversion::DequantizeInput {
             subgraph,
             op,
