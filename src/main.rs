@@ -490,15 +490,10 @@ enum InspectFormat {
 /// `-v`, `--color`) anywhere. Only when MODEL is an existing file, so that
 /// a mistyped subcommand gets clap's suggestion instead.
 fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let subcommands = [
-        "check",
-        "apply",
-        "inspect",
-        "rewrite",
-        "rules",
-        "completions",
-        "help",
-    ];
+    // The parser's own subcommands (and `help`), so a new one is never
+    // mistaken for a model file; asked only when the form may apply.
+    let is_subcommand =
+        |name: &str| name == "help" || Cli::command().find_subcommand(name).is_some();
     let mut positional = Vec::new();
     let mut options = Vec::new();
     let mut rest = args.iter().skip(1);
@@ -517,8 +512,8 @@ fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         }
     }
     let legacy = positional.len() == 3
-        && !subcommands.contains(&positional[0].to_string_lossy().as_ref())
-        && Path::new(&positional[0]).is_file();
+        && Path::new(&positional[0]).is_file()
+        && !is_subcommand(&positional[0].to_string_lossy());
     if !legacy {
         return args;
     }
