@@ -451,14 +451,18 @@ enum Color {
 
 impl Color {
     /// The style of text for people on stdout.
-    fn stdout_style(self) -> Style {
-        use std::io::IsTerminal;
-        let terminal = std::io::stdout().is_terminal();
-        let choice = match self {
+    fn choice(self) -> ColorChoice {
+        match self {
             Color::Auto => ColorChoice::Auto,
             Color::Always => ColorChoice::Always,
             Color::Never => ColorChoice::Never,
-        };
+        }
+    }
+
+    fn stdout_style(self) -> Style {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let choice = self.choice();
         // COLUMNS is what the shell says the terminal is; trust it first.
         let width = std::env::var("COLUMNS")
             .ok()
@@ -532,23 +536,12 @@ fn legacy_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 
 /// Errors of the run itself (exit 2) as miette draws them on stderr: as
 /// wide as the terminal, unwrapped in a pipe, coloured as `--color` says.
-fn error_style(args: &[std::ffi::OsString]) {
+fn error_style(choice: Color) {
     use std::io::IsTerminal;
     let terminal = std::io::stderr().is_terminal();
-    let choice = match args
-        .iter()
-        .position(|a| a == "--color")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.to_str())
-        .or_else(|| {
-            args.iter()
-                .find_map(|a| a.to_str().and_then(|a| a.strip_prefix("--color=")))
-        }) {
-        Some("always") => ColorChoice::Always,
-        Some("never") => ColorChoice::Never,
-        _ => ColorChoice::Auto,
-    };
-    let color = choice.resolve(|name| std::env::var(name).ok(), terminal);
+    let color = choice
+        .choice()
+        .resolve(|name| std::env::var(name).ok(), terminal);
     let width = terminal
         .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
         .flatten()
@@ -566,7 +559,6 @@ fn error_style(args: &[std::ffi::OsString]) {
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    error_style(&args);
     let cli = match Cli::try_parse_from(legacy_args(args.clone())) {
         Ok(cli) => cli,
         Err(e) => {
@@ -591,6 +583,7 @@ fn main() -> ExitCode {
             e.exit()
         }
     };
+    error_style(cli.color);
     match run(cli) {
         Ok(code) => code,
         Err(report) => {
