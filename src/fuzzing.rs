@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use crate::analysis::{self, CheckOptions};
+use crate::commands::inspect::Report;
 use crate::fix;
 use crate::graph::{dtype_size, Graph};
 use crate::implant;
-use crate::inspect::Report;
 use crate::model::{writer, CircleFile, Layout, ModelParts};
 use crate::qparam::{json, npy};
 use crate::report::{self, Filter, Format, Sources, View};

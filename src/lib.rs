@@ -11,7 +11,7 @@
 extern crate alloc;
 
 pub mod analysis;
-pub mod apply;
+pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod files;
@@ -20,10 +20,8 @@ pub mod fix;
 pub mod fuzzing;
 pub mod graph;
 pub mod implant;
-pub mod inspect;
 pub mod model;
 pub mod plan;
-pub mod progress;
 pub mod qparam;
 pub mod report;
 pub mod span;

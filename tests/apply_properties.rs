@@ -14,11 +14,9 @@ use ndarray::ArrayD;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use q_implant::analysis::rules::ALL;
-use q_implant::analysis::CheckOptions;
-use q_implant::apply::{self, ApplyRequest, Outcome};
+use q_implant::commands::{self, ApplyRequest, Outcome, Overrides, Silent};
 use q_implant::graph::{dtype_size, Graph};
 use q_implant::model::{fb, CircleFile, Layout};
-use q_implant::report::Filter;
 use serde_json::{json, Value};
 
 use common::{fixture, QSet};
@@ -424,21 +422,27 @@ proptest! {
         set.save();
         let mut ignore: Vec<String> = ignored.iter().map(|c| c.to_string()).collect();
         ignore.extend(prefix.map(String::from));
-        let filter = Filter::new(&[], &ignore).unwrap();
         let out_dir = tempfile::tempdir().unwrap();
         let out = out_dir.path().join("out.circle");
         let model = fixture(if multi { "multi.circle" } else { "mlp.circle" });
+        let overrides = Overrides {
+            ignore,
+            propagate: Some(propagate),
+            config: commands::ConfigSource::Isolated,
+            ..Default::default()
+        };
+        let settings = overrides.resolve(&model, &set.path()).unwrap();
         let request = ApplyRequest {
             model: &model,
             qparam: &set.path(),
             output: &out,
-            check: CheckOptions { propagate, ..Default::default() },
+            settings: &settings,
             layout: Layout::Auto,
             force: false,
             dry_run: false,
             deny_warnings,
         };
-        match apply::run(&request, &|code| !filter.shows_code(code)) {
+        match commands::apply(&request, &Silent) {
             Ok(Outcome::Written { .. }) => check_written(&out, &set)?,
             Ok(Outcome::Refused { .. }) | Err(_) => no_output(out_dir.path())?,
             Ok(Outcome::DryRun { .. }) => prop_assert!(false, "not a dry run"),

@@ -55,6 +55,16 @@ impl QParamFile {
         self.entries.iter().find(|e| e.key == key)
     }
 
+    /// The npy files the entries name (files `apply` and `--fix` must
+    /// never write over).
+    pub fn npy_paths(&self) -> impl Iterator<Item = &Path> {
+        self.entries
+            .iter()
+            .flat_map(|e| [&e.scale, &e.zerop, &e.value])
+            .flatten()
+            .map(|f| f.value.path.as_path())
+    }
+
     /// 1-based line and column of byte `offset` of the text.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         self.lines.line_col(&self.text, offset)

@@ -5,6 +5,7 @@
 //! annotations). What is shown is a [`View`]: the analysis through the
 //! user's `--select`/`--ignore` [`Filter`].
 
+pub mod apply;
 mod color;
 mod concise;
 mod filter;

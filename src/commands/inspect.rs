@@ -5,9 +5,17 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::Observer;
 use crate::graph::{Graph, Quantization, Tensor};
-use crate::model::CircleFile;
+use crate::model::{CircleFile, ModelError};
 use crate::table;
+
+/// Reads `model` and lists what it holds.
+pub fn inspect(model: &std::path::Path, observer: &dyn Observer) -> Result<Report, ModelError> {
+    observer.phase(&format!("reading {}", model.display()));
+    let file = CircleFile::open(model)?;
+    Ok(Report::new(&file))
+}
 
 #[derive(Serialize)]
 pub struct Report {

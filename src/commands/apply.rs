@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, Analysis, CheckOptions, Target};
+use super::settings::{Settings, SettingsError};
+use super::Observer;
+use crate::analysis::{self, Analysis, Target};
 use crate::files::{self, OutputIsInput};
 use crate::graph::Graph;
 use crate::implant::{self, Change, ImplantError};
@@ -17,7 +19,7 @@ pub struct ApplyRequest<'a> {
     pub model: &'a Path,
     pub qparam: &'a Path,
     pub output: &'a Path,
-    pub check: CheckOptions,
+    pub settings: &'a Settings,
     pub layout: Layout,
     /// Replace an existing output (never an input).
     pub force: bool,
@@ -64,7 +66,7 @@ pub enum ApplyError {
     Implant(#[from] ImplantError),
     #[error(transparent)]
     #[diagnostic(transparent)]
-    AllowFloat(#[from] analysis::UnknownAllowFloat),
+    Settings(#[from] SettingsError),
     #[error("onert 0.1.0 crashes loading a model in the large-model layout, so `--target onert` writes the plain layout only")]
     #[diagnostic(
         code(apply::target_layout),
@@ -86,10 +88,11 @@ pub enum ApplyError {
     },
 }
 
-/// Checks and, if the plan's gate allows, writes. `waived` tells which
-/// warning codes the user filtered out of the report (they do not refuse
-/// the write under `--deny warnings`; errors always do).
-pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outcome, ApplyError> {
+/// Checks and, if the plan's gate allows, writes. Warning codes the
+/// settings' filter hides do not refuse the write under `--deny warnings`;
+/// errors always do, whatever the filter.
+pub fn apply(req: &ApplyRequest<'_>, observer: &dyn Observer) -> Result<Outcome, ApplyError> {
+    let options = &req.settings.options;
     files::refuse_inputs(req.output, [req.model, req.qparam])?;
     files::output::refuse_special(req.output).map_err(|source| ApplyError::Output {
         path: req.output.to_path_buf(),
@@ -100,24 +103,22 @@ pub fn run(req: &ApplyRequest<'_>, waived: &dyn Fn(&str) -> bool) -> Result<Outc
     }
     // onert's loader crashes on the large-model layout (docs/targets.md):
     // for it, the plain layout or nothing (a model over 2 GiB fails to save).
-    let layout = match (req.check.target, req.layout) {
+    let layout = match (options.target, req.layout) {
         (Some(Target::Onert), Layout::Large) => return Err(ApplyError::TargetLayout),
         (Some(Target::Onert), Layout::Auto) => Layout::Plain,
         (_, layout) => layout,
     };
+    observer.phase(&format!(
+        "checking {} and writing {}",
+        req.qparam.display(),
+        req.output.display()
+    ));
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
-    req.check.check_allow_float(&graph)?;
-    let analysis = analysis::check(&graph, req.qparam, &req.check)?;
-    let npy_files: Vec<&Path> = analysis
-        .qparam
-        .entries
-        .iter()
-        .flat_map(|e| [&e.scale, &e.zerop, &e.value])
-        .flatten()
-        .map(|f| f.value.path.as_path())
-        .collect();
-    files::refuse_inputs(req.output, npy_files)?;
+    req.settings.check_allow_float(&graph)?;
+    let analysis = analysis::check(&graph, req.qparam, options)?;
+    files::refuse_inputs(req.output, analysis.qparam.npy_paths())?;
+    let waived = |code: &str| !req.settings.filter.shows_code(code);
     if let Err(refusal) = analysis.plan.gate(req.deny_warnings, waived) {
         return Ok(Outcome::Refused { analysis, refusal });
     }

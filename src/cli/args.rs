@@ -1,0 +1,377 @@
+//! The command line's arguments: what clap parses, and how it maps onto
+//! the library's settings.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use q_implant::analysis::Target;
+use q_implant::commands::{ConfigSource, Overrides, TargetChoice};
+use q_implant::model::Layout;
+use q_implant::report::{ColorChoice, Format, Style};
+
+/// Validate quantization parameters against a circle model, then implant them.
+///
+/// Typical use: `q-implant inspect model.circle` to see the real tensor names,
+/// `q-implant check model.circle qparam.json` to find every problem in the
+/// parameters, `q-implant apply model.circle qparam.json -o model.q.circle`
+/// to write the quantized model.
+///
+/// Exit codes: 0 success, 1 problems found (check) or refused (apply),
+/// 2 the run itself failed (bad arguments, unreadable model).
+#[derive(Parser)]
+#[command(name = "q-implant", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print the findings and nothing else: no status lines, no closing
+    /// summary, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more on stderr: the configuration file used, and each phase
+    /// with its time.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Colours. `auto`: off when NO_COLOR is set; on when FORCE_COLOR or
+    /// CLICOLOR_FORCE is (not 0 or false); off when TERM=dumb; otherwise on exactly
+    /// when the output is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Find every problem in a qparam set: JSON, fields, npy files, names,
+    /// coverage of the graph and the quantization spec.
+    ///
+    /// Reads the model and the npy headers (float weights only where a
+    /// suggestion needs them) and reports all findings in one run, each with
+    /// its place in qparam.json and what to do. Exit code 0: no errors;
+    /// 1: errors (or warnings with --deny warnings); 2: the check could not run.
+    Check(CheckArgs),
+    /// Implant a qparam set into a model, after a clean check.
+    ///
+    /// Runs the same analysis as `check`; any error refuses the write (exit 1),
+    /// including errors --select/--ignore hide (their codes are named). The
+    /// output is written to a temporary file beside OUTPUT, read back and
+    /// verified, then renamed into place; the inputs are never modified.
+    /// The existing tool's form `q-implant MODEL QPARAM OUTPUT` is accepted
+    /// too (it replaces OUTPUT, never an input).
+    Apply(ApplyArgs),
+    /// List the rules, or explain one (`q-implant rules Q103`).
+    Rules {
+        /// A rule code (Q103), a code prefix (Q8: those rules) or a name
+        /// (duplicate-key).
+        code: Option<String>,
+        /// Print every rule's documentation as Markdown (docs/rules.md).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Show every tensor of a model: names, types, shapes, constants, the
+    /// operators that produce and consume it, and quantization.
+    Inspect {
+        /// The .circle model.
+        model: PathBuf,
+        /// `table` for people, `json` for programs (a stable format).
+        #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
+        format: InspectFormat,
+    },
+    /// Print a completion script for a shell.
+    ///
+    /// bash: `q-implant completions bash > ~/.local/share/bash-completion/completions/q-implant`;
+    /// zsh: `q-implant completions zsh > ~/.zfunc/_q-implant`;
+    /// fish: `q-implant completions fish > ~/.config/fish/completions/q-implant.fish`.
+    Completions { shell: clap_complete::Shell },
+    /// Write a model again, in the plain or the large-model layout.
+    ///
+    /// The plain layout keeps weights inside the FlatBuffer (limited to 2 GiB);
+    /// the large-model layout stores them after it. Everything else is kept.
+    Rewrite {
+        /// The .circle model to read.
+        model: PathBuf,
+        /// Where to write; written atomically, never over the input.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// `auto` picks plain when the model fits in 2 GiB.
+        #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+        layout: LayoutArg,
+        /// Replace OUTPUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+// The arguments of `check` (its help is the variant's).
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The float .circle model.
+    pub model: PathBuf,
+    /// The exporter's qparam.json; npy paths are relative to its directory.
+    pub qparam: PathBuf,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// `human` (grouped by key), `concise` (a line each) and `full`
+    /// (drawn on the source) for people; `json`, `sarif` and `github`
+    /// for tools.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Count the findings per code instead of listing them.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Treat warnings as errors for the exit code (`--deny warnings`).
+    #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+    pub deny: Option<String>,
+    /// Fix what is certain, then report what remains: rename keys the
+    /// matcher resolves confidently, add a `quantized_dimension` that
+    /// can only be 0, repair arrays (PyTorch layouts, float64 or 0-d
+    /// scales, unquantized values) into new npy files, and add the
+    /// entries the graph and the set determine (biases, constants,
+    /// layout copies, outputs of affine steps). Writes qparam.json in
+    /// place (keeping qparam.json.bak, or .bak.1, ...) unless
+    /// --fix-output is given. Never changes an existing npy file.
+    #[arg(long)]
+    pub fix: bool,
+    /// Write the fixed file here instead (a new file beside QPARAM; an
+    /// existing file is never replaced).
+    #[arg(long, requires = "fix", value_name = "PATH")]
+    pub fix_output: Option<PathBuf>,
+}
+
+// The arguments of `apply` (its help is the variant's).
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    /// The float .circle model.
+    pub model: PathBuf,
+    /// The exporter's qparam.json.
+    pub qparam: PathBuf,
+    /// Where to write the quantized model.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Report what would change (tensors retyped, bytes before and
+    /// after) without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace OUTPUT if it exists. An input (the model, the qparam
+    /// file, its npy files) is never replaced.
+    #[arg(long)]
+    pub force: bool,
+    /// File layout; `auto` is plain unless the model needs over 2 GiB.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    pub layout: LayoutArg,
+    /// Refuse on warnings too (`--deny warnings`).
+    #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+    pub deny: Option<String>,
+    /// How findings are shown: `human`, `concise` or `full`.
+    #[arg(long, value_enum, default_value_t = PeopleFormat::Human)]
+    pub format: PeopleFormat,
+}
+
+/// Options shared by `check` and `apply`.
+#[derive(clap::Args)]
+pub struct AnalysisArgs {
+    /// Report only these codes, prefixes or rule names, comma-separated
+    /// (`Q5,Q601`). Hiding a finding never lets `apply` write past an error.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    select: Vec<String>,
+    /// Do not report these codes, prefixes or rule names (`Q7` silences the
+    /// spec warnings; for `apply --deny warnings`, it also waives them).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    ignore: Vec<String>,
+    /// Accept npy paths outside the qparam directory (only for trusted files).
+    #[arg(long)]
+    allow_outside_paths: bool,
+    /// Copy parameters through Reshape, Transpose, Squeeze, ExpandDims,
+    /// Split, Slice, StridedSlice, Gather, MaxPool2D, Pad, PadV2 and
+    /// MirrorPad to outputs the set leaves out (`check` counts them as
+    /// covered, `apply` writes them).
+    #[arg(long, overrides_with = "no_propagate")]
+    propagate: bool,
+    /// Do not propagate (overrides `propagate = true` in a configuration
+    /// file).
+    #[arg(long, overrides_with = "propagate")]
+    no_propagate: bool,
+    /// Tensors that may stay float (mixed precision), comma-separated;
+    /// their coverage findings become warnings.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    allow_float: Vec<String>,
+    /// Keep float model inputs and outputs: `apply` inserts Quantize after
+    /// each input and Dequantize before each output (`check` checks that
+    /// model).
+    #[arg(long, overrides_with = "no_float_io")]
+    float_io: bool,
+    /// Quantize the model inputs and outputs (the default; overrides
+    /// `float-io = true` in a configuration file).
+    #[arg(long, overrides_with = "float_io")]
+    no_float_io: bool,
+    /// Also check what this runtime rejects or computes wrongly (the Q8xx
+    /// rules, from the support measured in docs/targets.md); its errors
+    /// refuse `apply` like any other.
+    #[arg(long, value_enum, value_name = "RUNTIME", conflicts_with = "no_target")]
+    target: Option<TargetArg>,
+    /// Check for no runtime (overrides `target` in a configuration file).
+    #[arg(long)]
+    no_target: bool,
+    /// Read settings from this file (a q-implant.toml, or a pyproject.toml
+    /// with [tool.q-implant]) instead of the one found by walking up from
+    /// QPARAM's directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
+    config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    isolated: bool,
+}
+
+impl AnalysisArgs {
+    /// What the command line sets; the rest comes from the configuration.
+    pub fn overrides(&self) -> Overrides {
+        let flag = |on: bool, off: bool| {
+            if on {
+                Some(true)
+            } else if off {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        Overrides {
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            allow_float: self.allow_float.clone(),
+            allow_outside_paths: self.allow_outside_paths,
+            propagate: flag(self.propagate, self.no_propagate),
+            float_io: flag(self.float_io, self.no_float_io),
+            target: match (self.no_target, self.target) {
+                (true, _) => TargetChoice::Off,
+                (false, Some(TargetArg::Onert)) => TargetChoice::On(Target::Onert),
+                (false, None) => TargetChoice::FromConfig,
+            },
+            config: match (&self.config, self.isolated) {
+                (_, true) => ConfigSource::Isolated,
+                (Some(path), false) => ConfigSource::File(path.clone()),
+                (None, false) => ConfigSource::Discover,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Findings grouped by key, each with its line, help and candidates.
+    Human,
+    /// One line per finding: `path:line:col: error[Q501] message`.
+    Concise,
+    /// Each finding drawn on the qparam.json source, with every label.
+    Full,
+    /// One JSON document (see docs/check-json.md).
+    Json,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Full => Format::Full,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TargetArg {
+    /// onert 0.1.0, the ONE runtime (CPU backend).
+    Onert,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PeopleFormat {
+    /// Findings grouped by key.
+    Human,
+    /// One line per finding.
+    Concise,
+    /// Each finding drawn on the qparam.json source.
+    Full,
+}
+
+impl From<PeopleFormat> for Format {
+    fn from(f: PeopleFormat) -> Format {
+        match f {
+            PeopleFormat::Human => Format::Human,
+            PeopleFormat::Concise => Format::Concise,
+            PeopleFormat::Full => Format::Full,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LayoutArg {
+    /// Plain when it fits in a FlatBuffer (under 2 GiB), large otherwise.
+    Auto,
+    /// Every payload inside the FlatBuffer.
+    Plain,
+    /// Payloads after the FlatBuffer, addressed by `Buffer.offset/size`.
+    Large,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Layout {
+        match l {
+            LayoutArg::Auto => Layout::Auto,
+            LayoutArg::Plain => Layout::Plain,
+            LayoutArg::Large => Layout::Large,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// The style of text for people on stdout.
+    pub fn choice(self) -> ColorChoice {
+        match self {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        }
+    }
+
+    pub fn stdout_style(self) -> Style {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let choice = self.choice();
+        // COLUMNS is what the shell says the terminal is; trust it first.
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|&w| w > 0)
+            .or_else(|| {
+                terminal
+                    .then(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+                    .flatten()
+            })
+            .filter(|_| terminal);
+        Style {
+            color: choice.resolve(|name| std::env::var(name).ok(), terminal),
+            width,
+            quiet: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum InspectFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,200 @@
+//! Each command as the command line runs it: settings from the arguments
+//! and the configuration, the library's command, then what it returned,
+//! printed.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use q_implant::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
+use q_implant::report::{self, apply as said, Format, Sources, Style, View};
+
+use super::args::{ApplyArgs, CheckArgs, Cli, Command, InspectFormat};
+use super::ui::{emit, Ui};
+
+pub fn run(cli: Cli) -> miette::Result<ExitCode> {
+    let ui = Ui::new(cli.quiet, cli.verbose);
+    let mut style = cli.color.stdout_style();
+    style.quiet = ui.quiet;
+    let status = match cli.command {
+        Command::Check(args) => check(&ui, &style, args)?,
+        Command::Apply(args) => apply(&ui, &style, args)?,
+        Command::Rules { code, markdown } => {
+            let query = match (&code, markdown) {
+                (_, true) => RulesQuery::Markdown,
+                (Some(code), false) => RulesQuery::Explain(code),
+                (None, false) => RulesQuery::Listing,
+            };
+            emit(&commands::rules(query)?);
+            Status::Success
+        }
+        Command::Inspect { model, format } => {
+            let report = commands::inspect(&model, &ui);
+            ui.finish();
+            let report = report?;
+            match format {
+                InspectFormat::Table => emit(&report.to_table()),
+                InspectFormat::Json => emit(&(report.to_json() + "\n")),
+            }
+            Status::Success
+        }
+        Command::Completions { shell } => {
+            emit(&completions(shell));
+            Status::Success
+        }
+        Command::Rewrite {
+            model,
+            output,
+            layout,
+            force,
+        } => {
+            let written = commands::rewrite(&model, &output, layout.into(), force, &ui);
+            ui.finish();
+            let written = written?;
+            ui.status(&format!(
+                "wrote {} ({} bytes, {} layout)",
+                output.display(),
+                written.bytes,
+                written.layout_name()
+            ));
+            Status::Success
+        }
+    };
+    Ok(ExitCode::from(status.code()))
+}
+
+fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
+    let format: Format = args.format.into();
+    if args.statistics && !matches!(format, Format::Human | Format::Concise | Format::Full) {
+        miette::bail!(
+            code = "args::statistics",
+            help = "use --statistics with the human formats; the JSON summary counts errors and warnings",
+            "--statistics is for people; it cannot be combined with a --format for tools"
+        );
+    }
+    let settings = args
+        .analysis
+        .overrides()
+        .resolve(&args.model, &args.qparam)?;
+    ui.config(&settings);
+    let request = CheckRequest {
+        model: &args.model,
+        qparam: &args.qparam,
+        settings: &settings,
+        fix: args.fix.then_some(args.fix_output.as_deref()),
+    };
+    let outcome = commands::check(&request, ui);
+    ui.finish();
+    let outcome = outcome?;
+    if let Some(fix) = &outcome.fix {
+        for f in &fix.fixed {
+            ui.status(&format!("fixed `{}`: {}", f.key, f.what));
+        }
+        for f in &fix.left {
+            ui.status(&format!("left as is `{}`: {}", f.key, f.what));
+        }
+        match &fix.written {
+            None => ui.status("nothing to fix"),
+            Some(written) => {
+                if let Some(backup) = &written.backup {
+                    ui.status(&format!("the original is kept as {}", backup.display()));
+                }
+                ui.status(&format!(
+                    "wrote {}; the findings below are for it",
+                    written.path.display()
+                ));
+            }
+        }
+    }
+    ui.verbose("reporting");
+    let sources = Sources {
+        model: &args.model,
+        qparam: &outcome.reported,
+    };
+    let view = View::new(&outcome.analysis, &settings.filter);
+    emit(&if args.statistics {
+        report::render_statistics(&view, &sources, style)
+    } else {
+        report::render(&view, &sources, format, style)
+    });
+    Ok(outcome.status(&settings, args.deny.is_some()))
+}
+
+fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
+    let settings = args
+        .analysis
+        .overrides()
+        .resolve(&args.model, &args.qparam)?;
+    ui.config(&settings);
+    let request = commands::ApplyRequest {
+        model: &args.model,
+        qparam: &args.qparam,
+        output: &args.output,
+        settings: &settings,
+        layout: args.layout.into(),
+        force: args.force,
+        dry_run: args.dry_run,
+        deny_warnings: args.deny.is_some(),
+    };
+    let outcome = commands::apply(&request, ui);
+    ui.finish();
+    let sources = Sources {
+        model: &args.model,
+        qparam: &args.qparam,
+    };
+    let show = |a: &q_implant::analysis::Analysis| {
+        let view = View::new(a, &settings.filter);
+        if !view.shown.is_empty() || view.hidden > 0 {
+            emit(&report::render(&view, &sources, args.format.into(), style));
+        }
+    };
+    Ok(match outcome? {
+        Outcome::Refused { analysis, refusal } => {
+            show(&analysis);
+            for line in said::refusal_lines(&refusal, &settings.filter, &args.output) {
+                eprintln!("{line}");
+            }
+            Status::Findings
+        }
+        Outcome::DryRun {
+            analysis,
+            changes,
+            inserted,
+        } => {
+            show(&analysis);
+            emit(&said::dry_run_table(&changes, &inserted));
+            ui.status(&format!(
+                "dry run: nothing was written to {}",
+                args.output.display()
+            ));
+            Status::Success
+        }
+        Outcome::Written {
+            analysis,
+            changes,
+            inserted,
+            written,
+        } => {
+            show(&analysis);
+            for line in said::written_lines(&changes, &inserted, &written, &args.output) {
+                ui.status(&line);
+            }
+            Status::Success
+        }
+    })
+}
+
+/// A completion script for `shell`, from the parser itself.
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "q-implant", &mut out);
+    let script = String::from_utf8_lossy(&out).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        // The generator spells the subcommands' case labels from the
+        // hyphenated name differently from the state it sets
+        // (`q__subcmd__implant__subcmd__check` against
+        // `q__implant__subcmd__check`), so nothing after a subcommand would
+        // complete; one spelling for both.
+        return script.replace("q__subcmd__implant__", "q__implant__");
+    }
+    script
+}

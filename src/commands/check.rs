@@ -1,0 +1,134 @@
+//! `check` (and `check --fix`): every finding of a qparam set against a
+//! model, and with a fix, the set fixed in a new file (or in place, keeping
+//! a backup) and checked again.
+
+use std::path::{Path, PathBuf};
+
+use super::settings::{Settings, SettingsError};
+use super::{Observer, Status};
+use crate::analysis::{self, Analysis};
+use crate::fix::{self, FixError, FixWritten, Fixed};
+use crate::graph::Graph;
+use crate::model::{CircleFile, ModelError};
+use crate::qparam::QParamReadError;
+use crate::report::View;
+
+/// A check to run.
+pub struct CheckRequest<'a> {
+    pub model: &'a Path,
+    pub qparam: &'a Path,
+    pub settings: &'a Settings,
+    /// `--fix`: fix what is certain first; `Some(path)` writes the fixed set
+    /// there instead of over the qparam file.
+    pub fix: Option<Option<&'a Path>>,
+}
+
+/// What a check found.
+pub struct CheckOutcome {
+    /// The findings (of the fixed set, after a fix that wrote one).
+    pub analysis: Analysis,
+    /// The qparam file the findings are about.
+    pub reported: PathBuf,
+    /// What `--fix` did, when asked.
+    pub fix: Option<FixOutcome>,
+}
+
+/// What `--fix` did.
+pub struct FixOutcome {
+    pub fixed: Vec<Fixed>,
+    /// Keys left as they are, with the reason.
+    pub left: Vec<Fixed>,
+    /// Where the fixed set went; `None` when there was nothing to fix.
+    pub written: Option<FixWritten>,
+}
+
+/// Why a check could not run (exit code 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    QParam(#[from] QParamReadError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Fix(#[from] FixError),
+}
+
+impl CheckOutcome {
+    /// `check`'s exit status: findings the report shows that fail it
+    /// (errors, and warnings when denied) make it 1.
+    pub fn status(&self, settings: &Settings, deny_warnings: bool) -> Status {
+        let view = View::new(&self.analysis, &settings.filter);
+        if view.failing(deny_warnings) > 0 {
+            Status::Findings
+        } else {
+            Status::Success
+        }
+    }
+}
+
+/// Checks the set, fixing it first when asked.
+pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOutcome, CheckError> {
+    let options = &req.settings.options;
+    observer.phase(&format!("reading {}", req.model.display()));
+    let file = CircleFile::open(req.model)?;
+    let graph = Graph::new(&file);
+    req.settings.check_allow_float(&graph)?;
+    observer.phase(&format!("checking {}", req.qparam.display()));
+    let mut analysis = analysis::check(&graph, req.qparam, options)?;
+    let mut reported = req.qparam.to_path_buf();
+    let fix = match req.fix {
+        Some(output) => {
+            observer.phase("working out the fixes");
+            let outcome = fix_set(req.model, &graph, &analysis, req.settings, output)?;
+            if let Some(written) = &outcome.written {
+                observer.phase(&format!("checking {}", written.path.display()));
+                analysis = analysis::check(&graph, &written.path, options)?;
+                reported = written.path.clone();
+            }
+            Some(outcome)
+        }
+        None => None,
+    };
+    fix::mark_fixable(&graph, &mut analysis, options);
+    Ok(CheckOutcome {
+        analysis,
+        reported,
+        fix,
+    })
+}
+
+/// Works out the fixes and writes the fixed set (never over an input).
+fn fix_set(
+    model: &Path,
+    graph: &Graph<'_>,
+    analysis: &Analysis,
+    settings: &Settings,
+    output: Option<&Path>,
+) -> Result<FixOutcome, CheckError> {
+    let plan = fix::plan(graph, analysis, &settings.options)?;
+    if plan.is_empty() {
+        return Ok(FixOutcome {
+            fixed: Vec::new(),
+            left: plan.left,
+            written: None,
+        });
+    }
+    let new_files = plan.new_files();
+    let mut inputs: Vec<&Path> = vec![model];
+    inputs.extend(analysis.qparam.npy_paths());
+    inputs.extend(new_files.iter().map(PathBuf::as_path));
+    let written = fix::write(&analysis.qparam, &plan.text, output, &inputs)?;
+    let (fixed, left) = (plan.fixed.clone(), plan.left.clone());
+    plan.keep_arrays();
+    Ok(FixOutcome {
+        fixed,
+        left,
+        written: Some(written),
+    })
+}
