@@ -24,5 +24,6 @@ pub mod model;
 pub mod plan;
 pub mod qparam;
 pub mod report;
+pub mod samples;
 pub mod span;
 pub mod table;

@@ -1,0 +1,414 @@
+//! Input samples for running a model (`verify --input`, `check --fix
+//! --calibrate`): read from `.npy` files (a single-input model), `.npz`
+//! archives (one array per input, by the input's name or `arr_0`,
+//! `arr_1`, ... by position) or directories of such files (one sample per
+//! file, in name order), or drawn at random with a seed. Every array is
+//! checked against the input it is for: its shape exactly, its element
+//! type among those the input accepts.
+
+mod npz;
+mod random;
+
+use std::path::{Path, PathBuf};
+
+pub use random::{Distribution, Rng};
+
+use crate::qparam::npy::{self, NpyHeader, NpyType};
+
+/// An array read from a file or drawn at random.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub data: ArrayData,
+}
+
+/// Element data, in the types an input can have.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrayData {
+    F32(Vec<f32>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    Bool(Vec<bool>),
+}
+
+impl ArrayData {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ArrayData::F32(_) => "float32",
+            ArrayData::I32(_) => "int32",
+            ArrayData::I64(_) => "int64",
+            ArrayData::U8(_) => "uint8",
+            ArrayData::I8(_) => "int8",
+            ArrayData::I16(_) => "int16",
+            ArrayData::Bool(_) => "bool",
+        }
+    }
+}
+
+/// The element types an input takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// Real values: float32, or (for a quantized input) its integer type,
+    /// which the caller dequantizes.
+    Real {
+        integer: Option<IntegerType>,
+    },
+    /// Integers (token ids, shapes): exactly this type.
+    Integer(IntegerType),
+    Bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntegerType {
+    U8,
+    I8,
+    I16,
+    I32,
+    I64,
+}
+
+impl IntegerType {
+    pub fn name(self) -> &'static str {
+        match self {
+            IntegerType::U8 => "uint8",
+            IntegerType::I8 => "int8",
+            IntegerType::I16 => "int16",
+            IntegerType::I32 => "int32",
+            IntegerType::I64 => "int64",
+        }
+    }
+}
+
+/// A graph input a sample must fill.
+#[derive(Clone, Debug)]
+pub struct InputSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: InputKind,
+}
+
+/// One sample: an array per graph input, in the graph's order.
+pub type Sample = Vec<Array>;
+
+/// Why samples could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SampleError {
+    #[error("cannot read the input `{}`", path.display())]
+    #[diagnostic(code(input::read))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not an npy file: {why}", path.display())]
+    #[diagnostic(
+        code(input::npy),
+        help("save each sample with numpy.save (one input) or numpy.savez (one array per input)")
+    )]
+    NotNpy { path: PathBuf, why: String },
+    #[error("`{}` is not an npz archive numpy can write: {why}", path.display())]
+    #[diagnostic(
+        code(input::npz),
+        help("save a sample with numpy.savez or numpy.savez_compressed, one array per input")
+    )]
+    NotNpz { path: PathBuf, why: String },
+    #[error("`{}` is neither a .npy nor a .npz file", path.display())]
+    #[diagnostic(
+        code(input::kind),
+        help("give .npy files (a model with one input), .npz files, or a directory of them")
+    )]
+    Kind { path: PathBuf },
+    #[error("`{}` holds no .npy or .npz file", path.display())]
+    #[diagnostic(code(input::empty_dir))]
+    EmptyDirectory { path: PathBuf },
+    #[error("`{}` is a single array, but the model has {inputs} inputs ({names})", path.display())]
+    #[diagnostic(
+        code(input::count),
+        help("save one array per input with numpy.savez(path, **{{name: array}}) (names from `q-implant inspect`)")
+    )]
+    SingleArray {
+        path: PathBuf,
+        inputs: usize,
+        names: String,
+    },
+    #[error("`{}` has no array for the input `{input}` (it has {found})", path.display())]
+    #[diagnostic(
+        code(input::missing),
+        help("name each array after its input (`{input}`), or save them in the inputs' order as arr_0, arr_1, ...")
+    )]
+    Missing {
+        path: PathBuf,
+        input: String,
+        found: String,
+    },
+    #[error("`{}`: the input `{input}` has shape {expected:?}, the array {given:?}", path.display())]
+    #[diagnostic(
+        code(input::shape),
+        help("save the array with the input's exact shape (`q-implant inspect` shows it), batch dimension included")
+    )]
+    Shape {
+        path: PathBuf,
+        input: String,
+        expected: Vec<usize>,
+        given: Vec<usize>,
+    },
+    #[error("`{}`: the input `{input}` takes {expected}, the array is {given}", path.display())]
+    #[diagnostic(
+        code(input::dtype),
+        help("convert it, e.g. array.astype(numpy.float32)")
+    )]
+    DType {
+        path: PathBuf,
+        input: String,
+        expected: String,
+        given: String,
+    },
+    #[error("the model's input `{input}` has a shape with a dimension unknown or too large ({shape:?}), so no random sample can be drawn for it")]
+    #[diagnostic(code(input::random_shape), help("give samples with --input"))]
+    RandomShape { input: String, shape: Vec<i32> },
+    #[error("the model's input `{input}` is {kind}, and no range to draw it from is known")]
+    #[diagnostic(
+        code(input::random_range),
+        help("give samples with --input (npy or npz files holding real inputs)")
+    )]
+    RandomRange { input: String, kind: String },
+}
+
+/// The sample files `paths` name: files as they are, directories by their
+/// `.npy` and `.npz` files in name order.
+pub fn sample_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SampleError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let read = |source| SampleError::Read {
+            path: path.clone(),
+            source,
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(read)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read)?;
+        found.retain(|p| is_sample_file(p) && p.is_file());
+        if found.is_empty() {
+            return Err(SampleError::EmptyDirectory { path: path.clone() });
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+fn is_sample_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("npy" | "npz")
+    )
+}
+
+/// Reads one sample from `path` for `inputs`.
+pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleError> {
+    let bytes = read_file(path)?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => {
+            if inputs.len() != 1 {
+                return Err(SampleError::SingleArray {
+                    path: path.to_path_buf(),
+                    inputs: inputs.len(),
+                    names: names(inputs),
+                });
+            }
+            let array = decode_npy(path, &bytes)?;
+            Ok(vec![checked(path, &inputs[0], array)?])
+        }
+        Some("npz") => {
+            let members = npz::members(path, &bytes)?;
+            let found = || {
+                members
+                    .iter()
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            inputs
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| {
+                    let by_position = format!("arr_{i}");
+                    let member = members
+                        .iter()
+                        .find(|(n, _)| *n == spec.name)
+                        .or_else(|| members.iter().find(|(n, _)| *n == by_position))
+                        .ok_or_else(|| SampleError::Missing {
+                            path: path.to_path_buf(),
+                            input: spec.name.clone(),
+                            found: found(),
+                        })?;
+                    let array = decode_npy(path, &member.1)?;
+                    checked(path, spec, array)
+                })
+                .collect()
+        }
+        _ => Err(SampleError::Kind {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+fn names(inputs: &[InputSpec]) -> String {
+    inputs
+        .iter()
+        .map(|i| format!("`{}`", i.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Files larger than this are not samples: a mistake, refused before
+/// reading.
+const MAX_SAMPLE_FILE: u64 = 4 << 30;
+
+fn read_file(path: &Path) -> Result<Vec<u8>, SampleError> {
+    let read = |source| SampleError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let input = crate::files::open_regular(path).map_err(read)?;
+    if input.len > MAX_SAMPLE_FILE {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is {} bytes, more than a sample can be", input.len),
+        )));
+    }
+    let mut bytes = Vec::with_capacity(input.len as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&input.file, input.len), &mut bytes)
+        .map_err(read)?;
+    Ok(bytes)
+}
+
+/// Decodes a whole npy file held in `bytes`.
+fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
+    let not = |why: String| SampleError::NotNpy {
+        path: path.to_path_buf(),
+        why,
+    };
+    let header: NpyHeader = npy::parse_header(bytes).map_err(|e| not(e.to_string()))?;
+    if header.fortran_order {
+        return Err(not(
+            "it is in Fortran order; save numpy.ascontiguousarray(array)".into(),
+        ));
+    }
+    let data = &bytes[header.data_offset..];
+    let le = |n: usize| data.chunks_exact(n);
+    let decoded = match header.dtype {
+        NpyType::F32 => ArrayData::F32(le(4).map(|c| f32::from_le_bytes(arr(c))).collect()),
+        NpyType::F64 => ArrayData::F32(le(8).map(|c| f64::from_le_bytes(arr(c)) as f32).collect()),
+        NpyType::I32 => ArrayData::I32(le(4).map(|c| i32::from_le_bytes(arr(c))).collect()),
+        NpyType::I64 => ArrayData::I64(le(8).map(|c| i64::from_le_bytes(arr(c))).collect()),
+        NpyType::I16 => ArrayData::I16(le(2).map(|c| i16::from_le_bytes(arr(c))).collect()),
+        NpyType::U8 => ArrayData::U8(data.to_vec()),
+        NpyType::I8 => ArrayData::I8(data.iter().map(|&b| b as i8).collect()),
+        NpyType::Bool => ArrayData::Bool(data.iter().map(|&b| b != 0).collect()),
+        other => {
+            return Err(not(format!(
+                "its element type {} is not one a model input takes",
+                other.name()
+            )))
+        }
+    };
+    Ok(Array {
+        shape: header.shape,
+        data: decoded,
+    })
+}
+
+fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(c);
+    out
+}
+
+/// `array` if it fits `spec`: its shape exactly, its type one the input
+/// takes (float64 was read as float32 already).
+fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Array, SampleError> {
+    if array.shape != spec.shape {
+        return Err(SampleError::Shape {
+            path: path.to_path_buf(),
+            input: spec.name.clone(),
+            expected: spec.shape.clone(),
+            given: array.shape,
+        });
+    }
+    let given = array.data.type_name();
+    let fits = match spec.kind {
+        InputKind::Real { integer } => {
+            given == "float32" || integer.is_some_and(|t| t.name() == given)
+        }
+        InputKind::Integer(t) => t.name() == given,
+        InputKind::Bool => given == "bool",
+    };
+    if !fits {
+        let expected = match spec.kind {
+            InputKind::Real { integer: Some(t) } => {
+                format!("float32 (real values) or {}", t.name())
+            }
+            InputKind::Real { integer: None } => "float32".to_string(),
+            InputKind::Integer(t) => t.name().to_string(),
+            InputKind::Bool => "bool".to_string(),
+        };
+        return Err(SampleError::DType {
+            path: path.to_path_buf(),
+            input: spec.name.clone(),
+            expected,
+            given: given.to_string(),
+        });
+    }
+    Ok(array)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qparam::npy::encode;
+
+    fn spec(name: &str, shape: &[usize]) -> InputSpec {
+        InputSpec {
+            name: name.into(),
+            shape: shape.to_vec(),
+            kind: InputKind::Real {
+                integer: Some(IntegerType::U8),
+            },
+        }
+    }
+
+    #[test]
+    fn an_npy_sample_is_checked_against_its_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
+        let bytes = encode("<f4", false, &[1, 2], &[0, 0, 128, 63, 0, 0, 0, 64]);
+        std::fs::write(&path, bytes).unwrap();
+        let sample = read_sample(&path, &[spec("x", &[1, 2])]).unwrap();
+        assert_eq!(sample[0].data, ArrayData::F32(vec![1.0, 2.0]));
+        let err = read_sample(&path, &[spec("x", &[2, 1])]).unwrap_err();
+        assert!(err.to_string().contains("[2, 1]"), "{err}");
+        let err = read_sample(&path, &[spec("x", &[1, 2]), spec("y", &[1])]).unwrap_err();
+        assert!(matches!(err, SampleError::SingleArray { inputs: 2, .. }));
+    }
+
+    #[test]
+    fn an_integer_array_needs_an_input_that_takes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
+        std::fs::write(&path, encode("<i4", false, &[2], &[1, 0, 0, 0, 2, 0, 0, 0])).unwrap();
+        let err = read_sample(&path, &[spec("x", &[2])]).unwrap_err();
+        assert!(
+            err.to_string().contains("float32 (real values) or uint8"),
+            "{err}"
+        );
+    }
+}
