@@ -11,6 +11,8 @@
 extern crate alloc;
 
 pub mod analysis;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;

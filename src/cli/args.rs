@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
+use crate::analysis::Target;
+use crate::commands::{ConfigSource, Overrides, TargetChoice};
+use crate::model::Layout;
+use crate::report::{ColorChoice, Format, Style};
 use clap::{Parser, Subcommand, ValueEnum};
-use q_implant::analysis::Target;
-use q_implant::commands::{ConfigSource, Overrides, TargetChoice};
-use q_implant::model::Layout;
-use q_implant::report::{ColorChoice, Format, Style};
 
 /// Validate quantization parameters against a circle model, then implant them.
 ///

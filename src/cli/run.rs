@@ -4,9 +4,9 @@
 
 use std::process::ExitCode;
 
+use crate::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
+use crate::report::{self, apply as said, Format, Sources, Style, View};
 use clap::CommandFactory;
-use q_implant::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
-use q_implant::report::{self, apply as said, Format, Sources, Style, View};
 
 use super::args::{ApplyArgs, CheckArgs, Cli, Command, InspectFormat};
 use super::ui::{emit, Ui};
@@ -141,7 +141,7 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
         model: &args.model,
         qparam: &args.qparam,
     };
-    let show = |a: &q_implant::analysis::Analysis| {
+    let show = |a: &crate::analysis::Analysis| {
         let view = View::new(a, &settings.filter);
         if !view.shown.is_empty() || view.hidden > 0 {
             emit(&report::render(&view, &sources, args.format.into(), style));

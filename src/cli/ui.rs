@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use q_implant::commands::{Observer, Settings};
+use crate::commands::{Observer, Settings};
 
 use super::args::Color;
 use super::progress::Progress;
