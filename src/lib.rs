@@ -29,3 +29,4 @@ pub mod report;
 pub mod samples;
 pub mod span;
 pub mod table;
+pub mod verify;
