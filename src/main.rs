@@ -134,6 +134,10 @@ enum Command {
         /// Print every rule's documentation as Markdown (docs/rules.md).
         #[arg(long)]
         markdown: bool,
+        /// Print what the `--target` runtimes were measured to do, and the
+        /// rule that reports each failure, as Markdown (docs/targets.md).
+        #[arg(long, conflicts_with = "markdown")]
+        targets_markdown: bool,
     },
     /// Show every tensor of a model: names, types, shapes, constants, the
     /// operators that produce and consume it, and quantization.
@@ -874,8 +878,14 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
                 }
             }
         }
-        Command::Rules { code, markdown } => {
-            if markdown {
+        Command::Rules {
+            code,
+            markdown,
+            targets_markdown,
+        } => {
+            if targets_markdown {
+                emit(&rules::target::markdown());
+            } else if markdown {
                 emit(&rules::markdown());
             } else if let Some(code) = code {
                 if let Some(rule) = rules::by_code(&code) {
