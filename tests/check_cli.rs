@@ -430,6 +430,23 @@ fn docs_rules_md_is_current() {
     );
 }
 
+/// docs/targets.md is what the support table and the measured matrix give
+/// (src/analysis/rules/target/onert/); after measuring again or editing the
+/// table, regenerate it.
+#[test]
+fn docs_targets_md_is_current() {
+    let (out, code) = run_in_repo(&["rules", "--targets-markdown"]);
+    assert_eq!(code, 0);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/targets.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(path).unwrap_or_default() == out,
+        "docs/targets.md is stale: q-implant rules --targets-markdown > docs/targets.md"
+    );
+}
+
 /// Findings whose place is inside a multi-byte character still render.
 #[test]
 fn human_output_survives_bytes_that_are_not_text() {

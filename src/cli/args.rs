@@ -65,6 +65,10 @@ pub enum Command {
         /// Print every rule's documentation as Markdown (docs/rules.md).
         #[arg(long)]
         markdown: bool,
+        /// Print what the `--target` runtimes were measured to do, and the
+        /// rule that reports each failure, as Markdown (docs/targets.md).
+        #[arg(long, conflicts_with = "markdown")]
+        targets_markdown: bool,
     },
     /// Show every tensor of a model: names, types, shapes, constants, the
     /// operators that produce and consume it, and quantization.

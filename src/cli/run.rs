@@ -18,11 +18,16 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     let status = match cli.command {
         Command::Check(args) => check(&ui, &style, args)?,
         Command::Apply(args) => apply(&ui, &style, args)?,
-        Command::Rules { code, markdown } => {
-            let query = match (&code, markdown) {
-                (_, true) => RulesQuery::Markdown,
-                (Some(code), false) => RulesQuery::Explain(code),
-                (None, false) => RulesQuery::Listing,
+        Command::Rules {
+            code,
+            markdown,
+            targets_markdown,
+        } => {
+            let query = match (&code, markdown, targets_markdown) {
+                (_, _, true) => RulesQuery::TargetsMarkdown,
+                (_, true, false) => RulesQuery::Markdown,
+                (Some(code), false, false) => RulesQuery::Explain(code),
+                (None, false, false) => RulesQuery::Listing,
             };
             emit(&commands::rules(query)?);
             Status::Success

@@ -1,5 +1,5 @@
 //! `rules`: the list of rules, one rule's documentation, or all of it as
-//! Markdown (docs/rules.md).
+//! Markdown (docs/rules.md, and docs/targets.md for the targets' support).
 
 use crate::analysis::rules;
 
@@ -11,6 +11,9 @@ pub enum RulesQuery<'a> {
     Explain(&'a str),
     /// Every rule's documentation, as docs/rules.md has it.
     Markdown,
+    /// What the `--target` runtimes were measured to do, as docs/targets.md
+    /// has it.
+    TargetsMarkdown,
 }
 
 /// A query that names no rule.
@@ -24,6 +27,7 @@ pub fn rules(query: RulesQuery<'_>) -> Result<String, UnknownRule> {
     match query {
         RulesQuery::Listing => Ok(rules::listing()),
         RulesQuery::Markdown => Ok(rules::markdown()),
+        RulesQuery::TargetsMarkdown => Ok(rules::target::markdown()),
         RulesQuery::Explain(code) => {
             if let Some(rule) = rules::by_code(code) {
                 return Ok(format!(

@@ -18,8 +18,9 @@
 
 use std::collections::HashSet;
 
+use crate::analysis::propagate::Fill;
 use crate::analysis::Context;
-use crate::graph::{Graph, Operator, Tensor, TensorId};
+use crate::graph::{Graph, Operator, Subgraph, Tensor, TensorId};
 use crate::model::fb::{ActivationFunctionType as Act, BuiltinOperator as Op, TensorType};
 use crate::qparam::{Entry, QDType};
 
@@ -137,228 +138,270 @@ fn floats(graph: &Graph<'_>, t: &Tensor<'_>) -> Option<Vec<f64>> {
 /// to be determined, but for the tensors in `skip` (which a key may still
 /// mean): those are not even worked out.
 pub fn additions(ctx: &Context<'_>, skip: &HashSet<&str>) -> Vec<Addition> {
-    let graph = ctx.graph;
-    let text = &ctx.qparam.text;
-    let scheme = scheme(&ctx.qparam.entries);
-    let params_of = |id: TensorId| -> Option<Params> {
-        if let Some(e) = ctx.entry_for(id) {
-            return Params::of(e, text);
-        }
-        let fill = ctx.fill_for(id)?;
-        Params::of(&ctx.qparam.entries[fill.entry], text)
-    };
-    let unquantized_value = |e: &Entry| {
-        e.value
-            .as_ref()
-            .is_some_and(|v| v.value.header.dtype.is_float())
+    let completion = Completion {
+        ctx,
+        skip,
+        scheme: scheme(&ctx.qparam.entries),
     };
     let mut out: Vec<Addition> = Vec::new();
     let mut done: HashSet<TensorId> = HashSet::new();
-    for sg in &graph.subgraphs {
-        let id = |index| sg.id(index);
-        // The scales the spec gives the bias of a weighted operator, and
-        // the type of its input's parameters.
-        let bias_scales = |op: &Operator, channels: usize| -> Option<(Vec<f64>, QDType)> {
-            let slots = op.layer_slots()?;
-            let (xp, wp) = (
-                params_of(id(op.input(slots.input)?))?,
-                params_of(id(op.input(slots.weight)?))?,
-            );
-            let (sx, _) = xp.per_tensor()?;
-            let per_channel = wp.scales.len() > 1;
-            if per_channel && wp.scales.len() != channels {
-                return None;
-            }
-            let scales = if per_channel {
-                wp.scales.iter().map(|sw| sx * sw).collect()
-            } else {
-                vec![sx * wp.scales[0]]
-            };
-            Some((scales, xp.dtype))
-        };
-        // Biases of weighted operators.
+    for sg in &ctx.graph.subgraphs {
         for op in &sg.operators {
-            let Some(b) = op.layer_slots().and_then(|s| op.input(s.bias)) else {
-                continue;
-            };
-            let bt = &sg.tensors[b];
-            let existing = ctx.by_tensor.get(&id(b)).copied();
-            if !bt.is_constant()
-                || bt.dtype != TensorType::FLOAT32
-                || done.contains(&id(b))
-                || skip.contains(bt.name)
-            {
-                continue;
+            if let Some((bias, a)) = completion.bias(sg, op, &done) {
+                done.insert(bias);
+                out.push(a);
             }
-            let Some(channels) = bt.element_count().map(|n| n as usize) else {
-                continue;
-            };
-            let Some((scales, input_dtype)) = bias_scales(op, channels) else {
-                continue;
-            };
-            // A bias several operators share is determined only when the
-            // spec gives it one scale for all of them.
-            let agree = bt.consumers.iter().all(|&c| {
-                let other = &sg.operators[c];
-                !other.has_bias(b)
-                    || bias_scales(other, channels).is_some_and(|(s, _)| same_scales(&s, &scales))
-            });
-            if !agree {
-                continue;
-            }
-            let Some(values) = floats(graph, bt).filter(|v| v.len() == channels) else {
-                continue;
-            };
-            let per_channel = scales.len() > 1;
-            let dtype = if input_dtype == QDType::I16 {
-                QDType::I64
-            } else {
-                QDType::I32
-            };
-            let (lo, hi) = dtype.range();
-            let quantized: Option<Vec<i64>> = values
-                .iter()
-                .enumerate()
-                .map(|(c, v)| {
-                    let s = scales[if per_channel { c } else { 0 }];
-                    let q = (v / s).round();
-                    (q >= lo as f64 && q <= hi as f64).then_some(q as i64)
-                })
-                .collect();
-            let Some(quantized) = quantized else { continue };
-            // An entry is kept when it already is what the spec asks.
-            let why = match existing.map(|e| &ctx.qparam.entries[e]) {
-                None => "",
-                Some(e) if unquantized_value(e) => "replaced the unquantized ",
-                Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ",
-                Some(_) => continue,
-            };
-            done.insert(id(b));
-            out.push(Addition {
-                tensor: bt.name.to_string(),
-                dtype,
-                zerop: Array::ZeroPoints(vec![0; scales.len()]),
-                scale: Array::Scales(scales.iter().map(|&s| s as f32).collect()),
-                quantized_dimension: 0,
-                value: Some((vec![channels], typed(dtype, quantized))),
-                replaces: existing,
-                what: format!(
-                    "{why}bias of {} #{}: {}, zero point 0, scale = input scale × weight scale{}, values rounded from the model's float bias",
-                    op.opcode,
-                    op.index,
-                    dtype.name(),
-                    if per_channel { " per channel" } else { "" }
-                ),
-            });
         }
-        // Float constants without an entry.
         for t in sg.tensors.iter() {
-            if !t.is_constant()
-                || t.dtype != TensorType::FLOAT32
-                || ctx.by_tensor.contains_key(&t.id)
-                || done.contains(&t.id)
-                || skip.contains(t.name)
-            {
-                continue;
-            }
-            let Some(&first) = t.consumers.first() else {
-                continue;
-            };
-            let op = &sg.operators[first];
-            if op.has_bias(t.id.index) {
-                // Determined by its operator's input and weight, once
-                // those have parameters.
-                continue;
-            }
-            let Some(values) = floats(graph, t) else {
-                continue;
-            };
-            let is_weight = op
-                .layer_slots()
-                .is_some_and(|s| op.input(s.weight) == Some(t.id.index));
-            let addition = if is_weight {
-                let axis = if op.opcode.is(Op::DEPTHWISE_CONV_2D) {
-                    3
-                } else {
-                    0
-                };
-                quantize_weight(t, &values, scheme, axis, op)
-            } else if let Some(source) = op.value_source().filter(|&s| s != t.id.index) {
-                // A constant the operator copies next to its input's values.
-                let Some(p) = params_of(id(source)) else {
-                    continue;
-                };
-                let Some((s, z)) = p.per_tensor() else {
-                    continue;
-                };
-                let (lo, hi) = p.dtype.range();
-                let q: Vec<i64> = values
-                    .iter()
-                    .map(|v| ((v / s).round() + z).clamp(lo as f64, hi as f64) as i64)
-                    .collect();
-                let (scale, zerop) = match p.literals.clone() {
-                    Some((s, z)) => (Array::Existing(s), Array::Existing(z)),
-                    None => (
-                        Array::Scales(vec![s as f32]),
-                        Array::ZeroPoints(vec![z as i64]),
-                    ),
-                };
-                Some(Addition {
-                    tensor: t.name.to_string(),
-                    dtype: p.dtype,
-                    scale,
-                    zerop,
-                    quantized_dimension: 0,
-                    value: Some((shape(t), typed(p.dtype, q))),
-                    replaces: None,
-                    what: format!(
-                        "constant {} #{} copies beside `{}`: its parameters, values clipped to {}",
-                        op.opcode,
-                        op.index,
-                        sg.tensors[source].name,
-                        p.dtype.name()
-                    ),
-                })
-            } else {
-                quantize_constant(t, &values, scheme, op)
-            };
-            if let Some(a) = addition {
+            if let Some(a) = completion.constant(sg, t, &done) {
                 done.insert(t.id);
                 out.push(a);
             }
         }
-        // Outputs of affine steps.
         for op in &sg.operators {
-            let Some(&y) = op.outputs.first() else {
-                continue;
-            };
-            let yt = &sg.tensors[y];
-            if yt.dtype != TensorType::FLOAT32
-                || yt.is_constant()
-                || ctx.by_tensor.contains_key(&id(y))
-                || ctx.fill_for(id(y)).is_some()
-                || skip.contains(yt.name)
-            {
-                continue;
-            }
-            if let Some(a) = derived(ctx, sg, op, &params_of) {
-                out.push(a);
-            }
+            out.extend(completion.affine_output(sg, op));
         }
     }
-    for fill in &ctx.fills {
-        if skip.contains(graph.tensor(fill.tensor).name) {
-            continue;
+    out.extend(ctx.fills.iter().filter_map(|f| completion.propagated(f)));
+    out
+}
+
+/// What every kind of addition reads: the check, the tensors left alone,
+/// and the set's activation type.
+struct Completion<'a, 'c> {
+    ctx: &'a Context<'c>,
+    skip: &'a HashSet<&'a str>,
+    scheme: QDType,
+}
+
+impl Completion<'_, '_> {
+    /// The parameters `id` has in the set: its own entry's, or the one
+    /// propagation copies.
+    fn params_of(&self, id: TensorId) -> Option<Params> {
+        let text = &self.ctx.qparam.text;
+        if let Some(e) = self.ctx.entry_for(id) {
+            return Params::of(e, text);
         }
-        let entry = &ctx.qparam.entries[fill.entry];
-        let Some(p) = Params::of(entry, text) else {
-            continue;
+        let fill = self.ctx.fill_for(id)?;
+        Params::of(&self.ctx.qparam.entries[fill.entry], text)
+    }
+
+    /// The scales the spec gives the bias of a weighted operator, and the
+    /// type of its input's parameters.
+    fn bias_scales(
+        &self,
+        sg: &Subgraph<'_>,
+        op: &Operator,
+        channels: usize,
+    ) -> Option<(Vec<f64>, QDType)> {
+        let slots = op.layer_slots()?;
+        let (xp, wp) = (
+            self.params_of(sg.id(op.input(slots.input)?))?,
+            self.params_of(sg.id(op.input(slots.weight)?))?,
+        );
+        let (sx, _) = xp.per_tensor()?;
+        let per_channel = wp.scales.len() > 1;
+        if per_channel && wp.scales.len() != channels {
+            return None;
+        }
+        let scales = if per_channel {
+            wp.scales.iter().map(|sw| sx * sw).collect()
+        } else {
+            vec![sx * wp.scales[0]]
         };
-        let Some((scale, zerop)) = p.literals else {
-            continue;
+        Some((scales, xp.dtype))
+    }
+
+    /// The bias of weighted operator `op`, quantized to the spec from the
+    /// model's float bias (replacing an entry whose value was never
+    /// quantized, or whose scale or zero point the spec contradicts), and
+    /// the bias tensor.
+    fn bias(
+        &self,
+        sg: &Subgraph<'_>,
+        op: &Operator,
+        done: &HashSet<TensorId>,
+    ) -> Option<(TensorId, Addition)> {
+        let ctx = self.ctx;
+        let b = op.layer_slots().and_then(|s| op.input(s.bias))?;
+        let bt = &sg.tensors[b];
+        let existing = ctx.by_tensor.get(&sg.id(b)).copied();
+        if !bt.is_constant()
+            || bt.dtype != TensorType::FLOAT32
+            || done.contains(&sg.id(b))
+            || self.skip.contains(bt.name)
+        {
+            return None;
+        }
+        let channels = bt.element_count().map(|n| n as usize)?;
+        let (scales, input_dtype) = self.bias_scales(sg, op, channels)?;
+        // A bias several operators share is determined only when the
+        // spec gives it one scale for all of them.
+        let agree = bt.consumers.iter().all(|&c| {
+            let other = &sg.operators[c];
+            !other.has_bias(b)
+                || self
+                    .bias_scales(sg, other, channels)
+                    .is_some_and(|(s, _)| same_scales(&s, &scales))
+        });
+        if !agree {
+            return None;
+        }
+        let values = floats(ctx.graph, bt).filter(|v| v.len() == channels)?;
+        let per_channel = scales.len() > 1;
+        let dtype = if input_dtype == QDType::I16 {
+            QDType::I64
+        } else {
+            QDType::I32
         };
+        let (lo, hi) = dtype.range();
+        let quantized: Vec<i64> = values
+            .iter()
+            .enumerate()
+            .map(|(c, v)| {
+                let s = scales[if per_channel { c } else { 0 }];
+                let q = (v / s).round();
+                (q >= lo as f64 && q <= hi as f64).then_some(q as i64)
+            })
+            .collect::<Option<_>>()?;
+        // An entry is kept when it already is what the spec asks.
+        let why = match existing.map(|e| &ctx.qparam.entries[e]) {
+            None => "",
+            Some(e) if unquantized_value(e) => "replaced the unquantized ",
+            Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ",
+            Some(_) => return None,
+        };
+        let addition = Addition {
+            tensor: bt.name.to_string(),
+            dtype,
+            zerop: Array::ZeroPoints(vec![0; scales.len()]),
+            scale: Array::Scales(scales.iter().map(|&s| s as f32).collect()),
+            quantized_dimension: 0,
+            value: Some((vec![channels], typed(dtype, quantized))),
+            replaces: existing,
+            what: format!(
+                "{why}bias of {} #{}: {}, zero point 0, scale = input scale × weight scale{}, values rounded from the model's float bias",
+                op.opcode,
+                op.index,
+                dtype.name(),
+                if per_channel { " per channel" } else { "" }
+            ),
+        };
+        Some((sg.id(b), addition))
+    }
+
+    /// A float constant without an entry: a weight, a constant its operator
+    /// copies beside its input's values, or any other constant.
+    fn constant(
+        &self,
+        sg: &Subgraph<'_>,
+        t: &Tensor<'_>,
+        done: &HashSet<TensorId>,
+    ) -> Option<Addition> {
+        if !t.is_constant()
+            || t.dtype != TensorType::FLOAT32
+            || self.ctx.by_tensor.contains_key(&t.id)
+            || done.contains(&t.id)
+            || self.skip.contains(t.name)
+        {
+            return None;
+        }
+        let op = &sg.operators[*t.consumers.first()?];
+        if op.has_bias(t.id.index) {
+            // Determined by its operator's input and weight, once
+            // those have parameters.
+            return None;
+        }
+        let values = floats(self.ctx.graph, t)?;
+        let is_weight = op
+            .layer_slots()
+            .is_some_and(|s| op.input(s.weight) == Some(t.id.index));
+        if is_weight {
+            let axis = if op.opcode.is(Op::DEPTHWISE_CONV_2D) {
+                3
+            } else {
+                0
+            };
+            quantize_weight(t, &values, self.scheme, axis, op)
+        } else if let Some(source) = op.value_source().filter(|&s| s != t.id.index) {
+            self.copied_constant(sg, t, &values, op, source)
+        } else {
+            quantize_constant(t, &values, self.scheme, op)
+        }
+    }
+
+    /// A constant operator `op` copies next to the values of its input
+    /// `source` (PADV2's padding value): that input's parameters, the
+    /// values clipped to its type.
+    fn copied_constant(
+        &self,
+        sg: &Subgraph<'_>,
+        t: &Tensor<'_>,
+        values: &[f64],
+        op: &Operator,
+        source: usize,
+    ) -> Option<Addition> {
+        let p = self.params_of(sg.id(source))?;
+        let (s, z) = p.per_tensor()?;
+        let (lo, hi) = p.dtype.range();
+        let q: Vec<i64> = values
+            .iter()
+            .map(|v| ((v / s).round() + z).clamp(lo as f64, hi as f64) as i64)
+            .collect();
+        let (scale, zerop) = match p.literals.clone() {
+            Some((s, z)) => (Array::Existing(s), Array::Existing(z)),
+            None => (
+                Array::Scales(vec![s as f32]),
+                Array::ZeroPoints(vec![z as i64]),
+            ),
+        };
+        Some(Addition {
+            tensor: t.name.to_string(),
+            dtype: p.dtype,
+            scale,
+            zerop,
+            quantized_dimension: 0,
+            value: Some((shape(t), typed(p.dtype, q))),
+            replaces: None,
+            what: format!(
+                "constant {} #{} copies beside `{}`: its parameters, values clipped to {}",
+                op.opcode,
+                op.index,
+                sg.tensors[source].name,
+                p.dtype.name()
+            ),
+        })
+    }
+
+    /// The output of an affine step or a clamp without an entry: the range
+    /// its input's parameters allow, carried through ([`derived`]).
+    fn affine_output(&self, sg: &Subgraph<'_>, op: &Operator) -> Option<Addition> {
+        let ctx = self.ctx;
+        let &y = op.outputs.first()?;
+        let yt = &sg.tensors[y];
+        if yt.dtype != TensorType::FLOAT32
+            || yt.is_constant()
+            || ctx.by_tensor.contains_key(&sg.id(y))
+            || ctx.fill_for(sg.id(y)).is_some()
+            || self.skip.contains(yt.name)
+        {
+            return None;
+        }
+        derived(ctx, sg, op, &|id| self.params_of(id))
+    }
+
+    /// The output of a value-preserving operator that propagation fills:
+    /// its input's parameters, sharing its npy files.
+    fn propagated(&self, fill: &Fill) -> Option<Addition> {
+        let graph = self.ctx.graph;
+        if self.skip.contains(graph.tensor(fill.tensor).name) {
+            return None;
+        }
+        let entry = &self.ctx.qparam.entries[fill.entry];
+        let p = Params::of(entry, &self.ctx.qparam.text)?;
+        let (scale, zerop) = p.literals?;
         let sg = &graph.subgraphs[fill.tensor.subgraph];
-        out.push(Addition {
+        Some(Addition {
             tensor: graph.tensor(fill.tensor).name.to_string(),
             dtype: p.dtype,
             scale: Array::Existing(scale),
@@ -373,11 +416,16 @@ pub fn additions(ctx: &Context<'_>, skip: &HashSet<&str>) -> Vec<Addition> {
                 graph.tensor(fill.from).name,
                 entry.key
             ),
-        });
+        })
     }
-    out
 }
 
+/// Whether an entry's value is still float: never quantized.
+fn unquantized_value(e: &Entry) -> bool {
+    e.value
+        .as_ref()
+        .is_some_and(|v| v.value.header.dtype.is_float())
+}
 /// Whether a bias entry has the spec's zero points and scales (within the
 /// spec rules' relative tolerance).
 fn spec_bias(e: &Entry, scales: &[f64]) -> bool {
@@ -510,7 +558,7 @@ fn quantize_weight(
 /// and a constant: the range they allow, carried through the constant.
 fn derived(
     ctx: &Context<'_>,
-    sg: &crate::graph::Subgraph<'_>,
+    sg: &Subgraph<'_>,
     op: &Operator,
     params_of: &dyn Fn(TensorId) -> Option<Params>,
 ) -> Option<Addition> {
@@ -593,7 +641,7 @@ fn derived(
 /// An entry for operator `op`'s output: per-tensor parameters of `dtype`
 /// covering `range`.
 fn activation_with_range(
-    sg: &crate::graph::Subgraph<'_>,
+    sg: &Subgraph<'_>,
     op: &Operator,
     dtype: QDType,
     (lo, hi): (f64, f64),
@@ -650,7 +698,7 @@ fn forward(
 /// parameters allow.
 fn backward(
     ctx: &Context<'_>,
-    sg: &crate::graph::Subgraph<'_>,
+    sg: &Subgraph<'_>,
     y: usize,
     params_of: &dyn Fn(TensorId) -> Option<Params>,
 ) -> Option<(f64, f64)> {

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 pub use write::{write, FixError, FixWritten};
 
-use crate::analysis::matcher::Verdict;
+use crate::analysis::matcher::{Resolution, Verdict};
 use crate::analysis::{Analysis, CheckOptions, Context};
 use crate::graph::{Graph, Tensor};
 use crate::qparam::{self, Entry};
@@ -91,26 +91,83 @@ pub fn plan(
         plan.left = left;
         return Ok(plan);
     }
-    let write_err = |source| FixError::Write {
+    // 1-3: renames, removals, axes and repairs on the file as it is.
+    let mut keys = KeyFixes {
+        graph,
+        q,
+        edits: Vec::new(),
+        renamed: HashMap::new(),
+    };
+    for (i, (entry, resolution)) in q.entries.iter().zip(&analysis.resolutions).enumerate() {
+        let name = match keys.resolve(i, entry, resolution, &mut plan)? {
+            Resolved::Renamed(name) => name,
+            Resolved::Kept => entry.key.as_str(),
+            Resolved::Done => continue,
+        };
+        let target = graph.named(name).first().map(|&id| graph.tensor(id));
+        keys.add_axis(entry, &mut plan.fixed);
+        keys.repair(entry, target, &mut plan)?;
+    }
+    plan.text = text::apply(&q.text, &keys.edits);
+    // 4: entries added, in rounds.
+    add_entries(graph, analysis, options, &mut plan)?;
+    if crate::qparam::json::parse(&plan.text).is_err() {
+        return Err(FixError::Broken(q.path.clone()));
+    }
+    Ok(plan)
+}
+
+/// The error for a new npy file beside the set that could not be written.
+fn write_error(q: &qparam::QParamFile) -> impl Fn(std::io::Error) -> FixError + '_ {
+    |source| FixError::Write {
         path: q.dir.clone(),
         source,
-    };
-    // 1-3: renames, removals, axes and repairs on the file as it is.
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut renamed: HashMap<&str, usize> = HashMap::new();
-    for (i, (entry, resolution)) in q.entries.iter().zip(&analysis.resolutions).enumerate() {
-        let mut target: Option<&Tensor<'_>> =
-            graph.named(&entry.key).first().map(|&id| graph.tensor(id));
+    }
+}
+
+/// What step 1 did with a key.
+enum Resolved<'a> {
+    /// Renamed to the tensor it means.
+    Renamed(&'a str),
+    /// Kept under its name (listed when ambiguous).
+    Kept,
+    /// Removed, or left for the user: nothing more to fix on it.
+    Done,
+}
+
+/// Steps 1 to 3, key by key, on the text of the file as it is.
+struct KeyFixes<'a, 'g> {
+    graph: &'a Graph<'g>,
+    q: &'a qparam::QParamFile,
+    edits: Vec<Edit>,
+    /// The tensors keys were renamed to, and the first key renamed there.
+    renamed: HashMap<&'a str, usize>,
+}
+
+impl<'a> KeyFixes<'a, '_> {
+    /// Step 1: the key renamed to the tensor the matcher confidently gives
+    /// it (its parameters narrowed when that tensor has a fused activation
+    /// they overreach), removed when an earlier key names the same tensor
+    /// with the same parameters or its value was fused away, listed when
+    /// ambiguous.
+    fn resolve(
+        &mut self,
+        i: usize,
+        entry: &'a Entry,
+        resolution: &'a Resolution,
+        plan: &mut FixPlan,
+    ) -> Result<Resolved<'a>, FixError> {
+        let q = self.q;
         match &resolution.verdict {
             Verdict::Match(m) => {
-                if let Some(&first) = renamed.get(m.name.as_str()) {
+                if let Some(&first) = self.renamed.get(m.name.as_str()) {
                     let other = &q.entries[first];
                     if same_params(entry, other) {
                         let why = format!(
                             "it names `{}` as `{}` does, with the same parameters",
                             m.name, other.key
                         );
-                        remove(q, entry, why, &mut edits, &mut plan.fixed);
+                        remove(q, entry, why, &mut self.edits, &mut plan.fixed);
                     } else {
                         plan.left.push(Fixed {
                             key: entry.key.clone(),
@@ -120,10 +177,11 @@ pub fn plan(
                             ),
                         });
                     }
-                    continue;
+                    return Ok(Resolved::Done);
                 }
-                renamed.insert(&m.name, i);
-                edits.push(text::replace_string(&entry.key_span, &m.name));
+                self.renamed.insert(&m.name, i);
+                self.edits
+                    .push(text::replace_string(&entry.key_span, &m.name));
                 plan.fixed.push(Fixed {
                     key: entry.key.clone(),
                     what: format!(
@@ -133,60 +191,97 @@ pub fn plan(
                         m.reason
                     ),
                 });
-                target = graph.named(&m.name).first().map(|&id| graph.tensor(id));
-                if let (Some(t), Some(sf), Some(zf)) = (target, &entry.scale, &entry.zerop) {
-                    if let Some((scale, zerop, what)) = narrowed(graph, entry, t) {
-                        let s_name = plan
-                            .arrays
-                            .write(&q.dir, &[1], Data::F32(vec![scale]))
-                            .map_err(write_err)?;
-                        let z_name = plan
-                            .arrays
-                            .write(&q.dir, &[1], Data::I64(vec![zerop]))
-                            .map_err(write_err)?;
-                        push(&mut edits, text::replace_string(&sf.span, &s_name));
-                        push(&mut edits, text::replace_string(&zf.span, &z_name));
-                        plan.fixed.push(Fixed {
-                            key: entry.key.clone(),
-                            what: format!("{what} ({s_name}, {z_name})"),
-                        });
-                    }
-                }
+                self.narrow(entry, &m.name, plan)?;
+                Ok(Resolved::Renamed(&m.name))
             }
-            Verdict::Ambiguous(ties) => plan.left.push(Fixed {
-                key: entry.key.clone(),
-                what: format!(
-                    "ambiguous between {}",
-                    ties.iter()
-                        .map(|t| format!("`{}`", t.name))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-            }),
+            Verdict::Ambiguous(ties) => {
+                plan.left.push(Fixed {
+                    key: entry.key.clone(),
+                    what: format!(
+                        "ambiguous between {}",
+                        ties.iter()
+                            .map(|t| format!("`{}`", t.name))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                });
+                Ok(Resolved::Kept)
+            }
             Verdict::Unmatched if resolution.note.is_some() => {
                 let why = resolution.note.clone().unwrap_or_default();
-                remove(q, entry, why, &mut edits, &mut plan.fixed);
-                continue;
+                remove(q, entry, why, &mut self.edits, &mut plan.fixed);
+                Ok(Resolved::Done)
             }
-            Verdict::Unmatched | Verdict::Named => {}
+            Verdict::Unmatched | Verdict::Named => Ok(Resolved::Kept),
         }
+    }
+
+    /// A key renamed onto the output of an operator with a fused
+    /// activation: its per-tensor parameters narrowed to what the
+    /// activation lets through, in new npy files.
+    fn narrow(&mut self, entry: &Entry, name: &str, plan: &mut FixPlan) -> Result<(), FixError> {
+        let q = self.q;
+        let target = self
+            .graph
+            .named(name)
+            .first()
+            .map(|&id| self.graph.tensor(id));
+        let (Some(t), Some(sf), Some(zf)) = (target, &entry.scale, &entry.zerop) else {
+            return Ok(());
+        };
+        let Some((scale, zerop, what)) = narrowed(self.graph, entry, t) else {
+            return Ok(());
+        };
+        let s_name = plan
+            .arrays
+            .write(&q.dir, &[1], Data::F32(vec![scale]))
+            .map_err(write_error(q))?;
+        let z_name = plan
+            .arrays
+            .write(&q.dir, &[1], Data::I64(vec![zerop]))
+            .map_err(write_error(q))?;
+        push(&mut self.edits, text::replace_string(&sf.span, &s_name));
+        push(&mut self.edits, text::replace_string(&zf.span, &z_name));
+        plan.fixed.push(Fixed {
+            key: entry.key.clone(),
+            what: format!("{what} ({s_name}, {z_name})"),
+        });
+        Ok(())
+    }
+
+    /// Step 2: `"quantized_dimension": 0` where per-tensor parameters can
+    /// have no other axis.
+    fn add_axis(&mut self, entry: &Entry, fixed: &mut Vec<Fixed>) {
         let per_tensor = entry
             .scale
             .as_ref()
             .is_some_and(|s| s.value.header.element_count() == Some(1));
-        if !entry.has_axis_field && per_tensor {
-            if let Some(edit) =
-                text::append_member(&q.text, &entry.span, "\"quantized_dimension\": 0")
-            {
-                edits.push(edit);
-                plan.fixed.push(Fixed {
-                    key: entry.key.clone(),
-                    what: "added \"quantized_dimension\": 0 (per-tensor parameters have no other axis)".into(),
-                });
-            }
+        if entry.has_axis_field || !per_tensor {
+            return;
         }
-        let bias = target.is_some_and(|t| is_bias(graph, t));
-        for r in repair::repairs(graph, entry, target) {
+        if let Some(edit) =
+            text::append_member(&self.q.text, &entry.span, "\"quantized_dimension\": 0")
+        {
+            self.edits.push(edit);
+            fixed.push(Fixed {
+                key: entry.key.clone(),
+                what: "added \"quantized_dimension\": 0 (per-tensor parameters have no other axis)"
+                    .into(),
+            });
+        }
+    }
+
+    /// Step 3: arrays repaired into new npy files, the entry pointed at
+    /// them (and its axis moved with a layout change).
+    fn repair(
+        &mut self,
+        entry: &Entry,
+        target: Option<&Tensor<'_>>,
+        plan: &mut FixPlan,
+    ) -> Result<(), FixError> {
+        let q = self.q;
+        let bias = target.is_some_and(|t| is_bias(self.graph, t));
+        for r in repair::repairs(self.graph, entry, target) {
             if r.field == "value"
                 && bias
                 && matches!(
@@ -208,15 +303,15 @@ pub fn plan(
                 _ => entry.value.as_ref(),
             };
             let Some(field) = field else { continue };
-            if edits.iter().any(|e| overlaps(&e.span, &field.span)) {
+            if self.edits.iter().any(|e| overlaps(&e.span, &field.span)) {
                 // Already pointed at a new array (narrowed parameters).
                 continue;
             }
             let name = plan
                 .arrays
                 .write(&q.dir, &r.shape, r.data)
-                .map_err(write_err)?;
-            if !push(&mut edits, text::replace_string(&field.span, &name)) {
+                .map_err(write_error(q))?;
+            if !push(&mut self.edits, text::replace_string(&field.span, &name)) {
                 continue;
             }
             plan.fixed.push(Fixed {
@@ -228,7 +323,10 @@ pub fn plan(
                 ),
             });
             if let (Some(axis), Some(q)) = (r.axis, &entry.quantized_dimension) {
-                if push(&mut edits, text::replace_raw(&q.span, &axis.to_string())) {
+                if push(
+                    &mut self.edits,
+                    text::replace_raw(&q.span, &axis.to_string()),
+                ) {
                     plan.fixed.push(Fixed {
                         key: entry.key.clone(),
                         what: format!(
@@ -239,11 +337,20 @@ pub fn plan(
                 }
             }
         }
+        Ok(())
     }
-    plan.text = text::apply(&q.text, &edits);
-    // 4: additions, in rounds, each on the set as the last left it; never
-    // for a tensor a key left unresolved may still mean, nor for one the
-    // user keeps float on purpose.
+}
+
+/// Step 4: additions, in rounds, each on the set as the last left it;
+/// never for a tensor a key left unresolved may still mean, nor for one
+/// the user keeps float on purpose.
+fn add_entries(
+    graph: &Graph<'_>,
+    analysis: &Analysis,
+    options: &CheckOptions,
+    plan: &mut FixPlan,
+) -> Result<(), FixError> {
+    let q = &analysis.qparam;
     let mut protected = protected(analysis);
     protected.extend(options.allow_float.iter().map(String::as_str));
     let mut propagating = options.clone();
@@ -277,7 +384,7 @@ pub fn plan(
                 let e = &set.entries[r];
                 edits.push(text::remove_member(&set.text, &e.key_span, e.span.end));
             }
-            entries.push(render(&set, &q.dir, &mut plan.arrays, &a).map_err(write_err)?);
+            entries.push(render(&set, &q.dir, &mut plan.arrays, &a).map_err(write_error(q))?);
             plan.fixed.push(Fixed {
                 key: a.tensor.clone(),
                 what: format!("added: {}", a.what),
@@ -286,10 +393,7 @@ pub fn plan(
         edits.extend(text::append_entries(&set, &entries));
         plan.text = text::apply(&set.text, &edits);
     }
-    if crate::qparam::json::parse(&plan.text).is_err() {
-        return Err(FixError::Broken(q.path.clone()));
-    }
-    Ok(plan)
+    Ok(())
 }
 
 /// Why `--fix` may change nothing at all, key by key: in a file that is

@@ -12,10 +12,16 @@ fixture models (convnet, mlp, resnet18) with their weights turned
 per-channel, against the float model and a numpy simulation of the same
 quantized model.
 
-    .venv/bin/python tests/interop/onert_matrix.py --all     # everything -> target/onert-matrix.json
+    .venv/bin/python tests/interop/onert_matrix.py --all     # everything -> target/onert-matrix.json and DATA
     .venv/bin/python tests/interop/onert_matrix.py FULLY_CONNECTED/uint8   # cells by id prefix, printed
     .venv/bin/python tests/interop/onert_matrix.py --list    # the cell ids
-    .venv/bin/python scripts/onert_matrix_doc.py             # target/onert-matrix.json -> docs/targets.md
+    cargo run -- rules --targets-markdown > docs/targets.md  # DATA and the support table -> docs/targets.md
+
+DATA (src/analysis/rules/target/onert/matrix.json) is the measurement the
+library compiles in: every cell's outcome and onert's messages, without the
+logs; onert's support table (table.rs beside it) cites its cells, and a test
+holds each fact to them. `--trim target/onert-matrix.json` writes DATA from
+a measurement already made.
 
 The reference. Weighted operators (CONV_2D, DEPTHWISE_CONV_2D,
 FULLY_CONNECTED, BATCH_MATMUL) accumulate exactly in integers,
@@ -50,8 +56,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 FIXTURES = os.path.join(ROOT, "fixtures")
 DEFAULT_OUT = os.path.join(ROOT, "target", "onert-matrix.json")
+DATA = os.path.join(ROOT, "src", "analysis", "rules", "target", "onert", "matrix.json")
 Q_IMPLANT = os.environ.get("Q_IMPLANT_BIN", os.path.join(ROOT, "target", "release", "q-implant"))
-RERUN = ".venv/bin/python tests/interop/onert_matrix.py --all && .venv/bin/python scripts/onert_matrix_doc.py"
+RERUN = ".venv/bin/python tests/interop/onert_matrix.py --all && cargo run -- rules --targets-markdown > docs/targets.md"
 TIMEOUT = 60.0
 SEED = 20260611
 
@@ -1211,6 +1218,69 @@ def run_models(names=None, timeout=TIMEOUT * 3):
     return records
 
 
+# ---- the data file the library compiles in ------------------------------------------
+
+def trim_cell(c):
+    """A cell's record as DATA keeps it: its outcome and onert's messages,
+    no log, a run time only for the timed sweep."""
+    out = {k: c[k] for k in ("id", "group", "op", "scheme", "granularity", "description", "verdict")}
+    out["stage"] = c["failed_at"]
+    out["messages"] = c["onert_messages"]
+    if c["verdict"] != "ok" and not c["onert_messages"]:
+        out["error"] = c["load_error"] or c["run_error"] or c["exception"]
+    out["max_steps"] = c["max_diff_steps"]
+    out["mean_steps"] = c["mean_diff_steps"]
+    out["matches"] = c.get("matches") or []
+    if c.get("output_mismatch"):
+        out["output_mismatch"] = c["output_mismatch"]
+    if c["group"] == "conv-sweep":
+        out["run_seconds"] = c["run_seconds"]
+    return out
+
+
+def trim_model(m):
+    """A fixture model's run as DATA keeps it: differences as [mean, max],
+    run times as [quantized, float]."""
+    out = {k: m[k] for k in ("model", "variant", "verdict", "error", "skipped") if k in m}
+    if "onert_mean_steps" in m:
+        out["onert_steps"] = [m["onert_mean_steps"], m["onert_max_steps"]]
+        out["simulated_steps"] = [m["simulated_mean_steps"], m["simulated_max_steps"]]
+        out["run_ms"] = [m["run_ms"], m["float_run_ms"]]
+    return out
+
+
+def trimmed(doc):
+    """The measurement `doc` (what --all writes) as DATA keeps it, one cell
+    a line, so a new measurement reads as a diff of cells."""
+    env = doc["environment"]
+    head = {
+        "environment": {k: env[k] for k in ("onert_version", "backend", "python_version", "platform", "date")}
+        | {"packages": list(env["packages"].items())},
+        "seconds": doc["seconds"],
+        "schemes": list(doc["schemes"].items()),
+        "granularities": list(doc["granularities"].items()),
+        "tolerance": doc["tolerance"],
+        "operators": doc["operators"],
+    }
+    dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
+    lines = ["{"] + [f" {dump(k)}: {dump(v)}," for k, v in head.items()]
+    lines += [' "cells": [', ",\n".join("  " + dump(trim_cell(c)) for c in doc["cells"]), " ],"]
+    lines += [' "models": [', ",\n".join("  " + dump(trim_model(m)) for m in doc["models"]), " ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_data(doc, path=DATA):
+    with open(path, "w") as f:
+        f.write(trimmed(doc))
+    print(f"-> {path}")
+
+
+def committed(path=DATA):
+    """DATA as committed: cell id -> the cell's record there."""
+    with open(path) as f:
+        return {c["id"]: c for c in json.load(f)["cells"]}
+
+
 # ---- the command line ---------------------------------------------------------------
 
 def environment():
@@ -1241,6 +1311,8 @@ def main(argv=None):
     ap.add_argument("--models", action="store_true", help="run only the fixture-model variants and print them")
     ap.add_argument("--list", action="store_true", help="list the cell ids")
     ap.add_argument("-o", "--output", default=DEFAULT_OUT, help=f"JSON written by --all (default {DEFAULT_OUT})")
+    ap.add_argument("--data", default=DATA, help=f"the trimmed JSON the library compiles in, written by --all and --trim (default {DATA})")
+    ap.add_argument("--trim", metavar="JSON", help="write --data from a JSON --all wrote, without measuring")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
@@ -1248,6 +1320,10 @@ def main(argv=None):
         return 0
     if a.list:
         print("\n".join(CELLS))
+        return 0
+    if a.trim:
+        with open(a.trim) as f:
+            write_data(json.load(f), a.data)
         return 0
     if a.models:
         for rec in run_models():
@@ -1283,6 +1359,7 @@ def main(argv=None):
             json.dump(doc, f, indent=1)
             f.write("\n")
         print(f"{len(records)} cells and {len(models)} model runs in {total:.0f} s -> {a.output}")
+        write_data(doc, a.data)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`--target onert` (the Q8xx rules, src/analysis/rules/target.rs) against
+"""`--target onert` (the Q8xx rules, src/analysis/rules/target/onert/) against
 onert 0.1.0 itself. For each rule, the minimal change to a fixture set that
 tests/target.rs makes (or, where onert fails another way first, the nearest
 case that shows the rule's failure; each test says why):

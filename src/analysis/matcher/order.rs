@@ -508,6 +508,24 @@ struct Slot {
     value_op: Option<usize>,
 }
 
+impl Slot {
+    /// The key's place when it is an anchor: its operator, -1 for the
+    /// graph input.
+    fn anchor(&self) -> Option<i64> {
+        match (self.known, self.value_op) {
+            (Some(Some(op)), _) => Some(op as i64),
+            (Some(None), _) => Some(-1),
+            (None, Some(op)) => Some(op as i64),
+            _ => None,
+        }
+    }
+}
+
+/// A key placed on an operator by the alignment: the operator, how well
+/// the key's kind fits it, and whether it shares the tensor of the key
+/// before it.
+type Placed = (usize, f64, bool);
+
 /// Places the unknown value-less keys of `entries` on subgraph `si`.
 /// `known` holds value-less keys whose tensor is certain; `value_ops` the
 /// operator each matched value key's tensor feeds (a weight's layer).
@@ -518,23 +536,50 @@ pub fn place(
     known: &HashMap<usize, TensorId>,
     value_ops: &HashMap<usize, usize>,
 ) -> (Vec<Placement>, Vec<FusedAway>) {
-    let sg = &graph.subgraphs[si];
-    let ops = Ops::new(sg);
+    let ops = Ops::new(&graph.subgraphs[si]);
     let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-    // Keys in exporter order, containers after their last descendant.
-    // Containers: keys with a submodule among the keys (a module's own
-    // parameters, `<m>.weight`, do not make it one).
-    let prefixes: HashSet<String> = keys
+    let slots = module_order(graph, si, entries, known, value_ops);
+    let anchored: Vec<(usize, i64)> = slots
         .iter()
-        .flat_map(|k| {
-            let parts: Vec<&str> = k.split('.').collect();
-            let own = parts.len().saturating_sub(1);
-            let last_is_param = parts.last().is_some_and(|p| is_parameter(p));
-            (1..parts.len())
-                .filter(move |&n| !(last_is_param && n == own))
-                .map(move |n| parts[..n].join("."))
-        })
+        .enumerate()
+        .filter_map(|(k, s)| Some((k, s.anchor()?)))
         .collect();
+    let trusted = trusted_anchors(&slots, &anchored);
+    let order_trust = if out_of_order(&slots, &anchored) > DISORDER {
+        UNTRUSTED_ORDER
+    } else {
+        1.0
+    };
+    let assigned = align_segments(&ops, entries, &slots, &trusted);
+    let on_op = keys_on_operators(entries, &slots, &assigned);
+    let placing = Placing {
+        ops: &ops,
+        si,
+        keys: &keys,
+        slots: &slots,
+        on_op: &on_op,
+    };
+    let (fused_away, away) = placing.fused_away();
+    let placements = assigned
+        .iter()
+        .filter(|(k, _)| !away.contains(k))
+        .filter_map(|(&k, &placed)| placing.placement(k, placed, order_trust))
+        .collect();
+    (placements, fused_away)
+}
+
+/// The keys that can be placed or anchor others (value-less keys, and
+/// value keys whose layer is known), in the exporter's order with each
+/// container moved after its last descendant.
+fn module_order(
+    graph: &Graph<'_>,
+    si: usize,
+    entries: &[Entry],
+    known: &HashMap<usize, TensorId>,
+    value_ops: &HashMap<usize, usize>,
+) -> Vec<Slot> {
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    let containers = containers(&keys);
     let mut last_descendant: HashMap<String, usize> = HashMap::new();
     for (i, k) in keys.iter().enumerate() {
         let parts: Vec<&str> = k.split('.').collect();
@@ -550,7 +595,7 @@ pub fn place(
         })
         .collect();
     order.sort();
-    let slots: Vec<Slot> = order
+    order
         .into_iter()
         .map(|(_, _, i)| i)
         .filter(|&i| !entries[i].has_value_field || value_ops.contains_key(&i))
@@ -558,7 +603,7 @@ pub fn place(
             let with_value = entries[i].has_value_field;
             Slot {
                 entry: i,
-                kind: kind_of(keys[i], prefixes.contains(keys[i])),
+                kind: kind_of(keys[i], containers.contains(keys[i])),
                 known: if with_value {
                     None
                 } else {
@@ -570,70 +615,81 @@ pub fn place(
                 value_op: value_ops.get(&i).copied(),
             }
         })
-        .collect();
-    // Anchor positions: -1 for the graph input, else the operator.
-    let position = |s: &Slot| -> Option<i64> {
-        match (s.known, s.value_op) {
-            (Some(Some(op)), _) => Some(op as i64),
-            (Some(None), _) => Some(-1),
-            (None, Some(op)) => Some(op as i64),
-            _ => None,
-        }
-    };
-    let anchored: Vec<usize> = (0..slots.len())
-        .filter(|&k| position(&slots[k]).is_some())
-        .collect();
+        .collect()
+}
+
+/// Containers: keys with a submodule among the keys (a module's own
+/// parameters, `<m>.weight`, do not make it one).
+fn containers(keys: &[&str]) -> HashSet<String> {
+    keys.iter()
+        .flat_map(|k| {
+            let parts: Vec<&str> = k.split('.').collect();
+            let own = parts.len().saturating_sub(1);
+            let last_is_param = parts.last().is_some_and(|p| is_parameter(p));
+            (1..parts.len())
+                .filter(move |&n| !(last_is_param && n == own))
+                .map(move |n| parts[..n].join("."))
+        })
+        .collect()
+}
+
+/// The anchors (slot, place) whose run agrees with execution order and is
+/// trusted to cut the keys into segments.
+fn trusted_anchors(slots: &[Slot], anchored: &[(usize, i64)]) -> Vec<usize> {
     // Module outputs in order are what the segments need: a run keeps as
     // many of them as it can, then as many weights (an exporter may write
     // every parameter before every output, or the other way round).
-    let trusted = heaviest_nondecreasing(
-        &anchored
+    let places: Vec<i64> = anchored.iter().map(|&(_, at)| at).collect();
+    let weights: Vec<u64> = anchored
+        .iter()
+        .map(|&(k, _)| {
+            if slots[k].known.is_some() {
+                OUTPUT_ANCHOR
+            } else {
+                1
+            }
+        })
+        .collect();
+    heaviest_nondecreasing(&places, &weights)
+        .into_iter()
+        .map(|j| anchored[j].0)
+        .collect()
+}
+
+/// How far the exporter's order is from execution order: the share of
+/// anchors, outputs and parameters each taken in their own order, that no
+/// run in order keeps (keys sorted by name, or reversed, lose many).
+fn out_of_order(slots: &[Slot], anchored: &[(usize, i64)]) -> f64 {
+    let (mut kept, mut all) = (0usize, 0usize);
+    for outputs in [true, false] {
+        let values: Vec<i64> = anchored
             .iter()
-            .map(|&k| position(&slots[k]).unwrap())
-            .collect::<Vec<_>>(),
-        &anchored
-            .iter()
-            .map(|&k| {
-                if slots[k].known.is_some() {
-                    OUTPUT_ANCHOR
-                } else {
-                    1
-                }
-            })
-            .collect::<Vec<_>>(),
-    );
-    let trusted: Vec<usize> = trusted.into_iter().map(|j| anchored[j]).collect();
-    // How far the exporter's order is from execution order: the share of
-    // anchors, outputs and parameters each taken in their own order, that
-    // no run in order keeps (keys sorted by name, or reversed, lose many).
-    let out_of_order = {
-        let (mut kept, mut all) = (0usize, 0usize);
-        for outputs in [true, false] {
-            let values: Vec<i64> = anchored
-                .iter()
-                .filter(|&&k| slots[k].known.is_some() == outputs)
-                .map(|&k| position(&slots[k]).unwrap())
-                .collect();
-            kept += heaviest_nondecreasing(&values, &vec![1; values.len()]).len();
-            all += values.len();
-        }
-        if all == 0 {
-            0.0
-        } else {
-            (all - kept) as f64 / all as f64
-        }
-    };
-    let order_trust = if out_of_order > DISORDER {
-        UNTRUSTED_ORDER
+            .filter(|&&(k, _)| slots[k].known.is_some() == outputs)
+            .map(|&(_, at)| at)
+            .collect();
+        kept += heaviest_nondecreasing(&values, &vec![1; values.len()]).len();
+        all += values.len();
+    }
+    if all == 0 {
+        0.0
     } else {
-        1.0
-    };
-    let mut placements = Vec::new();
-    let mut assigned: HashMap<usize, (usize, f64, bool)> = HashMap::new();
-    // Segments between consecutive trusted anchors.
+        (all - kept) as f64 / all as f64
+    }
+}
+
+/// Aligns the keys of each segment between consecutive trusted anchors
+/// with the operators between them: each placed key's slot and placement.
+fn align_segments(
+    ops: &Ops<'_>,
+    entries: &[Entry],
+    slots: &[Slot],
+    trusted: &[usize],
+) -> HashMap<usize, Placed> {
+    let sg = ops.sg;
+    let mut assigned = HashMap::new();
     let mut bounds: Vec<(Option<usize>, Option<usize>)> = Vec::new();
     let mut prev: Option<usize> = None;
-    for &t in &trusted {
+    for &t in trusted {
         bounds.push((prev, Some(t)));
         prev = Some(t);
     }
@@ -642,14 +698,14 @@ pub fn place(
         let from = left.map_or(0, |l| l + 1);
         let to = right.unwrap_or(slots.len());
         let segment: Vec<usize> = (from..to)
-            .filter(|&k| position(&slots[k]).is_none() && !entries[slots[k].entry].has_value_field)
+            .filter(|&k| slots[k].anchor().is_none() && !entries[slots[k].entry].has_value_field)
             .collect();
         if segment.is_empty() {
             continue;
         }
-        let lo = left.and_then(|l| position(&slots[l])).unwrap_or(-1);
+        let lo = left.and_then(|l| slots[l].anchor()).unwrap_or(-1);
         let hi = right
-            .and_then(|r| position(&slots[r]))
+            .and_then(|r| slots[r].anchor())
             .unwrap_or(sg.operators.len() as i64);
         let start_op = (lo >= 0).then_some(lo as usize);
         // A parameter's operator: its output has no key of its own yet, so
@@ -665,7 +721,7 @@ pub fn place(
             })
             .collect();
         let kinds: Vec<Kind> = segment.iter().map(|&k| slots[k].kind).collect();
-        for (n, choice) in align(&ops, &kinds, start_op, start_free, &candidates)
+        for (n, choice) in align(ops, &kinds, start_op, start_free, &candidates)
             .into_iter()
             .enumerate()
         {
@@ -674,8 +730,16 @@ pub fn place(
             }
         }
     }
-    // Every key's operator, placed or known, in order, for the fused check.
-    let mut on_op: Vec<(usize, usize)> = Vec::new();
+    assigned
+}
+
+/// Every value-less key's operator, placed or known, in module order.
+fn keys_on_operators(
+    entries: &[Entry],
+    slots: &[Slot],
+    assigned: &HashMap<usize, Placed>,
+) -> Vec<(usize, usize)> {
+    let mut on_op = Vec::new();
     for (k, s) in slots.iter().enumerate() {
         if entries[s.entry].has_value_field {
             continue;
@@ -686,48 +750,70 @@ pub fn place(
             on_op.push((k, op));
         }
     }
-    let mut fused_away: Vec<FusedAway> = Vec::new();
-    let mut away: HashSet<usize> = HashSet::new();
-    for w in 0..on_op.len() {
-        let (k, op) = on_op[w];
-        let kind = slots[k].kind;
-        if ops.fused(op).is_none()
-            || matches!(
-                kind,
-                Kind::Activation(_) | Kind::Identity | Kind::Block | Kind::Container
-            )
-        {
-            continue;
-        }
-        // A later key on the same operator that takes the activated value.
-        if let Some(&(later, _)) = on_op[w + 1..]
-            .iter()
-            .take_while(|(_, o)| *o == op)
-            .find(|(l, _)| matches!(slots[*l].kind, Kind::Activation(_) | Kind::Identity))
-        {
+    on_op
+}
+
+/// What turning placements into candidates reads.
+struct Placing<'a, 'g> {
+    ops: &'a Ops<'g>,
+    si: usize,
+    keys: &'a [&'a str],
+    slots: &'a [Slot],
+    /// Every value-less key's operator, in module order.
+    on_op: &'a [(usize, usize)],
+}
+
+impl Placing<'_, '_> {
+    /// Keys on an operator whose activation was fused into it, followed by
+    /// a key on the same operator that takes the activated value: their
+    /// own value exists in no tensor. Also their slots.
+    fn fused_away(&self) -> (Vec<FusedAway>, HashSet<usize>) {
+        let sg = self.ops.sg;
+        let mut fused_away = Vec::new();
+        let mut away = HashSet::new();
+        for (w, &(k, op)) in self.on_op.iter().enumerate() {
+            if self.ops.fused(op).is_none() || aliases(self.slots[k].kind) {
+                continue;
+            }
+            // A later key on the same operator that takes the activated value.
+            let Some(&(later, _)) = self.on_op[w + 1..]
+                .iter()
+                .take_while(|(_, o)| *o == op)
+                .find(|(l, _)| matches!(self.slots[*l].kind, Kind::Activation(_) | Kind::Identity))
+            else {
+                continue;
+            };
             away.insert(k);
             let out = sg.operators[op].outputs[0];
             fused_away.push(FusedAway {
-                entry: slots[k].entry,
-                tensor: TensorId { subgraph: si, index: out },
+                entry: self.slots[k].entry,
+                tensor: TensorId {
+                    subgraph: self.si,
+                    index: out,
+                },
                 reason: format!(
                     "{} #{op} has the activation after it fused in, so the value of `{}` before it exists in no tensor; `{}` holds the activated output",
                     sg.operators[op].opcode,
-                    keys[slots[k].entry],
-                    keys[slots[later].entry]
+                    self.keys[self.slots[k].entry],
+                    self.keys[self.slots[later].entry]
                 ),
             });
         }
+        (fused_away, away)
     }
-    for (k, (op, fit, shared)) in &assigned {
-        if away.contains(k) {
-            continue;
-        }
-        let s = &slots[*k];
-        let o = &sg.operators[*op];
-        let Some(&out) = o.outputs.first() else {
-            continue;
-        };
+
+    /// The candidate for the key at slot `k`, placed on `op`: its
+    /// confidence (the fit, the order's trust, by elimination for a key of
+    /// unknown kind, capped when an activation is fused in) and reason.
+    fn placement(
+        &self,
+        k: usize,
+        (op, fit, shared): Placed,
+        order_trust: f64,
+    ) -> Option<Placement> {
+        let s = &self.slots[k];
+        let o = &self.ops.sg.operators[op];
+        let &out = o.outputs.first()?;
         let mut confidence = PLACED * fit * order_trust;
         let mut reason = match s.kind {
             Kind::Identity => format!(
@@ -744,8 +830,8 @@ pub fn place(
             ),
         };
         if s.kind == Kind::Unknown {
-            let alone = candidates_between(&ops, &on_op, *k, sg.operators.len());
-            if alone == Some(*op) {
+            let alone = candidates_between(self.ops, self.on_op, k, self.ops.sg.operators.len());
+            if alone == Some(op) {
                 confidence = BY_ELIMINATION;
                 reason = format!(
                     "output of {} #{op}, the only operator ending a module between its neighbours",
@@ -753,30 +839,24 @@ pub fn place(
                 );
             }
         }
-        if ops.fused(*op).is_some()
-            && !matches!(
-                s.kind,
-                Kind::Activation(_) | Kind::Identity | Kind::Block | Kind::Container
-            )
-        {
+        if self.ops.fused(op).is_some() && !aliases(s.kind) {
             confidence = confidence.min(FUSED_ALONE);
             reason.push_str(&format!(
                 "; the activation after `{}` is fused into it, so it holds the activated values, which the key's parameters cover",
-                keys[s.entry]
+                self.keys[s.entry]
             ));
         }
-        placements.push(Placement {
+        Some(Placement {
             entry: s.entry,
             tensor: TensorId {
-                subgraph: si,
+                subgraph: self.si,
                 index: out,
             },
             confidence,
             reason,
-            shared: *shared,
-        });
+            shared,
+        })
     }
-    (placements, fused_away)
 }
 
 /// For a key of unknown kind at `k`: the one operator ending a module
@@ -811,36 +891,99 @@ fn align(
     start: Option<usize>,
     start_free: bool,
     candidates: &[usize],
-) -> Vec<Option<(usize, f64, bool)>> {
-    // Positions: 0 is the anchor (if any), 1..=n the candidates.
-    let n = candidates.len();
-    let op_at = |p: usize| -> Option<usize> {
-        if p == 0 {
-            start
-        } else {
-            Some(candidates[p - 1])
-        }
+) -> Vec<Option<Placed>> {
+    let alignment = Alignment {
+        ops,
+        start,
+        start_free,
+        candidates,
     };
-    // score[k][p]: best total with key k on position p (or, for p = n + 1,
-    // left out with the last placed position carried in `carry`).
-    const NONE: f64 = f64::NEG_INFINITY;
-    let m = kinds.len();
     // best[p] after k keys: the best score with the last placed key (or the
     // anchor) at position p.
-    let mut best = vec![NONE; n + 1];
+    let mut best = vec![UNREACHED; candidates.len() + 1];
     best[0] = 0.0;
-    let mut back: Vec<Vec<(usize, Option<usize>)>> = Vec::with_capacity(m);
+    let mut back: Vec<Vec<Step>> = Vec::with_capacity(kinds.len());
     // Per key: whether it was placed as the output of the anchor's own
     // operator (not sharing a tensor with the key before).
-    let mut own_start: Vec<bool> = Vec::with_capacity(m);
+    let mut own_start: Vec<bool> = Vec::with_capacity(kinds.len());
     for &kind in kinds {
-        let mut next = best.clone(); // leaving the key out keeps the position
-        let mut from: Vec<(usize, Option<usize>)> = (0..=n).map(|p| (p, None)).collect();
+        let (next, from, on_start) = alignment.step(kind, &best);
+        own_start.push(on_start && from[0] == (0, Some(0)));
+        back.push(from);
+        best = next;
+    }
+    let mut out = alignment.trace_back(kinds, &best, &back, &own_start);
+    // A key on the tensor of the key before it is no surer than that key's
+    // placement (a dropout after a module placed by a guess).
+    let mut before = start.map(|_| 1.0);
+    for (fit, shared) in out.iter_mut().flatten().map(|(_, f, s)| (f, *s)) {
+        if shared {
+            if let Some(b) = before {
+                *fit = fit.min(b);
+            }
+        }
+        before = Some(*fit);
+    }
+    out
+}
+
+/// A score no placement reaches.
+const UNREACHED: f64 = f64::NEG_INFINITY;
+
+/// Where a key's best score at a position came from: the position of the
+/// key (or anchor) before it, and the position it was placed on (`None`:
+/// left out).
+type Step = (usize, Option<usize>);
+
+/// The dynamic programme of [`align`]. Positions: 0 is the anchor (if
+/// any), 1..=n the candidates.
+struct Alignment<'a, 'g> {
+    ops: &'a Ops<'g>,
+    start: Option<usize>,
+    start_free: bool,
+    candidates: &'a [usize],
+}
+
+impl Alignment<'_, '_> {
+    fn op_at(&self, p: usize) -> Option<usize> {
+        if p == 0 {
+            self.start
+        } else {
+            Some(self.candidates[p - 1])
+        }
+    }
+
+    /// The fit of a key of `kind` on the same tensor as the key before it,
+    /// on operator `op`: 0 for a kind that does not pass a value on.
+    fn shared_fit(&self, kind: Kind, op: usize) -> f64 {
+        if !aliases(kind) {
+            return 0.0;
+        }
+        match kind {
+            Kind::Activation(a) => {
+                if self.ops.fused_fits(op, a) {
+                    0.95
+                } else {
+                    0.0
+                }
+            }
+            Kind::Block | Kind::Container => 0.9,
+            _ => 1.0,
+        }
+    }
+
+    /// One key more, of `kind`, after the scores `best`: the new best
+    /// score per position, where each came from, and whether the key went
+    /// on the anchor's own output.
+    fn step(&self, kind: Kind, best: &[f64]) -> (Vec<f64>, Vec<Step>, bool) {
+        let ops = self.ops;
+        let mut next = best.to_vec(); // leaving the key out keeps the position
+        let mut from: Vec<Step> = (0..best.len()).map(|p| (p, None)).collect();
         let mut on_start = false;
         // Running maximum of best[q] for q < p.
-        let mut run = (NONE, 0usize);
-        for p in 0..=n {
-            let Some(op) = op_at(p) else {
+        let mut run = (UNREACHED, 0usize);
+        for p in 0..best.len() {
+            let Some(op) = self.op_at(p) else {
                 if best[p] > run.0 {
                     run = (best[p], p);
                 }
@@ -848,33 +991,19 @@ fn align(
             };
             // On its own operator, after the previous position.
             let own = if p > 0 { ops.fits(kind, op) } else { 0.0 };
-            if own > 0.0 && run.0 > NONE && run.0 + own > next[p] {
+            if own > 0.0 && run.0 > UNREACHED && run.0 + own > next[p] {
                 next[p] = run.0 + own;
                 from[p] = (run.1, Some(p));
             }
             // On the same tensor as the previous key.
-            let shared = if aliases(kind) {
-                match kind {
-                    Kind::Activation(a) => {
-                        if ops.fused_fits(op, a) {
-                            0.95
-                        } else {
-                            0.0
-                        }
-                    }
-                    Kind::Block | Kind::Container => 0.9,
-                    _ => 1.0,
-                }
-            } else {
-                0.0
-            };
-            if shared > 0.0 && best[p] > NONE && best[p] + shared > next[p] {
+            let shared = self.shared_fit(kind, op);
+            if shared > 0.0 && best[p] > UNREACHED && best[p] + shared > next[p] {
                 next[p] = best[p] + shared;
                 from[p] = (p, Some(p));
             }
             // The output of the anchor's own operator, while no key holds it
             // (every score placed adds a positive fit).
-            if p == 0 && start_free && best[0] == 0.0 {
+            if p == 0 && self.start_free && best[0] == 0.0 {
                 let fit = ops.fits(kind, op);
                 if fit > 0.0 && fit > next[0] {
                     next[0] = fit;
@@ -885,8 +1014,8 @@ fn align(
             // A block may end with the merge after its last part.
             if kind == Kind::Block && p > 0 {
                 for (q, &score) in best.iter().enumerate().take(p) {
-                    if let Some(prev_op) = op_at(q) {
-                        if score > NONE
+                    if let Some(prev_op) = self.op_at(q) {
+                        if score > UNREACHED
                             && ops.is_merge(op)
                             && ops.reads(op, prev_op)
                             && score + 0.95 > next[p]
@@ -901,50 +1030,40 @@ fn align(
                 run = (best[p], p);
             }
         }
-        back.push(from);
-        own_start.push(on_start && back.last().is_some_and(|f| f[0] == (0, Some(0))));
-        best = next;
+        (next, from, on_start)
     }
-    // Trace back from the best final position.
-    let mut p = (0..=n)
-        .max_by(|&a, &b| best[a].total_cmp(&best[b]).then(b.cmp(&a)))
-        .unwrap_or(0);
-    let mut out = vec![None; m];
-    for k in (0..m).rev() {
-        let (prev, placed) = back[k][p];
-        if let Some(q) = placed {
-            if let Some(op) = op_at(q) {
+
+    /// Each key's placement, traced back from the best final position.
+    fn trace_back(
+        &self,
+        kinds: &[Kind],
+        best: &[f64],
+        back: &[Vec<Step>],
+        own_start: &[bool],
+    ) -> Vec<Option<Placed>> {
+        let mut p = (0..best.len())
+            .max_by(|&a, &b| best[a].total_cmp(&best[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        let mut out = vec![None; kinds.len()];
+        for k in (0..kinds.len()).rev() {
+            let (prev, placed) = back[k][p];
+            if let Some((q, op)) = placed.and_then(|q| Some((q, self.op_at(q)?))) {
                 let own = q == 0 && own_start[k];
                 let fit = match kinds[k] {
-                    _ if own => ops.fits(kinds[k], op),
-                    _ if prev == q => {
-                        // Shared with the key before.
-                        match kinds[k] {
-                            Kind::Activation(_) => 0.95,
-                            Kind::Block | Kind::Container => 0.9,
-                            _ => 1.0,
-                        }
-                    }
+                    _ if own => self.ops.fits(kinds[k], op),
+                    // Shared with the key before (only kinds that pass a
+                    // value on get there, an activation only where it
+                    // fits the fused one).
+                    kind if prev == q => self.shared_fit(kind, op),
                     Kind::Block => 0.95,
-                    kind => ops.fits(kind, op),
+                    kind => self.ops.fits(kind, op),
                 };
                 out[k] = Some((op, fit, prev == q && !own));
             }
+            p = prev;
         }
-        p = prev;
+        out
     }
-    // A key on the tensor of the key before it is no surer than that key's
-    // placement (a dropout after a module placed by a guess).
-    let mut before = start.map(|_| 1.0);
-    for (fit, shared) in out.iter_mut().flatten().map(|(_, f, s)| (f, *s)) {
-        if shared {
-            if let Some(b) = before {
-                *fit = fit.min(b);
-            }
-        }
-        before = Some(*fit);
-    }
-    out
 }
 
 /// Whether a key's last segment names a parameter (`weight`, `bias`,

@@ -1,0 +1,32 @@
+//! Q8xx: what a runtime rejects or computes wrongly, for `--target`.
+//!
+//! Each runtime is a module of its own: its support table (what it does
+//! with each quantized operator on each type, and the evidence: a cell of
+//! its measured matrix, or a run outside it), and its rules, which read the
+//! table. What every target's rules share is [`site`] (the operators that
+//! run quantized, the entry that gives a tensor its parameters, where a
+//! finding is placed); the table's vocabulary is [`support`]. Adding a
+//! runtime is one module with its table and rules, a [`Target`] variant
+//! and its line in [`check`].
+//!
+//! onert 0.1.0 (its CPU backend) is the one target so far.
+
+pub mod onert;
+pub mod site;
+pub mod support;
+
+use crate::analysis::{Context, Target};
+use crate::diagnostic::Diagnostic;
+
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    match ctx.options.target {
+        Some(Target::Onert) => onert::check(ctx, out),
+        None => {}
+    }
+}
+
+/// docs/targets.md: what the targets were measured to do, and which rule
+/// reports what fails (`q-implant rules --targets-markdown`).
+pub fn markdown() -> String {
+    onert::doc::markdown()
+}
