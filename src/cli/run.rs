@@ -8,7 +8,9 @@ use clap::CommandFactory;
 use q_implant::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
 use q_implant::report::{self, apply as said, Format, Sources, Style, View};
 
-use super::args::{ApplyArgs, CheckArgs, Cli, Command, InspectFormat};
+use super::args::{
+    ApplyArgs, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat, RecordFormat,
+};
 use super::ui::{emit, Ui};
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -37,6 +39,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
             }
             Status::Success
         }
+        Command::Extract(args) => extract(&ui, args)?,
+        Command::Diff(args) => diff(&ui, &style, args)?,
         Command::Completions { shell } => {
             emit(&completions(shell));
             Status::Success
@@ -181,6 +185,70 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
             Status::Success
         }
     })
+}
+
+fn extract(ui: &Ui, args: ExtractArgs) -> miette::Result<Status> {
+    let keys_from = match (&args.keys_from, &args.float_model) {
+        (Some(qparam), Some(float_model)) => Some(commands::KeysFrom {
+            qparam,
+            float_model,
+        }),
+        _ => None,
+    };
+    let request = commands::ExtractRequest {
+        model: &args.model,
+        output: &args.output,
+        force: args.force,
+        keys_from,
+    };
+    let outcome = commands::extract(&request, ui);
+    ui.finish();
+    let outcome = outcome?;
+    let summary = report::extract::Summary {
+        model: &args.model,
+        dir: &args.output,
+        extracted: &outcome.extracted,
+        written: outcome.written,
+        renamed: outcome.renamed,
+        unresolved: &outcome.unresolved,
+        keys_from: args.keys_from.as_deref(),
+    };
+    match args.format {
+        RecordFormat::Human => {
+            for line in report::extract::lines(&summary) {
+                ui.status(&line);
+            }
+        }
+        RecordFormat::Json => emit(&report::extract::json(&summary)),
+    }
+    Ok(Status::Success)
+}
+
+fn diff(ui: &Ui, style: &Style, args: DiffArgs) -> miette::Result<Status> {
+    if args.stat && args.format == RecordFormat::Json {
+        miette::bail!(
+            code = "args::stat",
+            help = "the JSON document lists every difference; count them there",
+            "--stat is for people; it cannot be combined with --format json"
+        );
+    }
+    let request = commands::DiffRequest {
+        a: &args.a,
+        b: &args.b,
+        tolerance: q_implant::diff::Tolerance { rtol: args.rtol },
+        load: q_implant::qparam::LoadOptions {
+            allow_outside_paths: args.allow_outside_paths,
+        },
+    };
+    let outcome = commands::diff(&request, ui);
+    ui.finish();
+    let outcome = outcome?;
+    emit(&match (args.format, args.stat) {
+        (RecordFormat::Json, _) => report::diff::json(&outcome),
+        (RecordFormat::Human, true) => report::diff::stat(&outcome, style),
+        (RecordFormat::Human, false) => report::diff::human(&outcome, style),
+    });
+    Ok(outcome.status())
 }
 
 /// A completion script for `shell`, from the parser itself.

@@ -5,6 +5,8 @@
 
 pub mod apply;
 pub mod check;
+pub mod diff;
+pub mod extract;
 pub mod inspect;
 pub mod rewrite;
 pub mod rules;
@@ -12,6 +14,8 @@ pub mod settings;
 
 pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
 pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome};
+pub use diff::{diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
+pub use extract::{extract, ExtractCommandError, ExtractOutcome, ExtractRequest, KeysFrom};
 pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};
