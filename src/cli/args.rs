@@ -229,6 +229,11 @@ pub struct CheckArgs {
     /// existing file is never replaced).
     #[arg(long, requires = "fix", value_name = "PATH")]
     pub fix_output: Option<PathBuf>,
+    /// With --fix: print what it would change (a unified diff of
+    /// qparam.json and the npy files it would add) and write nothing.
+    /// Exit code 1 when there is something to fix, 0 otherwise.
+    #[arg(long, requires = "fix", conflicts_with = "fix_output")]
+    pub diff: bool,
 }
 
 // The arguments of `apply` (its help is the variant's).

@@ -85,10 +85,14 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         qparam: &args.qparam,
         settings: &settings,
         fix: args.fix.then_some(args.fix_output.as_deref()),
+        preview: args.diff,
     };
     let outcome = commands::check(&request, ui);
     ui.finish();
     let outcome = outcome?;
+    if let Some(preview) = outcome.fix.as_ref().and_then(|f| f.preview.as_ref()) {
+        return Ok(show_preview(ui, outcome.fix.as_ref(), preview));
+    }
     if let Some(fix) = &outcome.fix {
         for f in &fix.fixed {
             ui.status(&format!("fixed `{}`: {}", f.key, f.what));
@@ -121,6 +125,39 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         report::render(&view, &sources, format, style)
     });
     Ok(outcome.status(&settings, args.deny.is_some()))
+}
+
+/// `check --fix --diff`: the diff and the new files on stdout, what would
+/// be fixed on stderr; 1 when anything would change.
+fn show_preview(
+    ui: &Ui,
+    fix: Option<&commands::FixOutcome>,
+    preview: &commands::FixPreview,
+) -> Status {
+    for f in fix.iter().flat_map(|f| &f.fixed) {
+        ui.status(&format!("would fix `{}`: {}", f.key, f.what));
+    }
+    for f in fix.iter().flat_map(|f| &f.left) {
+        ui.status(&format!("would leave as is `{}`: {}", f.key, f.what));
+    }
+    let mut out = preview.diff.clone();
+    for f in &preview.new_files {
+        out += &format!(
+            "new file {} ({}, shape {:?}, {} bytes)\n",
+            f.path.display(),
+            f.dtype,
+            f.shape,
+            f.bytes
+        );
+    }
+    emit(&out);
+    if preview.is_empty() {
+        ui.status("nothing to fix; nothing was written");
+        Status::Success
+    } else {
+        ui.status("nothing was written (--diff)");
+        Status::Findings
+    }
 }
 
 fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
@@ -238,6 +275,7 @@ fn diff(ui: &Ui, style: &Style, args: DiffArgs) -> miette::Result<Status> {
         tolerance: q_implant::diff::Tolerance { rtol: args.rtol },
         load: q_implant::qparam::LoadOptions {
             allow_outside_paths: args.allow_outside_paths,
+            ..Default::default()
         },
     };
     let outcome = commands::diff(&request, ui);

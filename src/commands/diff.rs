@@ -48,9 +48,9 @@ pub enum DiffError {
 /// Reads both sides and compares them.
 pub fn diff(req: &DiffRequest<'_>, observer: &dyn Observer) -> Result<DiffOutcome, DiffError> {
     observer.phase(&format!("reading {}", req.a.display()));
-    let a = Side::open(req.a, req.load)?;
+    let a = Side::open(req.a, req.load.clone())?;
     observer.phase(&format!("reading {}", req.b.display()));
-    let b = Side::open(req.b, req.load)?;
+    let b = Side::open(req.b, req.load.clone())?;
     observer.phase("comparing");
     let comparison = diff::compare(&a, &b, req.tolerance).map_err(|source| DiffError::Read {
         a: req.a.to_path_buf(),

@@ -13,7 +13,7 @@ pub mod rules;
 pub mod settings;
 
 pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
-pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome};
+pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome, FixPreview, NewFile};
 pub use diff::{diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
 pub use extract::{extract, ExtractCommandError, ExtractOutcome, ExtractRequest, KeysFrom};
 pub use inspect::inspect;
