@@ -262,9 +262,23 @@ pub struct ApplyArgs {
     /// Refuse on warnings too (`--deny warnings`).
     #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
     pub deny: Option<String>,
-    /// How findings are shown: `human`, `concise` or `full`.
-    #[arg(long, value_enum, default_value_t = PeopleFormat::Human)]
-    pub format: PeopleFormat,
+    /// How findings are shown: `human`, `concise` or `full`; `json`
+    /// prints one record of the run on stdout instead (what was retyped,
+    /// inserted and written, the findings' counts; docs/apply.md).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// Findings grouped by key.
+    Human,
+    /// One line per finding.
+    Concise,
+    /// Each finding drawn on the qparam.json source.
+    Full,
+    /// A record of the run, for CI to keep.
+    Json,
 }
 
 /// Options shared by `check` and `apply`.

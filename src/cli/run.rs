@@ -9,7 +9,8 @@ use q_implant::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
 use q_implant::report::{self, apply as said, Format, Sources, Style, View};
 
 use super::args::{
-    ApplyArgs, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat, RecordFormat,
+    ApplyArgs, ApplyFormat, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat,
+    RecordFormat,
 };
 use super::ui::{emit, Ui};
 
@@ -182,15 +183,31 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
         model: &args.model,
         qparam: &args.qparam,
     };
-    let show = |a: &q_implant::analysis::Analysis| {
+    let people = match args.format {
+        ApplyFormat::Human => Some(Format::Human),
+        ApplyFormat::Concise => Some(Format::Concise),
+        ApplyFormat::Full => Some(Format::Full),
+        ApplyFormat::Json => None,
+    };
+    let show = |a: &q_implant::analysis::Analysis, ended: said::Ended<'_>| {
         let view = View::new(a, &settings.filter);
-        if !view.shown.is_empty() || view.hidden > 0 {
-            emit(&report::render(&view, &sources, args.format.into(), style));
+        match people {
+            Some(format) if !view.shown.is_empty() || view.hidden > 0 => {
+                emit(&report::render(&view, &sources, format, style));
+            }
+            Some(_) => {}
+            None => emit(&said::record(
+                &view,
+                &args.model,
+                &args.qparam,
+                &args.output,
+                &ended,
+            )),
         }
     };
     Ok(match outcome? {
         Outcome::Refused { analysis, refusal } => {
-            show(&analysis);
+            show(&analysis, said::Ended::Refused(&refusal));
             for line in said::refusal_lines(&refusal, &settings.filter, &args.output) {
                 eprintln!("{line}");
             }
@@ -201,8 +218,16 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
             changes,
             inserted,
         } => {
-            show(&analysis);
-            emit(&said::dry_run_table(&changes, &inserted));
+            show(
+                &analysis,
+                said::Ended::DryRun {
+                    changes: &changes,
+                    inserted: &inserted,
+                },
+            );
+            if people.is_some() {
+                emit(&said::dry_run_table(&changes, &inserted));
+            }
             ui.status(&format!(
                 "dry run: nothing was written to {}",
                 args.output.display()
@@ -215,7 +240,14 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
             inserted,
             written,
         } => {
-            show(&analysis);
+            show(
+                &analysis,
+                said::Ended::Written {
+                    changes: &changes,
+                    inserted: &inserted,
+                    written: &written,
+                },
+            );
             for line in said::written_lines(&changes, &inserted, &written, &args.output) {
                 ui.status(&line);
             }
