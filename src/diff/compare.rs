@@ -60,7 +60,7 @@ pub struct Tolerance {
 impl Tolerance {
     fn same(self, a: f32, b: f32) -> bool {
         let (a, b) = (f64::from(a), f64::from(b));
-        a == b || (a - b).abs() <= self.rtol * a.abs().max(b.abs())
+        a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= self.rtol * a.abs().max(b.abs())
     }
 }
 
