@@ -103,7 +103,7 @@ pub enum ExtractError {
         first: String,
         why: String,
     },
-    #[error("`{path}`: the data of `{tensor}` (subgraph {subgraph}) is {found} bytes, but its shape {shape:?} as {dtype} takes {expected}")]
+    #[error("`{path}`: the data of `{tensor}` {what}")]
     #[diagnostic(
         code(extract::data_size),
         help("the model disagrees with itself; write it again with the tool that made it")
@@ -111,11 +111,8 @@ pub enum ExtractError {
     DataSize {
         path: PathBuf,
         tensor: String,
-        subgraph: usize,
-        shape: Vec<i32>,
-        dtype: &'static str,
-        expected: String,
-        found: u64,
+        /// Its subgraph, and what the data and the shape say.
+        what: String,
     },
 }
 
@@ -264,11 +261,14 @@ fn value_of(
         (_, expected) => Err(ExtractError::DataSize {
             path: graph.file().path().to_path_buf(),
             tensor: t.name.to_string(),
-            subgraph: t.id.subgraph,
-            shape: t.shape.clone(),
-            dtype: dtype.name(),
-            expected: expected.map_or("an unknown size".into(), |e| format!("{e} bytes")),
-            found: data.len,
+            what: format!(
+                "(subgraph {}) is {} bytes, but its shape {:?} as {} takes {}",
+                t.id.subgraph,
+                data.len,
+                t.shape,
+                dtype.name(),
+                expected.map_or("an unknown size".into(), |e| format!("{e} bytes"))
+            ),
         }),
     }
 }

@@ -114,7 +114,7 @@ impl AtomicDir {
     /// Renames the directory into place. A directory already there is
     /// replaced only when `replace`, and only an empty one otherwise.
     pub fn commit(mut self, replace: bool) -> io::Result<()> {
-        let result = cleanup::deferring_signals(|| {
+        let result: io::Result<()> = cleanup::deferring_signals(|| {
             match std::fs::rename(&self.temp, &self.dest) {
                 Ok(()) => Ok(None),
                 Err(e) if replace && dir_state(&self.dest)? == DirState::NotEmpty => {
@@ -131,11 +131,9 @@ impl AtomicDir {
                 }
             })
         });
-        if result.is_err() {
-            // Not committed: dropping removes the temporary directory.
-            return result;
-        }
-        Ok(())
+        // Not committed on an error: dropping removes the temporary
+        // directory.
+        result
     }
 }
 

@@ -10,5 +10,5 @@ pub mod output;
 
 pub use dir::{dir_state, AtomicDir, DirState};
 pub use guard::{refuse_inputs, refuse_inputs_within, same_file, OutputHoldsInput, OutputIsInput};
-pub use input::{open_regular, read_exact_at, InputFile, PathRange};
+pub use input::{open_regular, read_exact_at, read_exact_in, InputFile, PathRange};
 pub use output::AtomicFile;

@@ -12,7 +12,7 @@ use super::json::{self, Json, Member, Span, Spanned};
 use super::npy::{self, NpyError, NpyHeader};
 use super::problem::{NpyProblem, Problem};
 use super::{LoadOptions, QDType};
-use crate::files::{open_regular, read_exact_at, PathRange};
+use crate::files::{open_regular, read_exact_at, read_exact_in, PathRange};
 
 /// The fields an entry may have.
 pub const FIELDS: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
@@ -85,20 +85,14 @@ impl NpyFile {
     /// The element bytes, read now.
     pub fn read_data(&self) -> io::Result<Vec<u8>> {
         match &self.memory {
-            Some(bytes) => Ok(self.memory_range(bytes)?.to_vec()),
+            Some(bytes) => {
+                let r = self.data_range();
+                let mut out = vec![0; usize::try_from(r.len).map_err(io::Error::other)?];
+                read_exact_in(bytes, &mut out, r.offset)?;
+                Ok(out)
+            }
             None => self.data_range().read(),
         }
-    }
-
-    fn memory_range<'b>(&self, bytes: &'b [u8]) -> io::Result<&'b [u8]> {
-        let r = self.data_range();
-        usize::try_from(r.offset)
-            .ok()
-            .zip(usize::try_from(r.offset + r.len).ok())
-            .and_then(|(start, end)| bytes.get(start..end))
-            .ok_or_else(|| {
-                io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the array")
-            })
     }
 
     /// Opens the file for reading elements by position.
@@ -145,17 +139,7 @@ impl Elements<'_> {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         match &self.source {
             ElementSource::File(f) => read_exact_at(f, buf, offset),
-            ElementSource::Memory(bytes) => {
-                let start = usize::try_from(offset).map_err(io::Error::other)?;
-                let src = start
-                    .checked_add(buf.len())
-                    .and_then(|end| bytes.get(start..end))
-                    .ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the array")
-                    })?;
-                buf.copy_from_slice(src);
-                Ok(())
-            }
+            ElementSource::Memory(bytes) => read_exact_in(bytes, buf, offset),
         }
     }
 
