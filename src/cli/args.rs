@@ -85,11 +85,7 @@ pub enum Command {
     /// inserted (the twins of --float-io and --allow-float) are listed, not
     /// keys. DIR is built beside its final place and renamed into it; a
     /// failure or a signal leaves nothing.
-    ///
-    /// Examples:
-    ///   q-implant extract model.q.circle -o extracted/
-    ///   q-implant extract model.q.circle -o extracted/ --keys-from export/qparam.json --float-model model.circle
-    ///   q-implant diff export/qparam.json extracted/
+    #[command(after_long_help = EXTRACT_EXAMPLES)]
     Extract(ExtractArgs),
     /// Compare two parameter sets; each side is a qparam set or a model.
     ///
@@ -100,11 +96,7 @@ pub enum Command {
     /// point (largest shift), values (elements changed, largest change in
     /// steps); worst first. Exit code as diff(1): 0 the same, 1 different,
     /// 2 trouble.
-    ///
-    /// Examples:
-    ///   q-implant diff model.q.circle export/qparam.json    # does the model carry the set?
-    ///   q-implant diff old/qparam.json new/qparam.json --stat
-    ///   q-implant diff a.q.circle b.q.circle --rtol 1e-6 --format json
+    #[command(after_long_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
     /// Print a completion script for a shell.
     ///
@@ -130,6 +122,19 @@ pub enum Command {
         force: bool,
     },
 }
+
+const EXTRACT_EXAMPLES: &str = "\
+Examples:
+  q-implant extract model.q.circle -o extracted/
+  q-implant diff extracted/ export/            # what the model carries against the export
+  q-implant extract model.q.circle -o extracted/ \\
+      --keys-from export/qparam.json --float-model model.circle   # keyed as the export is";
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  q-implant diff model.q.circle export/qparam.json   # does the model carry the set?
+  q-implant diff old/qparam.json new/ --stat          # how many keys differ, and how
+  q-implant diff a.q.circle b.q.circle --rtol 1e-6 --format json";
 
 // The arguments of `extract` (its help is the variant's).
 #[derive(clap::Args)]
