@@ -26,10 +26,12 @@ use q_implant::fuzzing::{self, SET_MAX_FILES, SET_MODELS, SET_SEPARATOR};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 3] = [
+const TARGETS: [(&str, Target); 5] = [
     ("read_model", fuzzing::read_model),
     ("parse_qparam", fuzzing::parse_qparam),
     ("check_set", fuzzing::check_set),
+    ("extract_model", fuzzing::extract_model),
+    ("diff_sets", fuzzing::diff_sets),
 ];
 
 /// The corpus never grows past this many inputs per target.
@@ -151,6 +153,16 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         "read_model" => {
             for m in ["mlp", "convnet", "story", "multi", "encoder"] {
                 out.extend(std::fs::read(fixtures.join(format!("{m}.circle"))).ok());
+            }
+        }
+        "extract_model" => {
+            for (model, set) in [
+                ("mlp", "mlp.qparam"),
+                ("convnet", "convnet.qparam"),
+                ("story", "story.qparam"),
+                ("multi", "mlp.qparam"),
+            ] {
+                out.extend(fuzzing::quantized_fixture(model, set));
             }
         }
         "parse_qparam" => {
@@ -505,7 +517,7 @@ fn mutate(rng: &mut Rng, target: &str, base: &[u8], corpus: &[Vec<u8>]) -> Vec<u
     let mut data = base.to_vec();
     for _ in 0..1 + rng.below(4) {
         match target {
-            "check_set" => {
+            "check_set" | "diff_sets" => {
                 let (mut options, mut parts) = set_parts(&data);
                 match rng.below(10) {
                     0 => options ^= 1 << rng.below(8),

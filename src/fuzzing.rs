@@ -6,11 +6,14 @@ use std::path::Path;
 
 use crate::analysis::{self, CheckOptions};
 use crate::commands::inspect::Report;
+use crate::diff::{self, Side, Tolerance};
+use crate::extract;
+use crate::files::AtomicDir;
 use crate::fix;
 use crate::graph::{dtype_size, Graph};
 use crate::implant;
 use crate::model::{writer, CircleFile, Layout, ModelParts};
-use crate::qparam::{json, npy};
+use crate::qparam::{self, json, npy, LoadOptions};
 use crate::report::{self, Filter, Format, Sources, View};
 
 /// Any bytes as a model: an error or a model that can be viewed, inspected
@@ -172,6 +175,114 @@ pub fn check_set(data: &[u8]) {
                 .collect::<Vec<_>>()
         ),
     }
+}
+
+/// Any bytes as a quantized model: `extract` reads it or says why not; a
+/// set it reads is written, reads back without a problem, and `diff` of
+/// the model and that set finds them the same.
+pub fn extract_model(data: &[u8]) {
+    let Ok(file) = CircleFile::from_bytes("fuzz.circle", data.to_vec()) else {
+        return;
+    };
+    let graph = Graph::new(&file);
+    let Ok(extracted) = extract::read(&graph) else {
+        return;
+    };
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let model = dir.path().join("model.circle");
+    let out = dir.path().join("set");
+    if std::fs::write(&model, data).is_err() {
+        return;
+    }
+    let Ok(mut atomic) = AtomicDir::create(&out) else {
+        return;
+    };
+    if extract::write(&extracted, &file, &mut atomic).is_err() || atomic.commit(false).is_err() {
+        return;
+    }
+    let (set, problems) = qparam::load(&out.join("qparam.json"), LoadOptions::default())
+        .expect("the written set reads back");
+    assert!(
+        problems.is_empty(),
+        "the written set has problems: {problems:?}"
+    );
+    assert_eq!(set.entries.len(), extracted.entries.len());
+    let a = Side::open(&model, LoadOptions::default()).expect("the model reads as a side");
+    let b = Side::open(&out, LoadOptions::default()).expect("the set reads as a side");
+    let same = diff::compare(&a, &b, Tolerance::default()).expect("both sides read");
+    assert!(
+        same.differences.is_empty(),
+        "a model and the set extracted from it differ: {:?}",
+        same.differences
+    );
+}
+
+/// A parameter set (as [`check_set`] takes it) compared with itself and
+/// with the fixture model's correct set: no panic, and a set that reads is
+/// the same as itself.
+pub fn diff_sets(data: &[u8]) {
+    let Some((&options, rest)) = data.split_first() else {
+        return;
+    };
+    let name = SET_MODELS[usize::from(options & 3)];
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let mut parts = split(rest, SET_SEPARATOR);
+    let qparam = dir.path().join("qparam.json");
+    if std::fs::write(&qparam, parts.next().unwrap_or_default()).is_err() {
+        return;
+    }
+    for (i, npy) in parts.take(SET_MAX_FILES).enumerate() {
+        if std::fs::write(dir.path().join(format!("{i}.npy")), npy).is_err() {
+            return;
+        }
+    }
+    let Ok(side) = Side::open(&qparam, LoadOptions::default()) else {
+        return;
+    };
+    let same =
+        diff::compare(&side, &side, Tolerance::default()).expect("a set read once reads again");
+    assert!(
+        same.differences.is_empty(),
+        "a set differs from itself: {:?}",
+        same.differences
+    );
+    let set = if name == "multi" { "mlp" } else { name };
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(format!("{set}.qparam"));
+    if let Ok(other) = Side::open(&fixture, LoadOptions::default()) {
+        let _ = diff::compare(
+            &side,
+            &other,
+            Tolerance {
+                rtol: f64::from(options >> 4) / 16.0,
+            },
+        );
+    }
+}
+
+/// A fixture model with a fixture set implanted, in memory: the seeds of
+/// [`extract_model`].
+pub fn quantized_fixture(model: &str, set: &str) -> Option<Vec<u8>> {
+    let file = CircleFile::from_bytes(format!("{model}.circle"), fixture_model(model)?).ok()?;
+    let graph = Graph::new(&file);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(set);
+    let options = CheckOptions {
+        float_io: model == "mlp",
+        ..Default::default()
+    };
+    let analysis = analysis::check(&graph, &dir.join("qparam.json"), &options).ok()?;
+    analysis.plan.gate(false, |_| false).ok()?;
+    let implanted = implant::implant(&file, &graph, &analysis.plan).ok()?;
+    let mut out = Vec::new();
+    writer::write(&implanted.parts, Layout::Plain, &mut out).ok()?;
+    Some(out)
 }
 
 /// The bytes of a fixture model, read once.

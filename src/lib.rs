@@ -4,7 +4,8 @@
 //! Data flows one way: [`model`] (the file) → [`graph`] (a view of tensors
 //! and operators) → [`qparam`] (the parameter set, with typed problems) →
 //! [`analysis`] (rules and the name matcher) → [`plan`] → [`report`],
-//! [`fix`] or [`implant`] → [`model::save`]. [`config`], [`files`], [`span`],
+//! [`fix`] or [`implant`] → [`model::save`]; [`extract`] reads a model's
+//! parameters back as a set, and [`diff`] compares two sets or models. [`config`], [`files`], [`span`],
 //! [`diagnostic`] and [`table`] are leaves every phase may use.
 
 // The generated FlatBuffers bindings name `alloc::` paths.
@@ -16,6 +17,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
+pub mod extract;
 pub mod files;
 pub mod fix;
 #[doc(hidden)]

@@ -78,7 +78,7 @@ fn a_clean_set_is_written_and_reads_back() {
     let before = sc.inputs();
     sc.apply(&[])
         .success()
-        .stderr(predicate::str::contains("7 tensors quantized"));
+        .stderr(predicate::str::contains("retyped 7 tensors"));
     sc.assert_dir(true);
     assert_eq!(sc.inputs(), before);
     let out = CircleFile::open(sc.out()).unwrap();

@@ -118,6 +118,8 @@ fn fuzz_regressions_stay_fixed() {
         q_implant::fuzzing::read_model(&bytes);
         q_implant::fuzzing::parse_qparam(&bytes);
         q_implant::fuzzing::check_set(&bytes);
+        q_implant::fuzzing::extract_model(&bytes);
+        q_implant::fuzzing::diff_sets(&bytes);
         n += 1;
     }
     assert!(n > 0);

@@ -236,7 +236,7 @@ pub fn check(
     qparam_path: &Path,
     options: &CheckOptions,
 ) -> Result<Analysis, QParamReadError> {
-    let (qparam, problems) = qparam::load(qparam_path, options.load)?;
+    let (qparam, problems) = qparam::load(qparam_path, options.load.clone())?;
     Ok(analyse(graph, qparam, &problems, options))
 }
 

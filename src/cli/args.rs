@@ -79,6 +79,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
         format: InspectFormat,
     },
+    /// Read the parameters a quantized model carries back as a qparam set.
+    ///
+    /// Writes DIR/qparam.json and its npy files (float32 scales, int64 zero
+    /// points, each constant's data) for every tensor with quantization
+    /// parameters, keyed by tensor name, in the format `check` and `apply`
+    /// read: `apply` of the float model with that set writes the same model
+    /// again, byte for byte (with the same options). Tensors `apply`
+    /// inserted (the twins of --float-io and --allow-float) are listed, not
+    /// keys. DIR is built beside its final place and renamed into it; a
+    /// failure or a signal leaves nothing.
+    #[command(after_long_help = EXTRACT_EXAMPLES)]
+    Extract(ExtractArgs),
+    /// Compare two parameter sets; each side is a qparam set or a model.
+    ///
+    /// A side is a set when it is a .json file or a directory holding
+    /// qparam.json, and a model when it is a circle file (its parameters as
+    /// `extract` reads them). Per key: only in A or B, dtype,
+    /// quantized_dimension, scale (largest ratio over the channels), zero
+    /// point (largest shift), values (elements changed, largest change in
+    /// steps); worst first. Exit code as diff(1): 0 the same, 1 different,
+    /// 2 trouble.
+    #[command(after_long_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
     /// Print a completion script for a shell.
     ///
     /// bash: `q-implant completions bash > ~/.local/share/bash-completion/completions/q-implant`;
@@ -102,6 +125,83 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+const EXTRACT_EXAMPLES: &str = "\
+Examples:
+  q-implant extract model.q.circle -o extracted/
+  q-implant diff extracted/ export/            # what the model carries against the export
+  q-implant extract model.q.circle -o extracted/ \\
+      --keys-from export/qparam.json --float-model model.circle   # keyed as the export is";
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  q-implant diff model.q.circle export/qparam.json   # does the model carry the set?
+  q-implant diff old/qparam.json new/ --stat          # how many keys differ, and how
+  q-implant diff a.q.circle b.q.circle --rtol 1e-6 --format json";
+
+// The arguments of `extract` (its help is the variant's).
+#[derive(clap::Args)]
+pub struct ExtractArgs {
+    /// The quantized .circle model.
+    #[arg(value_name = "QUANTIZED")]
+    pub model: PathBuf,
+    /// The directory to write qparam.json and its npy files into.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Replace DIR when it holds anything (never when it holds an input).
+    #[arg(long)]
+    pub force: bool,
+    /// Key the set by this set's keys where they resolve (PyTorch names,
+    /// say), as `check` resolves them against --float-model: a key naming a
+    /// tensor, or one the name matcher is confident of. Other tensors keep
+    /// their names.
+    #[arg(long, value_name = "QPARAM", requires = "float_model")]
+    pub keys_from: Option<PathBuf>,
+    /// The float model --keys-from's set was made for.
+    #[arg(long, value_name = "MODEL", requires = "keys_from")]
+    pub float_model: Option<PathBuf>,
+    /// `human`: summary lines on stderr; `json`: a record on stdout
+    /// (docs/extract.md).
+    #[arg(long, value_enum, default_value_t = RecordFormat::Human)]
+    pub format: RecordFormat,
+}
+
+// The arguments of `diff` (its help is the variant's).
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// A qparam set (qparam.json or its directory) or a .circle model.
+    pub a: PathBuf,
+    /// The other side, either kind too.
+    pub b: PathBuf,
+    /// Count the keys that differ in each way instead of listing them.
+    #[arg(long)]
+    pub stat: bool,
+    /// `human` (grouped by key) or `json` (docs/diff-json.md).
+    #[arg(long, value_enum, default_value_t = RecordFormat::Human)]
+    pub format: RecordFormat,
+    /// Two scales are equal when they differ by at most this fraction of
+    /// the larger (default 0: exactly equal, as float32).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = parse_rtol)]
+    pub rtol: f64,
+    /// Accept npy paths outside a set's directory (only for trusted files).
+    #[arg(long)]
+    pub allow_outside_paths: bool,
+}
+
+fn parse_rtol(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("a finite number, 0 or more (1e-6 for one part in a million)".into()),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordFormat {
+    /// For people.
+    Human,
+    /// One JSON document on stdout, a versioned contract.
+    Json,
 }
 
 // The arguments of `check` (its help is the variant's).
@@ -138,6 +238,11 @@ pub struct CheckArgs {
     /// existing file is never replaced).
     #[arg(long, requires = "fix", value_name = "PATH")]
     pub fix_output: Option<PathBuf>,
+    /// With --fix: print what it would change (a unified diff of
+    /// qparam.json and the npy files it would add) and write nothing.
+    /// Exit code 1 when there is something to fix, 0 otherwise.
+    #[arg(long, requires = "fix", conflicts_with = "fix_output")]
+    pub diff: bool,
 }
 
 // The arguments of `apply` (its help is the variant's).
@@ -166,9 +271,23 @@ pub struct ApplyArgs {
     /// Refuse on warnings too (`--deny warnings`).
     #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
     pub deny: Option<String>,
-    /// How findings are shown: `human`, `concise` or `full`.
-    #[arg(long, value_enum, default_value_t = PeopleFormat::Human)]
-    pub format: PeopleFormat,
+    /// How findings are shown: `human`, `concise` or `full`; `json`
+    /// prints one record of the run on stdout instead (what was retyped,
+    /// inserted and written, the findings' counts; docs/apply.md).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// Findings grouped by key.
+    Human,
+    /// One line per finding.
+    Concise,
+    /// Each finding drawn on the qparam.json source.
+    Full,
+    /// A record of the run, for CI to keep.
+    Json,
 }
 
 /// Options shared by `check` and `apply`.

@@ -8,7 +8,10 @@ use crate::commands::{self, CheckRequest, Outcome, RulesQuery, Status};
 use crate::report::{self, apply as said, Format, Sources, Style, View};
 use clap::CommandFactory;
 
-use super::args::{ApplyArgs, CheckArgs, Cli, Command, InspectFormat};
+use super::args::{
+    ApplyArgs, ApplyFormat, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat,
+    RecordFormat,
+};
 use super::ui::{emit, Ui};
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
@@ -42,6 +45,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
             }
             Status::Success
         }
+        Command::Extract(args) => extract(&ui, args)?,
+        Command::Diff(args) => diff(&ui, &style, args)?,
         Command::Completions { shell } => {
             emit(&completions(shell));
             Status::Success
@@ -86,10 +91,14 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         qparam: &args.qparam,
         settings: &settings,
         fix: args.fix.then_some(args.fix_output.as_deref()),
+        preview: args.diff,
     };
     let outcome = commands::check(&request, ui);
     ui.finish();
     let outcome = outcome?;
+    if let Some(preview) = outcome.fix.as_ref().and_then(|f| f.preview.as_ref()) {
+        return Ok(show_preview(ui, outcome.fix.as_ref(), preview));
+    }
     if let Some(fix) = &outcome.fix {
         for f in &fix.fixed {
             ui.status(&format!("fixed `{}`: {}", f.key, f.what));
@@ -124,6 +133,39 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
     Ok(outcome.status(&settings, args.deny.is_some()))
 }
 
+/// `check --fix --diff`: the diff and the new files on stdout, what would
+/// be fixed on stderr; 1 when anything would change.
+fn show_preview(
+    ui: &Ui,
+    fix: Option<&commands::FixOutcome>,
+    preview: &commands::FixPreview,
+) -> Status {
+    for f in fix.iter().flat_map(|f| &f.fixed) {
+        ui.status(&format!("would fix `{}`: {}", f.key, f.what));
+    }
+    for f in fix.iter().flat_map(|f| &f.left) {
+        ui.status(&format!("would leave as is `{}`: {}", f.key, f.what));
+    }
+    let mut out = preview.diff.clone();
+    for f in &preview.new_files {
+        out += &format!(
+            "new file {} ({}, shape {:?}, {} bytes)\n",
+            f.path.display(),
+            f.dtype,
+            f.shape,
+            f.bytes
+        );
+    }
+    emit(&out);
+    if preview.is_empty() {
+        ui.status("nothing to fix; nothing was written");
+        Status::Success
+    } else {
+        ui.status("nothing was written (--diff)");
+        Status::Findings
+    }
+}
+
 fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
     let settings = args
         .analysis
@@ -146,15 +188,31 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
         model: &args.model,
         qparam: &args.qparam,
     };
-    let show = |a: &crate::analysis::Analysis| {
+    let people = match args.format {
+        ApplyFormat::Human => Some(Format::Human),
+        ApplyFormat::Concise => Some(Format::Concise),
+        ApplyFormat::Full => Some(Format::Full),
+        ApplyFormat::Json => None,
+    };
+    let show = |a: &crate::analysis::Analysis, ended: said::Ended<'_>| {
         let view = View::new(a, &settings.filter);
-        if !view.shown.is_empty() || view.hidden > 0 {
-            emit(&report::render(&view, &sources, args.format.into(), style));
+        match people {
+            Some(format) if !view.shown.is_empty() || view.hidden > 0 => {
+                emit(&report::render(&view, &sources, format, style));
+            }
+            Some(_) => {}
+            None => emit(&said::record(
+                &view,
+                &args.model,
+                &args.qparam,
+                &args.output,
+                &ended,
+            )),
         }
     };
     Ok(match outcome? {
         Outcome::Refused { analysis, refusal } => {
-            show(&analysis);
+            show(&analysis, said::Ended::Refused(&refusal));
             for line in said::refusal_lines(&refusal, &settings.filter, &args.output) {
                 eprintln!("{line}");
             }
@@ -165,8 +223,16 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
             changes,
             inserted,
         } => {
-            show(&analysis);
-            emit(&said::dry_run_table(&changes, &inserted));
+            show(
+                &analysis,
+                said::Ended::DryRun {
+                    changes: &changes,
+                    inserted: &inserted,
+                },
+            );
+            if people.is_some() {
+                emit(&said::dry_run_table(&changes, &inserted));
+            }
             ui.status(&format!(
                 "dry run: nothing was written to {}",
                 args.output.display()
@@ -179,13 +245,85 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
             inserted,
             written,
         } => {
-            show(&analysis);
+            show(
+                &analysis,
+                said::Ended::Written {
+                    changes: &changes,
+                    inserted: &inserted,
+                    written: &written,
+                },
+            );
             for line in said::written_lines(&changes, &inserted, &written, &args.output) {
                 ui.status(&line);
             }
             Status::Success
         }
     })
+}
+
+fn extract(ui: &Ui, args: ExtractArgs) -> miette::Result<Status> {
+    let keys_from = match (&args.keys_from, &args.float_model) {
+        (Some(qparam), Some(float_model)) => Some(commands::KeysFrom {
+            qparam,
+            float_model,
+        }),
+        _ => None,
+    };
+    let request = commands::ExtractRequest {
+        model: &args.model,
+        output: &args.output,
+        force: args.force,
+        keys_from,
+    };
+    let outcome = commands::extract(&request, ui);
+    ui.finish();
+    let outcome = outcome?;
+    let summary = report::extract::Summary {
+        model: &args.model,
+        dir: &args.output,
+        extracted: &outcome.extracted,
+        written: outcome.written,
+        renamed: outcome.renamed,
+        unresolved: &outcome.unresolved,
+        keys_from: args.keys_from.as_deref(),
+    };
+    match args.format {
+        RecordFormat::Human => {
+            for line in report::extract::lines(&summary) {
+                ui.status(&line);
+            }
+        }
+        RecordFormat::Json => emit(&report::extract::json(&summary)),
+    }
+    Ok(Status::Success)
+}
+
+fn diff(ui: &Ui, style: &Style, args: DiffArgs) -> miette::Result<Status> {
+    if args.stat && args.format == RecordFormat::Json {
+        miette::bail!(
+            code = "args::stat",
+            help = "the JSON document lists every difference; count them there",
+            "--stat is for people; it cannot be combined with --format json"
+        );
+    }
+    let request = commands::DiffRequest {
+        a: &args.a,
+        b: &args.b,
+        tolerance: crate::diff::Tolerance { rtol: args.rtol },
+        load: crate::qparam::LoadOptions {
+            allow_outside_paths: args.allow_outside_paths,
+            ..Default::default()
+        },
+    };
+    let outcome = commands::diff(&request, ui);
+    ui.finish();
+    let outcome = outcome?;
+    emit(&match (args.format, args.stat) {
+        (RecordFormat::Json, _) => report::diff::json(&outcome),
+        (RecordFormat::Human, true) => report::diff::stat(&outcome, style),
+        (RecordFormat::Human, false) => report::diff::human(&outcome, style),
+    });
+    Ok(outcome.status())
 }
 
 /// A completion script for `shell`, from the parser itself.

@@ -10,7 +10,7 @@ use crate::analysis::{self, Analysis};
 use crate::fix::{self, FixError, FixWritten, Fixed};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError};
-use crate::qparam::QParamReadError;
+use crate::qparam::{npy, MemoryFiles, QParamReadError};
 use crate::report::View;
 
 /// A check to run.
@@ -21,6 +21,9 @@ pub struct CheckRequest<'a> {
     /// `--fix`: fix what is certain first; `Some(path)` writes the fixed set
     /// there instead of over the qparam file.
     pub fix: Option<Option<&'a Path>>,
+    /// `--fix --diff`: work out the fixes and say what they would change,
+    /// writing nothing at all (not even transiently).
+    pub preview: bool,
 }
 
 /// What a check found.
@@ -38,8 +41,34 @@ pub struct FixOutcome {
     pub fixed: Vec<Fixed>,
     /// Keys left as they are, with the reason.
     pub left: Vec<Fixed>,
-    /// Where the fixed set went; `None` when there was nothing to fix.
+    /// Where the fixed set went; `None` when there was nothing to fix, or
+    /// for a preview.
     pub written: Option<FixWritten>,
+    /// For a preview: what the fixes would change.
+    pub preview: Option<FixPreview>,
+}
+
+/// What `--fix` would change, unwritten.
+pub struct FixPreview {
+    /// A unified diff of the qparam file (empty when the text would stay).
+    pub diff: String,
+    /// The npy files it would add beside the set.
+    pub new_files: Vec<NewFile>,
+}
+
+/// An npy file `--fix` would add.
+pub struct NewFile {
+    pub path: PathBuf,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    pub bytes: usize,
+}
+
+impl FixPreview {
+    /// Whether the fixes would change anything.
+    pub fn is_empty(&self) -> bool {
+        self.diff.is_empty() && self.new_files.is_empty()
+    }
 }
 
 /// Why a check could not run (exit code 2).
@@ -83,6 +112,10 @@ pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOut
     let mut analysis = analysis::check(&graph, req.qparam, options)?;
     let mut reported = req.qparam.to_path_buf();
     let fix = match req.fix {
+        Some(_) if req.preview => {
+            observer.phase("working out the fixes");
+            Some(preview(&graph, &analysis, req.settings)?)
+        }
         Some(output) => {
             observer.phase("working out the fixes");
             let outcome = fix_set(req.model, &graph, &analysis, req.settings, output)?;
@@ -117,6 +150,7 @@ fn fix_set(
             fixed: Vec::new(),
             left: plan.left,
             written: None,
+            preview: None,
         });
     }
     let new_files = plan.new_files();
@@ -130,5 +164,52 @@ fn fix_set(
         fixed,
         left,
         written: Some(written),
+        preview: None,
+    })
+}
+
+/// Works out the fixes with every new array held in memory, and says what
+/// they would change.
+fn preview(
+    graph: &Graph<'_>,
+    analysis: &Analysis,
+    settings: &Settings,
+) -> Result<FixOutcome, CheckError> {
+    let memory = MemoryFiles::default();
+    let mut options = settings.options.clone();
+    options.load.in_memory = Some(memory.clone());
+    let plan = fix::plan(graph, analysis, &options)?;
+    let q = &analysis.qparam;
+    let label = q.path.display().to_string();
+    let diff = if plan.text == q.text {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&q.text, &plan.text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&label, &label)
+            .to_string()
+    };
+    let new_files = plan
+        .new_files()
+        .into_iter()
+        .filter_map(|path| memory.get(&path).map(|bytes| (path, bytes)))
+        .map(|(path, bytes)| {
+            let header = npy::parse_header(&bytes).ok();
+            NewFile {
+                path,
+                dtype: header
+                    .as_ref()
+                    .map_or("?".into(), |h| h.dtype.name().to_string()),
+                shape: header.map(|h| h.shape).unwrap_or_default(),
+                bytes: bytes.len(),
+            }
+        })
+        .collect();
+    Ok(FixOutcome {
+        fixed: plan.fixed.clone(),
+        left: plan.left.clone(),
+        written: None,
+        preview: Some(FixPreview { diff, new_files }),
     })
 }

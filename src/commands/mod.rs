@@ -5,13 +5,17 @@
 
 pub mod apply;
 pub mod check;
+pub mod diff;
+pub mod extract;
 pub mod inspect;
 pub mod rewrite;
 pub mod rules;
 pub mod settings;
 
 pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
-pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome};
+pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome, FixPreview, NewFile};
+pub use diff::{diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
+pub use extract::{extract, ExtractCommandError, ExtractOutcome, ExtractRequest, KeysFrom};
 pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};

@@ -185,6 +185,7 @@ impl Overrides {
             options: CheckOptions {
                 load: LoadOptions {
                     allow_outside_paths: self.allow_outside_paths,
+                    ..Default::default()
                 },
                 allow_float,
                 propagate: self.propagate.or(file.propagate).unwrap_or(false),

@@ -119,9 +119,53 @@ pub fn refuse_inputs<'a>(
     Ok(())
 }
 
+/// A directory output that holds one of the inputs: replacing it would
+/// delete the input.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the output directory `{output}` holds the input `{input}`")]
+#[diagnostic(
+    code(paths::output_holds_input),
+    help("write to a new directory; q-implant never removes its inputs, even with --force")
+)]
+pub struct OutputHoldsInput {
+    pub input: PathBuf,
+    pub output: PathBuf,
+}
+
+/// Refuses a directory `output` that is, or holds, any of `inputs`
+/// (resolving links; an output that does not exist yet holds nothing).
+pub fn refuse_inputs_within<'a>(
+    output: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), OutputHoldsInput> {
+    let Ok(dir) = output.canonicalize() else {
+        return Ok(());
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i.starts_with(&dir)) {
+            return Err(OutputHoldsInput {
+                input: input.to_path_buf(),
+                output: output.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_holding_an_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m.circle");
+        std::fs::write(&model, b"x").unwrap();
+        assert!(refuse_inputs_within(dir.path(), [model.as_path()]).is_err());
+        let other = tempfile::tempdir().unwrap();
+        assert!(refuse_inputs_within(other.path(), [model.as_path()]).is_ok());
+        assert!(refuse_inputs_within(&dir.path().join("new"), [model.as_path()]).is_ok());
+    }
 
     #[test]
     fn every_spelling_and_link_of_an_input_is_refused() {

@@ -83,6 +83,17 @@ pub fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
+/// Reads exactly `buf.len()` bytes of `src` from `offset`, as
+/// [`read_exact_at`] reads a file: past the end is `UnexpectedEof`.
+pub fn read_exact_in(src: &[u8], buf: &mut [u8], offset: u64) -> io::Result<()> {
+    let bytes = usize::try_from(offset)
+        .ok()
+        .and_then(|start| src.get(start..start.checked_add(buf.len())?))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the bytes"))?;
+    buf.copy_from_slice(bytes);
+    Ok(())
+}
+
 /// Reads exactly `buf.len()` bytes at `offset`; a short file is
 /// `UnexpectedEof`.
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {

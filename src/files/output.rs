@@ -159,8 +159,9 @@ impl Drop for Pending {
     }
 }
 
-/// Removal of temporary files when a signal ends the process.
-mod cleanup {
+/// Removal of temporary files (and the temporary directories holding
+/// them) when a signal ends the process.
+pub(super) mod cleanup {
     use std::path::Path;
 
     #[cfg(unix)]
@@ -183,19 +184,23 @@ mod cleanup {
         /// The newest slot; each points to the one before.
         static HEAD: AtomicPtr<Slot> = AtomicPtr::new(ptr::null_mut());
 
-        /// Unlinks every registered path (async-signal-safe: loads and
-        /// unlink only).
+        /// Removes every registered path (async-signal-safe: loads,
+        /// unlink and rmdir only): files first, then the directories they
+        /// were in, which are empty by then (rmdir removes nothing else).
         fn unlink_all() {
-            let mut at = HEAD.load(Ordering::SeqCst);
-            while !at.is_null() {
-                // SAFETY: slots are leaked, never freed or moved.
-                let slot = unsafe { &*at };
-                let p = slot.path.load(Ordering::SeqCst);
-                if !p.is_null() {
-                    // SAFETY: `p` is a leaked, NUL-terminated path.
-                    unsafe { libc::unlink(p) };
+            type Remove = unsafe extern "C" fn(*const c_char) -> c_int;
+            for remove in [libc::unlink as Remove, libc::rmdir as Remove] {
+                let mut at = HEAD.load(Ordering::SeqCst);
+                while !at.is_null() {
+                    // SAFETY: slots are leaked, never freed or moved.
+                    let slot = unsafe { &*at };
+                    let p = slot.path.load(Ordering::SeqCst);
+                    if !p.is_null() {
+                        // SAFETY: `p` is a leaked, NUL-terminated path.
+                        unsafe { remove(p) };
+                    }
+                    at = slot.next.load(Ordering::SeqCst);
                 }
-                at = slot.next.load(Ordering::SeqCst);
             }
         }
 

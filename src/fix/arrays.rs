@@ -1,6 +1,7 @@
 //! New npy files `--fix` writes beside the set: never over an existing
 //! file, and removed again unless the fixed qparam file that names them is
-//! written.
+//! written. For a preview (`check --fix --diff`) they are held in memory
+//! under the names they would have, and nothing is written at all.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,12 +10,17 @@ use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::WriteNpyExt;
 
 use crate::files::output::Pending;
+use crate::qparam::{LoadOptions, MemoryFiles};
 
 /// Arrays written so far, kept only if the fix is committed.
 #[derive(Default)]
 pub struct NewArrays {
     files: Vec<Pending>,
     next: usize,
+    /// Where the arrays go instead of the disk, for a preview.
+    memory: Option<MemoryFiles>,
+    /// The arrays put in memory, by path.
+    held: Vec<PathBuf>,
 }
 
 /// An element type `--fix` writes.
@@ -35,6 +41,15 @@ pub enum Data {
 }
 
 impl NewArrays {
+    /// New arrays for a set read with `load`: in memory when it reads
+    /// files from memory (a preview), on disk otherwise.
+    pub fn for_load(load: &LoadOptions) -> NewArrays {
+        NewArrays {
+            memory: load.in_memory.clone(),
+            ..Default::default()
+        }
+    }
+
     /// Writes `data` with `shape` to a new file in `dir`; returns its name.
     pub fn write(&mut self, dir: &Path, shape: &[usize], data: Data) -> std::io::Result<String> {
         let bytes = encode(shape, data)?;
@@ -42,6 +57,15 @@ impl NewArrays {
             let name = format!("fix-{}.npy", self.next);
             self.next += 1;
             let path = dir.join(&name);
+            if let Some(memory) = &self.memory {
+                // The name a write would take: one no file has.
+                if std::fs::symlink_metadata(&path).is_ok() || memory.contains(&path) {
+                    continue;
+                }
+                memory.insert(path.clone(), bytes);
+                self.held.push(path);
+                return Ok(name);
+            }
             match Pending::create_new(&path) {
                 Ok(mut pending) => {
                     pending.file().write_all(&bytes)?;
@@ -62,8 +86,13 @@ impl NewArrays {
         }
     }
 
+    /// The new files, written or held in memory.
     pub fn paths(&self) -> Vec<PathBuf> {
-        self.files.iter().map(|f| f.path().to_path_buf()).collect()
+        self.files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .chain(self.held.iter().cloned())
+            .collect()
     }
 }
 

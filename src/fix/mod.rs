@@ -83,7 +83,7 @@ pub fn plan(
     let q = &analysis.qparam;
     let mut plan = FixPlan {
         text: q.text.clone(),
-        arrays: NewArrays::default(),
+        arrays: NewArrays::for_load(&options.load),
         fixed: Vec::new(),
         left: Vec::new(),
     };
@@ -360,7 +360,7 @@ fn add_entries(
             &q.path,
             q.dir.clone(),
             plan.text.clone().into_bytes(),
-            options.load,
+            options.load.clone(),
         );
         if problems.iter().any(|p| {
             matches!(

@@ -67,7 +67,14 @@ pub fn implant<'a>(
     let mut buffer_users = count_buffer_users(&parts.model);
     let mut written: HashSet<TensorId> = HashSet::new();
     let mut changes = Vec::with_capacity(plan.writes.len());
-    for write in &plan.writes {
+    // In the model's tensor order, not the set's key order: a constant
+    // whose buffer others share gets a buffer of its own, appended, so the
+    // order decides the buffers' numbering, and the output should depend
+    // on the set's contents only (a set read back from the model by
+    // `extract` writes the same bytes again).
+    let mut writes: Vec<&TensorWrite> = plan.writes.iter().collect();
+    writes.sort_by_key(|w| w.tensor);
+    for write in writes {
         let tensor = tensor_of(graph, write.tensor).ok_or_else(|| ImplantError::Precondition {
             tensor: write.name.clone(),
             subgraph: write.tensor.subgraph,

@@ -19,7 +19,7 @@ use memmap2::{Mmap, MmapMut};
 
 use super::payload::{FileRange, Payload};
 use super::{fb, ModelError};
-use crate::files::{open_regular, read_exact_at};
+use crate::files::{open_regular, read_exact_at, read_exact_in};
 
 /// The largest FlatBuffer the format allows; data past it can only be reached
 /// through `Buffer.offset` (the large-model layout).
@@ -166,18 +166,7 @@ impl CircleFile {
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         match &self.source {
             Source::File { file, .. } => read_exact_at(file, buf, offset),
-            Source::Image => {
-                let all = self.image_bytes();
-                let start = usize::try_from(offset).map_err(io::Error::other)?;
-                let bytes = start
-                    .checked_add(buf.len())
-                    .and_then(|end| all.get(start..end))
-                    .ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::UnexpectedEof, "past the end of the model")
-                    })?;
-                buf.copy_from_slice(bytes);
-                Ok(())
-            }
+            Source::Image => read_exact_in(self.image_bytes(), buf, offset),
         }
     }
 

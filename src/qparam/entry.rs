@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::json::{self, Json, Member, Span, Spanned};
 use super::npy::{self, NpyError, NpyHeader};
 use super::problem::{NpyProblem, Problem};
 use super::{LoadOptions, QDType};
-use crate::files::{open_regular, read_exact_at, PathRange};
+use crate::files::{open_regular, read_exact_at, read_exact_in, PathRange};
 
 /// The fields an entry may have.
 pub const FIELDS: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
@@ -36,6 +37,9 @@ pub struct NpyFile {
     pub header: NpyHeader,
     /// The file's length when it was checked.
     pub file_len: u64,
+    /// The whole file, when it exists only in memory
+    /// ([`super::LoadOptions::in_memory`]).
+    memory: Option<Arc<[u8]>>,
 }
 
 impl NpyFile {
@@ -53,6 +57,18 @@ impl NpyFile {
             path,
             header,
             file_len: input.len,
+            memory: None,
+        })
+    }
+
+    /// An npy file held in memory, named by the path it would have.
+    pub fn in_memory(path: PathBuf, bytes: Arc<[u8]>) -> Result<NpyFile, NpyProblem> {
+        let header = npy::parse_header(&bytes).map_err(NpyProblem::Format)?;
+        Ok(NpyFile {
+            path,
+            header,
+            file_len: bytes.len() as u64,
+            memory: Some(bytes),
         })
     }
 
@@ -68,13 +84,24 @@ impl NpyFile {
 
     /// The element bytes, read now.
     pub fn read_data(&self) -> io::Result<Vec<u8>> {
-        self.data_range().read()
+        match &self.memory {
+            Some(bytes) => {
+                let r = self.data_range();
+                let mut out = vec![0; usize::try_from(r.len).map_err(io::Error::other)?];
+                read_exact_in(bytes, &mut out, r.offset)?;
+                Ok(out)
+            }
+            None => self.data_range().read(),
+        }
     }
 
     /// Opens the file for reading elements by position.
     pub fn elements(&self) -> io::Result<Elements<'_>> {
         Ok(Elements {
-            file: self.data_range().open()?,
+            source: match &self.memory {
+                Some(bytes) => ElementSource::Memory(bytes.clone()),
+                None => ElementSource::File(self.data_range().open()?),
+            },
             npy: self,
         })
     }
@@ -98,17 +125,30 @@ impl NpyFile {
 
 /// An open npy file, read element by element.
 pub struct Elements<'a> {
-    file: File,
+    source: ElementSource,
     npy: &'a NpyFile,
 }
 
+enum ElementSource {
+    File(File),
+    Memory(Arc<[u8]>),
+}
+
 impl Elements<'_> {
+    /// Reads `buf.len()` bytes of the file at `offset`, exactly.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        match &self.source {
+            ElementSource::File(f) => read_exact_at(f, buf, offset),
+            ElementSource::Memory(bytes) => read_exact_in(bytes, buf, offset),
+        }
+    }
+
     /// Element `index` (in C order) as a float.
     pub fn f64_at(&self, index: usize) -> io::Result<f64> {
         let size = self.npy.header.dtype.size().unwrap_or(1);
         let mut buf = [0u8; 8];
         let offset = self.npy.header.data_offset as u64 + (index * size) as u64;
-        read_exact_at(&self.file, &mut buf[..size], offset)?;
+        self.read_at(&mut buf[..size], offset)?;
         self.npy
             .header
             .dtype
@@ -128,7 +168,7 @@ impl Elements<'_> {
         let size = dtype.size().unwrap_or(1);
         scratch.resize(out.len() * size, 0);
         let offset = self.npy.header.data_offset as u64 + (first * size) as u64;
-        read_exact_at(&self.file, scratch, offset)?;
+        self.read_at(scratch, offset)?;
         if npy::decode_f64(dtype, scratch, out) {
             Ok(())
         } else {
@@ -194,7 +234,7 @@ impl Entry {
 pub(super) fn read_entries(
     text: &str,
     dir: &Path,
-    options: LoadOptions,
+    options: &LoadOptions,
     problems: &mut Vec<Problem>,
 ) -> Vec<Entry> {
     let root = match json::parse(text) {
@@ -249,7 +289,7 @@ pub(super) fn read_entries(
 struct EntryReader<'a> {
     key: &'a str,
     dir: &'a Path,
-    options: LoadOptions,
+    options: &'a LoadOptions,
     problems: &'a mut Vec<Problem>,
 }
 
@@ -382,7 +422,11 @@ impl EntryReader<'_> {
             });
             return None;
         }
-        match NpyFile::open(path.clone()) {
+        let opened = match self.options.in_memory.as_ref().and_then(|m| m.get(&path)) {
+            Some(bytes) => NpyFile::in_memory(path.clone(), bytes),
+            None => NpyFile::open(path.clone()),
+        };
+        match opened {
             Ok(npy) => Some(Field { value: npy, span }),
             Err(problem) => {
                 self.problems.push(Problem::Npy {

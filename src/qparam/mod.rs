@@ -8,8 +8,10 @@ pub mod json;
 pub mod npy;
 pub mod problem;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub use dtype::QDType;
 pub use entry::{Entry, Field, NpyFile};
@@ -28,10 +30,45 @@ pub struct QParamReadError {
     pub source: std::io::Error,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
     /// Accept npy paths outside the qparam file's directory.
     pub allow_outside_paths: bool,
+    /// npy files that exist only in memory, read as if they were on disk
+    /// at their paths (the arrays `check --fix --diff` would add, which
+    /// it never writes).
+    pub in_memory: Option<MemoryFiles>,
+}
+
+/// Files held in memory by path, shared by whoever holds a clone.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryFiles(Arc<Mutex<BTreeMap<PathBuf, Arc<[u8]>>>>);
+
+impl MemoryFiles {
+    fn files(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Arc<[u8]>>> {
+        // A panic elsewhere leaves the map as it was: still usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn insert(&self, path: PathBuf, bytes: Vec<u8>) {
+        self.files().insert(path, bytes.into());
+    }
+
+    pub fn get(&self, path: &Path) -> Option<Arc<[u8]>> {
+        self.files().get(path).cloned()
+    }
+
+    pub fn contains(&self, path: &Path) -> bool {
+        self.files().contains_key(path)
+    }
+
+    /// Every file, by path.
+    pub fn list(&self) -> Vec<(PathBuf, Arc<[u8]>)> {
+        self.files()
+            .iter()
+            .map(|(p, b)| (p.clone(), b.clone()))
+            .collect()
+    }
 }
 
 /// A parsed qparam set.
@@ -108,7 +145,7 @@ pub fn from_bytes(
             (String::from_utf8_lossy(&bytes).into_owned(), false)
         }
     };
-    let entries = entry::read_entries(&text, &dir, options, &mut problems);
+    let entries = entry::read_entries(&text, &dir, &options, &mut problems);
     let lines = LineIndex::new(&text);
     (
         QParamFile {

@@ -562,6 +562,14 @@ pub fn ints(dtype: &NpyType, data: &[u8]) -> Option<Vec<i64>> {
 /// from a numpy type descriptor (`<f4`), the order flag, a shape and the
 /// raw element bytes.
 pub fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let mut out = header(descr, fortran, shape);
+    out.extend_from_slice(data);
+    out
+}
+
+/// The preamble and header of an npy file as numpy writes it, for data
+/// written after it.
+pub fn header(descr: &str, fortran: bool, shape: &[usize]) -> Vec<u8> {
     let shape_text = match shape.len() {
         1 => format!("({},)", shape[0]),
         _ => format!(
@@ -584,7 +592,6 @@ pub fn encode(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
     out
 }
 

@@ -8,6 +8,8 @@
 pub mod apply;
 mod color;
 mod concise;
+pub mod diff;
+pub mod extract;
 mod filter;
 mod full;
 mod github;
