@@ -21,6 +21,7 @@ pub mod fuzzing;
 pub mod graph;
 pub mod implant;
 pub mod inspect;
+pub mod interpret;
 pub mod model;
 pub mod plan;
 pub mod progress;
