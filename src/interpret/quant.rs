@@ -147,21 +147,31 @@ impl Params {
     }
 }
 
+/// Integer ranges narrower than this are computed in float32, exactly:
+/// every integer involved (and every difference of two) is below 2^24, and
+/// the final product of two floats is correctly rounded either way.
+const EXACT_IN_F32: i64 = 1 << 23;
+
 /// One scale and zero point, with the clamp bounds worked out once.
 struct Step {
     scale: f32,
     zero: f64,
     lo: f64,
     hi: f64,
+    narrow: bool,
 }
 
 impl Step {
     fn new(scale: f32, zero: i64, qmin: i64, qmax: i64) -> Step {
+        let narrow = [qmin, qmax, zero]
+            .iter()
+            .all(|v| (-EXACT_IN_F32..=EXACT_IN_F32).contains(v));
         Step {
             scale,
             zero: zero as f64,
             lo: qmin as f64,
             hi: qmax as f64,
+            narrow,
         }
     }
 
@@ -169,6 +179,11 @@ impl Step {
         // A zero or non-finite scale quantizes nothing; NaN stays NaN.
         if self.scale == 0.0 || !self.scale.is_finite() || x.is_nan() {
             return x;
+        }
+        if self.narrow {
+            let (z, lo, hi) = (self.zero as f32, self.lo as f32, self.hi as f32);
+            let q = ((x / self.scale).round() + z).clamp(lo, hi);
+            return self.scale * (q - z);
         }
         let q = (f64::from(x / self.scale)).round() + self.zero;
         let q = q.clamp(self.lo, self.hi);
@@ -198,6 +213,18 @@ mod tests {
         // 0.25/0.5 = 0.5 rounds to 1; -0.5 to -1; 1.52 to 2; 200+10 clamps
         // to 255; -200+10 clamps to 0.
         assert_eq!(x, [0.5, -0.5, 1.0, 122.5, -5.0, 0.0]);
+    }
+
+    #[test]
+    fn the_float32_path_equals_the_float64_one() {
+        let narrow = Step::new(0.037, 131, 0, 255);
+        let mut wide = Step::new(0.037, 131, 0, 255);
+        wide.narrow = false;
+        let mut x = -20.0f32;
+        while x < 20.0 {
+            assert_eq!(narrow.apply(x).to_bits(), wide.apply(x).to_bits(), "{x}");
+            x += 0.00731;
+        }
     }
 
     #[test]
