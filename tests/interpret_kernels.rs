@@ -1,6 +1,10 @@
 //! Every kernel against a plain reference written here with naive loops, on
 //! random shapes, strides, paddings, dilations, axes and broadcasting.
 
+// The references index by loop counters on purpose: plain loops are what
+// makes them obviously right.
+#![allow(clippy::needless_range_loop)]
+
 use proptest::prelude::*;
 use q_implant::graph::OpCode;
 use q_implant::interpret::kernels::{kernel_for, Declared, Inputs, OpContext};
@@ -762,4 +766,500 @@ proptest! {
         prop_assert_eq!(&got[0].shape, &out);
         close(f32s(&got[0]), &want);
     }
+}
+
+/// Python's `slice(start, stop, step).indices(n)` followed by `range`, as
+/// the language reference defines it; `None` for an omitted bound.
+fn python_slice(start: Option<i64>, stop: Option<i64>, step: i64, n: i64) -> Vec<i64> {
+    let (lower, upper) = if step < 0 { (-1, n - 1) } else { (0, n) };
+    let bound = |v: Option<i64>, default: i64| match v {
+        None => default,
+        Some(v) if v < 0 => (v + n).max(lower),
+        Some(v) => v.min(upper),
+    };
+    let s = bound(start, if step < 0 { upper } else { lower });
+    let e = bound(stop, if step < 0 { lower } else { upper });
+    let mut out = Vec::new();
+    let mut i = s;
+    while (step > 0 && i < e) || (step < 0 && i > e) {
+        out.push(i);
+        i += step;
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Per dimension a random begin, end, stride and mask; an optional
+    /// ellipsis, new axis or shrink at a random entry.
+    #[test]
+    fn strided_slice(
+        shape in prop::collection::vec(1usize..6, 1..5),
+        dims in prop::collection::vec((-7i64..7, -7i64..7, prop::sample::select(vec![-3i64, -2, -1, 1, 2, 3]), any::<bool>(), any::<bool>()), 5),
+        special in (0usize..4, any::<usize>()),
+    ) {
+        let r = shape.len();
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len).map(|v| v as f32).collect();
+        let (kind, at) = (special.0, special.1 % r);
+        let (mut begin, mut end, mut stride) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bm, mut em, mut ell, mut new, mut shrink) = (0i32, 0i32, 0i32, 0i32, 0i32);
+        // Entries: one per input dimension, except that the ellipsis stands
+        // for the dimensions from `at` on, and a new axis is an extra entry.
+        let entries = match kind { 1 => at + 1, 2 => r + 1, _ => r };
+        // Each entry's expectation: a list of source indices for a kept
+        // dimension, or a single index for a shrunk one.
+        let mut expect: Vec<(Option<usize>, Vec<i64>, bool)> = Vec::new();
+        let mut d = 0;
+        for i in 0..entries {
+            let (b, e, s, mb, me) = dims[i % 5];
+            begin.push(b as i32); end.push(e as i32); stride.push(s as i32);
+            if kind == 1 && i == at {
+                ell |= 1 << i;
+                for dd in d..r { expect.push((Some(dd), (0..shape[dd] as i64).collect(), false)); }
+                d = r;
+                continue;
+            }
+            if kind == 2 && i == at {
+                new |= 1 << i;
+                expect.push((None, vec![0], false));
+                continue;
+            }
+            let n = shape[d] as i64;
+            if kind == 3 && i == at {
+                shrink |= 1 << i;
+                let b = b.rem_euclid(n);
+                begin[i] = b as i32;
+                expect.push((Some(d), vec![b], true));
+            } else {
+                if mb { bm |= 1 << i; }
+                if me { em |= 1 << i; }
+                let idx = python_slice((!mb).then_some(b), (!me).then_some(e), s, n);
+                expect.push((Some(d), idx, false));
+            }
+            d += 1;
+        }
+        for dd in d..r { expect.push((Some(dd), (0..shape[dd] as i64).collect(), false)); }
+        let options = O::StridedSliceOptions(opts!(StridedSliceOptionsT {
+            begin_mask: bm, end_mask: em, ellipsis_mask: ell, new_axis_mask: new, shrink_axis_mask: shrink,
+        }));
+        let got = run(Op::STRIDED_SLICE, options, &[t(&shape, x.clone()), ints(&begin), ints(&end), ints(&stride)], &[TensorType::FLOAT32]).unwrap();
+        let out: Vec<usize> = expect.iter().filter(|e| !e.2).map(|e| e.1.len()).collect();
+        prop_assert_eq!(&got[0].shape, &out);
+        let kept: Vec<&(Option<usize>, Vec<i64>, bool)> = expect.iter().filter(|e| !e.2).collect();
+        let want: Vec<f64> = indices(&out).iter().map(|o| {
+            let mut src = vec![0usize; r];
+            for e in expect.iter().filter(|e| e.2) { src[e.0.unwrap()] = e.1[0] as usize; }
+            for (k, e) in kept.iter().enumerate() {
+                if let Some(dd) = e.0 { src[dd] = e.1[o[k]] as usize; }
+            }
+            f64::from(x[offset(&src, &shape)])
+        }).collect();
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn gather(
+        shape in prop::collection::vec(1usize..4, 1..4),
+        ishape in prop::collection::vec(1usize..4, 0..3),
+        (axis_seed, bd_seed, wide) in (any::<usize>(), any::<usize>(), any::<bool>()),
+        picks in prop::collection::vec(any::<u32>(), 64),
+    ) {
+        let r = shape.len();
+        let axis = axis_seed % r;
+        let bd = bd_seed % (axis.min(ishape.len()) + 1);
+        // Indices share the first `bd` dimensions with params.
+        let ishape: Vec<usize> = [shape[..bd].to_vec(), ishape[bd.min(ishape.len())..].to_vec()].concat();
+        let ilen: usize = ishape.iter().product();
+        let idx: Vec<i64> = (0..ilen).map(|i| i64::from(picks[i % 64]) % shape[axis] as i64).collect();
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len).map(|v| v as f32).collect();
+        let it = if wide { Data::I64(idx.clone()) } else { Data::I32(idx.iter().map(|&v| v as i32).collect()) };
+        let options = O::GatherOptions(opts!(GatherOptionsT { axis: axis as i32, batch_dims: bd as i32 }));
+        let got = run(Op::GATHER, options, &[t(&shape, x.clone()), Tensor::new(ishape.clone(), it)], &[TensorType::FLOAT32]).unwrap();
+        let out: Vec<usize> = [shape[..axis].to_vec(), ishape[bd..].to_vec(), shape[axis + 1..].to_vec()].concat();
+        let want: Vec<f64> = indices(&out).iter().map(|o| {
+            // o = params[:axis] ++ indices[bd:] ++ params[axis+1:]
+            let k = ishape.len() - bd;
+            let iidx: Vec<usize> = [o[..bd].to_vec(), o[axis..axis + k].to_vec()].concat();
+            let mut src = o[..axis].to_vec();
+            src.push(idx[offset(&iidx, &ishape)] as usize);
+            src.extend_from_slice(&o[axis + k..]);
+            f64::from(x[offset(&src, &shape)])
+        }).collect();
+        prop_assert_eq!(&got[0].shape, &out);
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn padding_family(
+        shape in prop::collection::vec(1usize..5, 1..4),
+        pads in prop::collection::vec((0usize..4, 0usize..4), 4),
+        (which, fill) in (0usize..4, -3.0f32..3.0),
+    ) {
+        let r = shape.len();
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len).map(|v| v as f32 + 1.0).collect();
+        // 0: PAD, 1: PADV2, 2: REFLECT, 3: SYMMETRIC; mirror pads are kept
+        // within what the dimension allows.
+        let pads: Vec<(usize, usize)> = (0..r).map(|d| {
+            let limit = match which { 2 => shape[d] - 1, 3 => shape[d], _ => 3 };
+            (pads[d].0.min(limit), pads[d].1.min(limit))
+        }).collect();
+        let flat: Vec<i32> = pads.iter().flat_map(|&(a, b)| [a as i32, b as i32]).collect();
+        let p = Tensor::new(vec![r, 2], Data::I32(flat));
+        let (op, options, extra) = match which {
+            0 => (Op::PAD, O::NONE, None),
+            1 => (Op::PADV2, O::NONE, t(&[], vec![fill])),
+            m => (Op::MIRROR_PAD, O::MirrorPadOptions(opts!(MirrorPadOptionsT { mode: if m == 2 { fb::MirrorPadMode::REFLECT } else { fb::MirrorPadMode::SYMMETRIC } })), None),
+        };
+        let mut inputs = vec![t(&shape, x.clone()), p];
+        if extra.is_some() { inputs.push(extra); }
+        let got = run(op, options, &inputs, &[TensorType::FLOAT32]).unwrap();
+        let out: Vec<usize> = shape.iter().zip(&pads).map(|(&d, &(a, b))| d + a + b).collect();
+        let want: Vec<f64> = indices(&out).iter().map(|o| {
+            let mut src = Vec::new();
+            for d in 0..r {
+                let i = o[d] as i64 - pads[d].0 as i64;
+                let n = shape[d] as i64;
+                let s = if (0..n).contains(&i) { Some(i) } else {
+                    match which {
+                        2 => Some(if i < 0 { -i } else { 2 * (n - 1) - i }),
+                        3 => Some(if i < 0 { -i - 1 } else { 2 * n - 1 - i }),
+                        _ => None,
+                    }
+                };
+                src.push(s);
+            }
+            if src.iter().all(Option::is_some) {
+                let s: Vec<usize> = src.iter().map(|v| v.unwrap() as usize).collect();
+                f64::from(x[offset(&s, &shape)])
+            } else if which == 1 { f64::from(fill) } else { 0.0 }
+        }).collect();
+        prop_assert_eq!(&got[0].shape, &out);
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn reshape_squeeze_expand(shape in prop::collection::vec(1usize..4, 0..5), hole in any::<usize>(), axis in -6i32..6, from_options in any::<bool>()) {
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = (0..len).map(|v| v as f32).collect();
+        // RESHAPE to the reversed shape, with one dimension as -1.
+        let mut want_shape: Vec<usize> = shape.iter().rev().copied().collect();
+        let mut spec: Vec<i32> = want_shape.iter().map(|&d| d as i32).collect();
+        if !spec.is_empty() { let h = hole % spec.len(); spec[h] = -1; }
+        let (inputs, options) = if from_options {
+            (vec![t(&shape, x.clone())], O::ReshapeOptions(opts!(ReshapeOptionsT { new_shape: Some(spec.clone()) })))
+        } else {
+            (vec![t(&shape, x.clone()), ints(&spec)], O::NONE)
+        };
+        let got = run(Op::RESHAPE, options, &inputs, &[TensorType::FLOAT32]).unwrap();
+        prop_assert_eq!(&got[0].shape, &want_shape);
+        prop_assert_eq!(f32s(&got[0]), &x[..]);
+        // SQUEEZE of every 1.
+        want_shape = shape.iter().copied().filter(|&d| d != 1).collect();
+        let got = run(Op::SQUEEZE, O::SqueezeOptions(opts!(SqueezeOptionsT { squeeze_dims: None })), &[t(&shape, x.clone())], &[TensorType::FLOAT32]).unwrap();
+        prop_assert_eq!(&got[0].shape, &want_shape);
+        // EXPAND_DIMS at a possibly negative axis.
+        let r = shape.len() as i32;
+        let got = run(Op::EXPAND_DIMS, O::NONE, &[t(&shape, x.clone()), ints(&[axis])], &[TensorType::FLOAT32]);
+        if (-r - 1..=r).contains(&axis) {
+            let at = if axis < 0 { axis + r + 1 } else { axis } as usize;
+            let mut s = shape.clone();
+            s.insert(at, 1);
+            prop_assert_eq!(&got.unwrap()[0].shape, &s);
+        } else {
+            prop_assert!(got.is_err());
+        }
+    }
+
+    #[test]
+    fn softmax_and_log_softmax(shape in prop::collection::vec(1usize..6, 1..4), beta in 0.1f32..3.0, log in any::<bool>(), seed in values(256)) {
+        let len: usize = shape.iter().product();
+        let x: Vec<f32> = seed.iter().cycle().take(len).map(|v| v * 5.0).collect();
+        let (op, options) = if log { (Op::LOG_SOFTMAX, O::NONE) } else { (Op::SOFTMAX, O::SoftmaxOptions(opts!(SoftmaxOptionsT { beta: beta }))) };
+        let got = run(op, options, &[t(&shape, x.clone())], &[TensorType::FLOAT32]).unwrap();
+        let depth = *shape.last().unwrap();
+        let mut want = Vec::new();
+        for row in x.chunks(depth) {
+            let b = if log { 1.0 } else { f64::from(beta) };
+            let z: Vec<f64> = row.iter().map(|&v| f64::from(v) * b).collect();
+            let sum: f64 = z.iter().map(|v| v.exp()).sum();
+            want.extend(z.iter().map(|v| if log { v - sum.ln() } else { v.exp() / sum }));
+        }
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn elementwise_functions(which in 0usize..16, seed in values(64), approximate in any::<bool>()) {
+        let ops = [Op::LOGISTIC, Op::TANH, Op::RELU, Op::RELU6, Op::RELU_N1_TO_1, Op::LEAKY_RELU, Op::HARD_SWISH, Op::GELU,
+            Op::ELU, Op::EXP, Op::LOG, Op::SQRT, Op::RSQRT, Op::SQUARE, Op::ABS, Op::NEG];
+        let op = ops[which];
+        let positive = matches!(op, Op::LOG | Op::SQRT | Op::RSQRT);
+        let x: Vec<f32> = seed.iter().map(|&v| if positive { v.abs() + 0.01 } else { v * 4.0 }).collect();
+        let options = match op {
+            Op::LEAKY_RELU => O::LeakyReluOptions(opts!(LeakyReluOptionsT { alpha: 0.3 })),
+            Op::GELU => O::GeluOptions(opts!(GeluOptionsT { approximate: approximate })),
+            _ => O::NONE,
+        };
+        let got = run(op, options, &[t(&[x.len()], x.clone())], &[TensorType::FLOAT32]).unwrap();
+        let want: Vec<f64> = x.iter().map(|&v| {
+            let v = f64::from(v);
+            match op {
+                Op::LOGISTIC => 1.0 / (1.0 + (-v).exp()),
+                Op::TANH => v.tanh(),
+                Op::RELU => v.max(0.0),
+                Op::RELU6 => v.clamp(0.0, 6.0),
+                Op::RELU_N1_TO_1 => v.clamp(-1.0, 1.0),
+                Op::LEAKY_RELU => if v > 0.0 { v } else { 0.3 * v },
+                Op::HARD_SWISH => v * (v + 3.0).clamp(0.0, 6.0) / 6.0,
+                // Phi by numerical integration of the normal density
+                // (Simpson's rule), independent of any erf formula.
+                Op::GELU if !approximate => v * normal_cdf(v),
+                Op::GELU => 0.5 * v * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh()),
+                Op::ELU => if v > 0.0 { v } else { v.exp() - 1.0 },
+                Op::EXP => v.exp(),
+                Op::LOG => v.ln(),
+                Op::SQRT => v.sqrt(),
+                Op::RSQRT => 1.0 / v.sqrt(),
+                Op::SQUARE => v * v,
+                Op::ABS => v.abs(),
+                _ => -v,
+            }
+        }).collect();
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn prelu((sa, sb) in broadcast_pair(), seed in values(256)) {
+        // Alpha broadcasts to the input: use the broadcast shape for x.
+        let r = sa.len().max(sb.len());
+        let pad = |s: &[usize]| [vec![1; r - s.len()], s.to_vec()].concat();
+        let xs: Vec<usize> = pad(&sa).iter().zip(pad(&sb)).map(|(&p, q)| p.max(q)).collect();
+        let lx: usize = xs.iter().product();
+        let la: usize = sb.iter().product();
+        let x: Vec<f32> = seed.iter().cycle().take(lx).copied().collect();
+        let a: Vec<f32> = seed.iter().rev().cycle().take(la).copied().collect();
+        let got = run(Op::PRELU, O::NONE, &[t(&xs, x.clone()), t(&sb, a.clone())], &[TensorType::FLOAT32]).unwrap();
+        let want: Vec<f64> = indices(&xs).iter().map(|i| {
+            let v = at_broadcast(&x, &xs, i);
+            if v >= 0.0 { v } else { v * at_broadcast(&a, &sb, i) }
+        }).collect();
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn resize(
+        (n, h, w, c) in (1usize..3, 1usize..6, 1usize..6, 1usize..3),
+        (oh, ow) in (1usize..10, 1usize..10),
+        (bilinear, align, half) in (any::<bool>(), any::<bool>(), any::<bool>()),
+        seed in values(256),
+    ) {
+        // TFLite refuses align_corners together with half_pixel_centers.
+        let half = half && !align;
+        let x: Vec<f32> = seed.iter().cycle().take(n * h * w * c).copied().collect();
+        let (op, options) = if bilinear {
+            (Op::RESIZE_BILINEAR, O::ResizeBilinearOptions(opts!(ResizeBilinearOptionsT { align_corners: align, half_pixel_centers: half })))
+        } else {
+            (Op::RESIZE_NEAREST_NEIGHBOR, O::ResizeNearestNeighborOptions(opts!(ResizeNearestNeighborOptionsT { align_corners: align, half_pixel_centers: half })))
+        };
+        let got = run(op, options, &[t(&[n, h, w, c], x.clone()), ints(&[oh as i32, ow as i32])], &[TensorType::FLOAT32]).unwrap();
+        // Source coordinate of output index i along a dimension, as the
+        // TensorFlow resize documentation defines the three conventions.
+        let src = |i: usize, input: usize, out: usize| -> f64 {
+            let scale = if align && out > 1 { (input as f64 - 1.0) / (out as f64 - 1.0) } else { input as f64 / out as f64 };
+            if half && bilinear { (i as f64 + 0.5) * scale - 0.5 } else if half { (i as f64 + 0.5) * scale } else { i as f64 * scale }
+        };
+        let px = |b: usize, y: usize, xi: usize, ch: usize| f64::from(x[((b * h + y) * w + xi) * c + ch]);
+        let mut want = Vec::new();
+        for b in 0..n { for y in 0..oh { for xo in 0..ow { for ch in 0..c {
+            let (sy, sx) = (src(y, h, oh), src(xo, w, ow));
+            if bilinear {
+                let clamp = |v: f64, n: usize| v.max(0.0).min(n as f64 - 1.0);
+                let (y0, x0) = (clamp(sy.floor(), h), clamp(sx.floor(), w));
+                let (y1, x1) = (clamp(sy.ceil(), h), clamp(sx.ceil(), w));
+                let (dy, dx) = (sy - y0, sx - x0);
+                let (y0, y1, x0, x1) = (y0 as usize, y1 as usize, x0 as usize, x1 as usize);
+                want.push(px(b, y0, x0, ch) * (1.0 - dy) * (1.0 - dx) + px(b, y1, x0, ch) * dy * (1.0 - dx)
+                    + px(b, y0, x1, ch) * (1.0 - dy) * dx + px(b, y1, x1, ch) * dy * dx);
+            } else {
+                let pick = |v: f64, n: usize| (if align { v.round() } else { v.floor() }).clamp(0.0, n as f64 - 1.0) as usize;
+                want.push(px(b, pick(sy, h), pick(sx, w), ch));
+            }
+        }}}}
+        close(f32s(&got[0]), &want);
+    }
+
+    #[test]
+    fn instance_norm((n, h, w, c) in (1usize..3, 1usize..5, 1usize..5, 1usize..4), scalar in any::<bool>(), a in activation(), seed in values(512)) {
+        let x: Vec<f32> = seed.iter().cycle().take(n * h * w * c).copied().collect();
+        let k = if scalar { 1 } else { c };
+        let gamma: Vec<f32> = seed[..k].iter().map(|v| v + 1.5).collect();
+        let beta: Vec<f32> = seed[k..2 * k].to_vec();
+        let options = O::InstanceNormOptions(opts!(InstanceNormOptionsT { epsilon: 1e-3, fused_activation_function: a }));
+        let got = run(Op::INSTANCE_NORM, options, &[t(&[n, h, w, c], x.clone()), t(&[k], gamma.clone()), t(&[k], beta.clone())], &[TensorType::FLOAT32]).unwrap();
+        let mut want = vec![0.0; x.len()];
+        for b in 0..n { for ch in 0..c {
+            let cells: Vec<usize> = (0..h * w).map(|i| (b * h * w + i) * c + ch).collect();
+            let mean = cells.iter().map(|&i| f64::from(x[i])).sum::<f64>() / cells.len() as f64;
+            let var = cells.iter().map(|&i| (f64::from(x[i]) - mean).powi(2)).sum::<f64>() / cells.len() as f64;
+            for &i in &cells {
+                let g = f64::from(gamma[ch % k]);
+                want[i] = act(a, (f64::from(x[i]) - mean) / (var + 1e-3).sqrt() * g + f64::from(beta[ch % k]));
+            }
+        }}
+        close(f32s(&got[0]), &want);
+    }
+}
+
+/// The standard normal distribution function by Simpson's rule on the
+/// density from 0 (1,000 intervals: error far below float32's).
+fn normal_cdf(x: f64) -> f64 {
+    let n = 1000;
+    let h = x / n as f64;
+    let f = |t: f64| (-t * t / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let s: f64 = (0..=n)
+        .map(|i| {
+            let wgt = if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
+            wgt * f(i as f64 * h)
+        })
+        .sum();
+    0.5 + s * h / 3.0
+}
+
+#[test]
+fn casts_between_types() {
+    let x = Tensor::f32(vec![4], vec![-2.7, -0.2, 0.0, 3.9]);
+    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&x), &[TensorType::INT32]).unwrap();
+    assert_eq!(got[0].data, Data::I32(vec![-2, 0, 0, 3]));
+    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&x), &[TensorType::BOOL]).unwrap();
+    assert_eq!(got[0].data, Data::Bool(vec![true, true, false, true]));
+    let big = Tensor::new(vec![2], Data::I64(vec![1 << 40, -5]));
+    let got = run(Op::CAST, O::NONE, &[big], &[TensorType::FLOAT32]).unwrap();
+    assert_eq!(got[0].data, Data::F32(vec![(1u64 << 40) as f32, -5.0]));
+    let i = Tensor::new(vec![2], Data::I32(vec![300, -1]));
+    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&i), &[TensorType::INT64]).unwrap();
+    assert_eq!(got[0].data, Data::I64(vec![300, -1]));
+    let got = run(Op::CAST, O::NONE, &[i], &[TensorType::UINT8]).unwrap();
+    assert_eq!(got[0].data, Data::I32(vec![44, 255]));
+}
+
+#[test]
+fn shape_fill_and_sparse_to_dense() {
+    let x = Tensor::f32(vec![2, 3, 1], vec![0.0; 6]);
+    let o = O::ShapeOptions(opts!(ShapeOptionsT {
+        out_type: TensorType::INT64
+    }));
+    let got = run(Op::SHAPE, o, std::slice::from_ref(&x), &[TensorType::INT64]).unwrap();
+    assert_eq!(got[0].data, Data::I64(vec![2, 3, 1]));
+    let got = run(Op::SHAPE, O::NONE, &[x], &[TensorType::INT32]).unwrap();
+    assert_eq!(got[0].data, Data::I32(vec![2, 3, 1]));
+
+    let dims = Tensor::new(vec![2], Data::I64(vec![2, 2]));
+    let got = run(
+        Op::FILL,
+        O::NONE,
+        &[dims, Tensor::new(vec![], Data::I32(vec![7]))],
+        &[TensorType::INT32],
+    )
+    .unwrap();
+    assert_eq!(
+        (got[0].shape.clone(), got[0].data.clone()),
+        (vec![2, 2], Data::I32(vec![7; 4]))
+    );
+
+    let idx = Tensor::new(vec![2, 2], Data::I32(vec![0, 1, 2, 0]));
+    let inputs = [
+        idx,
+        ints(&[3, 2]),
+        t(&[2], vec![5.0, 6.0]),
+        t(&[], vec![-1.0]),
+    ];
+    let got = run(
+        Op::SPARSE_TO_DENSE,
+        O::NONE,
+        &inputs,
+        &[TensorType::FLOAT32],
+    )
+    .unwrap();
+    assert_eq!(
+        got[0].data,
+        Data::F32(vec![-1.0, 5.0, -1.0, -1.0, 6.0, -1.0])
+    );
+    let bad = [
+        Tensor::new(vec![1, 2], Data::I32(vec![3, 0])),
+        ints(&[3, 2]),
+        t(&[], vec![5.0]),
+        t(&[], vec![0.0]),
+    ];
+    assert!(matches!(
+        run(Op::SPARSE_TO_DENSE, O::NONE, &bad, &[TensorType::FLOAT32]),
+        Err(KernelError::Invalid(_))
+    ));
+}
+
+#[test]
+fn gather_on_integers_and_out_of_range_indices() {
+    let params = Tensor::new(vec![3], Data::I64(vec![10, 20, 30]));
+    let got = run(
+        Op::GATHER,
+        O::NONE,
+        &[params.clone(), Tensor::new(vec![2], Data::I64(vec![2, 0]))],
+        &[TensorType::INT64],
+    )
+    .unwrap();
+    assert_eq!(got[0].data, Data::I64(vec![30, 10]));
+    let bad = run(
+        Op::GATHER,
+        O::NONE,
+        &[params, Tensor::new(vec![1], Data::I32(vec![3]))],
+        &[TensorType::INT64],
+    );
+    assert!(matches!(bad, Err(KernelError::Invalid(m)) if m.contains("out of range")));
+}
+
+#[test]
+fn quantize_and_dequantize_keep_real_values() {
+    let x = t(&[3], vec![0.1, -0.25, 7.0]);
+    for op in [Op::QUANTIZE, Op::DEQUANTIZE] {
+        let got = run(op, O::NONE, std::slice::from_ref(&x), &[TensorType::FLOAT32]).unwrap();
+        assert_eq!(got[0].data, Data::F32(vec![0.1, -0.25, 7.0]));
+    }
+}
+
+#[test]
+fn hostile_shapes_are_refused_before_allocation() {
+    // A FILL to 2^62 elements and a RESHAPE whose dimensions overflow.
+    let dims = Tensor::new(vec![2], Data::I64(vec![1 << 31, 1 << 31]));
+    let r = run(
+        Op::FILL,
+        O::NONE,
+        &[dims, t(&[], vec![1.0])],
+        &[TensorType::FLOAT32],
+    );
+    assert!(matches!(r, Err(KernelError::Overflow { .. })), "{r:?}");
+    let r = run(
+        Op::RESHAPE,
+        O::NONE,
+        &[
+            t(&[2], vec![0.0; 2]),
+            Some(Tensor::new(vec![2], Data::I64(vec![i64::MAX, 4])).unwrap()),
+        ],
+        &[TensorType::FLOAT32],
+    );
+    assert!(r.is_err());
+    let r = run(
+        Op::CONV_2D,
+        O::NONE,
+        &[t(&[1, 2, 2, 1], vec![0.0; 4]), t(&[1, 1, 1, 1], vec![1.0])],
+        &[TensorType::FLOAT32],
+    );
+    assert!(matches!(r, Err(KernelError::Unsupported(m)) if m.contains("no options")));
 }

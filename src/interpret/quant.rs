@@ -208,9 +208,9 @@ mod tests {
     #[test]
     fn rounds_half_away_from_zero_and_clamps() {
         let p = uint8(0.5, 10);
-        let mut x = [0.25, -0.25, 0.76, 100.0, -100.0, 0.0];
+        let mut x = [0.25, -0.25, 0.76, 200.0, -100.0, 0.0];
         p.fake_quantize(&[6], &mut x).unwrap();
-        // 0.25/0.5 = 0.5 rounds to 1; -0.5 to -1; 1.52 to 2; 200+10 clamps
+        // 0.25/0.5 = 0.5 rounds to 1; -0.5 to -1; 1.52 to 2; 400+10 clamps
         // to 255; -200+10 clamps to 0.
         assert_eq!(x, [0.5, -0.5, 1.0, 122.5, -5.0, 0.0]);
     }
@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn per_channel_along_the_quantized_dimension() {
         let p = Params {
-            scale: vec![1.0, 0.1],
+            scale: vec![1.0, 0.25],
             zero_point: vec![0, 0],
             axis: 1,
             qmin: -128,
@@ -238,7 +238,7 @@ mod tests {
         };
         let mut x = [1.26, 1.26, 300.0, -300.0];
         p.fake_quantize(&[2, 2], &mut x).unwrap();
-        assert_eq!(x, [1.0, 1.3, 127.0, -12.8]);
+        assert_eq!(x, [1.0, 1.25, 127.0, -32.0]);
         assert!(matches!(
             p.fake_quantize(&[4], &mut x),
             Err(ParamsError::Channels { .. })

@@ -239,3 +239,90 @@ fn peak(sg: &Subgraph<'_>, order: &[usize], last_use: &[LastUse]) -> Option<u64>
     }
     Some(peak)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{OpCode, Operator, Tensor, TensorId};
+    use crate::model::fb;
+
+    fn tensor(index: usize, shape: &[i32]) -> Tensor<'static> {
+        Tensor {
+            id: TensorId { subgraph: 0, index },
+            name: ["x", "a", "b", "y"][index.min(3)],
+            dtype: fb::TensorType::FLOAT32,
+            shape: shape.to_vec(),
+            buffer: 0,
+            data: None,
+            quantization: None,
+            producer: None,
+            consumers: Vec::new(),
+        }
+    }
+
+    fn op(index: usize, inputs: &[usize], outputs: &[usize]) -> Operator {
+        Operator {
+            index,
+            opcode: OpCode::Builtin(fb::BuiltinOperator::RELU),
+            inputs: inputs.iter().map(|&i| Some(i)).collect(),
+            outputs: outputs.to_vec(),
+            fused: None,
+        }
+    }
+
+    /// x -> a -> b, then y = f(a, b): a lives until the last operator.
+    fn diamond() -> Subgraph<'static> {
+        Subgraph {
+            index: 0,
+            name: None,
+            tensors: vec![
+                tensor(0, &[10]),
+                tensor(1, &[20]),
+                tensor(2, &[30]),
+                tensor(3, &[-1, 5]),
+            ],
+            operators: vec![op(0, &[0], &[1]), op(1, &[1], &[2]), op(2, &[1, 2], &[3])],
+            inputs: vec![0],
+            outputs: vec![3],
+        }
+    }
+
+    #[test]
+    fn last_uses_and_the_peak_estimate() {
+        let s = Schedule::new(&diamond()).unwrap();
+        assert_eq!(s.order, vec![0, 1, 2]);
+        assert_eq!(
+            s.last_use,
+            vec![
+                LastUse::Step(0),
+                LastUse::Step(2),
+                LastUse::Step(2),
+                LastUse::Never
+            ]
+        );
+        // Peak at the last step: a, b and y (-1 counted as 1) live, x gone.
+        assert_eq!(s.peak_bytes, Some(4 * (20 + 30 + 5)));
+        assert_eq!(s.estimate(3), Some(3 * 4 * 55));
+    }
+
+    #[test]
+    fn a_bad_index_names_the_operator() {
+        let mut sg = diamond();
+        sg.operators[1].inputs[0] = Some(9);
+        let e = Schedule::new(&sg).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "RELU #1 (subgraph 0) names tensor 9, but subgraph 0 has 4 tensors"
+        );
+    }
+
+    #[test]
+    fn a_tensor_written_twice_is_refused() {
+        let mut sg = diamond();
+        sg.operators[1].outputs = vec![1];
+        assert!(matches!(
+            Schedule::new(&sg),
+            Err(InterpretError::TwoProducers { .. })
+        ));
+    }
+}

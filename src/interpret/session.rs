@@ -507,7 +507,7 @@ impl<'a> Session<'a> {
             (&mut self.live_bytes, &mut self.peak_bytes),
             self.options.max_memory,
             bytes,
-            &self.sg.tensors[t].name,
+            self.sg.tensors[t].name,
         )
     }
 }
@@ -596,7 +596,7 @@ impl<'a> Session<'a> {
             (&mut self.live_bytes, &mut self.peak_bytes),
             self.options.max_memory,
             bytes,
-            &self.sg.tensors[first].name,
+            self.sg.tensors[first].name,
         )?;
         let outs = match (kernel.eval)(ctx, &inputs, &specs) {
             Ok(outs) => outs,

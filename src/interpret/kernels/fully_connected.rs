@@ -10,11 +10,11 @@ use super::context::{Inputs, OpContext, OutSpec};
 use super::conv::{check_bias, prefilled};
 use crate::model::fb::FullyConnectedOptionsWeightsFormat as Format;
 
-/// (rows, K, N) and the output shape.
-fn geometry(
-    ctx: &OpContext,
-    inputs: &Inputs<'_>,
-) -> Result<((usize, usize, usize), Vec<usize>), KernelError> {
+/// Rows of the input, K and N: the product is [rows, K] x [K, N].
+type Dims = (usize, usize, usize);
+
+/// The product's dimensions and the output shape.
+fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Dims, Vec<usize>), KernelError> {
     let o = ctx
         .options
         .as_fully_connected_options()
@@ -34,7 +34,7 @@ fn geometry(
     }
     let (n, k) = (w[0], w[1]);
     let total: usize = x.iter().product();
-    if total % k != 0 || x.last().is_some_and(|&d| o.keep_num_dims && d != k) {
+    if !total.is_multiple_of(k) || x.last().is_some_and(|&d| o.keep_num_dims && d != k) {
         return Err(KernelError::Invalid(format!(
             "an input of shape {x:?} cannot be read as rows of {k} values"
         )));

@@ -48,7 +48,7 @@ pub fn eval(
     let gamma = per_channel(inputs, 1, c)?;
     let beta = per_channel(inputs, 2, c)?;
     let mut out = vec![0.0; x.len()];
-    let spatial = if n * c == 0 { 0 } else { x.len() / (n * c) };
+    let spatial = x.len().checked_div(n * c).unwrap_or(0);
     for b in 0..n {
         let base = b * spatial * c;
         for ch in 0..c {

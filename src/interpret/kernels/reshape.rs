@@ -78,7 +78,7 @@ pub fn infer(wanted: &[i64], count: usize) -> Result<Vec<usize>, KernelError> {
         }
     }
     if let Some(i) = unknown {
-        if known == 0 || count % known != 0 {
+        if known == 0 || !count.is_multiple_of(known) {
             return Err(KernelError::Invalid(format!(
                 "{count} elements cannot take the shape {wanted:?}"
             )));
