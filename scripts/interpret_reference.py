@@ -5,6 +5,11 @@ per model, `<model>.in<i>.npy` and `<model>.out<i>.npy` under
 tests/interpret-reference/. The numpy interpreter in fixtures/refexec.py runs
 the same inputs as a second opinion; the script fails if the two disagree.
 
+Then the fixtures with a uint8 parameter set that onert runs quantized (mlp,
+convnet) are implanted with `q-implant apply` into `<model>q.circle`, and
+onert's integer kernels run them on the float inputs quantized to uint8:
+`<model>q.in0.npy` and `<model>q.out0.npy` hold the uint8 input and output.
+
 Regenerate (from the repository root) with:
 
     /path/to/python scripts/interpret_reference.py
@@ -12,6 +17,7 @@ Regenerate (from the repository root) with:
 where the Python environment has `onert`, `numpy` and `circle-schema`.
 """
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -22,6 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fixtures"))
 import refexec  # noqa: E402
 
+QUANTIZED = ["mlp", "convnet"]
 MODELS = ["convnet", "mlp", "story", "resnet18", "resnet18q", "encoder", "encoder_qkv", "multi"]
 OUT = ROOT / "tests" / "interpret-reference"
 # The numpy interpreter computes in float64 here and there; agreement to this
@@ -62,5 +69,26 @@ def main():
         print(f"{name}: {len(inputs)} inputs, {len(outputs)} outputs")
 
 
+def quantized():
+    """The uint8 models: implanted, then run by onert on quantized inputs."""
+    for name in QUANTIZED:
+        out = OUT / f"{name}q.circle"
+        subprocess.run(["cargo", "run", "--quiet", "--release", "--", "apply", "--quiet", "--force",
+                        str(ROOT / "fixtures" / f"{name}.circle"),
+                        str(ROOT / "fixtures" / f"{name}.qparam" / "qparam.json"), "-o", str(out)],
+                       check=True, cwd=ROOT)
+        sg = refexec.load(out).subgraphs[0]
+        q = sg.tensors[sg.inputs[0]].quantization
+        x = np.load(OUT / f"{name}.in0.npy")
+        # Half away from zero, as TFLite rounds (numpy's round goes to even).
+        r = x / np.float32(q.scale[0])
+        xq = np.clip(np.sign(r) * np.floor(np.abs(r) + 0.5) + q.zeroPoint[0], 0, 255).astype(np.uint8)
+        (y,) = onert_run(out, [xq])
+        np.save(OUT / f"{name}q.in0.npy", xq)
+        np.save(OUT / f"{name}q.out0.npy", y)
+        print(f"{name}q: uint8 input and output")
+
+
 if __name__ == "__main__":
     main()
+    quantized()

@@ -6,6 +6,8 @@
 //! [`analysis`] (rules and the name matcher) → [`plan`] → [`report`],
 //! [`fix`] or [`implant`] → [`model::save`]. [`config`], [`files`], [`span`],
 //! [`diagnostic`] and [`table`] are leaves every phase may use.
+//! [`interpret`] runs a model's subgraph (float, or fake-quantized) on top
+//! of [`model`] and [`graph`].
 
 // The generated FlatBuffers bindings name `alloc::` paths.
 extern crate alloc;

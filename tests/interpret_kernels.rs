@@ -1137,15 +1137,33 @@ fn normal_cdf(x: f64) -> f64 {
 #[test]
 fn casts_between_types() {
     let x = Tensor::f32(vec![4], vec![-2.7, -0.2, 0.0, 3.9]);
-    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&x), &[TensorType::INT32]).unwrap();
+    let got = run(
+        Op::CAST,
+        O::NONE,
+        std::slice::from_ref(&x),
+        &[TensorType::INT32],
+    )
+    .unwrap();
     assert_eq!(got[0].data, Data::I32(vec![-2, 0, 0, 3]));
-    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&x), &[TensorType::BOOL]).unwrap();
+    let got = run(
+        Op::CAST,
+        O::NONE,
+        std::slice::from_ref(&x),
+        &[TensorType::BOOL],
+    )
+    .unwrap();
     assert_eq!(got[0].data, Data::Bool(vec![true, true, false, true]));
     let big = Tensor::new(vec![2], Data::I64(vec![1 << 40, -5]));
     let got = run(Op::CAST, O::NONE, &[big], &[TensorType::FLOAT32]).unwrap();
     assert_eq!(got[0].data, Data::F32(vec![(1u64 << 40) as f32, -5.0]));
     let i = Tensor::new(vec![2], Data::I32(vec![300, -1]));
-    let got = run(Op::CAST, O::NONE, std::slice::from_ref(&i), &[TensorType::INT64]).unwrap();
+    let got = run(
+        Op::CAST,
+        O::NONE,
+        std::slice::from_ref(&i),
+        &[TensorType::INT64],
+    )
+    .unwrap();
     assert_eq!(got[0].data, Data::I64(vec![300, -1]));
     let got = run(Op::CAST, O::NONE, &[i], &[TensorType::UINT8]).unwrap();
     assert_eq!(got[0].data, Data::I32(vec![44, 255]));
@@ -1229,7 +1247,13 @@ fn gather_on_integers_and_out_of_range_indices() {
 fn quantize_and_dequantize_keep_real_values() {
     let x = t(&[3], vec![0.1, -0.25, 7.0]);
     for op in [Op::QUANTIZE, Op::DEQUANTIZE] {
-        let got = run(op, O::NONE, std::slice::from_ref(&x), &[TensorType::FLOAT32]).unwrap();
+        let got = run(
+            op,
+            O::NONE,
+            std::slice::from_ref(&x),
+            &[TensorType::FLOAT32],
+        )
+        .unwrap();
         assert_eq!(got[0].data, Data::F32(vec![0.1, -0.25, 7.0]));
     }
 }
