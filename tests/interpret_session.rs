@@ -558,3 +558,61 @@ fn wrong_inputs_are_the_callers_errors() {
         Err(InterpretError::NoSubgraph { index: 3, count: 1 })
     ));
 }
+
+/// Feeds every graph input a value of its declared shape (ones), when the
+/// shape is small enough to build.
+fn ones_for(graph: &Graph<'_>) -> Option<Vec<Tensor>> {
+    let sg = &graph.subgraphs[0];
+    sg.inputs
+        .iter()
+        .map(|&i| {
+            let t = &sg.tensors[i];
+            let shape: Vec<usize> = t
+                .shape
+                .iter()
+                .map(|&d| usize::try_from(d).ok().filter(|&d| d <= 4096))
+                .collect::<Option<_>>()?;
+            let n = shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .filter(|&n| n <= 1 << 20)?;
+            let data = match t.dtype {
+                T::INT32 if t.quantization.is_none() => Data::I32(vec![1; n]),
+                T::INT64 if t.quantization.is_none() => Data::I64(vec![1; n]),
+                T::BOOL => Data::Bool(vec![true; n]),
+                _ => Data::F32(vec![1.0; n]),
+            };
+            Tensor::new(shape, data)
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Models with random bytes overwritten: whatever still verifies runs to
+    /// an answer or an error, never a panic or an abort in the allocator.
+    #[test]
+    fn patched_fixtures_never_panic(
+        which in 0usize..3,
+        patches in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..6),
+    ) {
+        let name = ["convnet", "encoder", "story"][which];
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.circle"));
+        let mut bytes = std::fs::read(path).unwrap();
+        for (at, value) in &patches {
+            let i = at.index(bytes.len());
+            bytes[i] = *value;
+        }
+        let Ok(file) = CircleFile::from_bytes("patched.circle", bytes) else { return Ok(()) };
+        let graph = Graph::new(&file);
+        if graph.subgraphs.is_empty() {
+            return Ok(());
+        }
+        let Ok(mut session) = Session::new(&graph, 0, Options { max_memory: 64 << 20 }) else { return Ok(()) };
+        let Some(inputs) = ones_for(&graph) else { return Ok(()) };
+        if session.feed(vec![inputs]).is_ok() {
+            let _ = session.run_all(&mut |_, _| {});
+        }
+    }
+}

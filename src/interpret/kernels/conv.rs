@@ -68,7 +68,9 @@ fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Geometry, KernelErro
     let x = rank4(inputs.get(0)?, "input")?;
     let f = rank4(inputs.get(1)?, "filter")?;
     let (in_c, f_c) = (x[3], f[3]);
-    if f_c == 0 || in_c % f_c != 0 || f[0] % (in_c / f_c).max(1) != 0 {
+    // The input's channels split into groups of the filter's depth; each
+    // group has as many filters.
+    if f_c == 0 || in_c < f_c || !in_c.is_multiple_of(f_c) || !f[0].is_multiple_of(in_c / f_c) {
         return Err(KernelError::Invalid(format!(
             "a filter of shape {f:?} does not fit an input of {in_c} channels"
         )));
