@@ -141,7 +141,7 @@ fn main() {
     }
 
     // Ranges of every float tensor, activations from a run and constants
-    // read directly.
+    // read directly; the run also shows the memory held at the peak.
     let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); sg.tensors.len()];
     let mut s = Session::new(&graph, 0, Options::default()).unwrap();
     s.feed(inputs(&graph, samples)).unwrap();
@@ -153,6 +153,11 @@ fn main() {
         }
     })
     .unwrap();
+    println!(
+        "memory:     {} bytes at the peak (activations estimated from declared shapes: {})",
+        s.memory().1,
+        s.schedule().estimate(samples).unwrap_or(u64::MAX)
+    );
     for t in sg.tensors.iter().filter(|t| t.is_constant()) {
         if let Ok(Tensor {
             data: Data::F32(v), ..
