@@ -28,16 +28,9 @@ fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Geometry, usize), K
             "a filter of {out_c} channels is not a multiple of the input's {in_c} channels"
         )));
     }
+    // Converters write 0 or a stale value in `depth_multiplier` at times;
+    // TFLite derives the multiplier from the shapes, and so does this.
     let multiplier = out_c / in_c;
-    // Converters write 0 or a stale value here at times; TFLite too derives
-    // the multiplier from the shapes, so a mismatch is only refused when the
-    // option is set and disagrees.
-    if o.depth_multiplier > 0 && o.depth_multiplier as usize != multiplier {
-        return Err(KernelError::Invalid(format!(
-            "depth_multiplier is {}, but the shapes give {multiplier}",
-            o.depth_multiplier
-        )));
-    }
     check_bias(inputs.opt(2), out_c)?;
     let h = window(o.padding, x[1], f[1], o.stride_h, o.dilation_h_factor)?;
     let w = window(o.padding, x[2], f[2], o.stride_w, o.dilation_w_factor)?;
