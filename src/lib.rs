@@ -7,6 +7,8 @@
 //! [`fix`] or [`implant`] → [`model::save`]; [`extract`] reads a model's
 //! parameters back as a set, and [`diff`] compares two sets or models. [`config`], [`files`], [`span`],
 //! [`diagnostic`] and [`table`] are leaves every phase may use.
+//! [`interpret`] runs a model's subgraph (float, or fake-quantized) on top
+//! of [`model`] and [`graph`].
 
 // The generated FlatBuffers bindings name `alloc::` paths.
 extern crate alloc;
@@ -25,6 +27,7 @@ pub mod fix;
 pub mod fuzzing;
 pub mod graph;
 pub mod implant;
+pub mod interpret;
 pub mod model;
 pub mod plan;
 pub mod qparam;

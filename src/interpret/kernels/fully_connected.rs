@@ -1,0 +1,88 @@
+//! FULLY_CONNECTED: input rows of K values times an [N, K] weight, plus an
+//! optional bias; the output is [rows, N], or keeps the input's leading
+//! dimensions with `keep_num_dims`.
+
+use super::super::error::KernelError;
+use super::super::gemm::{gemm, Mat};
+use super::super::value::{Data, Tensor};
+use super::activation;
+use super::context::{Inputs, OpContext, OutSpec};
+use super::conv::{check_bias, prefilled};
+use crate::model::fb::FullyConnectedOptionsWeightsFormat as Format;
+
+/// Rows of the input, K and N: the product is [rows, K] x [K, N].
+type Dims = (usize, usize, usize);
+
+/// The product's dimensions and the output shape.
+fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Dims, Vec<usize>), KernelError> {
+    let o = ctx
+        .options
+        .as_fully_connected_options()
+        .ok_or_else(|| ctx.missing_options())?;
+    if o.weights_format != Format::DEFAULT {
+        return Err(KernelError::Unsupported(format!(
+            "weights format {} is not supported",
+            o.weights_format.variant_name().unwrap_or("(unknown)")
+        )));
+    }
+    let x = &inputs.get(0)?.shape;
+    let w = &inputs.get(1)?.shape;
+    if w.len() != 2 || w[1] == 0 {
+        return Err(KernelError::Invalid(format!(
+            "the weight must have shape [N, K] with K > 0, found {w:?}"
+        )));
+    }
+    let (n, k) = (w[0], w[1]);
+    let total: usize = x.iter().product();
+    if !total.is_multiple_of(k) || x.last().is_some_and(|&d| o.keep_num_dims && d != k) {
+        return Err(KernelError::Invalid(format!(
+            "an input of shape {x:?} cannot be read as rows of {k} values"
+        )));
+    }
+    check_bias(inputs.opt(2), n)?;
+    let rows = total / k;
+    let shape = if o.keep_num_dims {
+        let mut s = x.clone();
+        if let Some(l) = s.last_mut() {
+            *l = n;
+        }
+        s
+    } else {
+        vec![rows, n]
+    };
+    Ok(((rows, k, n), shape))
+}
+
+pub fn shape(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Vec<OutSpec>, KernelError> {
+    activation::check(ctx.activation)?;
+    let (_, s) = geometry(ctx, inputs)?;
+    Ok(vec![OutSpec::f32(s)?])
+}
+
+pub fn eval(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+    specs: &[OutSpec],
+) -> Result<Vec<Tensor>, KernelError> {
+    let ((rows, k, n), _) = geometry(ctx, inputs)?;
+    let (_, x) = inputs.f32(0)?;
+    let (_, w) = inputs.f32(1)?;
+    let bias = match inputs.opt(2) {
+        Some(_) => Some(inputs.f32(2)?.1),
+        None => None,
+    };
+    let mut out = prefilled(rows * n, bias, n);
+    let beta = if bias.is_some() { 1.0 } else { 0.0 };
+    gemm(
+        Mat::rows(x, rows, k),
+        Mat::rows(w, n, k).t(),
+        beta,
+        &mut out,
+        n,
+    );
+    activation::apply(ctx.activation, &mut out)?;
+    Ok(vec![Tensor {
+        shape: specs[0].shape.clone(),
+        data: Data::F32(out),
+    }])
+}

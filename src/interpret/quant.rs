@@ -1,0 +1,262 @@
+//! Fake quantization: a real value moved to the nearest value an integer
+//! runtime can hold, `s * (clamp(round(x / s) + z, qmin, qmax) - z)`, with
+//! rounding half away from zero as TFLite rounds.
+
+use crate::graph::{self, Quantization};
+use crate::model::fb;
+
+/// The parameters a value is quantized with: one scale and zero point, or
+/// one per slice along `axis`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i64>,
+    pub axis: usize,
+    pub qmin: i64,
+    pub qmax: i64,
+}
+
+/// Why parameters cannot be applied to a value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("{scales} scales and {zero_points} zero points do not pair up")]
+    Unpaired { scales: usize, zero_points: usize },
+    #[error("{count} scales along dimension {axis}, but the tensor has shape {shape:?}")]
+    Channels {
+        count: usize,
+        axis: usize,
+        shape: Vec<usize>,
+    },
+    #[error("there are no scales")]
+    Empty,
+}
+
+/// The integer range of a quantized type, if it is one.
+pub fn range_of(dtype: fb::TensorType) -> Option<(i64, i64)> {
+    use fb::TensorType as T;
+    Some(match dtype {
+        T::UINT8 => (0, 255),
+        T::INT8 => (-128, 127),
+        T::INT16 => (-32768, 32767),
+        T::UINT16 => (0, 65535),
+        T::INT32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        T::INT64 => (i64::MIN, i64::MAX),
+        T::INT4 => (-8, 7),
+        T::UINT4 => (0, 15),
+        _ => return None,
+    })
+}
+
+impl Params {
+    /// The parameters a model gives tensor `t`: for an integer type with
+    /// quantization parameters. Float tensors carrying parameters are not
+    /// quantized values, so they get none.
+    pub fn of(t: &graph::Tensor<'_>) -> Option<Params> {
+        let q = t.quantization.as_ref()?;
+        Params::from_quantization(q, t.dtype)
+    }
+
+    /// Parameters from a quantization record and the type it quantizes to.
+    pub fn from_quantization(q: &Quantization, dtype: fb::TensorType) -> Option<Params> {
+        let (qmin, qmax) = range_of(dtype)?;
+        if q.scale.is_empty() {
+            return None;
+        }
+        Some(Params {
+            scale: q.scale.clone(),
+            zero_point: if q.zero_point.is_empty() {
+                vec![0; q.scale.len()]
+            } else {
+                q.zero_point.clone()
+            },
+            axis: usize::try_from(q.quantized_dimension).unwrap_or(0),
+            qmin,
+            qmax,
+        })
+    }
+
+    /// Checks that the parameters fit a value of `shape`; returns how many
+    /// elements each (scale, zero point) pair covers in a row and how many
+    /// channels there are.
+    fn layout(&self, shape: &[usize]) -> Result<(usize, usize), ParamsError> {
+        let n = self.scale.len();
+        if n == 0 {
+            return Err(ParamsError::Empty);
+        }
+        if self.zero_point.len() != n && self.zero_point.len() != 1 {
+            return Err(ParamsError::Unpaired {
+                scales: n,
+                zero_points: self.zero_point.len(),
+            });
+        }
+        if n == 1 {
+            return Ok((shape.iter().product(), 1));
+        }
+        match shape.get(self.axis) {
+            Some(&d) if d == n => Ok((shape[self.axis + 1..].iter().product(), n)),
+            _ => Err(ParamsError::Channels {
+                count: n,
+                axis: self.axis,
+                shape: shape.to_vec(),
+            }),
+        }
+    }
+
+    fn pair(&self, c: usize) -> (f32, i64) {
+        let z = if self.zero_point.len() == 1 {
+            self.zero_point[0]
+        } else {
+            self.zero_point[c]
+        };
+        (self.scale[c], z)
+    }
+
+    /// Moves every value of `data` (of `shape`) to its nearest quantized
+    /// value.
+    pub fn fake_quantize(&self, shape: &[usize], data: &mut [f32]) -> Result<(), ParamsError> {
+        let (inner, channels) = self.layout(shape)?;
+        if inner == 0 {
+            return Ok(());
+        }
+        for (i, chunk) in data.chunks_mut(inner).enumerate() {
+            let (s, z) = self.pair(i % channels);
+            let step = Step::new(s, z, self.qmin, self.qmax);
+            for x in chunk {
+                *x = step.apply(*x);
+            }
+        }
+        Ok(())
+    }
+
+    /// Real values of integer data: `scale * (q - zero_point)`.
+    pub fn dequantize(&self, shape: &[usize], q: &[i64]) -> Result<Vec<f32>, ParamsError> {
+        let (inner, channels) = self.layout(shape)?;
+        let mut out = Vec::with_capacity(q.len());
+        if inner == 0 {
+            return Ok(out);
+        }
+        for (i, chunk) in q.chunks(inner).enumerate() {
+            let (s, z) = self.pair(i % channels);
+            out.extend(
+                chunk
+                    .iter()
+                    .map(|&v| (f64::from(s) * (v.wrapping_sub(z)) as f64) as f32),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Integer ranges narrower than this are computed in float32, exactly:
+/// every integer involved (and every difference of two) is below 2^24, and
+/// the final product of two floats is correctly rounded either way.
+const EXACT_IN_F32: i64 = 1 << 23;
+
+/// One scale and zero point, with the clamp bounds worked out once.
+struct Step {
+    scale: f32,
+    zero: f64,
+    lo: f64,
+    hi: f64,
+    narrow: bool,
+}
+
+impl Step {
+    fn new(scale: f32, zero: i64, qmin: i64, qmax: i64) -> Step {
+        let narrow = [qmin, qmax, zero]
+            .iter()
+            .all(|v| (-EXACT_IN_F32..=EXACT_IN_F32).contains(v));
+        Step {
+            scale,
+            zero: zero as f64,
+            lo: qmin as f64,
+            hi: qmax as f64,
+            narrow,
+        }
+    }
+
+    fn apply(&self, x: f32) -> f32 {
+        // A zero or non-finite scale quantizes nothing; NaN stays NaN.
+        if self.scale == 0.0 || !self.scale.is_finite() || x.is_nan() {
+            return x;
+        }
+        if self.narrow {
+            let (z, lo, hi) = (self.zero as f32, self.lo as f32, self.hi as f32);
+            let q = ((x / self.scale).round() + z).clamp(lo, hi);
+            return self.scale * (q - z);
+        }
+        let q = (f64::from(x / self.scale)).round() + self.zero;
+        let q = q.clamp(self.lo, self.hi);
+        (f64::from(self.scale) * (q - self.zero)) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uint8(scale: f32, zero: i64) -> Params {
+        Params {
+            scale: vec![scale],
+            zero_point: vec![zero],
+            axis: 0,
+            qmin: 0,
+            qmax: 255,
+        }
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero_and_clamps() {
+        let p = uint8(0.5, 10);
+        let mut x = [0.25, -0.25, 0.76, 200.0, -100.0, 0.0];
+        p.fake_quantize(&[6], &mut x).unwrap();
+        // 0.25/0.5 = 0.5 rounds to 1; -0.5 to -1; 1.52 to 2; 400+10 clamps
+        // to 255; -200+10 clamps to 0.
+        assert_eq!(x, [0.5, -0.5, 1.0, 122.5, -5.0, 0.0]);
+    }
+
+    #[test]
+    fn the_float32_path_equals_the_float64_one() {
+        let narrow = Step::new(0.037, 131, 0, 255);
+        let mut wide = Step::new(0.037, 131, 0, 255);
+        wide.narrow = false;
+        let mut x = -20.0f32;
+        while x < 20.0 {
+            assert_eq!(narrow.apply(x).to_bits(), wide.apply(x).to_bits(), "{x}");
+            x += 0.00731;
+        }
+    }
+
+    #[test]
+    fn per_channel_along_the_quantized_dimension() {
+        let p = Params {
+            scale: vec![1.0, 0.25],
+            zero_point: vec![0, 0],
+            axis: 1,
+            qmin: -128,
+            qmax: 127,
+        };
+        let mut x = [1.26, 1.26, 300.0, -300.0];
+        p.fake_quantize(&[2, 2], &mut x).unwrap();
+        assert_eq!(x, [1.0, 1.25, 127.0, -32.0]);
+        assert!(matches!(
+            p.fake_quantize(&[4], &mut x),
+            Err(ParamsError::Channels { .. })
+        ));
+    }
+
+    #[test]
+    fn dequantizes_per_channel() {
+        let p = Params {
+            scale: vec![2.0, 0.5],
+            zero_point: vec![1, -2],
+            axis: 0,
+            qmin: -128,
+            qmax: 127,
+        };
+        assert_eq!(
+            p.dequantize(&[2, 2], &[1, 3, 0, 2]).unwrap(),
+            vec![0.0, 4.0, 1.0, 2.0]
+        );
+    }
+}

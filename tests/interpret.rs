@@ -1,0 +1,154 @@
+//! The interpreter end to end: every float fixture against onert's outputs
+//! (tests/interpret-reference/, written by scripts/interpret_reference.py).
+
+mod common;
+
+use ndarray::ArrayD;
+use q_implant::graph::Graph;
+use q_implant::interpret::{Data, Options, Session, Tensor};
+use q_implant::model::CircleFile;
+
+/// onert computes in float32 with its own summation order; agreement to
+/// this fraction of the output's largest magnitude is float32 rounding.
+const TOLERANCE: f32 = 1e-4;
+
+const MODELS: [&str; 8] = [
+    "convnet",
+    "mlp",
+    "story",
+    "resnet18",
+    "resnet18q",
+    "encoder",
+    "encoder_qkv",
+    "multi",
+];
+
+fn npy(path: &std::path::Path) -> Tensor {
+    let a: ArrayD<f32> = ndarray_npy::read_npy(path).unwrap();
+    Tensor::f32(a.shape().to_vec(), a.iter().copied().collect()).unwrap()
+}
+
+fn reference(name: &str, what: &str) -> Vec<Tensor> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interpret-reference");
+    (0..)
+        .map(|i| dir.join(format!("{name}.{what}{i}.npy")))
+        .take_while(|p| p.exists())
+        .map(|p| npy(&p))
+        .collect()
+}
+
+/// The largest difference relative to the reference's largest magnitude.
+fn relative_error(got: &Tensor, want: &Tensor) -> f32 {
+    assert_eq!(got.shape, want.shape);
+    let (Data::F32(g), Data::F32(w)) = (&got.data, &want.data) else {
+        panic!("float outputs expected");
+    };
+    let scale = w.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    g.iter()
+        .zip(w)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
+        / scale
+}
+
+#[test]
+fn float_fixtures_agree_with_onert() {
+    for name in MODELS {
+        let file = CircleFile::open(common::fixture(&format!("{name}.circle"))).unwrap();
+        let graph = Graph::new(&file);
+        let inputs = reference(name, "in");
+        let want = reference(name, "out");
+        assert!(
+            !inputs.is_empty() && !want.is_empty(),
+            "{name}: no reference"
+        );
+        let mut session = Session::new(&graph, 0, Options::default()).unwrap();
+        session.feed(vec![inputs]).unwrap();
+        let mut seen = 0;
+        let outputs = session.run_all(&mut |_, _| seen += 1).unwrap();
+        assert!(
+            session.skipped().is_empty(),
+            "{name}: {:?}",
+            session.skipped()
+        );
+        assert!(
+            seen > graph.subgraphs[0].operators.len(),
+            "{name}: observer not called"
+        );
+        for (k, (got, want)) in outputs.iter().zip(&want).enumerate() {
+            let got = &got.as_ref().unwrap()[0];
+            let err = relative_error(got, want);
+            assert!(
+                err <= TOLERANCE,
+                "{name} output {k}: off by {err:e} of its magnitude"
+            );
+        }
+    }
+}
+
+#[test]
+fn samples_are_independent() {
+    let file = CircleFile::open(common::fixture("resnet18.circle")).unwrap();
+    let graph = Graph::new(&file);
+    let x = reference("resnet18", "in").remove(0);
+    let want = reference("resnet18", "out").remove(0);
+    let Data::F32(v) = &x.data else { panic!() };
+    let doubled = Tensor::f32(x.shape.clone(), v.iter().map(|a| a * 2.0).collect()).unwrap();
+    let mut session = Session::new(&graph, 0, Options::default()).unwrap();
+    session.feed(vec![vec![doubled], vec![x]]).unwrap();
+    let outputs = session.run_all(&mut |_, _| {}).unwrap();
+    let per_sample = outputs[0].as_ref().unwrap();
+    assert_eq!(per_sample.len(), 2);
+    assert!(relative_error(&per_sample[1], &want) <= TOLERANCE);
+    assert!(relative_error(&per_sample[0], &want) > 0.01);
+}
+
+/// onert's uint8 kernels requantize with integer multipliers and shifts;
+/// the simulation rounds real values once per tensor. The two may part by
+/// one quantization step where a value lies near a rounding boundary.
+const QUANTIZED_MAX_STEPS: f32 = 1.0;
+/// ...and rarely so: on average they agree to a small fraction of a step.
+const QUANTIZED_MEAN_STEPS: f32 = 0.1;
+
+#[test]
+fn quantized_models_simulate_onerts_integer_kernels() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interpret-reference");
+    for name in ["mlpq", "convnetq"] {
+        let file = CircleFile::open(dir.join(format!("{name}.circle"))).unwrap();
+        let graph = Graph::new(&file);
+        let sg = &graph.subgraphs[0];
+        let x: ArrayD<u8> = ndarray_npy::read_npy(dir.join(format!("{name}.in0.npy"))).unwrap();
+        let y: ArrayD<u8> = ndarray_npy::read_npy(dir.join(format!("{name}.out0.npy"))).unwrap();
+        // The input as its integers: the session dequantizes them.
+        let ints = Data::I32(x.iter().map(|&v| i32::from(v)).collect());
+        let mut session = Session::new(&graph, 0, Options::default()).unwrap();
+        session
+            .feed(vec![vec![Tensor::new(x.shape().to_vec(), ints).unwrap()]])
+            .unwrap();
+        let outputs = session.run_all(&mut |_, _| {}).unwrap();
+        assert!(
+            session.skipped().is_empty(),
+            "{name}: {:?}",
+            session.skipped()
+        );
+        let got = &outputs[0].as_ref().unwrap()[0];
+        let q = sg.tensors[sg.outputs[0]].quantization.as_ref().unwrap();
+        let (scale, zero) = (q.scale[0], q.zero_point[0] as f32);
+        let steps: Vec<f32> = got
+            .as_f32()
+            .unwrap()
+            .iter()
+            .zip(y.iter())
+            .map(|(&ours, &theirs)| (ours / scale - (f32::from(theirs) - zero)).abs())
+            .collect();
+        let max = steps.iter().fold(0.0f32, |m, &s| m.max(s));
+        let mean = steps.iter().sum::<f32>() / steps.len() as f32;
+        assert!(
+            max <= QUANTIZED_MAX_STEPS + 1e-3,
+            "{name}: {max} steps at worst"
+        );
+        assert!(
+            mean <= QUANTIZED_MEAN_STEPS,
+            "{name}: {mean} steps on average"
+        );
+    }
+}
