@@ -102,6 +102,24 @@ pub enum Command {
     /// 2 trouble.
     #[command(after_long_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Run the float model and the quantized one side by side and show what
+    /// quantization costs, tensor by tensor.
+    ///
+    /// `verify MODEL QPARAM` verifies the model `apply` would write from the
+    /// set (with the same settings), without writing it;
+    /// `verify QUANTIZED --reference FLOAT` verifies any quantized model
+    /// against its float original. Both run in q-implant's interpreter,
+    /// which simulates an integer runtime (every quantized tensor rounded to
+    /// its parameters). For each tensor: SQNR in dB (higher is better), the
+    /// largest error in steps of its own scale, the share of float values
+    /// clipped by its range, and MPEIR; for each output also MAE, the
+    /// largest error, PSNR and top-1/top-5 agreement. The worst tensors come
+    /// first, each with the likely cause (clipping: the range is too small;
+    /// a large error without clipping: the scale, zero point or layout).
+    /// docs/verify.md explains how to read it. Exit code 0: it ran; 1: an
+    /// output is under --fail-under; 2: it could not run.
+    #[command(after_long_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// Print a completion script for a shell.
     ///
     /// bash: `q-implant completions bash > ~/.local/share/bash-completion/completions/q-implant`;
@@ -134,6 +152,13 @@ Examples:
   q-implant extract model.q.circle -o extracted/ \\
       --keys-from export/qparam.json --float-model model.circle   # keyed as the export is";
 
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  q-implant verify model.circle export/qparam.json                 # 4 random samples
+  q-implant verify model.circle export/qparam.json --input calib/  # real inputs (.npy/.npz)
+  q-implant verify model.q.circle --reference model.circle --format html -o report.html
+  q-implant verify model.circle export/qparam.json --fail-under 30 # CI: exit 1 below 30 dB";
+
 const DIFF_EXAMPLES: &str = "\
 Examples:
   q-implant diff model.q.circle export/qparam.json   # does the model carry the set?
@@ -165,6 +190,100 @@ pub struct ExtractArgs {
     /// (docs/extract.md).
     #[arg(long, value_enum, default_value_t = RecordFormat::Human)]
     pub format: RecordFormat,
+}
+
+// The arguments of `verify` (its help is the variant's).
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The float .circle model with QPARAM; the quantized model with
+    /// --reference.
+    pub model: PathBuf,
+    /// The qparam set to verify as `apply` would implant it.
+    #[arg(required_unless_present = "reference", conflicts_with = "reference")]
+    pub qparam: Option<PathBuf>,
+    /// The float model MODEL was quantized from: verify MODEL as it is.
+    #[arg(long, value_name = "FLOAT")]
+    pub reference: Option<PathBuf>,
+    /// A sample: a .npy file (a model with one input), a .npz file (one
+    /// array per input, named by the input or arr_0, arr_1, ...), or a
+    /// directory of them; repeat for more. Without it, random samples.
+    #[arg(long, value_name = "PATH")]
+    pub input: Vec<PathBuf>,
+    /// How many random samples to draw when no --input is given: uniform
+    /// over the range each quantized input represents, standard normal for
+    /// a float input.
+    #[arg(long, value_name = "N", default_value_t = 4, conflicts_with = "input", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub samples: u32,
+    /// The seed of the random samples (the same seed, the same samples).
+    #[arg(long, value_name = "S", default_value_t = 0, conflicts_with = "input")]
+    pub seed: u64,
+    /// `human` (worst tensors first, then the outputs), `json`
+    /// (docs/verify-json.md) or `html` (one self-contained page, with -o).
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
+    pub format: VerifyFormat,
+    /// Write the report here instead of stdout (written whole or not at
+    /// all; an existing file only with --force).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Save each sample's graph outputs from both runs as
+    /// DIR/sample<i>/float_<k>.npy and quantized_<k>.npy.
+    #[arg(long, value_name = "DIR")]
+    pub save_outputs: Option<PathBuf>,
+    /// Replace the file of -o, or the directory of --save-outputs.
+    #[arg(long)]
+    pub force: bool,
+    /// Exit 1 when an output's SQNR is below this many dB.
+    #[arg(long, value_name = "DB", allow_negative_numbers = true)]
+    pub fail_under: Option<f64>,
+    /// The most memory the tensors of both runs may take (`4GiB`,
+    /// `512MiB`, or bytes); a model that needs more is refused up front.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_memory: u64,
+    /// List every tensor in the human report, not only the worst.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// A size in bytes: a number with an optional unit (B, KiB, MiB, GiB,
+/// TiB, or K, M, G, T meaning the same).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" | "kb" => 10,
+        "m" | "mib" | "mb" => 20,
+        "g" | "gib" | "gb" => 30,
+        "t" | "tib" | "tb" => 40,
+        _ => {
+            return Err(format!(
+                "`{unit}` is not a unit; use B, KiB, MiB, GiB or TiB"
+            ))
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| "a size such as 4GiB, 512MiB or 1000000".to_string())?;
+    let bytes = value * (1u64 << shift) as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err("a size of at least one byte, such as 4GiB".into());
+    }
+    Ok(bytes as u64)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// The worst tensors with their likely causes, then the outputs.
+    Human,
+    /// One JSON document (docs/verify-json.md).
+    Json,
+    /// One self-contained HTML page: a chart and a sortable table.
+    Html,
 }
 
 // The arguments of `diff` (its help is the variant's).

@@ -1,7 +1,7 @@
 //! The command line, shared by the `q-implant` binary and the Python
 //! module's `q-implant` entry point: arguments ([`args`]), the legacy form
 //! of the C++ tool ([`legacy`]), each command run and its result printed
-//! ([`run`]), and the terminal ([`ui`], [`progress`]). Only here are clap's
+//! ([`run`], [`verify`]), and the terminal ([`ui`], [`progress`]). Only here are clap's
 //! types; the rest of the library knows nothing of it.
 
 pub mod args;
@@ -9,6 +9,7 @@ pub mod legacy;
 pub mod progress;
 pub mod run;
 pub mod ui;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     let status = match cli.command {
         Command::Check(args) => check(&ui, &style, args)?,
         Command::Apply(args) => apply(&ui, &style, args)?,
+        Command::Verify(args) => super::verify::verify(&ui, &style, args)?,
         Command::Rules {
             code,
             markdown,

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod rewrite;
 pub mod rules;
 pub mod settings;
+pub mod verify;
 
 pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
 pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome, FixPreview, NewFile};
@@ -20,6 +21,7 @@ pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};
 pub use settings::{ConfigSource, Overrides, Settings, SettingsError, TargetChoice};
+pub use verify::{verify, Subject, VerifyError, VerifyOutcome, VerifyRequest};
 
 /// What a command tells while it works, for a progress line or a log:
 /// the phase it enters. The default hears nothing.

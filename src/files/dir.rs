@@ -48,6 +48,8 @@ pub struct AtomicDir {
     registrations: Vec<cleanup::Registration>,
     /// The files created in it, removed on drop.
     files: Vec<PathBuf>,
+    /// The subdirectories created in it, removed on drop (after the files).
+    dirs: Vec<PathBuf>,
     committed: bool,
 }
 
@@ -79,6 +81,7 @@ impl AtomicDir {
                         dest,
                         registrations: vec![registration],
                         files: Vec::new(),
+                        dirs: Vec::new(),
                         committed: false,
                     })
                 }
@@ -109,6 +112,19 @@ impl AtomicDir {
         self.registrations.push(registration);
         self.files.push(path);
         Ok(file)
+    }
+
+    /// Creates the subdirectory `name` in the directory, for files named
+    /// `name/...`.
+    pub fn create_dir(&mut self, name: &str) -> io::Result<()> {
+        let path = self.temp.join(name);
+        let registration = cleanup::deferring_signals(|| {
+            std::fs::create_dir(&path)?;
+            Ok::<_, io::Error>(cleanup::register(&path))
+        })?;
+        self.registrations.push(registration);
+        self.dirs.push(path);
+        Ok(())
     }
 
     /// Renames the directory into place. A directory already there is
@@ -144,6 +160,9 @@ impl Drop for AtomicDir {
         }
         for f in &self.files {
             let _ = std::fs::remove_file(f);
+        }
+        for d in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
         }
         let _ = std::fs::remove_dir(&self.temp);
         self.registrations.clear();

@@ -18,38 +18,29 @@
 //! Values that are not finite in either run are counted and left out of
 //! the sums (a NaN would make every figure NaN).
 
-/// The parameters a tensor's quantized values are on.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Grid {
-    pub scale: Vec<f32>,
-    pub zero_point: Vec<i64>,
-    /// The axis the parameters go along, when there are several.
-    pub axis: usize,
-    pub qmin: i64,
-    pub qmax: i64,
+use crate::interpret::Params;
+
+/// The channel of flat element `i` of a tensor of `shape` quantized with
+/// `p`.
+fn channel(p: &Params, shape: &[usize], i: usize) -> usize {
+    if p.scale.len() <= 1 {
+        return 0;
+    }
+    let inner: usize = shape.iter().skip(p.axis + 1).product();
+    let dim = shape.get(p.axis).copied().unwrap_or(1).max(1);
+    (i / inner.max(1)) % dim % p.scale.len()
 }
 
-impl Grid {
-    /// The channel of flat element `i` of a tensor of `shape`.
-    fn channel(&self, shape: &[usize], i: usize) -> usize {
-        if self.scale.len() <= 1 {
-            return 0;
-        }
-        let inner: usize = shape.iter().skip(self.axis + 1).product();
-        let dim = shape.get(self.axis).copied().unwrap_or(1).max(1);
-        (i / inner.max(1)) % dim % self.scale.len()
-    }
-
-    fn step_and_range(&self, channel: usize) -> (f64, f64, f64) {
-        let s = f64::from(self.scale[channel.min(self.scale.len() - 1)]);
-        let z = self
-            .zero_point
-            .get(channel)
-            .or(self.zero_point.first())
-            .copied()
-            .unwrap_or(0) as f64;
-        (s, s * (self.qmin as f64 - z), s * (self.qmax as f64 - z))
-    }
+/// A channel's step, and the real range its parameters represent.
+fn step_and_range(p: &Params, channel: usize) -> (f64, f64, f64) {
+    let s = f64::from(p.scale[channel.min(p.scale.len() - 1)]);
+    let z = p
+        .zero_point
+        .get(channel)
+        .or(p.zero_point.first())
+        .copied()
+        .unwrap_or(0) as f64;
+    (s, s * (p.qmin as f64 - z), s * (p.qmax as f64 - z))
 }
 
 /// Accumulates one tensor's comparison over samples.
@@ -79,7 +70,7 @@ impl TensorError {
         reference: &[f32],
         quantized: &[f32],
         shape: &[usize],
-        grid: Option<&Grid>,
+        grid: Option<&Params>,
     ) {
         if self.samples == 0 {
             (self.lo, self.hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -99,7 +90,7 @@ impl TensorError {
             self.count += 1;
             (lo, hi, peak) = (lo.min(f), hi.max(f), peak.max(e));
             if let Some(g) = grid {
-                let (s, min, max) = g.step_and_range(g.channel(shape, i));
+                let (s, min, max) = step_and_range(g, channel(g, shape, i));
                 if s > 0.0 {
                     self.max_steps = self.max_steps.max(e / s);
                 }
@@ -211,8 +202,8 @@ fn ranking(v: &[f32]) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    fn uint8(scale: f32, zero_point: i64) -> Grid {
-        Grid {
+    fn uint8(scale: f32, zero_point: i64) -> Params {
+        Params {
             scale: vec![scale],
             zero_point: vec![zero_point],
             axis: 0,
@@ -260,7 +251,7 @@ mod tests {
 
     #[test]
     fn per_channel_steps_use_each_channels_scale() {
-        let g = Grid {
+        let g = Params {
             scale: vec![0.1, 1.0],
             zero_point: vec![0, 0],
             axis: 1,

@@ -1,0 +1,235 @@
+//! `verify`: what quantization costs, tensor by tensor. Either the model
+//! as `apply` would write it from a set (written to a temporary file, never
+//! beside the user's files), or any quantized model against its float
+//! original; both run in the interpreter on the same samples.
+
+use std::path::{Path, PathBuf};
+
+use super::apply::{apply, ApplyError, ApplyRequest, Outcome};
+use super::settings::Settings;
+use super::{Observer, Status};
+use crate::analysis::Analysis;
+use crate::graph::Graph;
+use crate::interpret::{InterpretError, Options};
+use crate::model::{CircleFile, Layout, ModelError};
+use crate::plan::Refusal;
+use crate::samples::SampleError;
+use crate::verify::inputs::{self, Source};
+use crate::verify::report::Report;
+use crate::verify::{compare, save};
+
+/// What is verified.
+pub enum Subject<'a> {
+    /// `verify MODEL QPARAM`: the model as `apply` would write it.
+    Planned {
+        model: &'a Path,
+        qparam: &'a Path,
+        settings: &'a Settings,
+    },
+    /// `verify QUANTIZED --reference FLOAT`.
+    Quantized {
+        model: &'a Path,
+        reference: &'a Path,
+    },
+}
+
+pub struct VerifyRequest<'a> {
+    pub subject: Subject<'a>,
+    pub inputs: Source,
+    /// The most bytes of tensors both runs may hold at once.
+    pub max_memory: u64,
+    /// `--save-outputs DIR`, and whether an existing directory may be
+    /// replaced.
+    pub save_outputs: Option<(&'a Path, bool)>,
+}
+
+pub struct VerifyOutcome {
+    pub report: Report,
+    /// Where the outputs were saved, when asked.
+    pub saved: Option<PathBuf>,
+}
+
+impl VerifyOutcome {
+    /// 1 when `fail_under` is given and an output's SQNR is below it.
+    pub fn status(&self, fail_under: Option<f64>) -> Status {
+        match fail_under {
+            Some(db) if !self.report.outputs_under(db).is_empty() => Status::Findings,
+            _ => Status::Success,
+        }
+    }
+}
+
+/// Why the verification could not run (exit code 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum VerifyError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("the set has {} that `apply` refuses, so there is no quantized model to verify", count(.refusal))]
+    #[diagnostic(
+        code(verify::refused),
+        help("fix the findings listed above (`q-implant check --fix` fixes what it can), then verify again")
+    )]
+    Refused {
+        analysis: RefusedSet,
+        refusal: Refusal,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Samples(#[from] SampleError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interpret(#[from] InterpretError),
+    #[error("the float model `{}` has {reference} inputs and the quantized model `{}` {quantized}", reference_path.display(), quantized_path.display())]
+    #[diagnostic(
+        code(verify::inputs),
+        help("verify a quantized model against the float model it was made from")
+    )]
+    Mismatch {
+        reference_path: PathBuf,
+        quantized_path: PathBuf,
+        reference: usize,
+        quantized: usize,
+    },
+    #[error("the model `{}` has no subgraph to run", .0.display())]
+    #[diagnostic(code(verify::empty))]
+    Empty(PathBuf),
+    #[error("cannot make a temporary file for the model `apply` would write")]
+    #[diagnostic(
+        code(verify::temp),
+        help("set TMPDIR to a directory with room for the quantized model")
+    )]
+    Temp(#[source] std::io::Error),
+    #[error("cannot write the outputs to `{}`", path.display())]
+    #[diagnostic(
+        code(verify::save),
+        help("--save-outputs writes a new directory; pass --force to replace an existing one")
+    )]
+    Save {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The analysis of a set `apply` refused, for the report of why.
+pub struct RefusedSet(pub Box<Analysis>);
+
+impl std::fmt::Debug for RefusedSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RefusedSet({} findings)", self.0.findings.len())
+    }
+}
+
+fn count(r: &Refusal) -> String {
+    let n = r.errors + r.warnings;
+    format!("{n} finding{}", if n == 1 { "" } else { "s" })
+}
+
+/// Runs the verification.
+pub fn verify(
+    req: &VerifyRequest<'_>,
+    observer: &dyn Observer,
+) -> Result<VerifyOutcome, VerifyError> {
+    let planned;
+    let (reference, quantized) = match req.subject {
+        Subject::Quantized { model, reference } => (reference, model),
+        Subject::Planned {
+            model,
+            qparam,
+            settings,
+        } => {
+            planned = plan(model, qparam, settings, observer)?;
+            (model, planned.path())
+        }
+    };
+    observer.phase(&format!("reading {}", reference.display()));
+    let (rf, qf) = (CircleFile::open(reference)?, CircleFile::open(quantized)?);
+    let (rg, qg) = (Graph::new(&rf), Graph::new(&qf));
+    for (g, path) in [(&rg, reference), (&qg, quantized)] {
+        if g.subgraphs.is_empty() {
+            return Err(VerifyError::Empty(path.to_path_buf()));
+        }
+    }
+    let (ri, qi) = (rg.subgraphs[0].inputs.len(), qg.subgraphs[0].inputs.len());
+    if ri != qi {
+        return Err(VerifyError::Mismatch {
+            reference_path: reference.to_path_buf(),
+            quantized_path: match req.subject {
+                Subject::Quantized { model, .. } => model.to_path_buf(),
+                Subject::Planned { model, .. } => model.to_path_buf(),
+            },
+            reference: ri,
+            quantized: qi,
+        });
+    }
+    if matches!(req.inputs, Source::Random { .. }) {
+        inputs::check_random_shapes(&rg.subgraphs[0])?;
+    }
+    let samples = inputs::make(&req.inputs, &rg, &qg)?;
+    let count = samples.values.len();
+    observer.phase(&format!("running both models on {count} samples"));
+    let options = Options {
+        max_memory: req.max_memory,
+    };
+    let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)?;
+    let saved = match req.save_outputs {
+        Some((dir, force)) => {
+            observer.phase(&format!("saving the outputs to {}", dir.display()));
+            save::save(dir, &values, count, force).map_err(|source| VerifyError::Save {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            Some(dir.to_path_buf())
+        }
+        None => None,
+    };
+    Ok(VerifyOutcome { report, saved })
+}
+
+/// The model `apply` would write, in a temporary directory removed when
+/// the value is dropped.
+struct Planned {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Planned {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn plan(
+    model: &Path,
+    qparam: &Path,
+    settings: &Settings,
+    observer: &dyn Observer,
+) -> Result<Planned, VerifyError> {
+    let dir = tempfile::Builder::new()
+        .prefix("q-implant-verify-")
+        .tempdir()
+        .map_err(VerifyError::Temp)?;
+    let path = dir.path().join("planned.circle");
+    let request = ApplyRequest {
+        model,
+        qparam,
+        output: &path,
+        settings,
+        layout: Layout::Auto,
+        force: false,
+        dry_run: false,
+        deny_warnings: false,
+    };
+    match apply(&request, observer)? {
+        Outcome::Refused { analysis, refusal } => Err(VerifyError::Refused {
+            analysis: RefusedSet(Box::new(analysis)),
+            refusal,
+        }),
+        // Not a dry run: the model is written.
+        Outcome::Written { .. } | Outcome::DryRun { .. } => Ok(Planned { _dir: dir, path }),
+    }
+}
