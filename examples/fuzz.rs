@@ -26,12 +26,13 @@ use q_implant::fuzzing::{self, SET_MAX_FILES, SET_MODELS, SET_SEPARATOR};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("read_model", fuzzing::read_model),
     ("parse_qparam", fuzzing::parse_qparam),
     ("check_set", fuzzing::check_set),
     ("extract_model", fuzzing::extract_model),
     ("diff_sets", fuzzing::diff_sets),
+    ("verify_model", fuzzing::verify_model),
 ];
 
 /// The corpus never grows past this many inputs per target.
@@ -153,6 +154,21 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         "read_model" => {
             for m in ["mlp", "convnet", "story", "multi", "encoder"] {
                 out.extend(std::fs::read(fixtures.join(format!("{m}.circle"))).ok());
+            }
+        }
+        "verify_model" => {
+            for m in [
+                "mlp",
+                "convnet",
+                "story",
+                "story_onnxtf",
+                "encoder",
+                "mobilenetv3",
+            ] {
+                out.extend(std::fs::read(fixtures.join(format!("{m}.circle"))).ok());
+            }
+            for (model, set) in [("mlp", "mlp.qparam"), ("convnet", "convnet.qparam")] {
+                out.extend(fuzzing::quantized_fixture(model, set));
             }
         }
         "extract_model" => {

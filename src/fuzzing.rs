@@ -177,6 +177,47 @@ pub fn check_set(data: &[u8]) {
     }
 }
 
+/// Any bytes as a quantized model, verified against itself run as a float
+/// model and as the model it is: the interpreter runs it or says why not,
+/// under a small memory budget, and every figure of the report is a number
+/// or undefined (never a panic).
+pub fn verify_model(data: &[u8]) {
+    use crate::interpret::Options;
+    use crate::verify::{compare, inputs};
+    let Ok(file) = CircleFile::from_bytes("fuzz.circle", data.to_vec()) else {
+        return;
+    };
+    let graph = Graph::new(&file);
+    let Some(sg) = graph.subgraphs.first() else {
+        return;
+    };
+    if inputs::check_random_shapes(sg).is_err() {
+        return;
+    }
+    let source = inputs::Source::Random {
+        samples: 2,
+        seed: u64::from(data.len() as u32),
+    };
+    let Ok(samples) = inputs::make(&source, &graph, &graph) else {
+        return;
+    };
+    // Small enough that a hostile shape is refused quickly.
+    let options = Options {
+        max_memory: 64 << 20,
+        ..Default::default()
+    };
+    let Ok((report, _)) = compare::compare(&graph, &graph, samples.values, &options, true) else {
+        return;
+    };
+    let _ = crate::verify::human::render(&report, crate::report::Paint(false), true);
+    let _ = crate::verify::html::render(&report, "fuzz");
+    let json = report.to_json();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&json).is_ok(),
+        "the JSON report parses: {json}"
+    );
+}
+
 /// Any bytes as a quantized model: `extract` reads it or says why not; a
 /// set it reads is written, reads back without a problem, and `diff` of
 /// the model and that set finds them the same.

@@ -120,6 +120,7 @@ fn fuzz_regressions_stay_fixed() {
         q_implant::fuzzing::check_set(&bytes);
         q_implant::fuzzing::extract_model(&bytes);
         q_implant::fuzzing::diff_sets(&bytes);
+        q_implant::fuzzing::verify_model(&bytes);
         n += 1;
     }
     assert!(n > 0);

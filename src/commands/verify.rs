@@ -83,7 +83,7 @@ pub enum VerifyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Interpret(#[from] InterpretError),
-    #[error("the float model `{}` has {reference} inputs and the quantized model `{}` {quantized}", reference_path.display(), quantized_path.display())]
+    #[error("the float model `{}` takes {reference} and the quantized model `{}` {quantized}: they are not the same network", reference_path.display(), quantized_path.display())]
     #[diagnostic(
         code(verify::inputs),
         help("verify a quantized model against the float model it was made from")
@@ -91,8 +91,8 @@ pub enum VerifyError {
     Mismatch {
         reference_path: PathBuf,
         quantized_path: PathBuf,
-        reference: usize,
-        quantized: usize,
+        reference: String,
+        quantized: String,
     },
     #[error("the model `{}` has no subgraph to run", .0.display())]
     #[diagnostic(code(verify::empty))]
@@ -154,7 +154,7 @@ pub fn verify(
             return Err(VerifyError::Empty(path.to_path_buf()));
         }
     }
-    let (ri, qi) = (rg.subgraphs[0].inputs.len(), qg.subgraphs[0].inputs.len());
+    let (ri, qi) = (input_shapes(&rg), input_shapes(&qg));
     if ri != qi {
         return Err(VerifyError::Mismatch {
             reference_path: reference.to_path_buf(),
@@ -162,8 +162,8 @@ pub fn verify(
                 Subject::Quantized { model, .. } => model.to_path_buf(),
                 Subject::Planned { model, .. } => model.to_path_buf(),
             },
-            reference: ri,
-            quantized: qi,
+            reference: describe(&ri),
+            quantized: describe(&qi),
         });
     }
     if matches!(req.inputs, Source::Random { .. }) {
@@ -188,6 +188,29 @@ pub fn verify(
         None => None,
     };
     Ok(VerifyOutcome { report, saved })
+}
+
+/// The shapes of subgraph 0's inputs.
+fn input_shapes(g: &Graph<'_>) -> Vec<Vec<i32>> {
+    let sg = &g.subgraphs[0];
+    sg.inputs
+        .iter()
+        .map(|&t| sg.tensors[t].shape.clone())
+        .collect()
+}
+
+fn describe(shapes: &[Vec<i32>]) -> String {
+    match shapes.len() {
+        1 => format!("one input of shape {:?}", shapes[0]),
+        n => format!(
+            "{n} inputs of shapes {}",
+            shapes
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// The model `apply` would write, in a temporary directory removed when
