@@ -224,7 +224,7 @@ pub fn plan(
                 what: format!(
                     "{} ({name}; `{}` is unchanged)",
                     r.what,
-                    field.value.path.display()
+                    field.value.origin()
                 ),
             });
             if let (Some(axis), Some(q)) = (r.axis, &entry.quantized_dimension) {
@@ -249,12 +249,7 @@ pub fn plan(
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
-        let (set, problems) = qparam::from_bytes(
-            &q.path,
-            q.dir.clone(),
-            plan.text.clone().into_bytes(),
-            options.load,
-        );
+        let (set, problems) = q.reparse(plan.text.clone().into_bytes(), options.load);
         if problems.iter().any(|p| {
             matches!(
                 p,
