@@ -56,11 +56,18 @@ fn value(dir: &Path, field: &str, v: &Value) -> MemoryValue {
         }
         Value::String(s) => MemoryValue::Text(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => MemoryValue::Integer(n.to_string()),
-        Value::Number(_) => MemoryValue::Other("a float".into()),
-        Value::Bool(_) => MemoryValue::Other("a bool".into()),
-        Value::Null => MemoryValue::Other("None".into()),
-        Value::Array(_) => MemoryValue::Other("a list".into()),
-        Value::Object(_) => MemoryValue::Other("a dict".into()),
+        Value::Number(_) => other("a float"),
+        Value::Bool(_) => other("a bool"),
+        Value::Null => other("None"),
+        Value::Array(_) => other("a list"),
+        Value::Object(_) => other("a dict"),
+    }
+}
+
+fn other(kind: &str) -> MemoryValue {
+    MemoryValue::Other {
+        kind: kind.into(),
+        given: std::sync::Arc::new(()),
     }
 }
 
@@ -269,4 +276,84 @@ fn faults_of_every_kind_are_found_alike_in_memory() {
         );
         assert_eq!(planned(&disk), planned(&memory), "{what}");
     }
+}
+
+#[test]
+fn apply_writes_the_same_bytes_from_memory() {
+    use q_implant::commands::{self, ApplyRequest, Outcome, Overrides, Silent};
+    use q_implant::model::Layout;
+    let out = tempfile::tempdir().unwrap();
+    for name in ["convnet", "mlp", "story"] {
+        let model = fixture(&format!("{name}.circle"));
+        let qparam = fixture(&format!("{name}.qparam/qparam.json"));
+        let settings = Overrides::default().resolve(&model, &qparam).unwrap();
+        let written = |output: &Path, memory: Option<&MemorySet>| {
+            let req = ApplyRequest {
+                model: &model,
+                qparam: &qparam,
+                output,
+                settings: &settings,
+                layout: Layout::Auto,
+                force: false,
+                dry_run: false,
+                deny_warnings: false,
+            };
+            let outcome = match memory {
+                Some(set) => commands::apply_memory(&req, set, &Silent),
+                None => commands::apply(&req, &Silent),
+            };
+            assert!(matches!(outcome, Ok(Outcome::Written { .. })), "{name}");
+            std::fs::read(output).unwrap()
+        };
+        let from_disk = written(&out.path().join(format!("{name}.disk.circle")), None);
+        let set = in_memory(&qparam);
+        let from_memory = written(&out.path().join(format!("{name}.mem.circle")), Some(&set));
+        assert!(from_disk == from_memory, "{name}: the outputs differ");
+    }
+}
+
+#[test]
+fn a_set_in_memory_is_fixed_as_on_disk() {
+    use q_implant::commands::{self, CheckRequest, Overrides, Silent};
+    let model = fixture("story.circle");
+    let torch = fixture("story.torch-qparam/qparam.json");
+    let memory = in_memory(&torch);
+    let settings = Overrides::default().resolve(&model, &torch).unwrap();
+    let (outcome, fixed) =
+        commands::fix_memory(&model, &memory, Path::new("<memory>"), &settings, &Silent).unwrap();
+    let fixed = fixed.expect("the story set has fixes");
+    // On disk: the same set, fixed into a new file.
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(torch.parent().unwrap()).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let copy = dir.path().join("qparam.json");
+    let out = dir.path().join("qparam.fixed.json");
+    let disk = commands::check(
+        &CheckRequest {
+            model: &model,
+            qparam: &copy,
+            settings: &settings,
+            fix: Some(Some(&out)),
+        },
+        &Silent,
+    )
+    .unwrap();
+    let keys = |f: &commands::FixOutcome| f.fixed.iter().map(|x| x.key.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(outcome.fix.as_ref().unwrap()),
+        keys(disk.fix.as_ref().unwrap())
+    );
+    let codes = |a: &Analysis| {
+        a.findings
+            .iter()
+            .map(|d| (d.code(), d.key.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&outcome.analysis), codes(&disk.analysis));
+    // The fixed set in memory holds the fixed file's keys, in its order.
+    let on_disk = in_memory(&out);
+    let names = |s: &MemorySet| s.entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fixed), names(&on_disk));
 }

@@ -8,13 +8,17 @@ pub mod check;
 pub mod inspect;
 pub mod rewrite;
 pub mod rules;
+pub mod set;
 pub mod settings;
 
-pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
-pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome};
+pub use apply::{apply, apply_memory, ApplyError, ApplyRequest, Outcome};
+pub use check::{
+    check, check_memory, fix_memory, CheckError, CheckOutcome, CheckRequest, FixOutcome,
+};
 pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};
+pub use set::SetSource;
 pub use settings::{ConfigSource, Overrides, Settings, SettingsError, TargetChoice};
 
 /// What a command tells while it works, for a progress line or a log:

@@ -2,6 +2,7 @@
 //! (an npy file, opened only while read or copied), or bytes in memory
 //! that their owner keeps alive (a caller's array, shared without a copy).
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::io;
@@ -9,19 +10,36 @@ use std::sync::Arc;
 
 use super::PathRange;
 
+/// What holds shared bytes: anything that lends them, and that its
+/// creator can recognise again (to give a caller back its own array).
+pub trait Owner: AsRef<[u8]> + Any + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: AsRef<[u8]> + Any + Send + Sync> Owner for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// Bytes in memory, owned by someone else (a Python array, a buffer) and
 /// shared between threads without copying.
 #[derive(Clone)]
-pub struct SharedBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+pub struct SharedBytes(Arc<dyn Owner>);
 
 impl SharedBytes {
     /// Shares `owner`'s bytes; they live as long as any clone does.
-    pub fn new(owner: impl AsRef<[u8]> + Send + Sync + 'static) -> SharedBytes {
+    pub fn new(owner: impl Owner) -> SharedBytes {
         SharedBytes(Arc::new(owner))
     }
 
     pub fn as_slice(&self) -> &[u8] {
         (*self.0).as_ref()
+    }
+
+    /// The owner, as its creator made it.
+    pub fn owner(&self) -> &dyn Any {
+        self.0.as_any()
     }
 
     pub fn len(&self) -> usize {
@@ -88,6 +106,7 @@ mod tests {
         let bytes = SharedBytes::from(vec![1u8, 2, 3]);
         let copy = bytes.clone();
         assert_eq!(bytes.as_slice().as_ptr(), copy.as_slice().as_ptr());
+        assert!(copy.owner().downcast_ref::<Vec<u8>>().is_some());
         let source = DataSource::Memory(copy);
         assert_eq!(source.len(), 3);
         assert!(matches!(source.read().unwrap(), Cow::Borrowed(b) if b == [1, 2, 3]));

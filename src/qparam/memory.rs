@@ -10,7 +10,17 @@
 //! as the mapping orders its keys; reports give them no line or column (see
 //! [`super::QParamFile::place`]), since nobody wrote that text.
 
+use std::any::Any;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::json::{self, Json};
+use super::npy;
 use crate::files::SharedBytes;
+
+/// A value of the caller's, kept so that it can be given back as it was.
+pub type Given = Arc<dyn Any + Send + Sync>;
 
 /// A value of an entry's field (or an entry that is not a mapping).
 #[derive(Clone, Debug)]
@@ -27,9 +37,12 @@ pub enum MemoryValue {
     /// An integer, as its decimal digits (any size: it is range-checked
     /// where it is used, as a number in a file is).
     Integer(String),
-    /// Anything else, named as the caller names its kind for messages
-    /// (`a float`, `None`, `a list`).
-    Other(String),
+    /// Anything else: its kind as the caller names it for messages (`a
+    /// float`, `None`, `a list`), and the value itself.
+    Other {
+        kind: String,
+        given: Given,
+    },
 }
 
 impl MemoryValue {
@@ -39,7 +52,7 @@ impl MemoryValue {
             MemoryValue::Array { .. } => "an array",
             MemoryValue::Text(_) => "a string",
             MemoryValue::Integer(_) => "an integer",
-            MemoryValue::Other(kind) => kind,
+            MemoryValue::Other { kind, .. } => kind,
         }
     }
 }
@@ -134,6 +147,71 @@ impl MemorySet {
     }
 }
 
+impl super::QParamFile {
+    /// The set as its text now says (after a fix's edits), with every
+    /// array in memory: the caller's arrays as they were given, and the
+    /// npy files a fix wrote read into memory.
+    pub fn to_memory(&self) -> io::Result<MemorySet> {
+        let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
+        let root = json::parse(&self.text).map_err(|e| invalid(e.message))?;
+        let Json::Object(members) = root.value else {
+            return Err(invalid("the set is not an object".into()));
+        };
+        let mut entries = Vec::with_capacity(members.len());
+        for member in members {
+            let entry = match &member.value.value {
+                Json::Object(fields) => {
+                    let mut out = Vec::with_capacity(fields.len());
+                    for f in fields {
+                        let value = self.memory_value(&f.key.value, &f.value.value)?;
+                        out.push((f.key.value.clone(), value));
+                    }
+                    MemoryEntry::Fields(out)
+                }
+                other => MemoryEntry::Value(self.memory_value("", other)?),
+            };
+            entries.push((member.key.value, entry));
+        }
+        Ok(MemorySet { entries })
+    }
+
+    fn memory_value(&self, field: &str, value: &Json) -> io::Result<MemoryValue> {
+        if let (Json::String(text), Some(refs)) = (value, &self.memory) {
+            if let Some(v) = refs.resolve(text) {
+                return Ok(v.clone());
+            }
+        }
+        Ok(match value {
+            Json::String(rel) if matches!(field, "scale" | "zerop" | "value") => {
+                read_npy(&self.dir.join(rel))?
+            }
+            Json::String(text) => MemoryValue::Text(text.clone()),
+            Json::Number(n) if is_integer(n) => MemoryValue::Integer(n.clone()),
+            other => MemoryValue::Other {
+                kind: other.kind().to_string(),
+                given: Arc::new(()),
+            },
+        })
+    }
+}
+
+/// An npy file's array, read into memory.
+fn read_npy(path: &Path) -> io::Result<MemoryValue> {
+    let bytes = std::fs::read(path)?;
+    let header = npy::parse_header(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("`{}`: {e}", path.display()),
+        )
+    })?;
+    Ok(MemoryValue::Array {
+        descr: header.dtype.descr().to_string(),
+        fortran_order: header.fortran_order,
+        shape: header.shape,
+        bytes: bytes[header.data_offset..].to_vec().into(),
+    })
+}
+
 /// Whether `digits` is an integer as JSON writes one.
 fn is_integer(digits: &str) -> bool {
     let unsigned = digits.strip_prefix('-').unwrap_or(digits);
@@ -170,7 +248,10 @@ mod tests {
                 ),
                 (
                     "c".into(),
-                    MemoryEntry::Value(MemoryValue::Other("None".into())),
+                    MemoryEntry::Value(MemoryValue::Other {
+                        kind: "None".into(),
+                        given: Arc::new(()),
+                    }),
                 ),
                 ("d".into(), MemoryEntry::Fields(Vec::new())),
             ],
