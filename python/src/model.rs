@@ -121,7 +121,7 @@ impl Model {
                             Tensor {
                                 index: t.index,
                                 name: t.name.clone(),
-                                dtype: t.dtype.to_string(),
+                                dtype: t.dtype.to_ascii_lowercase(),
                                 shape: t.shape.clone(),
                                 constant: t.constant,
                                 bytes: t.bytes,

@@ -251,8 +251,8 @@ pub fn changes(py: Python<'_>, list: &[Changed]) -> PyResult<Vec<Py<Change>>> {
                 py,
                 Change {
                     tensor: c.name.clone(),
-                    dtype_before: c.from.to_string(),
-                    dtype_after: c.to.to_string(),
+                    dtype_before: c.from.to_ascii_lowercase(),
+                    dtype_after: c.to.to_ascii_lowercase(),
                     bytes_before: c.bytes_before,
                     bytes_after: c.bytes_after,
                     key,
