@@ -55,6 +55,7 @@ impl Operator {
     }
 }
 
+/// A subgraph of the model: its tensors and operators.
 #[pyclass(frozen, module = "q_implant", get_all)]
 pub struct Subgraph {
     pub name: Option<String>,
