@@ -5,7 +5,7 @@ import os
 import pytest
 import q_implant
 
-from conftest import FIXTURES, cli, load_set
+from support import FIXTURES, cli, load_set
 
 
 @pytest.mark.parametrize("name", ["convnet", "mlp", "story"])

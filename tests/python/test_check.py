@@ -4,7 +4,7 @@ import os
 import pytest
 import q_implant
 
-from conftest import BIN, FIXTURES, ROOT, cli, fixture_sets, load_set, said
+from support import BIN, FIXTURES, ROOT, cli, fixture_sets, load_set, said
 
 SETS = fixture_sets()
 IDS = [os.path.basename(os.path.dirname(q)) for _, q in SETS]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, cli
+from support import FIXTURES, cli
 
 MODEL = os.path.join(FIXTURES, "story.circle")
 QPARAM = os.path.join(FIXTURES, "story.torch-qparam", "qparam.json")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import q_implant
 
-from conftest import FIXTURES, cli, copy_set, load_set
+from support import FIXTURES, cli, copy_set, load_set
 
 MODEL = os.path.join(FIXTURES, "convnet.circle")
 QPARAM = os.path.join(FIXTURES, "convnet.qparam", "qparam.json")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import q_implant
 
-from conftest import FIXTURES, cli, copy_set, load_set, said
+from support import FIXTURES, cli, copy_set, load_set, said
 
 MODEL = os.path.join(FIXTURES, "story.circle")
 TORCH = os.path.join(FIXTURES, "story.torch-qparam")

@@ -4,7 +4,7 @@ import os
 import pytest
 import q_implant
 
-from conftest import FIXTURES, cli
+from support import FIXTURES, cli
 
 
 @pytest.mark.parametrize("name", ["convnet", "multi", "resnet18"])

@@ -8,7 +8,7 @@ import time
 import pytest
 import q_implant
 
-from conftest import FIXTURES, load_set
+from support import FIXTURES, load_set
 
 
 @pytest.fixture

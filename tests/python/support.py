@@ -1,12 +1,12 @@
 """Shared helpers for the tests of the q_implant module: the fixtures, the
 q-implant binary to compare with (built by `cargo build --release`), and
-sets loaded into memory as an exporter would hold them."""
+sets loaded into memory as an exporter would hold them. (Not named
+conftest.py: the interop suite's conftest is imported by that name.)"""
 import json
 import os
 import subprocess
 
 import numpy as np
-import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURES = os.path.join(ROOT, "fixtures")
@@ -67,10 +67,3 @@ def said(report):
         (d.code, d.name, d.severity, d.key, d.field, d.tensor, d.message, d.help, d.suggestions, d.fixable)
         for d in report.diagnostics
     ]
-
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """A working directory with no configuration above it that matters."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
