@@ -153,6 +153,15 @@ fn _run_cli(py: Python<'_>, argv: Vec<OsString>) -> PyResult<u8> {
     Ok((0..=2).find(|&c| ExitCode::from(c) == code).unwrap_or(2))
 }
 
+/// Panics inside a command's guard, as a bug would: for the test suite,
+/// which holds that a panic reaches Python as `q_implant.Error`.
+#[pyfunction]
+fn _panic_in_a_command(py: Python<'_>) -> PyResult<()> {
+    commands::detached(py, "a test of the panic guard", || -> Result<(), errors::Failure> {
+        panic!("a panic on purpose")
+    })
+}
+
 /// `config=None` reads the configuration as `config=True` does.
 fn config_or_true<'py>(py: Python<'py>, config: Option<Bound<'py, PyAny>>) -> Bound<'py, PyAny> {
     config
@@ -184,5 +193,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(apply, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(_run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_in_a_command, m)?)?;
     Ok(())
 }

@@ -147,3 +147,13 @@ def test_wrong_arguments_are_python_errors():
         q_implant.check(MODEL, QPARAM, target="tflite")
     with pytest.raises(TypeError):
         q_implant.check(MODEL, QPARAM, select=[1])
+
+
+def test_a_panic_becomes_an_error_not_a_crash():
+    from q_implant import _native
+
+    with pytest.raises(q_implant.Error) as caught:
+        _native._panic_in_a_command()
+    assert caught.value.code == "internal" and "bug" in str(caught.value)
+    # The interpreter goes on: the module still works.
+    assert q_implant.check(MODEL, QPARAM).ok
