@@ -27,7 +27,7 @@ use options::Options;
 
 /// Checks a qparam set against a model and returns every finding.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false))]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False)")]
 #[allow(clippy::too_many_arguments)]
 fn check<'py>(
     py: Python<'py>,
@@ -49,7 +49,7 @@ fn check<'py>(
         allow_float,
         propagate,
         float_io,
-        config: config_or_true(py, config),
+        config,
         allow_outside_paths,
     };
     commands::check(py, model, Given::from_py(qparam)?, options)
@@ -58,7 +58,7 @@ fn check<'py>(
 /// Fixes what is certain in a qparam set (renames, repairs, additions) and
 /// returns what was done and the findings that remain.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, output=None))]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, output=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, output=None)")]
 #[allow(clippy::too_many_arguments)]
 fn fix<'py>(
     py: Python<'py>,
@@ -81,7 +81,7 @@ fn fix<'py>(
         allow_float,
         propagate,
         float_io,
-        config: config_or_true(py, config),
+        config,
         allow_outside_paths,
     };
     let given = (Given::from_py(qparam)?, qparam.clone().unbind());
@@ -91,7 +91,7 @@ fn fix<'py>(
 /// Checks a qparam set and, if it has no errors, writes the quantized model
 /// to `out`; otherwise raises `CheckFailed` and writes nothing.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, out, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, layout="auto", force=false, dry_run=false, deny_warnings=false))]
+#[pyo3(signature = (model, qparam, out, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, layout="auto", force=false, dry_run=false, deny_warnings=false), text_signature = "(model, qparam, out, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None, layout='auto', force=False, dry_run=False, deny_warnings=False)")]
 #[allow(clippy::too_many_arguments)]
 fn apply<'py>(
     py: Python<'py>,
@@ -124,7 +124,7 @@ fn apply<'py>(
         allow_float,
         propagate,
         float_io,
-        config: config_or_true(py, config),
+        config,
         allow_outside_paths,
     };
     let apply = ApplyOptions {
@@ -157,16 +157,11 @@ fn _run_cli(py: Python<'_>, argv: Vec<OsString>) -> PyResult<u8> {
 /// which holds that a panic reaches Python as `q_implant.Error`.
 #[pyfunction]
 fn _panic_in_a_command(py: Python<'_>) -> PyResult<()> {
-    commands::detached(py, "a test of the panic guard", || -> Result<(), errors::Failure> {
-        panic!("a panic on purpose")
-    })
-}
-
-/// `config=None` reads the configuration as `config=True` does.
-fn config_or_true<'py>(py: Python<'py>, config: Option<Bound<'py, PyAny>>) -> Bound<'py, PyAny> {
-    config
-        .filter(|c| !c.is_none())
-        .unwrap_or_else(|| pyo3::types::PyBool::new(py, true).to_owned().into_any())
+    commands::detached(
+        py,
+        "a test of the panic guard",
+        || -> Result<(), errors::Failure> { panic!("a panic on purpose") },
+    )
 }
 
 #[pymodule]

@@ -19,7 +19,8 @@ pub struct Options<'py> {
     pub allow_float: Option<Bound<'py, PyAny>>,
     pub propagate: Option<bool>,
     pub float_io: Option<bool>,
-    pub config: Bound<'py, PyAny>,
+    /// None reads the configuration found, as True does.
+    pub config: Option<Bound<'py, PyAny>>,
     pub allow_outside_paths: bool,
 }
 
@@ -33,7 +34,7 @@ impl Options<'_> {
             propagate: self.propagate,
             float_io: self.float_io,
             target: target(self.target.as_ref())?,
-            config: config(&self.config)?,
+            config: config(self.config.as_ref())?,
         })
     }
 }
@@ -95,8 +96,12 @@ fn target(value: Option<&Bound<'_, PyAny>>) -> PyResult<TargetChoice> {
     }
 }
 
-/// `config`: True (look for one), False (read none) or a file's path.
-fn config(value: &Bound<'_, PyAny>) -> PyResult<ConfigSource> {
+/// `config`: True (look for one; None too), False (read none) or a file's
+/// path.
+fn config(value: Option<&Bound<'_, PyAny>>) -> PyResult<ConfigSource> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(ConfigSource::Discover);
+    };
     if let Ok(b) = value.cast::<PyBool>() {
         return Ok(if b.is_true() {
             ConfigSource::Discover

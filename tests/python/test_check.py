@@ -94,3 +94,26 @@ def test_the_version_is_the_crates():
     with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
         version = next(l.split('"')[1] for l in f if l.startswith("version = "))
     assert q_implant.__version__ == version
+
+
+def test_the_configuration_is_read_as_the_command_line_reads_it(tmp_path, monkeypatch):
+    import shutil
+
+    model = os.path.join(FIXTURES, "story.circle")
+    src = os.path.join(FIXTURES, "story.torch-qparam")
+    shutil.copytree(src, tmp_path / "export")
+    (tmp_path / "q-implant.toml").write_text('ignore = ["Q6"]\n')
+    qparam = str(tmp_path / "export" / "qparam.json")
+    found = q_implant.check(model, qparam)
+    assert found.hidden > 0 and all(not d.code.startswith("Q6") for d in found.diagnostics)
+    assert found.to_json().encode() == cli("check", model, qparam, "--format", "json").stdout
+    assert q_implant.check(model, qparam, config=False).hidden == 0
+    other = tmp_path / "other.toml"
+    other.write_text('select = ["Q5"]\n')
+    assert {d.code[:2] for d in q_implant.check(model, qparam, config=other).diagnostics} == {"Q5"}
+    # A mapping has no directory: its configuration is found from the
+    # working directory.
+    params = load_set(qparam)
+    monkeypatch.chdir(tmp_path)
+    assert q_implant.check(model, params).hidden == found.hidden
+    assert q_implant.check(model, params, config=False).hidden == 0
