@@ -4,7 +4,6 @@
 //!
 //!     cargo run --release --example verify_implant -- OUTPUT.circle qparam.json
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use q_implant::graph::Graph;
@@ -58,11 +57,8 @@ fn main() -> ExitCode {
                 ));
             }
             if let Some(value) = &entry.value {
-                let mut npy = Vec::new();
-                std::fs::File::open(&value.value.path)
-                    .and_then(|mut f| f.read_to_end(&mut npy))
-                    .expect("npy readable");
-                let data = &npy[value.value.header.data_offset..];
+                let npy = value.value.read_data().expect("npy readable");
+                let data = &npy[..];
                 bytes += data.len() as u64;
                 let stored = t
                     .data
@@ -71,7 +67,7 @@ fn main() -> ExitCode {
                     problems.push(format!(
                         "{}: data differs from {}",
                         t.name,
-                        value.value.path.display()
+                        value.value.origin()
                     ));
                 }
             }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The interop suite: q-implant against independent tools (the circle-schema
-# reader, the onert runtime), in a pinned venv under .venv. Run from anywhere.
+# reader, the onert runtime), and the q_implant module's suite
+# (tests/python), in a pinned venv under .venv. The wheel is built with the
+# pinned maturin (scripts/build-wheel.sh; after wheel.sh it only packages
+# again) and installed into .venv. Run from anywhere; arguments go to the
+# interop suite's pytest.
 #
 # onert's wheel (onert==0.1.0) exists only for CPython 3.10 to 3.12 on Linux
 # (x86_64 and aarch64, glibc 2.28 or later), so the venv is made with the
@@ -49,5 +53,8 @@ if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/interop/requirements.txt .venv/re
     .venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
     cp tests/interop/requirements.txt .venv/requirements.txt
 fi
+wheel=$(PYTHON="$python" bash scripts/build-wheel.sh)
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps --force-reinstall "$wheel"
 cargo build --release --quiet
 .venv/bin/pytest -q tests/interop "$@"
+.venv/bin/pytest -q tests/python

@@ -1,59 +1,55 @@
 #!/usr/bin/env bash
-# Wheel smoke test: builds the q-implant wheel with the pinned maturin
-# (scripts/wheel-requirements.txt, in a venv under target/wheel), checks that
-# it holds the binary and nothing else, installs it into a fresh venv and runs
-# the installed `q-implant`: `--version`, and the README's first command,
-# which has to find the story set's errors (exit code 1). Run from anywhere;
-# PYTHON picks the interpreter (default python3, 3.8 or later).
+# Wheel smoke test. The wheel built with the pinned maturin
+# (scripts/build-wheel.sh, into target/wheel/dist) must hold the q_implant
+# package (its native module, type stubs, py.typed), the q-implant entry
+# point and metadata, nothing else. Then, as a user would, in a fresh venv:
+# `pip install .` from the checkout, and from that venv `q-implant
+# --version`, the README's first command (exit code 1 with the story set's
+# errors), and the module: `import q_implant` and check() on the same set.
+# Run from anywhere; PYTHON picks the interpreter (default python3, 3.9 or
+# later).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-REQ=scripts/wheel-requirements.txt
-BUILD_VENV=target/wheel/build-venv
 
 fail() { echo "wheel.sh: $*" >&2; exit 1; }
 
-command -v "$PYTHON" > /dev/null || fail "no $PYTHON on PATH; set PYTHON to a Python 3.8 or later"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 8))' \
-    || fail "$("$PYTHON" --version 2>&1) is too old; set PYTHON to a Python 3.8 or later"
 echo "wheel.sh: $("$PYTHON" --version 2>&1)"
+wheel=$(bash scripts/build-wheel.sh)
+echo "wheel.sh: built $(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB"
 
-if [ ! -x "$BUILD_VENV/bin/maturin" ] || ! cmp -s "$REQ" "$BUILD_VENV/requirements.txt"; then
-    rm -rf "$BUILD_VENV"
-    "$PYTHON" -m venv "$BUILD_VENV"
-    "$BUILD_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
-    cp "$REQ" "$BUILD_VENV/requirements.txt"
-fi
+# What the wheel holds.
+"$PYTHON" - "$wheel" <<'PY' || fail "the wheel does not hold what it should"
+import re, sys, zipfile
+wheel = zipfile.ZipFile(sys.argv[1])
+names = wheel.namelist()
+package = {"q_implant/__init__.py", "q_implant/__init__.pyi", "q_implant/__main__.py", "q_implant/py.typed"}
+native = [n for n in names if re.fullmatch(r"q_implant/_native\.(abi3\.so|pyd)", n)]
+extra = [n for n in names
+         if n not in package and n not in native
+         and not re.fullmatch(r"q_implant-[^/]+\.dist-info/[^/]+(/[^/]+)*", n)]
+problems = [f"unexpected file in the wheel: {n}" for n in extra]
+problems += [f"{n} is missing" for n in sorted(package - set(names))]
+if len(native) != 1:
+    problems.append(f"expected one native module, found {native}")
+entry = [wheel.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt")]
+if not entry or "q-implant = q_implant.__main__:main" not in entry[0].replace("q-implant=", "q-implant = "):
+    problems.append("the q-implant entry point is missing")
+if not re.search(r"-cp39-abi3-", sys.argv[1]):
+    problems.append("the wheel is not abi3 for CPython 3.9 and later")
+for p in problems:
+    print(p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# The wheel.
-"$BUILD_VENV/bin/maturin" build --release --locked --quiet --out "$WORK/dist"
-shopt -s nullglob
-wheels=("$WORK"/dist/q_implant-*.whl)
-[ "${#wheels[@]}" -eq 1 ] || fail "expected one wheel, found: $(ls "$WORK/dist")"
-wheel=${wheels[0]}
-echo "wheel.sh: built $(basename "$wheel"), $(du -k "$wheel" | cut -f1) KiB"
-
-# It holds the binary and its metadata, nothing else.
-"$PYTHON" - "$wheel" <<'PY' || fail "the wheel holds more than the binary"
-import re, sys, zipfile
-names = zipfile.ZipFile(sys.argv[1]).namelist()
-extra = [n for n in names
-         if not re.fullmatch(r"q_implant-[^/]+\.dist-info/[^/]+(/[^/]+)*", n)
-         and not re.fullmatch(r"q_implant-[^/]+\.data/scripts/q-implant", n)]
-binary = [n for n in names if n.endswith(".data/scripts/q-implant")]
-for n in extra:
-    print("unexpected file in the wheel:", n, file=sys.stderr)
-if not binary:
-    print("no q-implant binary in the wheel", file=sys.stderr)
-sys.exit(1 if extra or not binary else 0)
-PY
-
-# Installed into a fresh venv, it puts q-implant on PATH.
+# `pip install .` in a fresh venv: it builds through pyproject.toml (in
+# target/, so nothing is compiled again) and installs.
 "$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check --no-index "$wheel"
+"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check . \
+    || fail "pip install . failed"
 export PATH="$WORK/venv/bin:$PATH"
 [ "$(command -v q-implant)" = "$WORK/venv/bin/q-implant" ] \
     || fail "q-implant on PATH is $(command -v q-implant || echo nothing), not the installed one"
@@ -70,4 +66,11 @@ set -e
 [ "$code" -eq 1 ] || { echo "$out" >&2; fail "q-implant check on the story set exited with $code, not 1"; }
 grep -q error <<< "$out" || { echo "$out" >&2; fail "q-implant check on the story set printed no error"; }
 
-echo "wheel.sh: ok (q-implant $version installed from the wheel; check on the story set exits 1 with its errors)"
+# The module, from the same venv.
+errors=$("$WORK/venv/bin/python" -c "import q_implant; print(q_implant.check('fixtures/story.circle', 'fixtures/story.torch-qparam/qparam.json').errors)") \
+    || fail "import q_implant or check() failed"
+[ "$errors" = 52 ] || fail "check() on the story set found $errors errors, not 52"
+module_version=$("$WORK/venv/bin/python" -c "import q_implant; print(q_implant.__version__)")
+[ "$module_version" = "$version" ] || fail "q_implant.__version__ is $module_version, not $version"
+
+echo "wheel.sh: ok (pip install . gives q-implant $version and the q_implant module; check on the story set exits 1, and finds its 52 errors from Python)"

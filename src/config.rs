@@ -8,8 +8,10 @@
 //! `float-io` (booleans), `target` (a runtime, `onert`), and `[model."NAME"]` tables with the same keys
 //! for one model (matched by file name, or by path relative to the file's
 //! directory when NAME has a `/`). A model's table overrides the top level,
-//! and the command line overrides both. A leaf: it reads files and knows
-//! nothing of models or rules.
+//! and the command line overrides both. A model's table may also name the
+//! model's qparam sets (`qparam`), which `check` without arguments checks
+//! ([`Config::pairs`]). A leaf: it reads files and knows nothing of models
+//! or rules.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ pub const FILE_NAME: &str = "q-implant.toml";
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
-    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target)"
+    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target, qparam)"
 )]
 pub struct Settings {
     pub select: Option<Vec<String>>,
@@ -33,6 +35,29 @@ pub struct Settings {
     pub propagate: Option<bool>,
     pub float_io: Option<bool>,
     pub target: Option<String>,
+    /// Only in a model's table: the model's qparam.json files, from the
+    /// configuration file's directory.
+    pub qparam: Option<QParamPaths>,
+}
+
+/// `qparam`: one path, or a list of them.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(
+    untagged,
+    expecting = "the path of a qparam.json, or a list of such paths"
+)]
+pub enum QParamPaths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl QParamPaths {
+    pub fn paths(&self) -> &[String] {
+        match self {
+            QParamPaths::One(p) => std::slice::from_ref(p),
+            QParamPaths::Many(ps) => ps,
+        }
+    }
 }
 
 impl Settings {
@@ -45,6 +70,7 @@ impl Settings {
             propagate: over.propagate.or(self.propagate),
             float_io: over.float_io.or(self.float_io),
             target: over.target.or(self.target),
+            qparam: over.qparam.or(self.qparam),
         }
     }
 }
@@ -116,7 +142,7 @@ pub enum ConfigError {
 #[error("{}: {message}", path.display())]
 #[diagnostic(
     code(config::invalid),
-    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\") and [model.\"NAME\"] tables of the same keys; see docs/config.md")
+    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\") and [model.\"NAME\"] tables of the same keys and qparam (the model's qparam.json, or a list of them); see docs/config.md")
 )]
 pub struct InvalidConfig {
     pub path: PathBuf,
@@ -203,6 +229,7 @@ impl Config {
                 propagate: settings.propagate,
                 float_io: settings.float_io,
                 target: settings.target,
+                qparam: None,
             },
             models: settings.model,
         }))
@@ -283,6 +310,22 @@ impl Config {
             Some((_, s)) => self.top.clone().overridden_by(s.clone()),
             None => self.top.clone(),
         })
+    }
+
+    /// Every model and qparam set the model tables pair (`qparam`), as
+    /// paths from the configuration file's directory, in the file's order
+    /// of models: what `check` without arguments checks.
+    pub fn pairs(&self) -> Vec<(PathBuf, PathBuf)> {
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        self.models
+            .iter()
+            .flat_map(|(model, s)| {
+                s.qparam
+                    .iter()
+                    .flat_map(|q| q.paths())
+                    .map(move |q| (dir.join(model), dir.join(q)))
+            })
+            .collect()
     }
 
     /// Every level of settings with its name (`top level`, or the model's
@@ -427,6 +470,31 @@ mod tests {
         // A directory named q-implant.toml is ours by its name.
         std::fs::create_dir_all(root.path().join("b/q-implant.toml")).unwrap();
         assert!(Config::discover(&root.path().join("b")).is_err());
+    }
+
+    #[test]
+    fn model_tables_pair_models_with_their_sets() {
+        let root = tempfile::tempdir().unwrap();
+        let path = write(
+            root.path(),
+            FILE_NAME,
+            "[model.\"a.circle\"]\nqparam = \"export/qparam.json\"\n[model.\"m/b.circle\"]\nqparam = [\"b1.json\", \"b2.json\"]\npropagate = true\n[model.\"c.circle\"]\nselect = [\"Q5\"]\n",
+        );
+        let config = Config::read(&path).unwrap().unwrap();
+        let r = root.path();
+        assert_eq!(
+            config.pairs(),
+            vec![
+                (r.join("a.circle"), r.join("export/qparam.json")),
+                (r.join("m/b.circle"), r.join("b1.json")),
+                (r.join("m/b.circle"), r.join("b2.json")),
+            ]
+        );
+        // Only a model's table pairs; a number is no path.
+        let path = write(root.path(), FILE_NAME, "qparam = \"q.json\"\n");
+        assert!(Config::read(&path).is_err());
+        let path = write(root.path(), FILE_NAME, "[model.\"a.circle\"]\nqparam = 3\n");
+        assert!(Config::read(&path).is_err());
     }
 
     #[test]

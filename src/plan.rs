@@ -5,7 +5,7 @@
 //! severity, whatever a report shows).
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::files::PathRange;
+use crate::files::DataSource;
 use crate::graph::TensorId;
 use crate::qparam::QDType;
 
@@ -34,8 +34,9 @@ pub struct TensorWrite {
     pub name: String,
     pub params: QuantParams,
     /// The new constant data, for constants: exactly the element bytes of an
-    /// npy file, which was checked to hold the tensor's shape and dtype.
-    pub value: Option<PathRange>,
+    /// npy file (or an array in memory), checked to hold the tensor's shape
+    /// and dtype.
+    pub value: Option<DataSource>,
     pub source: Source,
 }
 

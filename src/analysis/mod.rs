@@ -305,7 +305,7 @@ fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
                 tensor: id,
                 name: t.name.to_string(),
                 params: params.clone(),
-                value: entry.value.as_ref().map(|v| v.value.data_range()),
+                value: entry.value.as_ref().map(|v| v.value.data()),
                 source: Source::Entry {
                     key: entry.key.clone(),
                 },

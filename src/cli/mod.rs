@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod legacy;
+pub mod pairs;
 pub mod progress;
 pub mod run;
 pub mod ui;
@@ -25,6 +26,17 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(legacy::rewrite(args.clone())) {
         Ok(cli) => cli,
         Err(e) => {
+            if e.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+                match pairs::check_all(&args) {
+                    pairs::Pairs::Checked(code) => return code,
+                    pairs::Pairs::NoneConfigured => {
+                        let _ = e.print();
+                        eprintln!("{}", pairs::NOTE);
+                        return ExitCode::from(2);
+                    }
+                    pairs::Pairs::NotAsked => {}
+                }
+            }
             if e.kind() == clap::error::ErrorKind::InvalidSubcommand {
                 if let Some(note) = legacy::note_for(args.get(1).map(Path::new)) {
                     let _ = e.print();

@@ -5,15 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
+use super::set::SetSource;
 use super::settings::{Settings, SettingsError};
 use super::Observer;
-use crate::analysis::{self, Analysis, Target};
+use crate::analysis::{Analysis, Target};
 use crate::files::{self, OutputIsInput};
 use crate::graph::Graph;
 use crate::implant::{self, Change, ImplantError};
 use crate::model::{self, CircleFile, Layout, ModelError, Written};
 use crate::plan::Refusal;
-use crate::qparam::QParamReadError;
+use crate::qparam::{MemorySet, QParamReadError};
 
 pub struct ApplyRequest<'a> {
     pub model: &'a Path,
@@ -92,8 +93,35 @@ pub enum ApplyError {
 /// settings' filter hides do not refuse the write under `--deny warnings`;
 /// errors always do, whatever the filter.
 pub fn apply(req: &ApplyRequest<'_>, observer: &dyn Observer) -> Result<Outcome, ApplyError> {
+    run(req, SetSource::File(req.qparam), observer)
+}
+
+/// [`apply`] with a set held in memory; `req.qparam` only names it in
+/// messages. The output is the same bytes as from the same set on disk.
+pub fn apply_memory(
+    req: &ApplyRequest<'_>,
+    set: &MemorySet,
+    observer: &dyn Observer,
+) -> Result<Outcome, ApplyError> {
+    let source = SetSource::Memory {
+        set,
+        name: req.qparam,
+        // Nothing is fixed, so nothing is written where a fix would write.
+        dir: Path::new("."),
+    };
+    run(req, source, observer)
+}
+
+fn run(
+    req: &ApplyRequest<'_>,
+    source: SetSource<'_>,
+    observer: &dyn Observer,
+) -> Result<Outcome, ApplyError> {
     let options = &req.settings.options;
-    files::refuse_inputs(req.output, [req.model, req.qparam])?;
+    files::refuse_inputs(
+        req.output,
+        [Some(req.model), source.path()].into_iter().flatten(),
+    )?;
     files::output::refuse_special(req.output).map_err(|source| ApplyError::Output {
         path: req.output.to_path_buf(),
         source,
@@ -110,13 +138,13 @@ pub fn apply(req: &ApplyRequest<'_>, observer: &dyn Observer) -> Result<Outcome,
     };
     observer.phase(&format!(
         "checking {} and writing {}",
-        req.qparam.display(),
+        source.name().display(),
         req.output.display()
     ));
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
     req.settings.check_allow_float(&graph)?;
-    let analysis = analysis::check(&graph, req.qparam, options)?;
+    let analysis = source.check(&graph, options)?;
     files::refuse_inputs(req.output, analysis.qparam.npy_paths())?;
     let waived = |code: &str| !req.settings.filter.shows_code(code);
     if let Err(refusal) = analysis.plan.gate(req.deny_warnings, waived) {

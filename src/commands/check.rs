@@ -1,16 +1,18 @@
 //! `check` (and `check --fix`): every finding of a qparam set against a
 //! model, and with a fix, the set fixed in a new file (or in place, keeping
-//! a backup) and checked again.
+//! a backup) and checked again. A set held in memory is checked the same
+//! way, and fixed into a new set in memory.
 
 use std::path::{Path, PathBuf};
 
+use super::set::SetSource;
 use super::settings::{Settings, SettingsError};
 use super::{Observer, Status};
 use crate::analysis::{self, Analysis};
 use crate::fix::{self, FixError, FixWritten, Fixed};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError};
-use crate::qparam::{npy, MemoryFiles, QParamReadError};
+use crate::qparam::{npy, MemoryFiles, MemorySet, QParamReadError};
 use crate::report::View;
 
 /// A check to run.
@@ -101,13 +103,111 @@ impl CheckOutcome {
     }
 }
 
+/// Reads the model and checks the settings' `allow-float` names against it.
+fn open_model(
+    model: &Path,
+    settings: &Settings,
+    observer: &dyn Observer,
+) -> Result<CircleFile, CheckError> {
+    observer.phase(&format!("reading {}", model.display()));
+    let file = CircleFile::open(model)?;
+    settings.check_allow_float(&Graph::new(&file))?;
+    Ok(file)
+}
+
+/// Checks a set held in memory (`name` stands for it in messages).
+pub fn check_memory(
+    model: &Path,
+    set: &MemorySet,
+    name: &Path,
+    settings: &Settings,
+    observer: &dyn Observer,
+) -> Result<CheckOutcome, CheckError> {
+    let file = open_model(model, settings, observer)?;
+    let graph = Graph::new(&file);
+    observer.phase("checking the set");
+    // Nothing is fixed, so nothing is written where a fix would write.
+    let source = SetSource::Memory {
+        set,
+        name,
+        dir: Path::new("."),
+    };
+    let mut analysis = source.check(&graph, &settings.options)?;
+    fix::mark_fixable(&graph, &mut analysis, &settings.options);
+    Ok(CheckOutcome {
+        analysis,
+        reported: name.to_path_buf(),
+        fix: None,
+    })
+}
+
+/// Fixes a set held in memory: what `check --fix` would change, as a new
+/// set in memory (`None` when there was nothing to fix), and the findings
+/// of that set. The caller's set is not changed, and nothing is left on
+/// disk (a fix's new arrays pass through a temporary directory).
+pub fn fix_memory(
+    model: &Path,
+    set: &MemorySet,
+    name: &Path,
+    settings: &Settings,
+    observer: &dyn Observer,
+) -> Result<(CheckOutcome, Option<MemorySet>), CheckError> {
+    let options = &settings.options;
+    let file = open_model(model, settings, observer)?;
+    let graph = Graph::new(&file);
+    let scratch = tempfile::tempdir().map_err(|source| FixError::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let write_err = |source| FixError::Write {
+        path: scratch.path().to_path_buf(),
+        source,
+    };
+    observer.phase("checking the set");
+    let source = SetSource::Memory {
+        set,
+        name,
+        dir: scratch.path(),
+    };
+    let mut analysis = source.check(&graph, options)?;
+    observer.phase("working out the fixes");
+    let plan = fix::plan(&graph, &analysis, options)?;
+    let (fixed, left) = (plan.fixed.clone(), plan.left.clone());
+    let new_set = if plan.is_empty() {
+        None
+    } else {
+        let (edited, _) = analysis
+            .qparam
+            .reparse(plan.text.into_bytes(), options.load.clone());
+        let new_set = edited.to_memory().map_err(write_err)?;
+        observer.phase("checking the fixed set");
+        let fixed_source = SetSource::Memory {
+            set: &new_set,
+            name,
+            dir: scratch.path(),
+        };
+        analysis = fixed_source.check(&graph, options)?;
+        Some(new_set)
+    };
+    fix::mark_fixable(&graph, &mut analysis, options);
+    let outcome = CheckOutcome {
+        analysis,
+        reported: name.to_path_buf(),
+        fix: Some(FixOutcome {
+            fixed,
+            left,
+            written: None,
+            preview: None,
+        }),
+    };
+    Ok((outcome, new_set))
+}
+
 /// Checks the set, fixing it first when asked.
 pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOutcome, CheckError> {
     let options = &req.settings.options;
-    observer.phase(&format!("reading {}", req.model.display()));
-    let file = CircleFile::open(req.model)?;
+    let file = open_model(req.model, req.settings, observer)?;
     let graph = Graph::new(&file);
-    req.settings.check_allow_float(&graph)?;
     observer.phase(&format!("checking {}", req.qparam.display()));
     let mut analysis = analysis::check(&graph, req.qparam, options)?;
     let mut reported = req.qparam.to_path_buf();

@@ -10,16 +10,21 @@ pub mod extract;
 pub mod inspect;
 pub mod rewrite;
 pub mod rules;
+pub mod set;
 pub mod settings;
 pub mod verify;
 
-pub use apply::{apply, ApplyError, ApplyRequest, Outcome};
-pub use check::{check, CheckError, CheckOutcome, CheckRequest, FixOutcome, FixPreview, NewFile};
+pub use apply::{apply, apply_memory, ApplyError, ApplyRequest, Outcome};
+pub use check::{
+    check, check_memory, fix_memory, CheckError, CheckOutcome, CheckRequest, FixOutcome,
+    FixPreview, NewFile,
+};
 pub use diff::{diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
 pub use extract::{extract, ExtractCommandError, ExtractOutcome, ExtractRequest, KeysFrom};
 pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};
+pub use set::SetSource;
 pub use settings::{ConfigSource, Overrides, Settings, SettingsError, TargetChoice};
 pub use verify::{verify, Subject, VerifyError, VerifyOutcome, VerifyRequest};
 

@@ -131,9 +131,18 @@ impl miette::Diagnostic for InFile {
 }
 
 impl Overrides {
-    /// The settings for checking `qparam` against `model`.
+    /// The settings for checking `qparam` against `model`; a configuration
+    /// is looked for from the qparam file's directory upwards.
     pub fn resolve(&self, model: &Path, qparam: &Path) -> Result<Settings, SettingsError> {
-        let Discovery { config, skipped } = self.read_config(qparam)?;
+        let dir = qparam.parent().filter(|d| !d.as_os_str().is_empty());
+        self.resolve_from(model, dir.unwrap_or(Path::new(".")))
+    }
+
+    /// The settings for checking a set against `model`, a configuration
+    /// looked for from `dir` upwards (for a set held in memory, which has
+    /// no directory of its own: the caller's working directory).
+    pub fn resolve_from(&self, model: &Path, dir: &Path) -> Result<Settings, SettingsError> {
+        let Discovery { config, skipped } = self.read_config(dir)?;
         let file = match &config {
             Some(c) => c.for_model(model)?,
             None => Default::default(),
@@ -202,7 +211,7 @@ impl Overrides {
         })
     }
 
-    fn read_config(&self, qparam: &Path) -> Result<Discovery, SettingsError> {
+    fn read_config(&self, dir: &Path) -> Result<Discovery, SettingsError> {
         match &self.config {
             ConfigSource::Isolated => Ok(Discovery::default()),
             ConfigSource::File(path) => match Config::read(path)? {
@@ -212,10 +221,7 @@ impl Overrides {
                 }),
                 None => Err(SettingsError::NoTable(path.clone())),
             },
-            ConfigSource::Discover => {
-                let dir = qparam.parent().filter(|d| !d.as_os_str().is_empty());
-                Ok(Config::discover(dir.unwrap_or(Path::new(".")))?)
-            }
+            ConfigSource::Discover => Ok(Config::discover(dir)?),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::files::{open_regular, read_exact_at};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError, PayloadRef};
 use crate::qparam::npy::{self, NpyType};
-use crate::qparam::{self, Entry, LoadOptions, NpyFile, Problem, QDType, QParamReadError};
+use crate::qparam::{self, Entry, LoadOptions, NpyArray, Problem, QDType, QParamReadError};
 
 /// What a side is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -55,7 +55,7 @@ pub struct Values {
 #[derive(Clone, Debug)]
 enum Source {
     Model(PayloadRef),
-    Npy(NpyFile),
+    Npy(NpyArray),
 }
 
 /// Why a side cannot be compared.
@@ -272,13 +272,13 @@ fn entry_of(e: &Entry) -> Result<SideEntry, String> {
             if h.fortran_order && h.shape.len() > 1 {
                 return Err(format!(
                     "its value `{}` is stored in Fortran order; save it in C order",
-                    f.value.path.display()
+                    f.value.origin()
                 ));
             }
             if h.dtype.size().is_none() {
                 return Err(format!(
                     "its value `{}` holds {} elements, not numbers",
-                    f.value.path.display(),
+                    f.value.origin(),
                     h.dtype
                 ));
             }

@@ -49,6 +49,7 @@ pub fn write(set: &Extracted, model: &CircleFile, dir: &mut AtomicDir) -> io::Re
                             sink.copy_range(range)?;
                         }
                         Payload::Path(range) => sink.write_all(&range.read()?)?,
+                        Payload::Shared(bytes) => sink.write_all(bytes.as_slice())?,
                     }
                     p.len()
                 }

@@ -319,7 +319,7 @@ impl<'a> KeyFixes<'a, '_> {
                 what: format!(
                     "{} ({name}; `{}` is unchanged)",
                     r.what,
-                    field.value.path.display()
+                    field.value.origin()
                 ),
             });
             if let (Some(axis), Some(q)) = (r.axis, &entry.quantized_dimension) {
@@ -356,12 +356,7 @@ fn add_entries(
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
-        let (set, problems) = qparam::from_bytes(
-            &q.path,
-            q.dir.clone(),
-            plan.text.clone().into_bytes(),
-            options.load.clone(),
-        );
+        let (set, problems) = q.reparse(plan.text.clone().into_bytes(), options.load.clone());
         if problems.iter().any(|p| {
             matches!(
                 p,

@@ -157,12 +157,12 @@ fn check_write(t: &Tensor<'_>, write: &TensorWrite) -> Result<(), String> {
             let expected = t
                 .element_count()
                 .and_then(|n| n.checked_mul(p.dtype.size() as u64));
-            if expected != Some(v.len) {
+            if expected != Some(v.len()) {
                 return Err(format!(
                     "its shape {:?} as {} takes {expected:?} bytes, but the data has {}",
                     t.shape,
                     p.dtype.name(),
-                    v.len
+                    v.len()
                 ));
             }
         }
@@ -212,8 +212,8 @@ fn retype<'a>(
             buffer_users.insert(tensor.buffer, 1);
             parts.payloads.push(None);
         }
-        bytes_after = Some(value.len);
-        parts.payloads[tensor.buffer as usize] = Some(Payload::Path(value.clone()));
+        bytes_after = Some(value.len());
+        parts.payloads[tensor.buffer as usize] = Some(Payload::from(value.clone()));
     }
     Change {
         tensor: id,

@@ -1,12 +1,13 @@
 //! Buffer payloads as the reader hands them out and the writer takes them:
-//! bytes in memory, a range of an open file (the input model), or a range
-//! of a file named by path (an npy file, opened only while copied).
+//! bytes in memory, a range of an open file (the input model), a range of
+//! a file named by path (an npy file, opened only while copied), or bytes
+//! a caller keeps in memory (an array given to the Python module).
 
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 
-use crate::files::{read_exact_at, PathRange};
+use crate::files::{read_exact_at, DataSource, PathRange, SharedBytes};
 
 /// `len` bytes of an open file from `offset`.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +42,8 @@ pub enum Payload<'a> {
     File(FileRange<'a>),
     /// Copied from a file opened only for the copy.
     Path(PathRange),
+    /// Written from memory its owner keeps alive, never copied first.
+    Shared(SharedBytes),
 }
 
 impl Payload<'_> {
@@ -49,6 +52,7 @@ impl Payload<'_> {
             Payload::Bytes(b) => b.len() as u64,
             Payload::File(r) => r.len,
             Payload::Path(r) => r.len,
+            Payload::Shared(b) => b.len() as u64,
         }
     }
 
@@ -67,6 +71,16 @@ impl Payload<'_> {
                 Ok(out)
             }
             Payload::Path(r) => r.read(),
+            Payload::Shared(b) => Ok(b.as_slice().to_vec()),
+        }
+    }
+}
+
+impl From<DataSource> for Payload<'_> {
+    fn from(source: DataSource) -> Self {
+        match source {
+            DataSource::File(range) => Payload::Path(range),
+            DataSource::Memory(bytes) => Payload::Shared(bytes),
         }
     }
 }

@@ -332,6 +332,7 @@ fn write_large(parts: &ModelParts<'_>, out: &mut impl Sink) -> Result<Written, W
 fn emit(out: &mut impl Sink, payload: &Payload<'_>) -> io::Result<()> {
     match payload {
         Payload::Bytes(b) => out.write_all(b),
+        Payload::Shared(b) => out.write_all(b.as_slice()),
         Payload::File(range) => {
             range.check_unchanged()?;
             out.copy_range(range)

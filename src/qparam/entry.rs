@@ -1,18 +1,18 @@
 //! One entry of `qparam.json`, read field by field. Each field that cannot be
 //! used is reported as a [`Problem`] and left out, so later rules see only
-//! usable values and one run still finds every problem.
+//! usable values and one run still finds every problem. The text of a set
+//! held in memory is read the same way, its references resolved to the
+//! caller's values ([`super::memory`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::File;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
+use super::array::NpyArray;
 use super::json::{self, Json, Member, Span, Spanned};
-use super::npy::{self, NpyError, NpyHeader};
+use super::memory::{self, MemoryValue, References};
 use super::problem::{NpyProblem, Problem};
 use super::{LoadOptions, QDType};
-use crate::files::{open_regular, read_exact_at, read_exact_in, PathRange};
 
 /// The fields an entry may have.
 pub const FIELDS: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
@@ -28,158 +28,6 @@ pub struct Field<T> {
     pub span: Span,
 }
 
-/// An `.npy` file an entry names, with a valid header and exactly the data
-/// it promises. Only the header has been read, and the file is closed
-/// again: data is read when needed, and copied into a model by range.
-#[derive(Clone, Debug)]
-pub struct NpyFile {
-    pub path: PathBuf,
-    pub header: NpyHeader,
-    /// The file's length when it was checked.
-    pub file_len: u64,
-    /// The whole file, when it exists only in memory
-    /// ([`super::LoadOptions::in_memory`]).
-    memory: Option<Arc<[u8]>>,
-}
-
-impl NpyFile {
-    /// Opens `path`, reads and checks its header, and closes it.
-    pub fn open(path: PathBuf) -> Result<NpyFile, NpyProblem> {
-        let unreadable = |e: io::Error| NpyProblem::Unreadable(e.to_string());
-        let input = open_regular(&path).map_err(unreadable)?;
-        let mut start = vec![0u8; input.len.min(12) as usize];
-        read_exact_at(&input.file, &mut start, 0).map_err(unreadable)?;
-        let end = npy::header_end(&start, input.len).map_err(NpyProblem::Format)?;
-        let mut prefix = vec![0u8; end];
-        read_exact_at(&input.file, &mut prefix, 0).map_err(unreadable)?;
-        let header = npy::parse_header_in(&prefix, input.len).map_err(NpyProblem::Format)?;
-        Ok(NpyFile {
-            path,
-            header,
-            file_len: input.len,
-            memory: None,
-        })
-    }
-
-    /// An npy file held in memory, named by the path it would have.
-    pub fn in_memory(path: PathBuf, bytes: Arc<[u8]>) -> Result<NpyFile, NpyProblem> {
-        let header = npy::parse_header(&bytes).map_err(NpyProblem::Format)?;
-        Ok(NpyFile {
-            path,
-            header,
-            file_len: bytes.len() as u64,
-            memory: Some(bytes),
-        })
-    }
-
-    /// The element bytes, as a range of the file.
-    pub fn data_range(&self) -> PathRange {
-        PathRange {
-            path: self.path.clone(),
-            offset: self.header.data_offset as u64,
-            len: self.header.data_len().unwrap_or(0) as u64,
-            file_len: self.file_len,
-        }
-    }
-
-    /// The element bytes, read now.
-    pub fn read_data(&self) -> io::Result<Vec<u8>> {
-        match &self.memory {
-            Some(bytes) => {
-                let r = self.data_range();
-                let mut out = vec![0; usize::try_from(r.len).map_err(io::Error::other)?];
-                read_exact_in(bytes, &mut out, r.offset)?;
-                Ok(out)
-            }
-            None => self.data_range().read(),
-        }
-    }
-
-    /// Opens the file for reading elements by position.
-    pub fn elements(&self) -> io::Result<Elements<'_>> {
-        Ok(Elements {
-            source: match &self.memory {
-                Some(bytes) => ElementSource::Memory(bytes.clone()),
-                None => ElementSource::File(self.data_range().open()?),
-            },
-            npy: self,
-        })
-    }
-
-    /// Every element as a float (for small arrays).
-    pub fn floats(&self) -> Result<Option<Vec<f64>>, NpyProblem> {
-        let data = self
-            .read_data()
-            .map_err(|e| NpyProblem::Unreadable(e.to_string()))?;
-        Ok(npy::floats(&self.header.dtype, &data))
-    }
-
-    /// Every element as an integer (for small arrays); `None` for floats.
-    pub fn ints(&self) -> Result<Option<Vec<i64>>, NpyProblem> {
-        let data = self
-            .read_data()
-            .map_err(|e| NpyProblem::Unreadable(e.to_string()))?;
-        Ok(npy::ints(&self.header.dtype, &data))
-    }
-}
-
-/// An open npy file, read element by element.
-pub struct Elements<'a> {
-    source: ElementSource,
-    npy: &'a NpyFile,
-}
-
-enum ElementSource {
-    File(File),
-    Memory(Arc<[u8]>),
-}
-
-impl Elements<'_> {
-    /// Reads `buf.len()` bytes of the file at `offset`, exactly.
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        match &self.source {
-            ElementSource::File(f) => read_exact_at(f, buf, offset),
-            ElementSource::Memory(bytes) => read_exact_in(bytes, buf, offset),
-        }
-    }
-
-    /// Element `index` (in C order) as a float.
-    pub fn f64_at(&self, index: usize) -> io::Result<f64> {
-        let size = self.npy.header.dtype.size().unwrap_or(1);
-        let mut buf = [0u8; 8];
-        let offset = self.npy.header.data_offset as u64 + (index * size) as u64;
-        self.read_at(&mut buf[..size], offset)?;
-        self.npy
-            .header
-            .dtype
-            .element_f64(&buf[..size])
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a numeric array"))
-    }
-
-    /// Elements `first..first + out.len()` as floats; `scratch` holds the
-    /// raw bytes between calls.
-    pub fn f64_range(
-        &self,
-        first: usize,
-        out: &mut [f64],
-        scratch: &mut Vec<u8>,
-    ) -> io::Result<()> {
-        let dtype = &self.npy.header.dtype;
-        let size = dtype.size().unwrap_or(1);
-        scratch.resize(out.len() * size, 0);
-        let offset = self.npy.header.data_offset as u64 + (first * size) as u64;
-        self.read_at(scratch, offset)?;
-        if npy::decode_f64(dtype, scratch, out) {
-            Ok(())
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "not a numeric array",
-            ))
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Entry {
     pub key: String,
@@ -187,10 +35,10 @@ pub struct Entry {
     /// The whole entry object.
     pub span: Span,
     pub dtype: Option<Field<QDType>>,
-    pub scale: Option<Field<NpyFile>>,
-    pub zerop: Option<Field<NpyFile>>,
+    pub scale: Option<Field<NpyArray>>,
+    pub zerop: Option<Field<NpyArray>>,
     pub quantized_dimension: Option<Field<u32>>,
-    pub value: Option<Field<NpyFile>>,
+    pub value: Option<Field<NpyArray>>,
     /// Whether a `value` field was written, usable or not.
     pub has_value_field: bool,
     /// Whether a `quantized_dimension` field was written, usable or not.
@@ -221,6 +69,17 @@ impl Entry {
         self.zero_point_values.as_deref()
     }
 
+    /// The arrays the entry names, with their field.
+    pub fn arrays(&self) -> impl Iterator<Item = (&'static str, &Field<NpyArray>)> {
+        [
+            ("scale", &self.scale),
+            ("zerop", &self.zerop),
+            ("value", &self.value),
+        ]
+        .into_iter()
+        .filter_map(|(name, f)| f.as_ref().map(|f| (name, f)))
+    }
+
     /// Whether every field the implant needs is usable.
     pub fn is_complete(&self) -> bool {
         self.dtype.is_some()
@@ -234,7 +93,8 @@ impl Entry {
 pub(super) fn read_entries(
     text: &str,
     dir: &Path,
-    options: &LoadOptions,
+    refs: Option<&References>,
+    options: LoadOptions,
     problems: &mut Vec<Problem>,
 ) -> Vec<Entry> {
     let root = match json::parse(text) {
@@ -275,7 +135,8 @@ pub(super) fn read_entries(
         let reader = EntryReader {
             key,
             dir,
-            options,
+            refs,
+            options: &options,
             problems: &mut *problems,
         };
         let entry = reader.read(member);
@@ -289,17 +150,19 @@ pub(super) fn read_entries(
 struct EntryReader<'a> {
     key: &'a str,
     dir: &'a Path,
+    /// What the references of a set in memory refer to.
+    refs: Option<&'a References>,
     options: &'a LoadOptions,
     problems: &'a mut Vec<Problem>,
 }
 
-impl EntryReader<'_> {
+impl<'a> EntryReader<'a> {
     fn read(mut self, member: &Member) -> Option<Entry> {
         let key = self.key;
         let Json::Object(fields_in) = &member.value.value else {
             self.problems.push(Problem::EntryNotObject {
                 key: key.to_string(),
-                found: member.value.value.kind(),
+                found: self.kind(&member.value).into_owned(),
                 span: member.value.span.clone(),
             });
             return None;
@@ -338,10 +201,10 @@ impl EntryReader<'_> {
         let value = value_field.and_then(|f| self.npy(f, "value"));
         let scale_values = scale
             .as_ref()
-            .and_then(|s| self.small_array(s, "scale", NpyFile::floats));
+            .and_then(|s| self.small_array(s, "scale", NpyArray::floats));
         let zero_point_values = zerop
             .as_ref()
-            .and_then(|z| self.small_array(z, "zerop", NpyFile::ints));
+            .and_then(|z| self.small_array(z, "zerop", NpyArray::ints));
         Some(Entry {
             key: key.to_string(),
             key_span: member.key.span.clone(),
@@ -358,20 +221,40 @@ impl EntryReader<'_> {
         })
     }
 
+    /// The caller's value a reference of a set in memory stands for.
+    fn referred(&self, value: &Spanned<Json>) -> Option<&'a MemoryValue> {
+        match &value.value {
+            Json::String(text) => self.refs?.resolve(text),
+            _ => None,
+        }
+    }
+
+    /// What kind of value this is, for messages: in the caller's words for
+    /// a value of a set in memory, in JSON's otherwise.
+    fn kind(&self, value: &Spanned<Json>) -> Cow<'static, str> {
+        match self.referred(value) {
+            Some(v) => Cow::Owned(v.kind().to_string()),
+            None => Cow::Borrowed(value.value.kind()),
+        }
+    }
+
     fn wrong_type(&mut self, field: &'static str, value: &Spanned<Json>, want: &'static str) {
         self.problems.push(Problem::FieldType {
             key: self.key.to_string(),
             field,
-            found: value.value.kind(),
+            found: self.kind(value).into_owned(),
             want,
             span: value.span.clone(),
         });
     }
 
     fn dtype(&mut self, f: &Member) -> Option<Field<QDType>> {
-        let Json::String(text) = &f.value.value else {
-            self.wrong_type("dtype", &f.value, "a string such as \"uint8\"");
-            return None;
+        let text = match &f.value.value {
+            Json::String(text) if self.referred(&f.value).is_none() => text,
+            _ => {
+                self.wrong_type("dtype", &f.value, "a string such as \"uint8\"");
+                return None;
+            }
         };
         match QDType::parse(text) {
             Some(d) => Some(Field {
@@ -406,7 +289,10 @@ impl EntryReader<'_> {
         }
     }
 
-    fn npy(&mut self, f: &Member, field: &'static str) -> Option<Field<NpyFile>> {
+    fn npy(&mut self, f: &Member, field: &'static str) -> Option<Field<NpyArray>> {
+        if let Some(value) = self.referred(&f.value) {
+            return self.in_memory(value, f, field);
+        }
         let span = f.value.span.clone();
         let Json::String(rel) = &f.value.value else {
             self.wrong_type(field, &f.value, "the path of an .npy file, as a string");
@@ -423,8 +309,8 @@ impl EntryReader<'_> {
             return None;
         }
         let opened = match self.options.in_memory.as_ref().and_then(|m| m.get(&path)) {
-            Some(bytes) => NpyFile::in_memory(path.clone(), bytes),
-            None => NpyFile::open(path.clone()),
+            Some(bytes) => NpyArray::from_npy_bytes(&path, bytes),
+            None => NpyArray::open(path.clone()),
         };
         match opened {
             Ok(npy) => Some(Field { value: npy, span }),
@@ -432,9 +318,44 @@ impl EntryReader<'_> {
                 self.problems.push(Problem::Npy {
                     key: self.key.to_string(),
                     field,
-                    path,
+                    origin: path.display().to_string(),
                     span,
                     problem,
+                });
+                None
+            }
+        }
+    }
+
+    /// An array field of a set in memory: the caller's array, with the
+    /// checks of an npy header.
+    fn in_memory(
+        &mut self,
+        value: &MemoryValue,
+        f: &Member,
+        field: &'static str,
+    ) -> Option<Field<NpyArray>> {
+        let MemoryValue::Array {
+            descr,
+            fortran_order,
+            shape,
+            bytes,
+        } = value
+        else {
+            self.wrong_type(field, &f.value, "an array");
+            return None;
+        };
+        let place = memory::place(self.key, field);
+        let span = f.value.span.clone();
+        match NpyArray::in_memory(descr, *fortran_order, shape.clone(), bytes.clone(), place) {
+            Ok(array) => Some(Field { value: array, span }),
+            Err(e) => {
+                self.problems.push(Problem::Npy {
+                    key: self.key.to_string(),
+                    field,
+                    origin: memory::place(self.key, field),
+                    span,
+                    problem: NpyProblem::Format(e),
                 });
                 None
             }
@@ -444,9 +365,9 @@ impl EntryReader<'_> {
     /// Reads a scale or zero-point array, refusing absurd sizes unread.
     fn small_array<T>(
         &mut self,
-        f: &Field<NpyFile>,
+        f: &Field<NpyArray>,
         field: &'static str,
-        read: fn(&NpyFile) -> Result<Option<Vec<T>>, NpyProblem>,
+        read: fn(&NpyArray) -> Result<Option<Vec<T>>, NpyProblem>,
     ) -> Option<Vec<T>> {
         let count = f.value.header.element_count().unwrap_or(usize::MAX);
         if count > MAX_PARAMS {
@@ -468,7 +389,7 @@ impl EntryReader<'_> {
                 self.problems.push(Problem::Npy {
                     key: self.key.to_string(),
                     field,
-                    path: f.value.path.clone(),
+                    origin: f.value.origin().into_owned(),
                     span: f.span.clone(),
                     problem,
                 });
@@ -489,10 +410,4 @@ fn is_inside(dir: &Path, path: &Path) -> bool {
         });
     };
     target.starts_with(dir_real)
-}
-
-impl From<NpyError> for NpyProblem {
-    fn from(e: NpyError) -> Self {
-        NpyProblem::Format(e)
-    }
 }

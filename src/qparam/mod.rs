@@ -1,10 +1,13 @@
 //! The quantization parameter set: `qparam.json` and the `.npy` files it
-//! names, read into typed entries. Problems in them are returned as typed
-//! [`Problem`]s with their place in the file (findings, not failures).
+//! names, or the same set held in memory ([`memory`]), read into typed
+//! entries. Problems in them are returned as typed [`Problem`]s with their
+//! place in the file (findings, not failures).
 
+pub mod array;
 pub mod dtype;
 pub mod entry;
 pub mod json;
+pub mod memory;
 pub mod npy;
 pub mod problem;
 
@@ -13,8 +16,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use array::{ArraySource, NpyArray};
 pub use dtype::QDType;
-pub use entry::{Entry, Field, NpyFile};
+pub use entry::{Entry, Field};
+pub use memory::{MemoryEntry, MemorySet, MemoryValue};
 pub use problem::{NpyProblem, Problem};
 
 use crate::files::open_regular;
@@ -85,6 +90,9 @@ pub struct QParamFile {
     pub lines: LineIndex,
     /// One per distinct key, in file order (a duplicated key keeps its last).
     pub entries: Vec<Entry>,
+    /// For a set held in memory, what the references of its text refer
+    /// to; `None` for a file.
+    memory: Option<Arc<memory::References>>,
 }
 
 impl QParamFile {
@@ -97,14 +105,41 @@ impl QParamFile {
     pub fn npy_paths(&self) -> impl Iterator<Item = &Path> {
         self.entries
             .iter()
-            .flat_map(|e| [&e.scale, &e.zerop, &e.value])
-            .flatten()
-            .map(|f| f.value.path.as_path())
+            .flat_map(|e| e.arrays())
+            .filter_map(|(_, f)| f.value.path())
     }
 
     /// 1-based line and column of byte `offset` of the text.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         self.lines.line_col(&self.text, offset)
+    }
+
+    /// Where byte `offset` is for a reader of the set: its line and column
+    /// in the file; nothing for a set held in memory, whose text nobody
+    /// wrote (its findings name the key and the field).
+    pub fn place(&self, offset: usize) -> Option<(usize, usize)> {
+        match self.memory {
+            Some(_) => None,
+            None => Some(self.line_col(offset)),
+        }
+    }
+
+    /// Whether the set was given in memory rather than as a file.
+    pub fn is_in_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    /// The set as a changed `text` says (a fix's edits), read as this one
+    /// was: npy paths relative to the same directory, and for a set in
+    /// memory, the same arrays.
+    pub fn reparse(&self, text: Vec<u8>, options: LoadOptions) -> (QParamFile, Vec<Problem>) {
+        read(
+            &self.path,
+            self.dir.clone(),
+            text,
+            self.memory.clone(),
+            options,
+        )
     }
 }
 
@@ -127,11 +162,34 @@ pub fn load(
     Ok(from_bytes(path, dir, bytes, options))
 }
 
-/// Parses a qparam set held in memory, its npy paths relative to `dir`.
+/// Parses the bytes of a qparam file, its npy paths relative to `dir`.
 pub fn from_bytes(
     path: &Path,
     dir: PathBuf,
     bytes: Vec<u8>,
+    options: LoadOptions,
+) -> (QParamFile, Vec<Problem>) {
+    read(path, dir, bytes, None, options)
+}
+
+/// Reads a set held in memory. `label` names it where a path would
+/// (reports); `dir` is where new npy files of a fix go, and where the
+/// plain paths a fix writes into its text are read from.
+pub fn from_memory(
+    set: &MemorySet,
+    label: &Path,
+    dir: PathBuf,
+    options: LoadOptions,
+) -> (QParamFile, Vec<Problem>) {
+    let (text, refs) = set.render();
+    read(label, dir, text.into_bytes(), Some(Arc::new(refs)), options)
+}
+
+fn read(
+    path: &Path,
+    dir: PathBuf,
+    bytes: Vec<u8>,
+    memory: Option<Arc<memory::References>>,
     options: LoadOptions,
 ) -> (QParamFile, Vec<Problem>) {
     let mut problems = Vec::new();
@@ -145,7 +203,7 @@ pub fn from_bytes(
             (String::from_utf8_lossy(&bytes).into_owned(), false)
         }
     };
-    let entries = entry::read_entries(&text, &dir, &options, &mut problems);
+    let entries = entry::read_entries(&text, &dir, memory.as_deref(), options, &mut problems);
     let lines = LineIndex::new(&text);
     (
         QParamFile {
@@ -156,6 +214,7 @@ pub fn from_bytes(
             is_utf8,
             lines,
             entries,
+            memory,
         },
         problems,
     )

@@ -28,7 +28,8 @@ pub enum NpyType {
 }
 
 impl NpyType {
-    fn from_descr(descr: &str) -> NpyType {
+    /// The type numpy's descriptor (`<f4`, `|u1`) names.
+    pub fn from_descr(descr: &str) -> NpyType {
         // `<` little-endian, `|` not applicable (1 byte), `=` native; this
         // reader decodes little-endian only.
         let mut chars = descr.chars();

@@ -2,8 +2,6 @@
 //! `qparam.json` it concerns. The rules (in `analysis::rules`) decide the
 //! codes, messages and severities; the reader only says what it found.
 
-use std::path::PathBuf;
-
 use super::npy::NpyError;
 use crate::span::Span;
 
@@ -22,7 +20,9 @@ pub enum Problem {
     },
     EntryNotObject {
         key: String,
-        found: &'static str,
+        /// The value's kind, in JSON's words (or the caller's, for a set in
+        /// memory).
+        found: String,
         span: Span,
     },
     MissingField {
@@ -33,7 +33,7 @@ pub enum Problem {
     FieldType {
         key: String,
         field: &'static str,
-        found: &'static str,
+        found: String,
         want: &'static str,
         span: Span,
     },
@@ -54,11 +54,12 @@ pub enum Problem {
         rel: String,
         span: Span,
     },
-    /// An npy file that cannot be used.
+    /// An npy file (or an array in memory) that cannot be used.
     Npy {
         key: String,
         field: &'static str,
-        path: PathBuf,
+        /// The file's path, or the array's place in the caller's mapping.
+        origin: String,
         span: Span,
         problem: NpyProblem,
     },

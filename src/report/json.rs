@@ -47,7 +47,7 @@ pub fn render(view: &View<'_>) -> String {
         .shown
         .iter()
         .map(|d| {
-            let pos = d.span.as_ref().map(|s| qparam.line_col(s.start));
+            let pos = d.span.as_ref().and_then(|s| qparam.place(s.start));
             Item {
                 code: d.code(),
                 severity: d.severity,

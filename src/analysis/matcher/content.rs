@@ -14,7 +14,7 @@ use std::io;
 use super::layout::{IndexMap, LayoutChange};
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
-use crate::qparam::{Entry, NpyFile};
+use crate::qparam::{Entry, NpyArray};
 
 /// Half a step is what rounding to the nearest quantized value costs; the
 /// slack absorbs the exporter's own float arithmetic on small values.
@@ -95,7 +95,7 @@ impl Steps {
 
 /// An entry's value with what it takes to dequantize it.
 pub struct Quantized<'e> {
-    pub npy: &'e NpyFile,
+    pub npy: &'e NpyArray,
     scales: &'e [f64],
     zero_points: Vec<i64>,
     /// The value's axis the scales run along (per-channel), and its stride
@@ -234,7 +234,7 @@ fn tensor_floats_at(
 }
 
 /// Elements of an npy value at the given flat positions, as floats.
-fn value_at(npy: &NpyFile, positions: &[usize]) -> io::Result<Vec<f64>> {
+fn value_at(npy: &NpyArray, positions: &[usize]) -> io::Result<Vec<f64>> {
     let size = npy.header.dtype.size().unwrap_or(1);
     if (npy.header.data_len().unwrap_or(0) as u64) <= READ_WHOLE {
         let bytes = npy.read_data()?;

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Rule, Severity::Error};
 use crate::qparam::npy::{NpyError, NpyType};
-use crate::qparam::{Entry, Field, NpyFile, NpyProblem, Problem};
+use crate::qparam::{Entry, Field, NpyArray, NpyProblem, Problem};
 
 pub static NPY_MISSING: Rule = Rule {
     code: "Q301",
@@ -253,11 +253,10 @@ pub fn diagnose(problem: &Problem) -> Option<Diagnostic> {
         Problem::Npy {
             key,
             field,
-            path,
+            origin: shown,
             span,
             problem,
         } => {
-            let shown = path.display();
             let d = match problem {
                 NpyProblem::Unreadable(why) => Diagnostic::new(
                     &NPY_MISSING,
@@ -366,7 +365,7 @@ pub fn check(entries: &[Entry], out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn fortran(entry: &Entry, field: &'static str, f: &Field<NpyFile>, out: &mut Vec<Diagnostic>) {
+fn fortran(entry: &Entry, field: &'static str, f: &Field<NpyArray>, out: &mut Vec<Diagnostic>) {
     if f.value.header.fortran_order {
         out.push(
             Diagnostic::new(
@@ -374,7 +373,7 @@ fn fortran(entry: &Entry, field: &'static str, f: &Field<NpyFile>, out: &mut Vec
                 format!(
                     "`{}`.{field}: `{}` is stored in Fortran order",
                     entry.key,
-                    f.value.path.display()
+                    f.value.origin()
                 ),
             )
             .key(&entry.key)
@@ -388,7 +387,7 @@ fn fortran(entry: &Entry, field: &'static str, f: &Field<NpyFile>, out: &mut Vec
 fn rank(
     entry: &Entry,
     field: &'static str,
-    f: &Field<NpyFile>,
+    f: &Field<NpyArray>,
     help: &str,
     out: &mut Vec<Diagnostic>,
 ) {

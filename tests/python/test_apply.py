@@ -1,0 +1,72 @@
+"""apply(): the bytes the command line writes, from a file or from memory;
+a set with errors raises CheckFailed and writes nothing."""
+import os
+
+import pytest
+import q_implant
+
+from support import FIXTURES, cli, load_set
+
+
+@pytest.mark.parametrize("name", ["convnet", "mlp", "story"])
+def test_apply_from_memory_writes_the_command_lines_bytes(name, tmp_path):
+    model = os.path.join(FIXTURES, name + ".circle")
+    qparam = os.path.join(FIXTURES, name + ".qparam", "qparam.json")
+    by_cli = tmp_path / "cli.circle"
+    proc = cli("apply", model, qparam, "-o", by_cli)
+    assert proc.returncode == 0, proc.stderr
+    from_file = q_implant.apply(model, qparam, tmp_path / "file.circle")
+    from_memory = q_implant.apply(model, load_set(qparam), tmp_path / "memory.circle")
+    expected = by_cli.read_bytes()
+    assert (tmp_path / "file.circle").read_bytes() == expected
+    assert (tmp_path / "memory.circle").read_bytes() == expected
+    assert from_memory.written and from_memory.bytes == len(expected)
+    assert from_memory.layout == "plain"
+    assert [c.tensor for c in from_memory.changes] == [c.tensor for c in from_file.changes]
+    assert all(c.dtype_before == "float32" for c in from_memory.changes)
+
+
+def test_a_set_with_errors_raises_check_failed_and_writes_nothing(tmp_path):
+    model = os.path.join(FIXTURES, "story.circle")
+    qparam = os.path.join(FIXTURES, "story.torch-qparam", "qparam.json")
+    out = tmp_path / "out.circle"
+    proc = cli("apply", model, qparam, "-o", out)
+    assert proc.returncode == 1
+    for given in (qparam, load_set(qparam)):
+        with pytest.raises(q_implant.CheckFailed) as caught:
+            q_implant.apply(model, given, out)
+        assert isinstance(caught.value, q_implant.Error)
+        assert caught.value.report.errors == 52
+        # The refusal as the command line says it (after its report).
+        assert proc.stderr.decode().rstrip("\n").endswith(str(caught.value))
+        assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_dry_run_writes_nothing_and_says_what_would_change(tmp_path):
+    model = os.path.join(FIXTURES, "mlp.circle")
+    qparam = os.path.join(FIXTURES, "mlp.qparam", "qparam.json")
+    report = q_implant.apply(model, load_set(qparam), tmp_path / "o.circle", dry_run=True)
+    assert not report.written and report.bytes is None
+    assert report.changes and not os.listdir(tmp_path)
+
+
+def test_an_existing_output_is_kept_unless_forced(tmp_path):
+    model = os.path.join(FIXTURES, "mlp.circle")
+    qparam = os.path.join(FIXTURES, "mlp.qparam", "qparam.json")
+    out = tmp_path / "o.circle"
+    out.write_bytes(b"keep")
+    with pytest.raises(q_implant.Error) as caught:
+        q_implant.apply(model, qparam, out)
+    assert str(caught.value) == cli("apply", model, qparam, "-o", out).stderr.decode().rstrip("\n")
+    assert caught.value.code == "apply::output_exists"
+    assert out.read_bytes() == b"keep"
+    q_implant.apply(model, qparam, out, force=True)
+    assert out.read_bytes()[4:8] == b"CIR0"
+
+
+def test_fallback_is_refused_until_it_exists(tmp_path):
+    model = os.path.join(FIXTURES, "mlp.circle")
+    qparam = os.path.join(FIXTURES, "mlp.qparam", "qparam.json")
+    with pytest.raises(ValueError, match="fallback"):
+        q_implant.apply(model, qparam, tmp_path / "o.circle", fallback="float")
+    assert not os.listdir(tmp_path)
