@@ -27,6 +27,16 @@ for target in "${targets[@]}"; do
     fi
 done
 
+# clang from Debian's packages when it is missing and apt-get can get it.
+if ! command -v clang > /dev/null 2>&1 && command -v apt-get > /dev/null 2>&1; then
+    sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "cross-check.sh: installing clang (apt-get install clang)" >&2
+    $sudo apt-get install -y -qq clang > /dev/null \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y -qq clang > /dev/null; } \
+        || true
+fi
+
 for target in "${targets[@]}"; do
     cc_var="CC_${target//-/_}"
     if [ -z "${!cc_var:-}" ]; then

@@ -5,7 +5,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Stdio;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use common::{fixture, q_implant, snapshot, stderr_of, stdout_of, ModelBuilder};

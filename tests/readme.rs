@@ -25,7 +25,7 @@ fn block_after(marker: &str) -> Vec<String> {
 #[test]
 fn the_typical_session_works_as_written() {
     let lines = block_after("A typical session");
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("story.circle"), dir.path().join("model.circle")).unwrap();
     let export = dir.path().join("export");
@@ -47,8 +47,9 @@ fn the_typical_session_works_as_written() {
         assert!(!stderr.contains("panicked"), "{line}: {stderr}");
         codes.push(out.status.code().unwrap());
     }
-    // inspect; check finds the story's errors; --fix leaves none; apply writes.
-    assert_eq!(codes, [0, 1, 0, 0], "{lines:?}");
+    // inspect; check finds the story's errors; --fix leaves none; verify
+    // runs; apply writes.
+    assert_eq!(codes, [0, 1, 0, 0, 0], "{lines:?}");
     let written = dir.path().join("model.q.circle");
     let file = q_implant::model::CircleFile::open(&written).unwrap();
     assert!(q_implant::graph::Graph::new(&file)
