@@ -10,7 +10,9 @@
 #   bash scripts/bench.sh                    # 256 MiB, 512 MiB, 1 GiB plain; 3 GiB large
 #   SIZES="64 128" LARGE="" bash scripts/bench.sh    # quick look
 #
-# Then two more tables: `check` of PyTorch-keyed sets, where every key has
+# Then more tables: `verify` of the chain against `cp` (VERIFY_SIZES), the
+# interpreter beside onert on a fixture (INTERPRET; onert from the interop
+# venv, .venv, made by scripts/interop.sh), `check` of PyTorch-keyed sets, where every key has
 # to be mapped (MAPPING="1024" by default: a 1 GiB model of 16 same-shape
 # 4096 x 4096 layers, with tico's tensor names and with names that say
 # nothing, and a 400-layer model with 1,201 keys), and the rendering of
@@ -25,9 +27,11 @@ SIZES=${SIZES-"256 512 1024"}
 LARGE=${LARGE-"3072"}
 MAPPING=${MAPPING-"1024"}
 FINDINGS=${FINDINGS-"10000"}
+VERIFY_SIZES=${VERIFY_SIZES-"1024"}
+INTERPRET=${INTERPRET-"resnet18"}
 RUNS=${RUNS:-5}
 DIR=${BENCH_DIR:-target/bench}
-cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant --example bench_findings
+cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant --example bench_findings --example bench_interpret
 BIN=target/release/q-implant
 GEN=target/release/examples/bench_model
 VERIFY=target/release/examples/verify_implant
@@ -125,5 +129,48 @@ if [ -n "$FINDINGS" ]; then
             count=$("$BIN" check fixtures/mlp.circle "$local_dir/qparam.json" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["diagnostics"]))' || true)
             echo "| $count | $n entries, $style | $h_s | $h_m | $c_s | $f_s | $f_m | $j_s | $j_m |"
         done
+    done
+fi
+
+# verify of a chain: the model apply would write, run beside the float one
+# on 4 random samples, against cp of the float model.
+if [ -n "$VERIFY_SIZES" ]; then
+    echo
+    echo "| verify | model | cp s | verify s | verify/cp | verify RSS MiB |"
+    echo "|---|---|---|---|---|---|"
+    for mib in $VERIFY_SIZES; do
+        d="$DIR/plain-$mib"
+        [ -f "$d/model.circle" ] || "$GEN" "$d" "$mib" plain > /dev/null
+        model="$d/model.circle" qparam="$d/qparam/qparam.json"
+        bytes=$(stat -c %s "$model")
+        read -r cp_s _ < <(measure cp "$model" "$d/copy.circle")
+        read -r v_s v_m < <(measure "$BIN" verify "$model" "$qparam" --samples 4 --format json)
+        rm -f "$d/copy.circle"
+        "$BIN" verify "$model" "$qparam" --samples 4 --format json > /dev/null || { echo "verify failed on $model" >&2; exit 1; }
+        awk -v b="$bytes" -v cp="$cp_s" -v v="$v_s" -v vm="$v_m" 'BEGIN {
+            printf "| chain, 4 samples | %.0f MiB | %.3f | %.3f | %.2f | %d |\n", b / 1048576, cp, v, (cp > 0 ? v / cp : 0), vm }'
+    done
+fi
+
+# The interpreter beside onert, in one run: float inference per sample,
+# the fake-quantized run, and the peak of live tensors.
+if [ -n "$INTERPRET" ]; then
+    echo
+    echo "| model | onert float ms/sample | q-implant float ms/sample | float/onert | q-implant quantized ms/sample | quantized/float | peak of live tensors |"
+    echo "|---|---|---|---|---|---|---|"
+    for name in $INTERPRET; do
+        model="fixtures/$name.circle"
+        out=$(target/release/examples/bench_interpret "$model" --samples 16 --repeat 5)
+        f=$(sed -n 's/^float: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
+        q=$(sed -n 's/^fake-quant: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
+        peak=$(sed -n 's/^memory: *\([0-9]*\) bytes.*/\1/p' <<< "$out")
+        if [ -x .venv/bin/python ]; then
+            o=$(.venv/bin/python scripts/bench_onert.py "$model" 16 5)
+        else
+            o="n/a (run scripts/interop.sh first)"
+        fi
+        awk -v n="$name" -v o="$o" -v f="$f" -v q="$q" -v p="$peak" 'BEGIN {
+            ratio = (o + 0 > 0) ? sprintf("%.2f", f / o) : "n/a"
+            printf "| %s | %s | %s | %s | %s | %.2f | %.1f MiB |\n", n, o, f, ratio, q, q / f, p / 1048576 }'
     done
 fi
