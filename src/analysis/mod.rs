@@ -186,6 +186,19 @@ impl<'a> Context<'a> {
             .map(|&i| qparam.entries[i].key.as_str())
     }
 
+    /// The entry of the unknown key the matcher confidently gives the
+    /// tensor `name`.
+    pub fn entry_probably_meaning(&self, name: &str) -> Option<&'a Entry> {
+        let qparam = self.qparam;
+        self.matched.get(name).map(|&i| &qparam.entries[i])
+    }
+
+    /// The entry `id` has, or the one an unknown key meaning it has.
+    pub fn entry_or_probable(&self, id: TensorId) -> Option<&'a Entry> {
+        self.entry_for(id)
+            .or_else(|| self.entry_probably_meaning(self.graph.tensor(id).name))
+    }
+
     /// Every entry with every tensor it names.
     pub fn resolved(&self) -> impl Iterator<Item = (&'a Entry, &'a Tensor<'a>)> + '_ {
         let graph = self.graph;

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 
 use crate::analysis::propagate::Fill;
+use crate::analysis::rules::spec::reencoded_bias;
 use crate::analysis::Context;
 use crate::graph::{Graph, Operator, Subgraph, Tensor, TensorId};
 use crate::model::fb::{ActivationFunctionType as Act, BuiltinOperator as Op, TensorType};
@@ -266,9 +267,13 @@ impl Completion<'_, '_> {
             .collect::<Option<_>>()?;
         // An entry is kept when it already is what the spec asks.
         let why = match existing.map(|e| &ctx.qparam.entries[e]) {
-            None => "",
-            Some(e) if unquantized_value(e) => "replaced the unquantized ",
-            Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ",
+            None => String::new(),
+            Some(e) if unquantized_value(e) => match reencoded_bias(ctx, e, bt) {
+                // Said plainly, so the exporter can be fixed.
+                Some(r) => format!("replaced the re-encoded (saved as {}; fix the exporter) ", r.how()),
+                None => "replaced the unquantized ".to_string(),
+            },
+            Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ".to_string(),
             Some(_) => return None,
         };
         let addition = Addition {

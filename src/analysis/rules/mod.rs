@@ -87,6 +87,7 @@ pub static ALL: &[&Rule] = &[
     &spec::MIXED_DTYPES,
     &spec::KEEP_INPUT_QPARAMS,
     &spec::FIXED_OUTPUT_QPARAMS,
+    &spec::BIAS_REENCODED,
     &target::onert::ONERT_NO_KERNEL,
     &target::onert::ONERT_INT16,
     &target::onert::ONERT_PER_CHANNEL,
