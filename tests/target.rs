@@ -504,3 +504,123 @@ fn q809_an_operator_not_measured() {
     };
     assert_eq!(built_codes(hard_swish, &set, &[]), ["Q809"]);
 }
+
+/// The element bytes of an npy file.
+fn npy_data(path: &std::path::Path) -> (String, Vec<usize>, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    let h = q_implant::qparam::npy::parse_header(&bytes).unwrap();
+    (
+        h.dtype.descr().to_string(),
+        h.shape.clone(),
+        bytes[h.data_offset..].to_vec(),
+    )
+}
+
+/// `check --fix` on `set` with `extra`; the fixed entries and what it said.
+fn fix(model: &str, set: &QSet, extra: &[&str]) -> (serde_json::Value, String, i32) {
+    let qparam = set.save();
+    let out = q_implant()
+        .arg("check")
+        .arg(fixture(model))
+        .arg(&qparam)
+        .arg("--fix")
+        .args(extra)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let json = serde_json::from_str(&std::fs::read_to_string(&qparam).unwrap()).unwrap();
+    (json, text, out.status.code().unwrap())
+}
+
+/// `check --fix --target onert` rewrites symmetric int8 weights under
+/// uint8 activations as uint8 with zero point 128, each value + 128 and
+/// the same scales, in new npy files, and says so: Q807 is gone. Every
+/// int8 value (−128 too) has its uint8 place. Without the target nothing
+/// is rewritten.
+#[test]
+fn q807_fix_requantizes_symmetric_int8_weights_exactly() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc2_weight");
+    retype(&mut set, &k, "int8", 0);
+    let values: Vec<u8> = (0..320).map(|i| (i % 256) as u8).collect();
+    set.set_npy(&k, "value", "|i1", &[10, 32], &values);
+    let scale_file = set.json[&k]["scale"].clone();
+    let (json, _, code) = fix("mlp.circle", &set, &[]);
+    assert_eq!((json[&k]["dtype"].as_str(), code), (Some("int8"), 0));
+
+    let (json, said, code) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("requantized for onert 0.1.0"), "{said}");
+    let entry = &json[&k];
+    assert_eq!(entry["dtype"], "uint8");
+    assert_eq!(entry["scale"], scale_file, "the same scales");
+    let dir = set.dir.path();
+    let (descr, _, zerop) = npy_data(&dir.join(entry["zerop"].as_str().unwrap()));
+    assert_eq!((descr.as_str(), zerop), ("<i8", i64s(&[128])));
+    let (descr, shape, data) = npy_data(&dir.join(entry["value"].as_str().unwrap()));
+    assert_eq!((descr.as_str(), shape), ("|u1", vec![10, 32]));
+    let shifted: Vec<u8> = values
+        .iter()
+        .map(|&v| (v as i8 as i16 + 128) as u8)
+        .collect();
+    assert_eq!(data, shifted);
+    assert_eq!(data[128], 0, "int8's -128 is uint8's 0");
+}
+
+/// Per channel too (a convolution's weights, zero points 0 each); but a
+/// zero point other than 0, or per-channel scales a uint8
+/// FULLY_CONNECTED would read as channel 0's, are left as they are with
+/// the reason, and Q807 stays; int8 activations are not this case.
+#[test]
+fn q807_fix_leaves_what_is_not_exact_with_the_reason() {
+    let mut set = QSet::copy_of("convnet");
+    let k = "tico::_prop_tensor_constant2";
+    retype(&mut set, k, "int8", 0);
+    let scales: Vec<f32> = (0..8).map(|c| 0.01 + 0.002 * c as f32).collect();
+    set.set_npy(k, "scale", "<f4", &[8], &f32s(&scales));
+    set.set_npy(k, "zerop", "<i8", &[8], &i64s(&[0; 8]));
+    set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[0xfe; 216]);
+    let (json, said, code) = fix("convnet.circle", &set, &["--target", "onert"]);
+    assert_eq!(
+        (json[k]["dtype"].as_str(), code),
+        (Some("uint8"), 0),
+        "{said}"
+    );
+    let zerop = npy_data(&set.dir.path().join(json[k]["zerop"].as_str().unwrap())).2;
+    assert_eq!(zerop, i64s(&[128; 8]));
+
+    let mut set = QSet::copy_of("convnet");
+    retype(&mut set, k, "int8", 3);
+    set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[1; 216]);
+    let (json, said, code) = fix("convnet.circle", &set, &["--target", "onert"]);
+    assert_eq!((json[k]["dtype"].as_str(), code), (Some("int8"), 1));
+    assert!(said.contains("zero point other than 0"), "{said}");
+    assert!(said.contains("error[Q807]"), "{said}");
+
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc1_weight");
+    retype(&mut set, &k, "int8", 0);
+    let scales: Vec<f32> = (0..32).map(|c| 0.01 + 0.001 * c as f32).collect();
+    set.set_npy(&k, "scale", "<f4", &[32], &f32s(&scales));
+    set.set_npy(&k, "zerop", "<i8", &[32], &i64s(&[0; 32]));
+    set.entry(&k).insert("quantized_dimension".into(), json!(0));
+    set.set_npy(&k, "value", "|i1", &[32, 16], &[1; 512]);
+    let (json, said, code) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert_eq!((json[&k]["dtype"].as_str(), code), (Some("int8"), 1));
+    assert!(said.contains("channel 0's"), "{said}");
+
+    let mut set = QSet::copy_of("mlp");
+    for key in [
+        "tico::x",
+        "::relu",
+        "::linear_1",
+        "fc1_weight",
+        "fc2_weight",
+    ] {
+        let key = set.key(key);
+        retype(&mut set, &key, "int8", 0);
+    }
+    let (_, said, _) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert!(!said.contains("requantized"), "{said}");
+}

@@ -9,6 +9,8 @@ pub mod matcher;
 pub mod precision;
 pub mod propagate;
 pub mod rules;
+#[cfg(test)]
+pub(crate) mod test_sets;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

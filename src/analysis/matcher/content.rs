@@ -524,33 +524,17 @@ mod tests {
 
     /// A set of one entry whose npy files live in memory.
     fn one_entry(value: (&str, usize, &[u8]), scale: f32, zero: i64) -> crate::qparam::QParamFile {
-        use crate::qparam::{npy, LoadOptions, MemoryFiles};
-        let memory = MemoryFiles::default();
-        let dir = std::path::PathBuf::from("/in-memory");
+        use crate::analysis::test_sets::{in_memory, npy_1d};
         let (descr, size, bytes) = value;
-        let files = [
-            (
-                "v.npy",
-                npy::encode(descr, false, &[bytes.len() / size], bytes),
-            ),
-            (
-                "s.npy",
-                npy::encode("<f4", false, &[1], &scale.to_le_bytes()),
-            ),
-            (
-                "z.npy",
-                npy::encode("<i8", false, &[1], &zero.to_le_bytes()),
-            ),
-        ];
-        for (name, bytes) in files {
-            memory.insert(dir.join(name), bytes);
-        }
         let text = r#"{"b": {"dtype": "uint8", "scale": "s.npy", "zerop": "z.npy", "quantized_dimension": 0, "value": "v.npy"}}"#;
-        let options = LoadOptions {
-            in_memory: Some(memory),
-            ..Default::default()
-        };
-        crate::qparam::from_bytes(&dir.join("qparam.json"), dir, text.into(), options).0
+        in_memory(
+            text,
+            vec![
+                ("v.npy", npy_1d(descr, size, bytes)),
+                ("s.npy", npy_1d("<f4", 4, &scale.to_le_bytes())),
+                ("z.npy", npy_1d("<i8", 8, &zero.to_le_bytes())),
+            ],
+        )
     }
 
     #[test]

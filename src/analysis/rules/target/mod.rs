@@ -25,6 +25,13 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The support table of `target`.
+pub fn support(target: Target) -> &'static support::Support {
+    match target {
+        Target::Onert => &onert::table::ONERT,
+    }
+}
+
 /// docs/targets.md: what the targets were measured to do, and which rule
 /// reports what fails (`q-implant rules --targets-markdown`).
 pub fn markdown() -> String {

@@ -10,7 +10,7 @@ mod findings;
 mod matrix;
 pub mod table;
 
-use super::site::{at_entry, dtype, planned, sites, varies, Site};
+use super::site::{at_entry, dtype, planned, sites, varies, weight_as_uint8, Site, UINT8_SHIFT};
 use super::support::{Does, Inputs, Operand, Stage};
 use crate::analysis::Context;
 use crate::diagnostic::{
@@ -152,7 +152,7 @@ onert 0.1.0 runs such a layer and reads the weights as if they had the input's t
 `conv.weight` int8 (zero point 0) while `x`, the convolution's input, is uint8.
 
 ## Use instead
-One type for a layer's input and weights (uint8 for both, for onert).
+One type for a layer's input and weights (uint8 for both, for onert). Symmetric int8 weights (zero point 0, per tensor or per channel) are exactly uint8 weights with zero point 128, each value + 128, the same scales: `check --fix --target onert` rewrites them so, in new npy files, unless onert would then read per-channel scales as channel 0's (a FULLY_CONNECTED, Q803), which it says.
 "#,
 };
 
@@ -619,6 +619,20 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
+    // Symmetric int8 under uint8 is exactly uint8 with zero point 128:
+    // `check --fix --target onert` rewrites it, its own entry only.
+    let own = op
+        .input(slots.weight)
+        .and_then(|t| ctx.entry_for(sg.id(t)))
+        .is_some_and(|e| std::ptr::eq(e, w));
+    let rewrite =
+        ((xt, wt) == (QDType::U8, QDType::I8) && own).then(|| weight_as_uint8(op, w, &ONERT));
+    let exact = matches!(rewrite, Some(Ok(())));
+    let help = match rewrite {
+        Some(Ok(())) => format!("quantize `{}` as uint8 too: `check --fix --target onert` rewrites it exactly (zero point {UINT8_SHIFT}, each value + {UINT8_SHIFT}, the same scales)", w.key),
+        Some(Err(why)) => format!("quantize `{}` as {} too (`check --fix` cannot: {why})", w.key, xt.name()),
+        None => format!("quantize `{}` as {} too", w.key, xt.name()),
+    };
     out.push(
         at_entry(
             Diagnostic::new(
@@ -636,7 +650,8 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             "dtype",
         )
         .tensor(op.input(slots.weight).map_or("", |t| sg.tensors[t].name))
-        .help(format!("quantize `{}` as {} too", w.key, xt.name())),
+        .fixable_if(exact)
+        .help(help),
     );
 }
 
