@@ -5,7 +5,7 @@
 //! `pyproject.toml`, found by walking up from the qparam file's directory;
 //! the first directory holding either wins (`q-implant.toml` first). Keys:
 //! `select`, `ignore`, `allow-float` (lists of strings), `propagate`,
-//! `float-io` (booleans), `target` (a runtime, `onert`), and `[model."NAME"]` tables with the same keys
+//! `float-io` (booleans), `target` (a runtime, `onert`), `fallback` (`float`), and `[model."NAME"]` tables with the same keys
 //! for one model (matched by file name, or by path relative to the file's
 //! directory when NAME has a `/`). A model's table overrides the top level,
 //! and the command line overrides both. A leaf: it reads files and knows
@@ -24,7 +24,7 @@ pub const FILE_NAME: &str = "q-implant.toml";
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
-    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target)"
+    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target, fallback)"
 )]
 pub struct Settings {
     pub select: Option<Vec<String>>,
@@ -33,6 +33,7 @@ pub struct Settings {
     pub propagate: Option<bool>,
     pub float_io: Option<bool>,
     pub target: Option<String>,
+    pub fallback: Option<String>,
 }
 
 impl Settings {
@@ -45,6 +46,7 @@ impl Settings {
             propagate: over.propagate.or(self.propagate),
             float_io: over.float_io.or(self.float_io),
             target: over.target.or(self.target),
+            fallback: over.fallback.or(self.fallback),
         }
     }
 }
@@ -62,6 +64,7 @@ struct FileSettings {
     propagate: Option<bool>,
     float_io: Option<bool>,
     target: Option<String>,
+    fallback: Option<String>,
     #[serde(default)]
     model: BTreeMap<String, Settings>,
 }
@@ -116,7 +119,7 @@ pub enum ConfigError {
 #[error("{}: {message}", path.display())]
 #[diagnostic(
     code(config::invalid),
-    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\") and [model.\"NAME\"] tables of the same keys; see docs/config.md")
+    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\"), fallback (\"float\") and [model.\"NAME\"] tables of the same keys; see docs/config.md")
 )]
 pub struct InvalidConfig {
     pub path: PathBuf,
@@ -203,6 +206,7 @@ impl Config {
                 propagate: settings.propagate,
                 float_io: settings.float_io,
                 target: settings.target,
+                fallback: settings.fallback,
             },
             models: settings.model,
         }))

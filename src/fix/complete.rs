@@ -176,6 +176,12 @@ struct Completion<'a, 'c> {
 }
 
 impl Completion<'_, '_> {
+    /// Whether `id` gets no entry: a key may still mean it, it is kept
+    /// float on purpose, or only operators running in float read it.
+    fn left_alone(&self, id: TensorId) -> bool {
+        self.skip.contains(self.ctx.graph.tensor(id).name) || self.ctx.kept_float.contains(&id)
+    }
+
     /// The parameters `id` has in the set: its own entry's, or the one
     /// propagation copies.
     fn params_of(&self, id: TensorId) -> Option<Params> {
@@ -230,7 +236,7 @@ impl Completion<'_, '_> {
         if !bt.is_constant()
             || bt.dtype != TensorType::FLOAT32
             || done.contains(&sg.id(b))
-            || self.skip.contains(bt.name)
+            || self.left_alone(sg.id(b))
         {
             return None;
         }
@@ -307,7 +313,7 @@ impl Completion<'_, '_> {
             || t.dtype != TensorType::FLOAT32
             || self.ctx.by_tensor.contains_key(&t.id)
             || done.contains(&t.id)
-            || self.skip.contains(t.name)
+            || self.left_alone(t.id)
         {
             return None;
         }
@@ -388,7 +394,7 @@ impl Completion<'_, '_> {
             || yt.is_constant()
             || ctx.by_tensor.contains_key(&sg.id(y))
             || ctx.fill_for(sg.id(y)).is_some()
-            || self.skip.contains(yt.name)
+            || self.left_alone(sg.id(y))
         {
             return None;
         }
@@ -399,7 +405,7 @@ impl Completion<'_, '_> {
     /// its input's parameters, sharing its npy files.
     fn propagated(&self, fill: &Fill) -> Option<Addition> {
         let graph = self.ctx.graph;
-        if self.skip.contains(graph.tensor(fill.tensor).name) {
+        if self.left_alone(fill.tensor) {
             return None;
         }
         let entry = &self.ctx.qparam.entries[fill.entry];

@@ -97,6 +97,7 @@ pub static ALL: &[&Rule] = &[
     &target::onert::ONERT_MIXED_TYPES,
     &target::onert::ONERT_INT_DEQUANTIZE,
     &target::onert::ONERT_UNMEASURED,
+    &target::onert::ONERT_FLOAT_FALLBACK,
 ];
 
 /// One line per rule: code, default severity, name, summary.

@@ -148,6 +148,7 @@ fn runs_quantized(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> bool {
         .filter(|&t| sg.tensors[t].dtype == TensorType::FLOAT32)
         .collect();
     !floats.is_empty()
+        && !ctx.float_ops.contains(&(sg.index, op.index))
         && floats.iter().all(|&t| ctx.quantized.contains(&id(t)))
         && op
             .outputs

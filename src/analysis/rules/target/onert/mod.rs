@@ -17,7 +17,10 @@ use crate::diagnostic::{
     Diagnostic, Rule,
     Severity::{Error, Warning},
 };
-use crate::graph::{OpCode, TensorId};
+use std::collections::HashSet;
+
+use crate::analysis::precision::OpId;
+use crate::graph::{OpCode, Operator, Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::plan::Conversion;
 use crate::qparam::{Entry, QDType};
@@ -38,7 +41,7 @@ onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): 
 An int8 set for an MLP: its FULLY_CONNECTED layers run on int8.
 
 ## Use instead
-Quantize with uint8 where onert has the uint8 kernel; fuse a standalone ReLU into the operator before it in the converter; or let the operator run in float: remove the entries of its output and of the tensors it reads and pass them to `--allow-float` (apply then inserts the DEQUANTIZE and QUANTIZE around it). Q602 names any operator before it that must run in float too, back to a layer whose weight and bias can stay float.
+Quantize with uint8 where onert has the uint8 kernel; fuse a standalone ReLU into the operator before it in the converter; or let the operator run in float: `--fallback float` (or `fallback = "float"` in q-implant.toml) does that for every operator this rule would report, and Q810 then says, as a warning, what `apply` converts around each. By hand: remove the entries of its output and of the tensors it reads and pass them to `--allow-float` (apply then inserts the DEQUANTIZE and QUANTIZE around it); Q602 names any operator before it that must run in float too, back to a layer whose weight and bias can stay float.
 "#,
 };
 
@@ -194,6 +197,25 @@ Run the written model on onert and compare with the float model before shipping 
 "#,
 };
 
+pub static ONERT_FLOAT_FALLBACK: Rule = Rule {
+    code: "Q810",
+    name: "onert-float-fallback",
+    severity: Warning,
+    summary: "an operator onert has no quantized kernel for runs in float (--fallback float)",
+    docs: r#"## What it does
+With `--target onert --fallback float`, names each operator onert 0.1.0 has no kernel for on the type it would read (what Q801 reports without the fallback) and says how it will run instead: in float, after a DEQUANTIZE of each quantized input and before a QUANTIZE of each quantized output, which `apply` inserts; its constants, and the activations that only such operators read (a chain of them), stay float and need no entry. A graph output stays quantized.
+
+## Why is this bad?
+It is not wrong: the model loads and runs on onert. But each such operator runs in float and costs two conversions per run, and its result is rounded to its output's parameters once more. The other target rules check what is inserted like anything else (a DEQUANTIZE of per-channel parameters, Q803; of an int32 tensor, Q808).
+
+## Example
+A standalone RELU after a TRANSPOSE (tico does not fuse it into the convolution before the TRANSPOSE), or the DIV of a Hardswish, in a uint8 set.
+
+## Use instead
+Nothing is needed for the model to run. To run it quantized end to end: fuse the activation into the operator before it in the converter, or use an operator onert has a uint8 kernel for (docs/targets.md).
+"#,
+};
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     refused_types(ctx, out);
     for site in sites(ctx) {
@@ -207,9 +229,137 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         mixed_types(ctx, &site, out);
     }
     // The conversions mixed precision inserts, worked out once for both.
-    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
+    let (conversions, _) = ctx.boundaries();
     quantize_wrong(ctx, &conversions, out);
     integer_dequantize(ctx, &conversions, out);
+    float_fallback(ctx, &conversions, out);
+}
+
+/// The type `op` would run on: its first activation input's, else its
+/// output's, as the set gives them (onert picks a kernel by the type an
+/// operator reads).
+fn kernel_type(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> Option<QDType> {
+    let reads = op
+        .inputs
+        .iter()
+        .flatten()
+        .find(|&&t| !sg.tensors[t].is_constant())
+        .and_then(|&t| planned(ctx, sg.id(t)))
+        .and_then(dtype);
+    reads.or_else(|| {
+        op.outputs
+            .first()
+            .and_then(|&y| planned(ctx, sg.id(y)))
+            .and_then(dtype)
+    })
+}
+
+/// The operators onert has no kernel for on the type they would read
+/// (what Q801 reports), among those whose activation inputs are all
+/// quantized: with `--fallback float` they run in float. Whether their
+/// constants have entries does not matter: they stay float.
+pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
+    let mut forced = HashSet::new();
+    for sg in &ctx.graph.subgraphs {
+        for op in &sg.operators {
+            let activations: Vec<usize> = op
+                .inputs
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|&t| {
+                    sg.tensors[t].dtype == TensorType::FLOAT32 && !sg.tensors[t].is_constant()
+                })
+                .collect();
+            if activations.is_empty()
+                || !activations
+                    .iter()
+                    .all(|&t| ctx.quantized.contains(&sg.id(t)))
+            {
+                continue;
+            }
+            let no_kernel = kernel_type(ctx, sg, op)
+                .is_some_and(|ty| ONERT.no_kernel(&op.opcode, ty).is_some());
+            if no_kernel {
+                forced.insert((sg.index, op.index));
+            }
+        }
+    }
+    forced
+}
+
+/// Q810: each operator that runs in float for want of a kernel, with what
+/// is converted around it and what stays float.
+fn float_fallback(ctx: &Context<'_>, conversions: &[Conversion], out: &mut Vec<Diagnostic>) {
+    let mut ops: Vec<OpId> = ctx.float_ops.iter().copied().collect();
+    ops.sort_unstable();
+    for (si, oi) in ops {
+        let sg = &ctx.graph.subgraphs[si];
+        let op = &sg.operators[oi];
+        let Some(ty) = kernel_type(ctx, sg, op) else {
+            continue;
+        };
+        let Some((stage, says)) = ONERT.no_kernel(&op.opcode, ty) else {
+            continue;
+        };
+        let name = |t: usize| format!("`{}`", sg.tensors[t].name);
+        let mut how = Vec::new();
+        for c in conversions {
+            match *c {
+                Conversion::DequantizeInput {
+                    subgraph,
+                    op,
+                    tensor,
+                } if (subgraph, op) == (si, oi) => {
+                    how.push(format!("a DEQUANTIZE of {} before it", name(tensor)));
+                }
+                Conversion::QuantizeOutput {
+                    subgraph,
+                    op,
+                    tensor,
+                } if (subgraph, op) == (si, oi) => {
+                    how.push(format!("a QUANTIZE into {} after it", name(tensor)));
+                }
+                _ => {}
+            }
+        }
+        let kept: Vec<String> = op
+            .inputs
+            .iter()
+            .flatten()
+            .chain(&op.outputs)
+            .filter(|&&t| ctx.kept_float.contains(&sg.id(t)))
+            .map(|&t| name(t))
+            .collect();
+        if !kept.is_empty() {
+            how.push(format!("{} float", kept.join(", ")));
+        }
+        let what = format!("{} #{oi} (subgraph {si})", op.opcode);
+        let output = op.outputs.first().copied();
+        let entry = output.and_then(|y| planned(ctx, sg.id(y))).or_else(|| {
+            op.inputs
+                .iter()
+                .flatten()
+                .find_map(|&t| planned(ctx, sg.id(t)))
+        });
+        out.push(
+            at_entry(
+                Diagnostic::new(
+                    &ONERT_FLOAT_FALLBACK,
+                    format!(
+                        "{what} runs in float (--fallback float): onert 0.1.0 has no {} kernel for it (it rejects it at {}: {says}); apply inserts {}",
+                        ty.name(),
+                        stage.name(),
+                        how.join("; ")
+                    ),
+                ),
+                entry,
+                "dtype",
+            )
+            .tensor(output.map_or("", |y| sg.tensors[y].name))
+            .help("nothing is needed for the model to run; to keep it quantized end to end, fuse the operator into the one before it in the converter, or use one onert has a kernel for (docs/targets.md)"),
+        );
+    }
 }
 
 /// Q802: entries of a type onert refuses whatever the operator, once.
@@ -257,7 +407,7 @@ fn no_kernel(site: &Site<'_>, kernel_type: QDType, out: &mut Vec<Diagnostic>) {
     } = *site;
     let out_name = sg.tensors[output].name;
     if let Some((stage, says)) = ONERT.no_kernel(&op.opcode, kernel_type) {
-        let float = format!("let it run in float: remove the entries of `{out_name}` and of the tensors {} reads, and pass them to --allow-float (Q602 then names any operator before it that must run in float too; --propagate refills copies)", op.opcode);
+        let float = format!("let it run in float: `--fallback float` does that for every operator onert has no kernel for (apply converts around it; Q810 says how), or by hand remove the entries of `{out_name}` and of the tensors {} reads and pass them to --allow-float", op.opcode);
         let help = if op.opcode.is(Op::RELU) || op.opcode.is(Op::RELU6) {
             format!("fuse the activation into the operator before it in the converter, or {float}")
         } else if kernel_type == QDType::I8 && ONERT.no_kernel(&op.opcode, QDType::U8).is_none() {
