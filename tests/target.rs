@@ -951,3 +951,58 @@ fn the_fallback_from_a_configuration_file() {
         .assert()
         .code(2);
 }
+
+/// Q811: an operator onert cannot run in any precision (the ONNX->TF story
+/// model's SPARSE_TO_DENSE and CUSTOM `AddV2`), once per model, a warning:
+/// the set is not the problem. Its one-way SPLITs run on uint8 (no Q809);
+/// on int8, SPLIT has no kernel (Q801).
+#[test]
+fn q811_operators_onert_cannot_run_in_any_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let qparam = dir.path().join("export");
+    std::fs::create_dir(&qparam).unwrap();
+    for entry in std::fs::read_dir(fixture("story_onnxtf.torch-qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, qparam.join(p.file_name().unwrap())).unwrap();
+    }
+    let qparam = qparam.join("qparam.json");
+    let model = fixture("story_onnxtf.circle");
+    let fixed = run("check", &model, &qparam, &["--fix", "--target", "onert"]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fixed.stdout)
+    );
+    let found = diagnostics(&run(
+        "check",
+        &model,
+        &qparam,
+        &["--format", "json", "--target", "onert"],
+    ));
+    let codes: Vec<&str> = found.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["Q811"], "{found:?}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SPARSE_TO_DENSE #14 (subgraph 0) fails at load"),
+        "{message}"
+    );
+    assert!(message.contains("CUSTOM(AddV2) #15"), "{message}");
+    assert_eq!(found[0]["severity"], "warning");
+
+    let mut set = empty_set();
+    set.add("x", "int8", 0.03, 0, None);
+    set.add("y", "int8", 0.03, 0, None);
+    let split = |b: &mut ModelBuilder| {
+        let axis = b.typed(
+            "axis",
+            &[],
+            fb::TensorType::INT32,
+            Some(1i32.to_le_bytes().to_vec()),
+        );
+        let (x, y) = (b.tensor("x", &[1, 4], None), b.tensor("y", &[1, 4], None));
+        b.op(fb::BuiltinOperator::SPLIT, &[axis, x], &[y]);
+        (vec![x], vec![y])
+    };
+    assert_eq!(built_codes(split, &set, &[]), ["Q801"]);
+}

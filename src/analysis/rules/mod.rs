@@ -98,6 +98,7 @@ pub static ALL: &[&Rule] = &[
     &target::onert::ONERT_INT_DEQUANTIZE,
     &target::onert::ONERT_UNMEASURED,
     &target::onert::ONERT_FLOAT_FALLBACK,
+    &target::onert::ONERT_UNSUPPORTED,
 ];
 
 /// One line per rule: code, default severity, name, summary.

@@ -32,7 +32,7 @@ pub static ONERT_NO_KERNEL: Rule = Rule {
     severity: Error,
     summary: "onert has no kernel for this operator on this type",
     docs: r#"## What it does
-With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, MEAN, LOGISTIC and TANH.
+With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, SPLIT, MEAN, LOGISTIC and TANH.
 
 ## Why is this bad?
 onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): unsupported data type`) or when it runs it (`FullyConnected: unsupported data type`).
@@ -216,6 +216,28 @@ Nothing is needed for the model to run. To run it quantized end to end: fuse the
 "#,
 };
 
+pub static ONERT_UNSUPPORTED: Rule = Rule {
+    code: "Q811",
+    name: "onert-unsupported-operator",
+    severity: Warning,
+    summary: "the model has an operator onert cannot run in any precision",
+    docs: r#"## What it does
+With `--target onert`, finds operators onert 0.1.0 cannot run whatever their types, float included, as measured one operator at a time (docs/targets.md): SPARSE_TO_DENSE (refused at load: "Unsupported operation"), CUSTOM operators such as TensorFlow's `AddV2` (the loader crashes), PRELU and RESIZE_NEAREST_NEIGHBOR (no kernel at all: "KernelGenerator: NYI"). One finding per model, naming each.
+
+## Why is this bad?
+The model `apply` writes cannot run on onert, and neither can the float model: the parameters are not the problem, the converter's graph is. A warning, since `apply` can write a model that is right in every other respect (for another runtime, or once the graph is converted again).
+
+## Example
+A model converted PyTorch -> ONNX -> TensorFlow -> TFLite -> circle whose final Reshape takes its shape from a computation at run time (SHAPE, GATHER, SPARSE_TO_DENSE, a CUSTOM `AddV2`, CAST).
+
+## Use instead
+Convert without these operators: fold the shape computation into a constant (onnx-simplifier before onnx-tf does), or convert from PyTorch with tico; replace PReLU or nearest resizing in the network, or run the model on another runtime.
+"#,
+};
+
+/// How many operators a Q811 finding names before it says how many more.
+const UNSUPPORTED_NAMED: usize = 5;
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     refused_types(ctx, out);
     for site in sites(ctx) {
@@ -233,6 +255,43 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     quantize_wrong(ctx, &conversions, out);
     integer_dequantize(ctx, &conversions, out);
     float_fallback(ctx, &conversions, out);
+    unsupported(ctx, out);
+}
+
+/// Q811: the operators onert cannot run in any precision, once per model.
+fn unsupported(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut found = Vec::new();
+    for sg in &ctx.graph.subgraphs {
+        for op in &sg.operators {
+            if let Some((stage, says)) = ONERT.unsupported(&op.opcode) {
+                found.push(format!(
+                    "{} #{} (subgraph {}) fails at {} (`{says}`)",
+                    op.opcode,
+                    op.index,
+                    sg.index,
+                    stage.name()
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let more = found.len().saturating_sub(UNSUPPORTED_NAMED);
+    found.truncate(UNSUPPORTED_NAMED);
+    if more > 0 {
+        found.push(format!("and {more} more"));
+    }
+    out.push(
+        Diagnostic::new(
+            &ONERT_UNSUPPORTED,
+            format!(
+                "the model cannot run on onert 0.1.0 in any precision, float included: {}",
+                found.join("; ")
+            ),
+        )
+        .help("the converter's graph is the problem, not the parameters: convert without these operators (fold a shape computation into a constant, e.g. with onnx-simplifier before onnx-tf, or convert from PyTorch with tico), or run the model elsewhere"),
+    );
 }
 
 /// The type `op` would run on: its first activation input's, else its
@@ -431,7 +490,11 @@ fn no_kernel(site: &Site<'_>, kernel_type: QDType, out: &mut Vec<Diagnostic>) {
             .tensor(out_name)
             .help(help),
         );
-    } else if !ONERT.runs_right(&op.opcode, kernel_type) && !ONERT.refuses_type(kernel_type) {
+    } else if !ONERT.runs_right(&op.opcode, kernel_type)
+        && !ONERT.refuses_type(kernel_type)
+        // Q811 says it runs in no precision at all.
+        && ONERT.unsupported(&op.opcode).is_none()
+    {
         out.push(
             at_entry(
                 Diagnostic::new(
@@ -887,7 +950,9 @@ mod tests {
                 Does::IgnoresPerChannel(Operand::Weight | Operand::Constant)
             )
         });
+        let unsupported = named(|f| matches!(f.does, Does::Unsupported { .. }));
         for (rule, ops) in [
+            (&ONERT_UNSUPPORTED, unsupported),
             (&ONERT_NO_KERNEL, no_kernel),
             (&ONERT_REQUANTIZING_COPY, copies),
             (&ONERT_PER_CHANNEL, per_channel),
