@@ -531,8 +531,8 @@ def test_split_runs_on_uint8_only():
 def one_of(kind):
     """One operator onert cannot run in any precision, in the precision a
     converter writes it: SPARSE_TO_DENSE and TensorFlow's `AddV2` (as a
-    CUSTOM operator) on int64, as in an ONNX -> TF shape computation; PRELU
-    and RESIZE_NEAREST_NEIGHBOR in float."""
+    CUSTOM operator) on int64, as in an ONNX -> TF shape computation;
+    HARD_SWISH, PRELU and RESIZE_NEAREST_NEIGHBOR in float."""
     from circle_schema.v0_10.circle.BuiltinOperator import BuiltinOperator
     from circle_schema.v0_10.circle.Operator import OperatorT
     from circle_schema.v0_10.circle.OperatorCode import OperatorCodeT
@@ -561,7 +561,10 @@ def one_of(kind):
         g.ops.append(op)
         return g.finish([a], [y]), np.ones(4, np.int64)
     x = g.tensor("x", [1, 4, 4, 3], "float32")
-    if kind == "PRELU":
+    if kind == "HARD_SWISH":
+        y = g.tensor("y", [1, 4, 4, 3], "float32")
+        g.op("HARD_SWISH", [x], [y])
+    elif kind == "PRELU":
         alpha = g.tensor("alpha", [3], "float32", data=[0.1, 0.2, 0.3])
         y = g.tensor("y", [1, 4, 4, 3], "float32")
         g.op("PRELU", [x, alpha], [y])
@@ -574,6 +577,7 @@ def one_of(kind):
 
 @pytest.mark.parametrize("kind,stage,says", [
     ("SPARSE_TO_DENSE", "load", "Unsupported operation: SPARSE_TO_DENSE"),
+    ("HARD_SWISH", "load", "Unsupported operation: HARD_SWISH"),
     ("CUSTOM", "load", None),
     ("PRELU", "prepare", "KernelGenerator: NYI for operation 'PReLU'"),
     ("RESIZE_NEAREST_NEIGHBOR", "prepare", "KernelGenerator: NYI for operation 'ResizeNearestNeighbor'"),
@@ -598,3 +602,24 @@ def test_q811_the_onnxtf_story_model_cannot_run_even_in_float(tmp):
     assert check_both(fixture("story_onnxtf"), qparam / "qparam.json") == ["Q811"]
     x = np.load(os.path.join(FIXTURES, "story_onnxtf.reference", "input_0.npy"))
     rejected(onert(fixture("story_onnxtf"), [[x]]), "load", "Unsupported operation: SPARSE_TO_DENSE")
+
+
+@pytest.mark.parametrize("kind", ["GELU", "ELU"])
+def test_quantized_gelu_and_elu_are_refused_at_load(kind):
+    """The support table's GELU and ELU rows (Q801; with --fallback float
+    they run in float): refused at load quantized, uint8 or int8, with
+    output parameters of its own; right in float."""
+    options = ("GeluOptions", {"approximate": False}) if kind == "GELU" else None
+    for dtype in ("uint8", "int8"):
+        g = matrix.Graph()
+        x = g.tensor("x", [1, 4, 4, 3], dtype, qp=matrix.QP(dtype, [0.05], [128 if dtype == "uint8" else 0]))
+        y = g.tensor("y", [1, 4, 4, 3], dtype, qp=matrix.QP(dtype, [0.04], [100 if dtype == "uint8" else -20]))
+        g.op(kind, [x], [y], options)
+        lo, hi = matrix.qrange(dtype)
+        xq = np.random.default_rng(SEED).integers(lo, hi + 1, (1, 4, 4, 3)).astype(matrix.DTYPES[dtype][1])
+        rejected(matrix.run_model(g.finish([x], [y]), [[xq]], log=False), "load", "OperationValidator failed")
+    g = matrix.Graph()
+    x, y = g.tensor("x", [1, 4, 4, 3], "float32"), g.tensor("y", [1, 4, 4, 3], "float32")
+    g.op(kind, [x], [y], options)
+    res = matrix.run_model(g.finish([x], [y]), [[np.ones((1, 4, 4, 3), np.float32)]], log=False)
+    assert res["ok"], res["error"]

@@ -32,7 +32,7 @@ pub static ONERT_NO_KERNEL: Rule = Rule {
     severity: Error,
     summary: "onert has no kernel for this operator on this type",
     docs: r#"## What it does
-With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, SPLIT, MEAN, LOGISTIC and TANH.
+With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, GELU, ELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, SPLIT, MEAN, LOGISTIC and TANH.
 
 ## Why is this bad?
 onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): unsupported data type`) or when it runs it (`FullyConnected: unsupported data type`).
@@ -222,7 +222,7 @@ pub static ONERT_UNSUPPORTED: Rule = Rule {
     severity: Warning,
     summary: "the model has an operator onert cannot run in any precision",
     docs: r#"## What it does
-With `--target onert`, finds operators onert 0.1.0 cannot run whatever their types, float included, as measured one operator at a time (docs/targets.md): SPARSE_TO_DENSE (refused at load: "Unsupported operation"), CUSTOM operators such as TensorFlow's `AddV2` (the loader crashes), PRELU and RESIZE_NEAREST_NEIGHBOR (no kernel at all: "KernelGenerator: NYI"). One finding per model, naming each.
+With `--target onert`, finds operators onert 0.1.0 cannot run whatever their types, float included, as measured one operator at a time (docs/targets.md): SPARSE_TO_DENSE and HARD_SWISH (refused at load: "Unsupported operation"), CUSTOM operators such as TensorFlow's `AddV2` (the loader crashes), PRELU and RESIZE_NEAREST_NEIGHBOR (no kernel at all: "KernelGenerator: NYI"). One finding per model, naming each.
 
 ## Why is this bad?
 The model `apply` writes cannot run on onert, and neither can the float model: the parameters are not the problem, the converter's graph is. A warning, since `apply` can write a model that is right in every other respect (for another runtime, or once the graph is converted again).

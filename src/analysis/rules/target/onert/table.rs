@@ -30,6 +30,11 @@ const SPLIT_RUN: Evidence = Outside(
     "one SPLIT on onert: tests/interop/test_target_onert.py::test_split_runs_on_uint8_only",
 );
 
+/// GELU and ELU alone on onert, quantized and in float.
+const QUANTIZED_ACTIVATION: Evidence = Outside(
+    "one operator on onert: tests/interop/test_target_onert.py::test_quantized_gelu_and_elu_are_refused_at_load",
+);
+
 /// An operator alone, in float, on onert.
 const CANNOT_RUN: Evidence = Outside(
     "one operator on onert, in float: tests/interop/test_target_onert.py::test_operators_onert_cannot_run_in_any_precision",
@@ -210,6 +215,10 @@ const FACTS: &[Fact] = &[
         BY_HAND,
     ),
     Fact::on(Op::SLICE, &[I8], no_kernel(Run, "Slice: unsupported data type"), BY_HAND),
+    // Activations tico keeps as they are (GELU in transformers, ELU in a
+    // 1-D net): refused quantized when the model loads; they run in float.
+    Fact::on(Op::GELU, BOTH, no_kernel(Load, VALIDATOR), QUANTIZED_ACTIVATION),
+    Fact::on(Op::ELU, BOTH, no_kernel(Load, VALIDATOR), QUANTIZED_ACTIVATION),
     // The one-way SPLIT an ONNX -> TF conversion puts before each
     // convolution.
     Fact::on(Op::SPLIT, &[U8], RunsRight, SPLIT_RUN),
@@ -231,6 +240,14 @@ const FACTS: &[Fact] = &[
             says: "the loader crashes (SIGSEGV)",
         },
         Outside("one CUSTOM operator (TensorFlow's `AddV2` on int64, as an ONNX -> TF conversion leaves it) on onert; other custom codes taken to fare the same: tests/interop/test_target_onert.py::test_operators_onert_cannot_run_in_any_precision"),
+    ),
+    Fact::every_type(
+        Op::HARD_SWISH,
+        Unsupported {
+            stage: Load,
+            says: "Unsupported operation: HARD_SWISH",
+        },
+        CANNOT_RUN,
     ),
     Fact::every_type(
         Op::PRELU,
