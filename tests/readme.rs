@@ -64,10 +64,19 @@ fn the_story_journey_works_as_written() {
     let file = q_implant::model::CircleFile::open(&written).unwrap();
     let graph = q_implant::graph::Graph::new(&file);
     let sg = &graph.subgraphs[0];
-    for op in sg.operators.iter().filter(|o| o.opcode.to_string() == "CONV_2D") {
+    for op in sg
+        .operators
+        .iter()
+        .filter(|o| o.opcode.to_string() == "CONV_2D")
+    {
         let w = &sg.tensors[op.inputs[1].unwrap()];
         assert_eq!(w.dtype_name(), "UINT8", "{}", w.name);
-        assert_eq!(w.quantization.as_ref().unwrap().zero_point, [128], "{}", w.name);
+        assert_eq!(
+            w.quantization.as_ref().unwrap().zero_point,
+            [128],
+            "{}",
+            w.name
+        );
     }
     let relu = sg
         .operators

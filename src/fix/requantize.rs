@@ -9,7 +9,7 @@
 //! uint8 form the target computes wrongly (per-channel scales it reads
 //! channel 0 of).
 
-use crate::analysis::rules::target::site::{planned, weight_as_uint8, UINT8_SHIFT};
+use crate::analysis::rules::target::site::{layer, weight_as_uint8, UINT8_SHIFT};
 use crate::analysis::rules::target::{self, support::Support};
 use crate::analysis::Context;
 use crate::graph::Operator;
@@ -45,24 +45,15 @@ pub fn weights<'a>(ctx: &Context<'a>) -> (Vec<Requantized<'a>>, Vec<Left>) {
     let mut seen = std::collections::HashSet::new();
     for sg in &ctx.graph.subgraphs {
         for op in &sg.operators {
-            let Some(slots) = op.layer_slots() else {
+            let Some(layer) = layer(ctx, sg, op) else {
                 continue;
             };
-            let entry = |slot| op.input(slot).and_then(|t| planned(ctx, sg.id(t)));
-            let (Some(x), Some(w)) = (entry(slots.input), entry(slots.weight)) else {
-                continue;
-            };
-            let (Some(xt), Some(wt)) = (dtype(x), dtype(w)) else {
-                continue;
-            };
+            let w = layer.weight;
             // Only int8 under uint8, where the target reads the weights as
             // uint8; only the weight's own entry can be rewritten.
-            let own = op
-                .input(slots.weight)
-                .is_some_and(|t| ctx.entry_for(sg.id(t)).is_some_and(|e| std::ptr::eq(e, w)));
-            if (xt, wt) != (QDType::U8, QDType::I8)
-                || !support.reads_weights_as_input_type(&op.opcode, xt)
-                || !own
+            if (layer.input_type, layer.weight_type) != (QDType::U8, QDType::I8)
+                || !support.reads_weights_as_input_type(&op.opcode, layer.input_type)
+                || !layer.own_entry
                 || !seen.insert(w.key.as_str())
             {
                 continue;
@@ -77,10 +68,6 @@ pub fn weights<'a>(ctx: &Context<'a>) -> (Vec<Requantized<'a>>, Vec<Left>) {
         }
     }
     (rewrite, left)
-}
-
-fn dtype(e: &Entry) -> Option<QDType> {
-    e.dtype.as_ref().map(|d| d.value)
 }
 
 /// `w` as uint8 with the same real values, or why it cannot be.

@@ -80,6 +80,39 @@ pub fn at_entry(mut d: Diagnostic, entry: Option<&Entry>, field: &'static str) -
     d
 }
 
+/// A weighted operator's input and weight, with the entries that give
+/// them parameters and their types.
+pub struct Layer<'a> {
+    pub input: &'a Entry,
+    pub weight: &'a Entry,
+    pub input_type: QDType,
+    pub weight_type: QDType,
+    /// The weight tensor's index.
+    pub weight_tensor: usize,
+    /// Whether the weight's entry is its own (not one propagation copies),
+    /// so that a fix can rewrite it.
+    pub own_entry: bool,
+}
+
+/// `op`'s input and weight, when it is a weighted operator and both have
+/// typed entries.
+pub fn layer<'a>(ctx: &Context<'a>, sg: &Subgraph<'_>, op: &Operator) -> Option<Layer<'a>> {
+    let slots = op.layer_slots()?;
+    let weight_tensor = op.input(slots.weight)?;
+    let input = planned(ctx, sg.id(op.input(slots.input)?))?;
+    let weight = planned(ctx, sg.id(weight_tensor))?;
+    Some(Layer {
+        input_type: dtype(input)?,
+        weight_type: dtype(weight)?,
+        own_entry: ctx
+            .entry_for(sg.id(weight_tensor))
+            .is_some_and(|e| std::ptr::eq(e, weight)),
+        input,
+        weight,
+        weight_tensor,
+    })
+}
+
 /// An operator that runs quantized, on the type its output has.
 pub struct Site<'a> {
     pub sg: &'a Subgraph<'a>,

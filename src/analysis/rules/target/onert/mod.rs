@@ -10,7 +10,9 @@ mod findings;
 mod matrix;
 pub mod table;
 
-use super::site::{at_entry, dtype, planned, sites, varies, weight_as_uint8, Site, UINT8_SHIFT};
+use super::site::{
+    at_entry, dtype, layer, planned, sites, varies, weight_as_uint8, Site, UINT8_SHIFT,
+};
 use super::support::{Does, Inputs, Operand, Stage};
 use crate::analysis::Context;
 use crate::diagnostic::{
@@ -814,16 +816,11 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     let Site {
         sg, op, ref what, ..
     } = *site;
-    let Some(slots) = op.layer_slots() else {
+    let Some(layer) = layer(ctx, sg, op) else {
         return;
     };
-    let entry = |slot| op.input(slot).and_then(|t| planned(ctx, sg.id(t)));
-    let (Some(x), Some(w)) = (entry(slots.input), entry(slots.weight)) else {
-        return;
-    };
-    let (Some(xt), Some(wt)) = (dtype(x), dtype(w)) else {
-        return;
-    };
+    let (x, w) = (layer.input, layer.weight);
+    let (xt, wt) = (layer.input_type, layer.weight_type);
     // A type onert refuses whatever the weights is Q802's.
     if xt == wt
         || ONERT.refuses_type(xt)
@@ -834,12 +831,8 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     }
     // Symmetric int8 under uint8 is exactly uint8 with zero point 128:
     // `check --fix --target onert` rewrites it, its own entry only.
-    let own = op
-        .input(slots.weight)
-        .and_then(|t| ctx.entry_for(sg.id(t)))
-        .is_some_and(|e| std::ptr::eq(e, w));
-    let rewrite =
-        ((xt, wt) == (QDType::U8, QDType::I8) && own).then(|| weight_as_uint8(op, w, &ONERT));
+    let rewrite = ((xt, wt) == (QDType::U8, QDType::I8) && layer.own_entry)
+        .then(|| weight_as_uint8(op, w, &ONERT));
     let exact = matches!(rewrite, Some(Ok(())));
     let help = match rewrite {
         Some(Ok(())) => format!("quantize `{}` as uint8 too: `check --fix --target onert` rewrites it exactly (zero point {UINT8_SHIFT}, each value + {UINT8_SHIFT}, the same scales)", w.key),
@@ -862,7 +855,7 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             Some(w),
             "dtype",
         )
-        .tensor(op.input(slots.weight).map_or("", |t| sg.tensors[t].name))
+        .tensor(sg.tensors[layer.weight_tensor].name)
         .fixable_if(exact)
         .help(help),
     );
