@@ -5,7 +5,7 @@
 //! `pyproject.toml`, found by walking up from the qparam file's directory;
 //! the first directory holding either wins (`q-implant.toml` first). Keys:
 //! `select`, `ignore`, `allow-float` (lists of strings), `propagate`,
-//! `float-io` (booleans), `target` (a runtime, `onert`), and `[model."NAME"]` tables with the same keys
+//! `float-io` (booleans), `target` (a runtime, `onert`), `fallback` (`float`), and `[model."NAME"]` tables with the same keys
 //! for one model (matched by file name, or by path relative to the file's
 //! directory when NAME has a `/`). A model's table overrides the top level,
 //! and the command line overrides both. A model's table may also name the
@@ -26,7 +26,7 @@ pub const FILE_NAME: &str = "q-implant.toml";
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
-    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target, qparam)"
+    expecting = "a table of settings for one model (select, ignore, allow-float, propagate, float-io, target, fallback, qparam)"
 )]
 pub struct Settings {
     pub select: Option<Vec<String>>,
@@ -35,6 +35,7 @@ pub struct Settings {
     pub propagate: Option<bool>,
     pub float_io: Option<bool>,
     pub target: Option<String>,
+    pub fallback: Option<String>,
     /// Only in a model's table: the model's qparam.json files, from the
     /// configuration file's directory.
     pub qparam: Option<QParamPaths>,
@@ -70,6 +71,7 @@ impl Settings {
             propagate: over.propagate.or(self.propagate),
             float_io: over.float_io.or(self.float_io),
             target: over.target.or(self.target),
+            fallback: over.fallback.or(self.fallback),
             qparam: over.qparam.or(self.qparam),
         }
     }
@@ -88,6 +90,7 @@ struct FileSettings {
     propagate: Option<bool>,
     float_io: Option<bool>,
     target: Option<String>,
+    fallback: Option<String>,
     #[serde(default)]
     model: BTreeMap<String, Settings>,
 }
@@ -142,7 +145,7 @@ pub enum ConfigError {
 #[error("{}: {message}", path.display())]
 #[diagnostic(
     code(config::invalid),
-    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\") and [model.\"NAME\"] tables of the same keys and qparam (the model's qparam.json, or a list of them); see docs/config.md")
+    help("the keys are select, ignore, allow-float (lists of strings), propagate, float-io (true or false), target (\"onert\"), fallback (\"float\") and [model.\"NAME\"] tables of the same keys and qparam (the model's qparam.json, or a list of them); see docs/config.md")
 )]
 pub struct InvalidConfig {
     pub path: PathBuf,
@@ -229,6 +232,7 @@ impl Config {
                 propagate: settings.propagate,
                 float_io: settings.float_io,
                 target: settings.target,
+                fallback: settings.fallback,
                 qparam: None,
             },
             models: settings.model,

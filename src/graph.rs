@@ -39,8 +39,12 @@ impl OpCode {
         }
     }
 
+    /// Whether this is `op` (any custom operator is `CUSTOM`).
     pub fn is(&self, op: fb::BuiltinOperator) -> bool {
-        *self == OpCode::Builtin(op)
+        match self {
+            OpCode::Builtin(b) => *b == op,
+            OpCode::Custom(_) => op == fb::BuiltinOperator::CUSTOM,
+        }
     }
 }
 

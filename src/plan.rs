@@ -69,6 +69,15 @@ pub enum Conversion {
     },
 }
 
+/// An operator that runs in float for want of a quantized kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FloatOp {
+    pub subgraph: usize,
+    pub op: usize,
+    /// `RELU #5 (subgraph 0)`, for reports.
+    pub what: String,
+}
+
 /// What the analysis hands to `apply`.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -76,6 +85,10 @@ pub struct Plan {
     pub conversions: Vec<Conversion>,
     /// Keep float graph inputs and outputs (`--float-io`).
     pub float_io: bool,
+    /// Operators that run in float because the target has no quantized
+    /// kernel for them (`--fallback float`); their conversions are among
+    /// `conversions`.
+    pub float_ops: Vec<FloatOp>,
     /// Every finding's code and severity, in analysis order.
     gate: Vec<(&'static str, Severity)>,
 }
@@ -100,6 +113,7 @@ impl Plan {
             writes,
             conversions,
             float_io,
+            float_ops: Vec::new(),
             gate: findings.iter().map(|d| (d.code(), d.severity)).collect(),
         }
     }

@@ -51,6 +51,43 @@ fn the_top_suggestion_is_right_for_pytorch_keyed_sets() {
     }
 }
 
+/// Both story exports, the tico path's (raw float biases with the
+/// activation's parameters) and the ONNX->TF path's (biases saved as
+/// `b / s_out + zp_out`, float32, unrounded): every key's first suggestion
+/// is the tensor expected.json names, confidently, so `check --fix` renames
+/// them all. A matcher change that loses one of them fails here.
+#[test]
+fn every_key_of_both_story_exports_is_suggested_its_tensor() {
+    for (model, set) in [
+        ("story.circle", "story.torch-qparam"),
+        ("story_onnxtf.circle", "story_onnxtf.torch-qparam"),
+    ] {
+        let dir = fixture(set);
+        let expected: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let keys: serde_json::Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("qparam.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            expected.keys().collect::<Vec<_>>(),
+            keys.keys().collect::<Vec<_>>(),
+            "{set}: the answer key covers every key"
+        );
+        let (doc, _) = check_json(&fixture(model), &dir.join("qparam.json"));
+        let wrong: Vec<String> = expected
+            .iter()
+            .filter_map(|(key, tensor)| {
+                let first = &q501(&doc, key)["suggestions"][0];
+                let confident = first["confidence"].as_f64().unwrap_or(0.0) >= 0.8;
+                (first["name"] != *tensor || !confident)
+                    .then(|| format!("{key}: {first} (expected {tensor})"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{set}:\n{}", wrong.join("\n"));
+    }
+}
+
 /// Real networks converted by tico, with exports shaped like a hook-based
 /// PyTorch exporter's and like ONE's reference exporter's: the top
 /// suggestion is right for at least 95% of the keys that have a tensor, and

@@ -1,4 +1,4 @@
-//! The README's commands, run as written: the typical session on a copy of
+//! The README's commands, run as written: the story's journey on a copy of
 //! the failure story's model and export.
 
 mod common;
@@ -22,10 +22,15 @@ fn block_after(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// The story's journey, as the README writes it, on a copy of the story's
+/// model and export: `check` finds the errors, `--fix` repairs them, the
+/// target finds what onert would get wrong, `--fix --target onert
+/// --fallback float` settles it, and `apply` writes a model whose weights
+/// are uint8 (zero point 128) and whose RELU runs in float.
 #[test]
-fn the_typical_session_works_as_written() {
-    let lines = block_after("A typical session");
-    assert_eq!(lines.len(), 5, "{lines:?}");
+fn the_story_journey_works_as_written() {
+    let lines = block_after("## The story, start to finish");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("story.circle"), dir.path().join("model.circle")).unwrap();
     let export = dir.path().join("export");
@@ -35,6 +40,7 @@ fn the_typical_session_works_as_written() {
         std::fs::copy(&p, export.join(p.file_name().unwrap())).unwrap();
     }
     let mut codes = Vec::new();
+    let mut said = Vec::new();
     for line in &lines {
         let words: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(words[0], "q-implant", "{line}");
@@ -46,15 +52,44 @@ fn the_typical_session_works_as_written() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{line}: {stderr}");
         codes.push(out.status.code().unwrap());
+        said.push(String::from_utf8_lossy(&out.stdout).to_string() + &stderr);
     }
-    // inspect; check finds the story's errors; --fix leaves none; verify
-    // runs; apply writes.
-    assert_eq!(codes, [0, 1, 0, 0, 0], "{lines:?}");
+    // inspect; 52 errors; fixed; onert's; fixed for onert; verified;
+    // written.
+    assert_eq!(codes, [0, 1, 0, 1, 0, 0, 0], "{lines:?}");
+    assert!(said[1].contains("52 errors"), "{}", said[1]);
+    assert!(said[2].contains("0 errors"), "{}", said[2]);
+    assert!(said[3].contains("4 errors"), "{}", said[3]);
+    assert!(said[4].contains("0 errors, 1 warning"), "{}", said[4]);
+    assert!(
+        said[5].contains("outputs:") && said[5].contains("SQNR"),
+        "{}",
+        said[5]
+    );
     let written = dir.path().join("model.q.circle");
     let file = q_implant::model::CircleFile::open(&written).unwrap();
-    assert!(q_implant::graph::Graph::new(&file)
-        .tensors()
-        .any(|t| t.quantization.is_some()));
+    let graph = q_implant::graph::Graph::new(&file);
+    let sg = &graph.subgraphs[0];
+    for op in sg
+        .operators
+        .iter()
+        .filter(|o| o.opcode.to_string() == "CONV_2D")
+    {
+        let w = &sg.tensors[op.inputs[1].unwrap()];
+        assert_eq!(w.dtype_name(), "UINT8", "{}", w.name);
+        assert_eq!(
+            w.quantization.as_ref().unwrap().zero_point,
+            [128],
+            "{}",
+            w.name
+        );
+    }
+    let relu = sg
+        .operators
+        .iter()
+        .find(|o| o.opcode.to_string() == "RELU")
+        .unwrap();
+    assert_eq!(sg.tensors[relu.inputs[0].unwrap()].dtype_name(), "FLOAT32");
 }
 
 #[test]

@@ -476,3 +476,70 @@ fn q604_allowed_float_has_entry() {
     assert_eq!(codes(&doc), ["Q604"], "{doc:#}");
     assert_eq!(doc["diagnostics"][0]["severity"], "warning");
 }
+
+/// The float32 data of constant `name` of `model`.
+fn constant(model: &std::path::Path, name: &str) -> Vec<f32> {
+    let file = q_implant::model::CircleFile::open(model).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    let t = graph.tensor(graph.named(name)[0]);
+    let bytes = file.read_payload(t.data.unwrap()).unwrap();
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Q709: a bias saved as `b / s_out + zp_out` (float32, unrounded) with its
+/// layer output's parameters, under its own name or a PyTorch one; a raw
+/// float bias (the tico story's) is no re-encoding.
+#[test]
+fn q709_bias_reencoded() {
+    let mut s = QSet::copy_of("mlp");
+    let (bias, out) = ("tico::p_fc1_bias", "__main__.modules.<locals>.MLP::relu");
+    let (scale, zero) = (0.02f32, 3i64);
+    let reencoded: Vec<f32> = constant(&mlp(), bias)
+        .iter()
+        .map(|b| b / scale + zero as f32)
+        .collect();
+    for key in [bias, out] {
+        s.entry(key).insert("dtype".into(), json!("uint8"));
+        s.set_npy(key, "scale", "<f4", &[1], &f32s(&[scale]));
+        s.set_npy(key, "zerop", "<i8", &[1], &i64s(&[zero]));
+    }
+    s.set_npy(bias, "value", "<f4", &[32], &f32s(&reencoded));
+    s.save();
+    let doc = assert_reports(mlp(), &s, "Q709");
+    let q709 = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "Q709")
+        .unwrap();
+    assert!(
+        q709["message"].as_str().unwrap().contains(&format!(
+            "b / s_out + zp_out with the scale and zero point of its output `{out}`"
+        )),
+        "{q709:#}"
+    );
+    // The exporter's own keys: found by the matcher, reported all the same.
+    let (doc, _) = check_json(
+        &fixture("story_onnxtf.circle"),
+        &fixture("story_onnxtf.torch-qparam/qparam.json"),
+    );
+    let keys: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q709")
+        .map(|d| d["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["conv1.bias", "subnet.conv2.bias", "subnet.conv3.bias"]
+    );
+    let (doc, _) = check_json(
+        &fixture("story.circle"),
+        &fixture("story.torch-qparam/qparam.json"),
+    );
+    assert!(!codes(&doc).contains(&"Q709".to_string()), "{doc:#}");
+}

@@ -491,16 +491,518 @@ fn the_encoder_fully_quantized_is_refused_for_onert_with_the_reasons() {
 }
 
 /// Q809: an operator whose quantized support was not measured (a quantized
-/// HARD_SWISH) gets a warning, not silence.
+/// LOG) gets a warning, not silence.
 #[test]
 fn q809_an_operator_not_measured() {
     let mut set = empty_set();
     set.add("x", "uint8", 0.03, 128, None);
     set.add("y", "uint8", 0.03, 128, None);
-    let hard_swish = |b: &mut ModelBuilder| {
+    let log = |b: &mut ModelBuilder| {
         let (x, y) = (b.tensor("x", &[1, 4], None), b.tensor("y", &[1, 4], None));
-        b.op(fb::BuiltinOperator::HARD_SWISH, &[x], &[y]);
+        b.op(fb::BuiltinOperator::LOG, &[x], &[y]);
         (vec![x], vec![y])
     };
-    assert_eq!(built_codes(hard_swish, &set, &[]), ["Q809"]);
+    assert_eq!(built_codes(log, &set, &[]), ["Q809"]);
+}
+
+/// The element bytes of an npy file.
+fn npy_data(path: &std::path::Path) -> (String, Vec<usize>, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    let h = q_implant::qparam::npy::parse_header(&bytes).unwrap();
+    (
+        h.dtype.descr().to_string(),
+        h.shape.clone(),
+        bytes[h.data_offset..].to_vec(),
+    )
+}
+
+/// `check --fix` on `set` with `extra`; the fixed entries and what it said.
+fn fix(model: &str, set: &QSet, extra: &[&str]) -> (serde_json::Value, String, i32) {
+    let qparam = set.save();
+    let out = q_implant()
+        .arg("check")
+        .arg(fixture(model))
+        .arg(&qparam)
+        .arg("--fix")
+        .args(extra)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let json = serde_json::from_str(&std::fs::read_to_string(&qparam).unwrap()).unwrap();
+    (json, text, out.status.code().unwrap())
+}
+
+/// `check --fix --target onert` rewrites symmetric int8 weights under
+/// uint8 activations as uint8 with zero point 128, each value + 128 and
+/// the same scales, in new npy files, and says so: Q807 is gone. Every
+/// int8 value (−128 too) has its uint8 place. Without the target nothing
+/// is rewritten.
+#[test]
+fn q807_fix_requantizes_symmetric_int8_weights_exactly() {
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc2_weight");
+    retype(&mut set, &k, "int8", 0);
+    let values: Vec<u8> = (0..320).map(|i| (i % 256) as u8).collect();
+    set.set_npy(&k, "value", "|i1", &[10, 32], &values);
+    let scale_file = set.json[&k]["scale"].clone();
+    let (json, _, code) = fix("mlp.circle", &set, &[]);
+    assert_eq!((json[&k]["dtype"].as_str(), code), (Some("int8"), 0));
+
+    let (json, said, code) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("requantized for onert 0.1.0"), "{said}");
+    let entry = &json[&k];
+    assert_eq!(entry["dtype"], "uint8");
+    assert_eq!(entry["scale"], scale_file, "the same scales");
+    let dir = set.dir.path();
+    let (descr, _, zerop) = npy_data(&dir.join(entry["zerop"].as_str().unwrap()));
+    assert_eq!((descr.as_str(), zerop), ("<i8", i64s(&[128])));
+    let (descr, shape, data) = npy_data(&dir.join(entry["value"].as_str().unwrap()));
+    assert_eq!((descr.as_str(), shape), ("|u1", vec![10, 32]));
+    let shifted: Vec<u8> = values
+        .iter()
+        .map(|&v| (v as i8 as i16 + 128) as u8)
+        .collect();
+    assert_eq!(data, shifted);
+    assert_eq!(data[128], 0, "int8's -128 is uint8's 0");
+}
+
+/// Per channel too (a convolution's weights, zero points 0 each); but a
+/// zero point other than 0, or per-channel scales a uint8
+/// FULLY_CONNECTED would read as channel 0's, are left as they are with
+/// the reason, and Q807 stays; int8 activations are not this case.
+#[test]
+fn q807_fix_leaves_what_is_not_exact_with_the_reason() {
+    let mut set = QSet::copy_of("convnet");
+    let k = "tico::_prop_tensor_constant2";
+    retype(&mut set, k, "int8", 0);
+    let scales: Vec<f32> = (0..8).map(|c| 0.01 + 0.002 * c as f32).collect();
+    set.set_npy(k, "scale", "<f4", &[8], &f32s(&scales));
+    set.set_npy(k, "zerop", "<i8", &[8], &i64s(&[0; 8]));
+    set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[0xfe; 216]);
+    let (json, said, code) = fix("convnet.circle", &set, &["--target", "onert"]);
+    assert_eq!(
+        (json[k]["dtype"].as_str(), code),
+        (Some("uint8"), 0),
+        "{said}"
+    );
+    let zerop = npy_data(&set.dir.path().join(json[k]["zerop"].as_str().unwrap())).2;
+    assert_eq!(zerop, i64s(&[128; 8]));
+
+    let mut set = QSet::copy_of("convnet");
+    retype(&mut set, k, "int8", 3);
+    set.set_npy(k, "value", "|i1", &[8, 3, 3, 3], &[1; 216]);
+    let (json, said, code) = fix("convnet.circle", &set, &["--target", "onert"]);
+    assert_eq!((json[k]["dtype"].as_str(), code), (Some("int8"), 1));
+    assert!(said.contains("zero point other than 0"), "{said}");
+    assert!(said.contains("error[Q807]"), "{said}");
+
+    let mut set = QSet::copy_of("mlp");
+    let k = set.key("fc1_weight");
+    retype(&mut set, &k, "int8", 0);
+    let scales: Vec<f32> = (0..32).map(|c| 0.01 + 0.001 * c as f32).collect();
+    set.set_npy(&k, "scale", "<f4", &[32], &f32s(&scales));
+    set.set_npy(&k, "zerop", "<i8", &[32], &i64s(&[0; 32]));
+    set.entry(&k).insert("quantized_dimension".into(), json!(0));
+    set.set_npy(&k, "value", "|i1", &[32, 16], &[1; 512]);
+    let (json, said, code) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert_eq!((json[&k]["dtype"].as_str(), code), (Some("int8"), 1));
+    assert!(said.contains("channel 0's"), "{said}");
+
+    let mut set = QSet::copy_of("mlp");
+    for key in [
+        "tico::x",
+        "::relu",
+        "::linear_1",
+        "fc1_weight",
+        "fc2_weight",
+    ] {
+        let key = set.key(key);
+        retype(&mut set, &key, "int8", 0);
+    }
+    let (_, said, _) = fix("mlp.circle", &set, &["--target", "onert"]);
+    assert!(!said.contains("requantized"), "{said}");
+}
+
+/// `check` (JSON) or `apply` with `args` on `model` and `qparam`.
+fn run(
+    command: &str,
+    model: &std::path::Path,
+    qparam: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    q_implant()
+        .arg(command)
+        .arg(model)
+        .arg(qparam)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The diagnostics of a `check --format json` run.
+fn diagnostics(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["diagnostics"].as_array().unwrap().clone()
+}
+
+/// (opcode, input types, output types) of each operator of a written model.
+fn written_ops(path: &std::path::Path) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let file = q_implant::model::CircleFile::open(path).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    let sg = &graph.subgraphs[0];
+    let ty = |t: &usize| sg.tensors[*t].dtype_name().to_string();
+    sg.operators
+        .iter()
+        .map(|o| {
+            (
+                o.opcode.to_string(),
+                o.inputs.iter().flatten().map(ty).collect(),
+                o.outputs.iter().map(ty).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Q810: with `--fallback float`, the story's standalone RELU is a warning
+/// naming what runs in float, not Q801; `apply` writes the model with a
+/// DEQUANTIZE before the RELU and a QUANTIZE after it, the RELU in float.
+/// Without the flag nothing changes.
+#[test]
+fn q810_the_story_relu_runs_in_float() {
+    let set = QSet::copy_of("story");
+    let qparam = set.save();
+    let model = fixture("story.circle");
+    let json = ["--format", "json", "--target", "onert"];
+    let codes_of = |o: &std::process::Output| {
+        diagnostics(o)
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let plain = run("check", &model, &qparam, &json);
+    assert_eq!(
+        (codes_of(&plain), plain.status.code()),
+        (vec!["Q801".to_string()], Some(1))
+    );
+    let fallback = run(
+        "check",
+        &model,
+        &qparam,
+        &[&json[..], &["--fallback", "float"]].concat(),
+    );
+    let found = diagnostics(&fallback);
+    assert_eq!(codes_of(&fallback), ["Q810"], "{found:?}");
+    assert_eq!(fallback.status.code(), Some(0));
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("RELU #5 (subgraph 0) runs in float"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "a DEQUANTIZE of `torch.nn.modules.conv.Conv2d::permute_default_8` before it"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("a QUANTIZE into `__main__.modules.<locals>.SubNet::relu_2` after it"),
+        "{message}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("q.circle");
+    let o = out.to_str().unwrap();
+    let refused = run("apply", &model, &qparam, &["-o", o, "--target", "onert"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let applied = run(
+        "apply",
+        &model,
+        &qparam,
+        &["-o", o, "--target", "onert", "--fallback", "float"],
+    );
+    let said = String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "{said}");
+    assert!(said.contains("1 operator runs in float for want of a quantized kernel (--fallback float): RELU #5 (subgraph 0)"), "{said}");
+    let ops = written_ops(&out);
+    let kinds: Vec<&str> = ops.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "TRANSPOSE",
+            "CONV_2D",
+            "CONV_2D",
+            "CONV_2D",
+            "TRANSPOSE",
+            "DEQUANTIZE",
+            "RELU",
+            "QUANTIZE"
+        ]
+    );
+    assert_eq!(ops[6].1, ["FLOAT32"]);
+    assert_eq!(ops[7].2, ["UINT8"]);
+}
+
+/// A chain of operators onert has no kernel for converts once, at its
+/// ends: the activation between them and their constants stay float, with
+/// or without entries, and Q601 does not ask for them; a graph output a
+/// float operator writes stays quantized.
+#[test]
+fn q810_a_chain_runs_in_float_between_one_pair_of_conversions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let a = b.tensor("a", &[1, 4], None);
+    let k = b.tensor("k", &[4], Some(&[2.0, 3.0, 4.0, 5.0]));
+    let y = b.tensor("y", &[1, 4], None);
+    b.op(fb::BuiltinOperator::RELU, &[x], &[a]);
+    b.op(fb::BuiltinOperator::DIV, &[a, k], &[y]);
+    let model = b.save(&dir.path().join("m.circle"), &[x], &[y]);
+    let mut set = empty_set();
+    set.add("x", "uint8", 0.03, 128, None);
+    set.add("a", "uint8", 0.02, 0, None);
+    set.add("y", "uint8", 0.01, 0, None);
+    let qparam = set.save();
+    let checked = run(
+        "check",
+        &model,
+        &qparam,
+        &[
+            "--format",
+            "json",
+            "--target",
+            "onert",
+            "--fallback",
+            "float",
+        ],
+    );
+    let found = diagnostics(&checked);
+    let codes: Vec<&str> = found.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["Q810", "Q810"], "{found:?}");
+    assert_eq!(checked.status.code(), Some(0));
+    assert!(
+        found[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`a`, `k` float"),
+        "{found:?}"
+    );
+    let out = dir.path().join("q.circle");
+    let applied = run(
+        "apply",
+        &model,
+        &qparam,
+        &[
+            "-o",
+            out.to_str().unwrap(),
+            "--target",
+            "onert",
+            "--fallback",
+            "float",
+        ],
+    );
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let ops = written_ops(&out);
+    assert_eq!(
+        ops,
+        [
+            (
+                "DEQUANTIZE".into(),
+                vec!["UINT8".into()],
+                vec!["FLOAT32".into()]
+            ),
+            (
+                "RELU".into(),
+                vec!["FLOAT32".into()],
+                vec!["FLOAT32".into()]
+            ),
+            (
+                "DIV".into(),
+                vec!["FLOAT32".into(), "FLOAT32".into()],
+                vec!["FLOAT32".into()]
+            ),
+            (
+                "QUANTIZE".into(),
+                vec!["FLOAT32".into()],
+                vec!["UINT8".into()]
+            ),
+        ]
+    );
+}
+
+/// The other rules see the fallback: an int8 MLP's FULLY_CONNECTED layers
+/// (no int8 kernel) run in float, their weights and biases and the
+/// activation between them stay float, and the QUANTIZE into the int8
+/// output they need is Q805's; a DEQUANTIZE of an int32 tensor a float
+/// operator reads is Q808's.
+#[test]
+fn q810_what_the_fallback_inserts_is_checked_like_the_rest() {
+    let mut set = QSet::copy_of("mlp");
+    for k in ["tico::x", "::relu", "::linear_1"] {
+        let k = set.key(k);
+        retype(&mut set, &k, "int8", 0);
+    }
+    let qparam = set.save();
+    let model = fixture("mlp.circle");
+    let checked = run(
+        "check",
+        &model,
+        &qparam,
+        &[
+            "--format",
+            "json",
+            "--target",
+            "onert",
+            "--fallback",
+            "float",
+        ],
+    );
+    let mut codes: Vec<String> = diagnostics(&checked)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .filter(|c| c.starts_with("Q8"))
+        .collect();
+    codes.sort();
+    assert_eq!(codes, ["Q805", "Q810", "Q810"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let k = b.tensor("k", &[4], Some(&[2.0, 3.0, 4.0, 5.0]));
+    let (s, y) = (b.tensor("s", &[1, 4], None), b.tensor("y", &[1, 4], None));
+    b.op(fb::BuiltinOperator::ADD, &[x, k], &[s]);
+    b.op(fb::BuiltinOperator::DIV, &[s, k], &[y]);
+    let model = b.save(&dir.path().join("m.circle"), &[x], &[y]);
+    let mut set = empty_set();
+    set.add("x", "uint8", 0.03, 128, None);
+    set.add("s", "uint8", 0.05, 0, None);
+    set.add("y", "uint8", 0.01, 0, None);
+    set.add("k", "int32", 0.001, 0, Some(("<i4", &[4], &[0; 16])));
+    let checked = run(
+        "check",
+        &model,
+        &set.save(),
+        &[
+            "--format",
+            "json",
+            "--target",
+            "onert",
+            "--fallback",
+            "float",
+        ],
+    );
+    let mut codes: Vec<String> = diagnostics(&checked)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .filter(|c| c.starts_with("Q8"))
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["Q808", "Q810"],
+        "the constant ADD shares stays quantized, read through a DEQUANTIZE"
+    );
+}
+
+/// `fallback = "float"` in a configuration file; an unknown fallback, and
+/// one without a target, stop the run.
+#[test]
+fn the_fallback_from_a_configuration_file() {
+    let set = QSet::copy_of("story");
+    let toml = set.dir.path().join("q-implant.toml");
+    std::fs::write(&toml, "target = \"onert\"\nfallback = \"float\"\n").unwrap();
+    let (doc, code) = check_json(&fixture("story.circle"), &set.save());
+    assert_eq!((q8(&codes(&doc)), code), (vec!["Q810".to_string()], 0));
+    std::fs::write(&toml, "target = \"onert\"\nfallback = \"flot\"\n").unwrap();
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("there is no fallback `flot`"));
+    std::fs::write(&toml, "fallback = \"float\"\n").unwrap();
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("there is no target"));
+    // --no-target turns the file's fallback off with its target.
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .arg("--no-target")
+        .assert()
+        .success();
+    q_implant()
+        .arg("check")
+        .arg(fixture("story.circle"))
+        .arg(set.path())
+        .args(["--isolated", "--fallback", "float"])
+        .assert()
+        .code(2);
+}
+
+/// Q811: an operator onert cannot run in any precision (the ONNX->TF story
+/// model's SPARSE_TO_DENSE and CUSTOM `AddV2`), once per model, a warning:
+/// the set is not the problem. Its one-way SPLITs run on uint8 (no Q809);
+/// on int8, SPLIT has no kernel (Q801).
+#[test]
+fn q811_operators_onert_cannot_run_in_any_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let qparam = dir.path().join("export");
+    std::fs::create_dir(&qparam).unwrap();
+    for entry in std::fs::read_dir(fixture("story_onnxtf.torch-qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, qparam.join(p.file_name().unwrap())).unwrap();
+    }
+    let qparam = qparam.join("qparam.json");
+    let model = fixture("story_onnxtf.circle");
+    let fixed = run("check", &model, &qparam, &["--fix", "--target", "onert"]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fixed.stdout)
+    );
+    let found = diagnostics(&run(
+        "check",
+        &model,
+        &qparam,
+        &["--format", "json", "--target", "onert"],
+    ));
+    let codes: Vec<&str> = found.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["Q811"], "{found:?}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SPARSE_TO_DENSE #14 (subgraph 0) fails at load"),
+        "{message}"
+    );
+    assert!(message.contains("CUSTOM(AddV2) #15"), "{message}");
+    assert_eq!(found[0]["severity"], "warning");
+
+    let mut set = empty_set();
+    set.add("x", "int8", 0.03, 0, None);
+    set.add("y", "int8", 0.03, 0, None);
+    let split = |b: &mut ModelBuilder| {
+        let axis = b.typed(
+            "axis",
+            &[],
+            fb::TensorType::INT32,
+            Some(1i32.to_le_bytes().to_vec()),
+        );
+        let (x, y) = (b.tensor("x", &[1, 4], None), b.tensor("y", &[1, 4], None));
+        b.op(fb::BuiltinOperator::SPLIT, &[axis, x], &[y]);
+        (vec![x], vec![y])
+    };
+    assert_eq!(built_codes(split, &set, &[]), ["Q801"]);
 }

@@ -200,6 +200,7 @@ def check(
     float_io: Optional[bool] = None,
     config: _Config = True,
     allow_outside_paths: bool = False,
+    fallback: Optional[Literal["float"]] = None,
 ) -> Report: ...
 def fix(
     model: _Path,
@@ -213,6 +214,7 @@ def fix(
     float_io: Optional[bool] = None,
     config: _Config = True,
     allow_outside_paths: bool = False,
+    fallback: Optional[Literal["float"]] = None,
     output: Optional[_Path] = None,
 ) -> FixReport: ...
 def apply(
@@ -228,7 +230,7 @@ def apply(
     float_io: Optional[bool] = None,
     config: _Config = True,
     allow_outside_paths: bool = False,
-    fallback: None = None,
+    fallback: Optional[Literal["float"]] = None,
     layout: Literal["auto", "plain", "large"] = "auto",
     force: bool = False,
     dry_run: bool = False,

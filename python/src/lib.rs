@@ -19,7 +19,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use commands::{ApplyOptions, Given};
@@ -27,7 +26,7 @@ use options::Options;
 
 /// Checks a qparam set against a model and returns every finding.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False)")]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None)")]
 #[allow(clippy::too_many_arguments)]
 fn check<'py>(
     py: Python<'py>,
@@ -41,6 +40,7 @@ fn check<'py>(
     float_io: Option<bool>,
     config: Option<Bound<'py, PyAny>>,
     allow_outside_paths: bool,
+    fallback: Option<Bound<'py, PyAny>>,
 ) -> PyResult<report::Report> {
     let options = Options {
         target,
@@ -51,6 +51,7 @@ fn check<'py>(
         float_io,
         config,
         allow_outside_paths,
+        fallback,
     };
     commands::check(py, model, Given::from_py(qparam)?, options)
 }
@@ -58,7 +59,7 @@ fn check<'py>(
 /// Fixes what is certain in a qparam set (renames, repairs, additions) and
 /// returns what was done and the findings that remain.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, output=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, output=None)")]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, output=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None, output=None)")]
 #[allow(clippy::too_many_arguments)]
 fn fix<'py>(
     py: Python<'py>,
@@ -72,6 +73,7 @@ fn fix<'py>(
     float_io: Option<bool>,
     config: Option<Bound<'py, PyAny>>,
     allow_outside_paths: bool,
+    fallback: Option<Bound<'py, PyAny>>,
     output: Option<PathBuf>,
 ) -> PyResult<report::FixReport> {
     let options = Options {
@@ -83,6 +85,7 @@ fn fix<'py>(
         float_io,
         config,
         allow_outside_paths,
+        fallback,
     };
     let given = (Given::from_py(qparam)?, qparam.clone().unbind());
     commands::fix(py, model, given, options, output)
@@ -112,11 +115,6 @@ fn apply<'py>(
     dry_run: bool,
     deny_warnings: bool,
 ) -> PyResult<report::ApplyReport> {
-    if fallback.is_some_and(|f| !f.is_none()) {
-        return Err(PyValueError::new_err(
-            "fallback is not available yet: this version of q-implant has no fallback for operators a target cannot run quantized; leave it as None",
-        ));
-    }
     let options = Options {
         target,
         select,
@@ -126,6 +124,7 @@ fn apply<'py>(
         float_io,
         config,
         allow_outside_paths,
+        fallback,
     };
     let apply = ApplyOptions {
         output: out,

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
 
-use q_implant::analysis::Target;
+use q_implant::analysis::{Fallback, Target};
 use q_implant::commands::{ConfigSource, Overrides, TargetChoice};
 
 /// The shared keyword arguments, as Python gave them.
@@ -22,6 +22,9 @@ pub struct Options<'py> {
     /// None reads the configuration found, as True does.
     pub config: Option<Bound<'py, PyAny>>,
     pub allow_outside_paths: bool,
+    /// `"float"`: what the target has no quantized kernel for runs in
+    /// float; None leaves it to the configuration file.
+    pub fallback: Option<Bound<'py, PyAny>>,
 }
 
 impl Options<'_> {
@@ -34,6 +37,7 @@ impl Options<'_> {
             propagate: self.propagate,
             float_io: self.float_io,
             target: target(self.target.as_ref())?,
+            fallback: fallback(self.fallback.as_ref())?,
             config: config(self.config.as_ref())?,
         })
     }
@@ -113,4 +117,19 @@ fn config(value: Option<&Bound<'_, PyAny>>) -> PyResult<ConfigSource> {
         PyTypeError::new_err("config takes True, False or the path of a configuration file")
     })?;
     Ok(ConfigSource::File(path))
+}
+
+/// `fallback`: `"float"`, or None for the configuration's.
+fn fallback(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Fallback>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let name: String = value
+        .extract()
+        .map_err(|_| PyTypeError::new_err("fallback takes a string: \"float\""))?;
+    Fallback::parse(&name).map(Some).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "there is no fallback `{name}`; the fallbacks are: float"
+        ))
+    })
 }

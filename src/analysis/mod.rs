@@ -9,6 +9,8 @@ pub mod matcher;
 pub mod precision;
 pub mod propagate;
 pub mod rules;
+#[cfg(test)]
+pub(crate) mod test_sets;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -16,7 +18,7 @@ use std::path::Path;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
-use crate::plan::{Plan, QuantParams, Source, TensorWrite};
+use crate::plan::{FloatOp, Plan, QuantParams, Source, TensorWrite};
 use crate::qparam::{self, Entry, LoadOptions, Problem, QParamFile, QParamReadError};
 
 /// Options of a check run. They change what is concluded (and so what
@@ -31,6 +33,26 @@ pub struct CheckOptions {
     pub float_io: bool,
     /// The runtime whose limits the Q8xx rules check (`--target`).
     pub target: Option<Target>,
+    /// What to do with an operator the target has no quantized kernel for
+    /// (`--fallback`); only with a target.
+    pub fallback: Option<Fallback>,
+}
+
+/// What to do with an operator a target has no quantized kernel for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    /// Run it in float, between a DEQUANTIZE of each quantized input and a
+    /// QUANTIZE of each quantized output (Q810 says which).
+    Float,
+}
+
+impl Fallback {
+    pub fn parse(name: &str) -> Option<Fallback> {
+        match name {
+            "float" => Some(Fallback::Float),
+            _ => None,
+        }
+    }
 }
 
 /// A runtime whose support is measured (docs/targets.md).
@@ -101,6 +123,13 @@ pub struct Context<'a> {
     pub quantized: HashSet<TensorId>,
     /// Tensor names the matcher confidently gives an unknown key, with it.
     matched: HashMap<String, usize>,
+    /// Operators that run in float whatever their inputs: those the target
+    /// has no quantized kernel for, with `--fallback float`.
+    pub float_ops: HashSet<precision::OpId>,
+    /// Float32 tensors that stay float because only those operators read
+    /// them (their constants, a chain's inner activations): no entry is
+    /// written or needed for them.
+    pub kept_float: HashSet<TensorId>,
 }
 
 impl<'a> Context<'a> {
@@ -164,7 +193,7 @@ impl<'a> Context<'a> {
                 matched.entry(m.name.clone()).or_insert(i);
             }
         }
-        Context {
+        let mut ctx = Context {
             graph,
             qparam,
             options,
@@ -175,7 +204,28 @@ impl<'a> Context<'a> {
             filled,
             quantized,
             matched,
+            float_ops: HashSet::new(),
+            kept_float: HashSet::new(),
+        };
+        if options.fallback == Some(Fallback::Float) {
+            ctx.fall_back_to_float();
         }
+        ctx
+    }
+
+    /// Works out, once, the operators the target has no quantized kernel
+    /// for, which run in float, and the tensors that then stay float.
+    fn fall_back_to_float(&mut self) {
+        let forced = rules::target::no_kernel_ops(self);
+        let kept = precision::kept_float(self.graph, &forced);
+        self.quantized.retain(|t| !kept.contains(t));
+        self.float_ops = forced;
+        self.kept_float = kept;
+    }
+
+    /// The conversions the plan inserts, and the boundaries none bridges.
+    pub fn boundaries(&self) -> (Vec<crate::plan::Conversion>, Vec<precision::Unconvertible>) {
+        precision::boundaries(self.graph, &self.quantized, &self.float_ops)
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
@@ -184,6 +234,19 @@ impl<'a> Context<'a> {
         self.matched
             .get(name)
             .map(|&i| qparam.entries[i].key.as_str())
+    }
+
+    /// The entry of the unknown key the matcher confidently gives the
+    /// tensor `name`.
+    pub fn entry_probably_meaning(&self, name: &str) -> Option<&'a Entry> {
+        let qparam = self.qparam;
+        self.matched.get(name).map(|&i| &qparam.entries[i])
+    }
+
+    /// The entry `id` has, or the one an unknown key meaning it has.
+    pub fn entry_or_probable(&self, id: TensorId) -> Option<&'a Entry> {
+        self.entry_for(id)
+            .or_else(|| self.entry_probably_meaning(self.graph.tensor(id).name))
     }
 
     /// Every entry with every tensor it names.
@@ -273,14 +336,28 @@ pub fn analyse(
         {
             findings.iter_mut().for_each(|d| d.fixable = false);
         }
-        let (conversions, _) = precision::boundaries(graph, &ctx.quantized);
+        let (conversions, _) = ctx.boundaries();
         let writes = writes(&ctx);
-        (ctx.resolutions, Some((writes, conversions)))
+        let mut float_ops: Vec<FloatOp> = ctx
+            .float_ops
+            .iter()
+            .map(|&(subgraph, op)| FloatOp {
+                subgraph,
+                op,
+                what: format!(
+                    "{} #{op} (subgraph {subgraph})",
+                    graph.subgraphs[subgraph].operators[op].opcode
+                ),
+            })
+            .collect();
+        float_ops.sort_by_key(|f| (f.subgraph, f.op));
+        (ctx.resolutions, Some((writes, conversions, float_ops)))
     };
     // File order; findings without a place (about the model) last.
     findings.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.code()));
-    let (writes, conversions) = plan_parts.unwrap_or_default();
-    let plan = Plan::new(writes, conversions, options.float_io, &findings);
+    let (writes, conversions, float_ops) = plan_parts.unwrap_or_default();
+    let mut plan = Plan::new(writes, conversions, options.float_io, &findings);
+    plan.float_ops = float_ops;
     Analysis {
         qparam,
         findings,
@@ -298,7 +375,7 @@ fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
         };
         for &id in ids {
             let t = ctx.graph.tensor(id);
-            if t.dtype != TensorType::FLOAT32 {
+            if t.dtype != TensorType::FLOAT32 || ctx.kept_float.contains(&id) {
                 continue;
             }
             out.push(TensorWrite {
@@ -312,7 +389,11 @@ fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
             });
         }
     }
-    for fill in &ctx.fills {
+    for fill in ctx
+        .fills
+        .iter()
+        .filter(|f| !ctx.kept_float.contains(&f.tensor))
+    {
         let entry = &ctx.qparam.entries[fill.entry];
         let Some(params) = params_of(entry) else {
             continue;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::analysis::Target;
+use crate::analysis::{Fallback, Target};
 use crate::commands::{ConfigSource, Overrides, TargetChoice};
 use crate::model::Layout;
 use crate::report::{ColorChoice, Format, Style};
@@ -454,6 +454,11 @@ pub struct AnalysisArgs {
     /// Check for no runtime (overrides `target` in a configuration file).
     #[arg(long)]
     no_target: bool,
+    /// What to do with an operator the target has no quantized kernel for
+    /// (Q801): `float` runs it in float, between a DEQUANTIZE and a
+    /// QUANTIZE `apply` inserts, and `check` warns of each (Q810).
+    #[arg(long, value_enum, value_name = "HOW")]
+    fallback: Option<FallbackArg>,
     /// Read settings from this file (a q-implant.toml, or a pyproject.toml
     /// with [tool.q-implant]) instead of the one found by walking up from
     /// QPARAM's directory.
@@ -488,6 +493,9 @@ impl AnalysisArgs {
                 (false, Some(TargetArg::Onert)) => TargetChoice::On(Target::Onert),
                 (false, None) => TargetChoice::FromConfig,
             },
+            fallback: self.fallback.map(|f| match f {
+                FallbackArg::Float => Fallback::Float,
+            }),
             config: match (&self.config, self.isolated) {
                 (_, true) => ConfigSource::Isolated,
                 (Some(path), false) => ConfigSource::File(path.clone()),
@@ -524,6 +532,12 @@ impl From<FormatArg> for Format {
             FormatArg::Github => Format::Github,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FallbackArg {
+    /// Run the operator in float, converting around it.
+    Float,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

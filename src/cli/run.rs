@@ -254,7 +254,9 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
                     written: &written,
                 },
             );
-            for line in said::written_lines(&changes, &inserted, &written, &args.output) {
+            let float_ops = &analysis.plan.float_ops;
+            for line in said::written_lines(&changes, &inserted, float_ops, &written, &args.output)
+            {
                 ui.status(&line);
             }
             Status::Success

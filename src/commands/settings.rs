@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{CheckOptions, Target, UnknownAllowFloat};
+use crate::analysis::{CheckOptions, Fallback, Target, UnknownAllowFloat};
 use crate::config::{Config, ConfigError, Discovery};
 use crate::graph::Graph;
 use crate::qparam::LoadOptions;
@@ -45,6 +45,8 @@ pub struct Overrides {
     pub propagate: Option<bool>,
     pub float_io: Option<bool>,
     pub target: TargetChoice,
+    /// `--fallback`; unset: the configuration's.
+    pub fallback: Option<Fallback>,
     pub config: ConfigSource,
 }
 
@@ -103,6 +105,15 @@ pub enum SettingError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     AllowFloat(#[from] UnknownAllowFloat),
+    #[error("there is no fallback `{0}`")]
+    #[diagnostic(code(config::fallback), help("the fallbacks are: float"))]
+    UnknownFallback(String),
+    #[error("a fallback says what to do with operators a target has no kernel for, and there is no target")]
+    #[diagnostic(
+        code(config::fallback_target),
+        help("give --target onert (or `target = \"onert\"`) too, or leave the fallback out")
+    )]
+    FallbackWithoutTarget,
 }
 
 /// A setting of a configuration file that is wrong: the file and the
@@ -185,6 +196,19 @@ impl Overrides {
             }
             (TargetChoice::FromConfig, None) => None,
         };
+        let fallback = match (self.fallback, &file.fallback) {
+            (Some(f), _) => Some(f),
+            (None, Some(name)) => Some(Fallback::parse(name).ok_or_else(|| {
+                blame("fallback", true)(SettingError::UnknownFallback(name.clone()))
+            })?),
+            (None, None) => None,
+        };
+        // `--no-target` turns a file's fallback off with its target.
+        if fallback.is_some() && target.is_none() && self.target != TargetChoice::Off {
+            return Err(blame("fallback", self.fallback.is_none())(
+                SettingError::FallbackWithoutTarget,
+            ));
+        }
         let target_rule =
             |p: &String| p.to_ascii_uppercase().starts_with("Q8") || p.starts_with("onert-");
         Ok(Settings {
@@ -200,6 +224,7 @@ impl Overrides {
                 propagate: self.propagate.or(file.propagate).unwrap_or(false),
                 float_io: self.float_io.or(file.float_io).unwrap_or(false),
                 target,
+                fallback: fallback.filter(|_| target.is_some()),
             },
             filter,
             allow_float_from: config

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 
 use crate::analysis::propagate::Fill;
+use crate::analysis::rules::spec::reencoded_bias;
 use crate::analysis::Context;
 use crate::graph::{Graph, Operator, Subgraph, Tensor, TensorId};
 use crate::model::fb::{ActivationFunctionType as Act, BuiltinOperator as Op, TensorType};
@@ -175,6 +176,12 @@ struct Completion<'a, 'c> {
 }
 
 impl Completion<'_, '_> {
+    /// Whether `id` gets no entry: a key may still mean it, it is kept
+    /// float on purpose, or only operators running in float read it.
+    fn left_alone(&self, id: TensorId) -> bool {
+        self.skip.contains(self.ctx.graph.tensor(id).name) || self.ctx.kept_float.contains(&id)
+    }
+
     /// The parameters `id` has in the set: its own entry's, or the one
     /// propagation copies.
     fn params_of(&self, id: TensorId) -> Option<Params> {
@@ -229,7 +236,7 @@ impl Completion<'_, '_> {
         if !bt.is_constant()
             || bt.dtype != TensorType::FLOAT32
             || done.contains(&sg.id(b))
-            || self.skip.contains(bt.name)
+            || self.left_alone(sg.id(b))
         {
             return None;
         }
@@ -266,9 +273,13 @@ impl Completion<'_, '_> {
             .collect::<Option<_>>()?;
         // An entry is kept when it already is what the spec asks.
         let why = match existing.map(|e| &ctx.qparam.entries[e]) {
-            None => "",
-            Some(e) if unquantized_value(e) => "replaced the unquantized ",
-            Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ",
+            None => String::new(),
+            Some(e) if unquantized_value(e) => match reencoded_bias(ctx, e, bt) {
+                // Said plainly, so the exporter can be fixed.
+                Some(r) => format!("replaced the re-encoded (saved as {}; fix the exporter) ", r.how()),
+                None => "replaced the unquantized ".to_string(),
+            },
+            Some(e) if !spec_bias(e, &scales) => "replaced (its scale is not input scale × weight scale, or its zero point not 0) the ".to_string(),
             Some(_) => return None,
         };
         let addition = Addition {
@@ -302,7 +313,7 @@ impl Completion<'_, '_> {
             || t.dtype != TensorType::FLOAT32
             || self.ctx.by_tensor.contains_key(&t.id)
             || done.contains(&t.id)
-            || self.skip.contains(t.name)
+            || self.left_alone(t.id)
         {
             return None;
         }
@@ -383,7 +394,7 @@ impl Completion<'_, '_> {
             || yt.is_constant()
             || ctx.by_tensor.contains_key(&sg.id(y))
             || ctx.fill_for(sg.id(y)).is_some()
-            || self.skip.contains(yt.name)
+            || self.left_alone(sg.id(y))
         {
             return None;
         }
@@ -394,7 +405,7 @@ impl Completion<'_, '_> {
     /// its input's parameters, sharing its npy files.
     fn propagated(&self, fill: &Fill) -> Option<Addition> {
         let graph = self.ctx.graph;
-        if self.skip.contains(graph.tensor(fill.tensor).name) {
+        if self.left_alone(fill.tensor) {
             return None;
         }
         let entry = &self.ctx.qparam.entries[fill.entry];

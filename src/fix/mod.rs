@@ -8,7 +8,9 @@
 //!    key holding the result);
 //! 2. `"quantized_dimension": 0` added where it can be nothing else;
 //! 3. arrays repaired ([`repair`]) into new npy files beside the set;
-//! 4. entries added ([`complete`]) until nothing more is determined.
+//! 4. entries added ([`complete`]) until nothing more is determined;
+//! 5. with a target, weights it reads as their input's type rewritten
+//!    where that is exact ([`requantize`]).
 //!
 //! Ambiguous keys are left alone and listed; existing npy files are never
 //! touched. [`write`] saves the result without ever losing the original.
@@ -16,6 +18,7 @@
 mod arrays;
 mod complete;
 mod repair;
+mod requantize;
 pub mod text;
 mod write;
 
@@ -26,7 +29,7 @@ pub use write::{write, FixError, FixWritten};
 use crate::analysis::matcher::{Resolution, Verdict};
 use crate::analysis::{Analysis, CheckOptions, Context};
 use crate::graph::{Graph, Tensor};
-use crate::qparam::{self, Entry};
+use crate::qparam::{self, Entry, QDType};
 use arrays::{Data, NewArrays};
 use complete::{Addition, Array};
 use text::Edit;
@@ -111,6 +114,8 @@ pub fn plan(
     plan.text = text::apply(&q.text, &keys.edits);
     // 4: entries added, in rounds.
     add_entries(graph, analysis, options, &mut plan)?;
+    // 5: weights the target reads as their input's type, requantized.
+    requantize_weights(graph, analysis, options, &mut plan)?;
     if crate::qparam::json::parse(&plan.text).is_err() {
         return Err(FixError::Broken(q.path.clone()));
     }
@@ -356,17 +361,7 @@ fn add_entries(
     let mut propagating = options.clone();
     propagating.propagate = true;
     for _ in 0..MAX_ROUNDS {
-        let (set, problems) = q.reparse(plan.text.clone().into_bytes(), options.load.clone());
-        if problems.iter().any(|p| {
-            matches!(
-                p,
-                qparam::Problem::Syntax { .. }
-                    | qparam::Problem::NotAnObject { .. }
-                    | qparam::Problem::DuplicateKey { .. }
-            )
-        }) {
-            return Err(FixError::Broken(q.path.clone()));
-        }
+        let set = reparse(q, &plan.text, options)?;
         let ctx = Context::new(graph, &set, &propagating);
         let additions: Vec<Addition> = complete::additions(&ctx, &protected);
         if additions.is_empty() {
@@ -388,6 +383,75 @@ fn add_entries(
         edits.extend(text::append_entries(&set, &entries));
         plan.text = text::apply(&set.text, &edits);
     }
+    Ok(())
+}
+
+/// The set as the fixed text so far has it (new arrays readable).
+fn reparse(
+    q: &qparam::QParamFile,
+    text: &str,
+    options: &CheckOptions,
+) -> Result<qparam::QParamFile, FixError> {
+    let (set, problems) = q.reparse(text.to_string().into_bytes(), options.load.clone());
+    if problems.iter().any(|p| {
+        matches!(
+            p,
+            qparam::Problem::Syntax { .. }
+                | qparam::Problem::NotAnObject { .. }
+                | qparam::Problem::DuplicateKey { .. }
+        )
+    }) {
+        return Err(FixError::Broken(q.path.clone()));
+    }
+    Ok(set)
+}
+
+/// Step 5, with a target: weights it reads as their input's type (int8
+/// under uint8 activations) rewritten as uint8 where that is exact, into
+/// new npy files; the others listed with the reason.
+fn requantize_weights(
+    graph: &Graph<'_>,
+    analysis: &Analysis,
+    options: &CheckOptions,
+    plan: &mut FixPlan,
+) -> Result<(), FixError> {
+    if options.target.is_none() {
+        return Ok(());
+    }
+    let q = &analysis.qparam;
+    let set = reparse(q, &plan.text, options)?;
+    let mut propagating = options.clone();
+    propagating.propagate = true;
+    let ctx = Context::new(graph, &set, &propagating);
+    let (rewrite, left) = requantize::weights(&ctx);
+    let mut edits = Vec::new();
+    for r in rewrite {
+        let e = r.entry;
+        let (Some(d), Some(z), Some(v)) = (&e.dtype, &e.zerop, &e.value) else {
+            continue;
+        };
+        let [(zshape, zdata), (vshape, vdata)] = requantize::arrays(&r);
+        let zname = plan
+            .arrays
+            .write(&q.dir, &zshape, zdata)
+            .map_err(write_error(q))?;
+        let vname = plan
+            .arrays
+            .write(&q.dir, &vshape, vdata)
+            .map_err(write_error(q))?;
+        edits.push(text::replace_string(&d.span, QDType::U8.name()));
+        edits.push(text::replace_string(&z.span, &zname));
+        edits.push(text::replace_string(&v.span, &vname));
+        plan.fixed.push(Fixed {
+            key: e.key.clone(),
+            what: format!("{} ({zname}, {vname})", r.what),
+        });
+    }
+    plan.left.extend(left.into_iter().map(|l| Fixed {
+        key: l.key,
+        what: l.why,
+    }));
+    plan.text = text::apply(&set.text, &edits);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! zero points of the wrong type or rank. Each repair is a new npy file;
 //! the entry is pointed at it and the original file stays as it was.
 
-use crate::analysis::matcher::content::{self, Quantized};
+use crate::analysis::matcher::content::{self, Quantized, Reading};
 use crate::analysis::matcher::layout::{layout_changes, IndexMap, LayoutChange};
 use crate::graph::{Graph, Tensor};
 use crate::qparam::npy::NpyType;
@@ -97,11 +97,17 @@ fn value_repair(
         changes.push(None);
     }
     changes.extend(layout_changes(vshape, &tshape).into_iter().map(Some));
-    let fits = |c: &Option<LayoutChange>| {
-        content::sampled_steps(graph, entry, t, c.as_ref()).is_some_and(|s| s.near)
-            && content::steps(graph, entry, t, c.as_ref()).is_some_and(|s| s.near)
+    let readings = Quantized::readings(entry);
+    let fits = |q: &Quantized<'_>, c: &Option<LayoutChange>| {
+        content::sampled(graph, q, t, c.as_ref()).is_some_and(|s| s.near)
+            && content::full(graph, q, t, c.as_ref())
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.near)
     };
-    let change = changes.iter().find(|c| fits(c))?.clone();
+    let (change, q) = changes
+        .iter()
+        .find_map(|c| readings.iter().find(|q| fits(q, c)).map(|q| (c.clone(), q)))?;
     if change.is_none() && !needs_quantizing {
         return None;
     }
@@ -114,27 +120,41 @@ fn value_repair(
     // Per-channel parameters follow their axis to its place in the new
     // layout.
     let axis = match (&change, &entry.quantized_dimension, entry.scales()) {
-        (Some(c), Some(q), Some(scales)) if scales.len() > 1 => c
+        (Some(c), Some(qd), Some(scales)) if scales.len() > 1 => c
             .perm
             .iter()
-            .position(|&p| p == q.value as usize)
+            .position(|&p| p == qd.value as usize)
             .map(|a| a as u32)
-            .filter(|&a| a != q.value),
+            .filter(|&a| a != qd.value),
         _ => None,
     };
     if needs_quantizing {
-        let q = Quantized::of(entry)?;
         let floats: Vec<f64> = order
             .iter()
             .map(|&i| stored.element_f64(&raw[i * size..(i + 1) * size]))
             .collect::<Option<_>>()?;
-        let quantized: Vec<i64> = floats
-            .iter()
-            .zip(&order)
-            .map(|(&v, &i)| q.quantize(v, i, dtype))
-            .collect();
+        let (lo, hi) = dtype.range();
+        // Quantized numbers stored as floats need rounding only; real
+        // values, quantizing with the entry's own parameters.
+        let (quantized, how): (Vec<i64>, &str) = match q.reading() {
+            Reading::Dequantized => (
+                floats
+                    .iter()
+                    .map(|v| v.round().clamp(lo as f64, hi as f64) as i64)
+                    .collect(),
+                "value rounded to quantized numbers (it held them as unrounded floats)",
+            ),
+            Reading::AsIs => (
+                floats
+                    .iter()
+                    .zip(&order)
+                    .map(|(&v, &i)| q.quantize(v, i, dtype))
+                    .collect(),
+                "value quantized with the entry's own scale and zero point",
+            ),
+        };
         let what = format!(
-            "value quantized with the entry's own scale and zero point as {}{}",
+            "{how} as {}{}",
             dtype.name(),
             layout.map(|l| format!(", {l}")).unwrap_or_default()
         );

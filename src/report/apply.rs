@@ -12,7 +12,7 @@ use super::{plural, Filter, View};
 use crate::diagnostic::Severity;
 use crate::implant::Change;
 use crate::model::Written;
-use crate::plan::{Refusal, Source};
+use crate::plan::{FloatOp, Refusal, Source};
 use crate::table;
 
 /// The JSON record's version: raised when a field changes meaning or goes.
@@ -62,6 +62,7 @@ pub fn dry_run_table(changes: &[Change], inserted: &[String]) -> String {
 pub fn written_lines(
     changes: &[Change],
     inserted: &[String],
+    float_ops: &[FloatOp],
     written: &Written,
     output: &Path,
 ) -> Vec<String> {
@@ -102,6 +103,17 @@ pub fn written_lines(
             "  inserted {}: {}",
             plural(inserted.len(), "operator", "operators"),
             count(&by_operator(inserted))
+        ));
+    }
+    if !float_ops.is_empty() {
+        lines.push(format!(
+            "  {} in float for want of a quantized kernel (--fallback float): {}",
+            plural(float_ops.len(), "operator runs", "operators run"),
+            float_ops
+                .iter()
+                .map(|f| f.what.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     lines

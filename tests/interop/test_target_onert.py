@@ -496,3 +496,130 @@ def test_a_dequantized_int32_bias_is_rejected_at_load(tmp):
     assert "inserted: DEQUANTIZE tico::p_fc1_bias" in applied.stderr, applied.stderr
     res, _ = run_applied(out, inputs(fixture("mlp"), 1))
     rejected(res, "load", "OperationValidator failed at line 317")
+
+
+def one_split(dtype):
+    """A one-way SPLIT on the last axis, as an ONNX -> TF conversion puts
+    before each convolution; its output has its input's parameters."""
+    g = matrix.Graph()
+    qp = None if dtype == "float32" else matrix.QP(dtype, [0.05], [128 if dtype == "uint8" else 0])
+    axis = g.tensor("axis", [], "int32", data=3)
+    x = g.tensor("x", [1, 4, 4, 6], dtype, qp=qp)
+    y = g.tensor("y", [1, 4, 4, 6], dtype, qp=qp)
+    g.op("SPLIT", [axis, x], [y], ("SplitOptions", {"numSplits": 1}))
+    rng = np.random.default_rng(SEED)
+    if dtype == "float32":
+        xv = rng.standard_normal((1, 4, 4, 6)).astype(np.float32)
+    else:
+        lo, hi = matrix.qrange(dtype)
+        xv = rng.integers(lo, hi + 1, (1, 4, 4, 6)).astype(matrix.DTYPES[dtype][1])
+    return g.finish([x], [y]), xv
+
+
+def test_split_runs_on_uint8_only():
+    """The support table's SPLIT rows: uint8 copies the values exactly,
+    int8 has no kernel (Q801)."""
+    for dtype in ("uint8", "float32"):
+        model, x = one_split(dtype)
+        res = matrix.run_model(model, [[x]], log=False)
+        assert res["ok"], res["error"]
+        assert np.array_equal(res["outputs"][0], x), dtype
+    model, x = one_split("int8")
+    rejected(matrix.run_model(model, [[x]], log=False), "run", "Split: unsupported input type")
+
+
+def one_of(kind):
+    """One operator onert cannot run in any precision, in the precision a
+    converter writes it: SPARSE_TO_DENSE and TensorFlow's `AddV2` (as a
+    CUSTOM operator) on int64, as in an ONNX -> TF shape computation;
+    HARD_SWISH, PRELU and RESIZE_NEAREST_NEIGHBOR in float."""
+    from circle_schema.v0_10.circle.BuiltinOperator import BuiltinOperator
+    from circle_schema.v0_10.circle.Operator import OperatorT
+    from circle_schema.v0_10.circle.OperatorCode import OperatorCodeT
+    g = matrix.Graph()
+    rng = np.random.default_rng(SEED)
+    if kind == "SPARSE_TO_DENSE":
+        idx = g.tensor("indices", [1], "int64")
+        shape = g.tensor("shape", [1], "int64", data=[4])
+        vals = g.tensor("values", [1], "int64", data=[-1])
+        default = g.tensor("default", [], "int64", data=0)
+        y = g.tensor("y", [4], "int64")
+        g.op("SPARSE_TO_DENSE", [idx, shape, vals, default], [y], ("SparseToDenseOptions", {"validateIndices": False}))
+        return g.finish([idx], [y]), np.array([2], np.int64)
+    if kind == "CUSTOM":
+        a = g.tensor("a", [4], "int64")
+        b = g.tensor("b", [4], "int64", data=[1, 2, 3, 4])
+        y = g.tensor("y", [4], "int64")
+        code = OperatorCodeT()
+        code.builtinCode = code.deprecatedBuiltinCode = BuiltinOperator.CUSTOM
+        code.customCode = "AddV2"
+        code.version = 1
+        g.codes.append(code)
+        op = OperatorT()
+        op.opcodeIndex = 0
+        op.inputs, op.outputs = np.asarray([a, b], np.int32), np.asarray([y], np.int32)
+        g.ops.append(op)
+        return g.finish([a], [y]), np.ones(4, np.int64)
+    x = g.tensor("x", [1, 4, 4, 3], "float32")
+    if kind == "HARD_SWISH":
+        y = g.tensor("y", [1, 4, 4, 3], "float32")
+        g.op("HARD_SWISH", [x], [y])
+    elif kind == "PRELU":
+        alpha = g.tensor("alpha", [3], "float32", data=[0.1, 0.2, 0.3])
+        y = g.tensor("y", [1, 4, 4, 3], "float32")
+        g.op("PRELU", [x, alpha], [y])
+    else:
+        size = g.tensor("size", [2], "int32", data=[8, 8])
+        y = g.tensor("y", [1, 8, 8, 3], "float32")
+        g.op("RESIZE_NEAREST_NEIGHBOR", [x, size], [y], ("ResizeNearestNeighborOptions", {}))
+    return g.finish([x], [y]), rng.standard_normal((1, 4, 4, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind,stage,says", [
+    ("SPARSE_TO_DENSE", "load", "Unsupported operation: SPARSE_TO_DENSE"),
+    ("HARD_SWISH", "load", "Unsupported operation: HARD_SWISH"),
+    ("CUSTOM", "load", None),
+    ("PRELU", "prepare", "KernelGenerator: NYI for operation 'PReLU'"),
+    ("RESIZE_NEAREST_NEIGHBOR", "prepare", "KernelGenerator: NYI for operation 'ResizeNearestNeighbor'"),
+])
+def test_operators_onert_cannot_run_in_any_precision(kind, stage, says):
+    """The support table's rows Q811 reads: each operator alone fails,
+    whatever its parameters (a CUSTOM operator crashes the loader)."""
+    model, x = one_of(kind)
+    res = matrix.run_model(model, [[x]], log=False)
+    if says is None:
+        assert res["crash"] == "SIGSEGV" and res["stage"] == stage, res
+    else:
+        rejected(res, stage, says)
+
+
+def test_q811_the_onnxtf_story_model_cannot_run_even_in_float(tmp):
+    """Q811 on the ONNX -> TF story model, whose float model onert refuses
+    at load (SPARSE_TO_DENSE comes before the CUSTOM `AddV2` it would crash on)."""
+    qparam = tmp / "export"
+    shutil.copytree(os.path.join(FIXTURES, "story_onnxtf.torch-qparam"), qparam)
+    q_implant("check", fixture("story_onnxtf"), qparam / "qparam.json", "--fix", "--target", "onert")
+    assert check_both(fixture("story_onnxtf"), qparam / "qparam.json") == ["Q811"]
+    x = np.load(os.path.join(FIXTURES, "story_onnxtf.reference", "input_0.npy"))
+    rejected(onert(fixture("story_onnxtf"), [[x]]), "load", "Unsupported operation: SPARSE_TO_DENSE")
+
+
+@pytest.mark.parametrize("kind", ["GELU", "ELU"])
+def test_quantized_gelu_and_elu_are_refused_at_load(kind):
+    """The support table's GELU and ELU rows (Q801; with --fallback float
+    they run in float): refused at load quantized, uint8 or int8, with
+    output parameters of its own; right in float."""
+    options = ("GeluOptions", {"approximate": False}) if kind == "GELU" else None
+    for dtype in ("uint8", "int8"):
+        g = matrix.Graph()
+        x = g.tensor("x", [1, 4, 4, 3], dtype, qp=matrix.QP(dtype, [0.05], [128 if dtype == "uint8" else 0]))
+        y = g.tensor("y", [1, 4, 4, 3], dtype, qp=matrix.QP(dtype, [0.04], [100 if dtype == "uint8" else -20]))
+        g.op(kind, [x], [y], options)
+        lo, hi = matrix.qrange(dtype)
+        xq = np.random.default_rng(SEED).integers(lo, hi + 1, (1, 4, 4, 3)).astype(matrix.DTYPES[dtype][1])
+        rejected(matrix.run_model(g.finish([x], [y]), [[xq]], log=False), "load", "OperationValidator failed")
+    g = matrix.Graph()
+    x, y = g.tensor("x", [1, 4, 4, 3], "float32"), g.tensor("y", [1, 4, 4, 3], "float32")
+    g.op(kind, [x], [y], options)
+    res = matrix.run_model(g.finish([x], [y]), [[np.ones((1, 4, 4, 3), np.float32)]], log=False)
+    assert res["ok"], res["error"]

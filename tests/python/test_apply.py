@@ -64,9 +64,29 @@ def test_an_existing_output_is_kept_unless_forced(tmp_path):
     assert out.read_bytes()[4:8] == b"CIR0"
 
 
-def test_fallback_is_refused_until_it_exists(tmp_path):
+def test_the_float_fallback_writes_the_command_lines_bytes(tmp_path):
+    """The story set fixed for onert: its RELU runs in float between a
+    DEQUANTIZE and a QUANTIZE, from Python as from the command line."""
+    import shutil
+    model = os.path.join(FIXTURES, "story.circle")
+    shutil.copytree(os.path.join(FIXTURES, "story.torch-qparam"), tmp_path / "set")
+    qparam = tmp_path / "set" / "qparam.json"
+    fixed = cli("check", model, qparam, "--fix", "--target", "onert", "--fallback", "float")
+    assert fixed.returncode == 0, fixed.stdout
+    by_cli = tmp_path / "cli.circle"
+    proc = cli("apply", model, qparam, "-o", by_cli, "--target", "onert", "--fallback", "float")
+    assert proc.returncode == 0, proc.stderr
+    q_implant.apply(model, qparam, tmp_path / "py.circle", target="onert", fallback="float")
+    assert (tmp_path / "py.circle").read_bytes() == by_cli.read_bytes()
+
+
+def test_a_fallback_needs_a_target_and_a_name_it_knows(tmp_path):
     model = os.path.join(FIXTURES, "mlp.circle")
     qparam = os.path.join(FIXTURES, "mlp.qparam", "qparam.json")
-    with pytest.raises(ValueError, match="fallback"):
-        q_implant.apply(model, qparam, tmp_path / "o.circle", fallback="float")
+    with pytest.raises(ValueError, match="fallbacks are: float"):
+        q_implant.apply(model, qparam, tmp_path / "o.circle", fallback="int4")
+    with pytest.raises(q_implant.Error) as caught:
+        q_implant.apply(model, qparam, tmp_path / "o.circle", fallback="float", config=False)
+    said = cli("apply", model, qparam, "-o", tmp_path / "o.circle", "--fallback", "float", "--isolated")
+    assert str(caught.value) == said.stderr.decode().rstrip("\n")
     assert not os.listdir(tmp_path)

@@ -93,6 +93,18 @@ impl Steps {
     }
 }
 
+/// How an entry's value is read as real numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Quantized numbers: `(v − zero point) · scale`, per channel where the
+    /// entry is. Integer arrays are read only so; a float array may be too
+    /// (an exporter that re-encodes a bias as `b / s + zp` and saves it
+    /// unrounded).
+    Dequantized,
+    /// A float array taken as the real values themselves (never quantized).
+    AsIs,
+}
+
 /// An entry's value with what it takes to dequantize it.
 pub struct Quantized<'e> {
     pub npy: &'e NpyArray,
@@ -101,8 +113,7 @@ pub struct Quantized<'e> {
     /// The value's axis the scales run along (per-channel), and its stride
     /// and size there.
     channel: Option<(usize, usize)>,
-    /// A float array (never quantized): its elements are real values.
-    is_float: bool,
+    reading: Reading,
 }
 
 impl<'e> Quantized<'e> {
@@ -143,8 +154,43 @@ impl<'e> Quantized<'e> {
             scales,
             zero_points,
             channel,
-            is_float: header.dtype.is_float(),
+            reading: if header.dtype.is_float() {
+                Reading::AsIs
+            } else {
+                Reading::Dequantized
+            },
         })
+    }
+
+    /// Every way the entry's value may be read, the likelier first: an
+    /// integer array as quantized numbers; a float array as real values,
+    /// then as quantized numbers stored unrounded.
+    pub fn readings(entry: &'e Entry) -> Vec<Quantized<'e>> {
+        let Some(first) = Quantized::of(entry) else {
+            return Vec::new();
+        };
+        match first.reading {
+            Reading::Dequantized => vec![first],
+            Reading::AsIs => {
+                let second = Quantized::of(entry).map(|q| q.read_as(Reading::Dequantized));
+                std::iter::once(first).chain(second).collect()
+            }
+        }
+    }
+
+    /// The same value read another way.
+    pub fn read_as(mut self, reading: Reading) -> Self {
+        self.reading = reading;
+        self
+    }
+
+    pub fn reading(&self) -> Reading {
+        self.reading
+    }
+
+    /// Whether the value is a float array read as quantized numbers.
+    pub fn float_read_as_quantized(&self) -> bool {
+        self.reading == Reading::Dequantized && self.npy.header.dtype.is_float()
     }
 
     /// A real value quantized with the parameters of value element
@@ -164,7 +210,10 @@ impl<'e> Quantized<'e> {
 
     fn real(&self, q: f64, value_index: usize) -> (f64, f64) {
         let (s, z) = self.params(value_index);
-        (if self.is_float { q } else { (q - z) * s }, s)
+        match self.reading {
+            Reading::AsIs => (q, s),
+            Reading::Dequantized => ((q - z) * s, s),
+        }
     }
 }
 
@@ -324,13 +373,22 @@ pub fn sampled_steps(
     t: &Tensor<'_>,
     change: Option<&LayoutChange>,
 ) -> Option<Steps> {
-    let q = Quantized::of(entry)?;
+    sampled(graph, &Quantized::of(entry)?, t, change)
+}
+
+/// [`sampled_steps`] for a value read as `q` says.
+pub fn sampled(
+    graph: &Graph<'_>,
+    q: &Quantized<'_>,
+    t: &Tensor<'_>,
+    change: Option<&LayoutChange>,
+) -> Option<Steps> {
     let count = t.element_count()? as usize;
     if q.npy.header.element_count() != Some(count) {
         return None;
     }
     let map = IndexMap::new(&q.npy.header.shape, change);
-    compare_at(graph, &q, t, &map, SAMPLES).ok()
+    compare_at(graph, q, t, &map, SAMPLES).ok()
 }
 
 /// Compares `samples` positions of `t` (spread as fingerprints are) with
@@ -405,7 +463,7 @@ pub fn full(
             );
             match q.channel {
                 // One scale: the loop the compiler vectorizes.
-                None if !q.is_float => {
+                None if q.reading == Reading::Dequantized => {
                     let (s, z) = (q.scales[0], q.zero_points[0] as f64);
                     result.fold_run(&values[..n], &floats[..n], s, z);
                 }
@@ -462,6 +520,41 @@ mod tests {
         assert!(*p.last().unwrap() < 1_000_000);
         assert_eq!(p, sample_positions(1_000_000, 64));
         assert_eq!(sample_positions(5, 64), vec![0, 1, 2, 3, 4]);
+    }
+
+    /// A set of one entry whose npy files live in memory.
+    fn one_entry(value: (&str, usize, &[u8]), scale: f32, zero: i64) -> crate::qparam::QParamFile {
+        use crate::analysis::test_sets::{in_memory, npy_1d};
+        let (descr, size, bytes) = value;
+        let text = r#"{"b": {"dtype": "uint8", "scale": "s.npy", "zerop": "z.npy", "quantized_dimension": 0, "value": "v.npy"}}"#;
+        in_memory(
+            text,
+            vec![
+                ("v.npy", npy_1d(descr, size, bytes)),
+                ("s.npy", npy_1d("<f4", 4, &scale.to_le_bytes())),
+                ("z.npy", npy_1d("<i8", 8, &zero.to_le_bytes())),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_float_value_is_read_as_it_is_then_as_quantized_numbers() {
+        let floats: Vec<u8> = [10.5f32, 3.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let set = one_entry(("<f4", 4, &floats), 0.5, 3);
+        let readings = Quantized::readings(&set.entries[0]);
+        let reals: Vec<(f64, f64)> = readings.iter().map(|q| q.real(10.5, 0)).collect();
+        assert_eq!(reals, [(10.5, 0.5), ((10.5 - 3.0) * 0.5, 0.5)]);
+        assert!(!readings[0].float_read_as_quantized());
+        assert!(readings[1].float_read_as_quantized());
+        // An integer value has one reading: quantized numbers.
+        let set = one_entry(("|u1", 1, &[7, 9]), 0.5, 3);
+        let readings = Quantized::readings(&set.entries[0]);
+        assert_eq!(readings.len(), 1);
+        assert_eq!(readings[0].reading(), Reading::Dequantized);
+        assert_eq!(readings[0].real(7.0, 0), (2.0, 0.5));
     }
 
     #[test]

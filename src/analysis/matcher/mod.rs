@@ -422,7 +422,7 @@ fn order_signals(
 }
 
 /// Content: fingerprints against every constant of a fitting shape, then
-/// the survivors compared in full.
+/// the survivors compared in full, under every reading of the value.
 fn content_signals(
     graph: &Graph<'_>,
     entries: &[Entry],
@@ -459,73 +459,122 @@ fn content_signals(
                 options.push((id, Some(change.clone())));
             }
         }
-        let q = Quantized::of(entry);
-        let mut samples: HashMap<(Option<Vec<usize>>, usize), Option<ValueSample>> = HashMap::new();
-        let mut agreeing: Vec<(TensorId, Option<LayoutChange>)> = Vec::new();
-        for (id, change) in options {
-            let t = graph.tensor(id);
-            let how = change.as_ref().map_or("same shape".to_string(), |c| {
-                format!("shape {:?} after {}", t.shape, c.name)
+        let readings = Quantized::readings(entry);
+        if readings.is_empty() {
+            // Nothing can be compared: every option gets the shape's evidence.
+            for (id, change) in options {
+                board.add(i, id, SHAPE_ONLY, how_it_fits(graph, id, change.as_ref()));
+            }
+            board.comparing = None;
+            continue;
+        }
+        let agreeing = sift(graph, i, &readings, options, &mut fingerprints, board);
+        confirm(graph, i, &readings, agreeing, board);
+        board.end_comparing(i, vshape);
+    }
+}
+
+/// "same shape", or the shape after a layout change, for reasons.
+fn how_it_fits(graph: &Graph<'_>, id: TensorId, change: Option<&LayoutChange>) -> String {
+    change.map_or("same shape".to_string(), |c| {
+        format!("shape {:?} after {}", graph.tensor(id).shape, c.name)
+    })
+}
+
+/// The options whose fingerprint agrees with the value under some reading
+/// (the first that agrees, by its index in `readings`); the others are
+/// excluded, or get the shape's evidence when they cannot be compared.
+fn sift(
+    graph: &Graph<'_>,
+    i: usize,
+    readings: &[Quantized<'_>],
+    options: Vec<(TensorId, Option<LayoutChange>)>,
+    fingerprints: &mut Fingerprints,
+    board: &mut Board<'_>,
+) -> Vec<(TensorId, Option<LayoutChange>, usize)> {
+    type SampleKey = (Option<Vec<usize>>, usize, usize);
+    let mut samples: HashMap<SampleKey, Option<ValueSample>> = HashMap::new();
+    let mut agreeing = Vec::new();
+    for (id, change) in options {
+        let t = graph.tensor(id);
+        let count = t.element_count().unwrap_or(0) as usize;
+        let mut comparable = false;
+        let mut agrees = None;
+        for (r, q) in readings.iter().enumerate() {
+            let perm = change.as_ref().map(|c| c.perm.clone());
+            let sample = samples.entry((perm, count, r)).or_insert_with(|| {
+                let map = IndexMap::new(&q.npy.header.shape, change.as_ref());
+                ValueSample::new(q, &map, count)
             });
-            let Some(q) = &q else {
-                board.add(i, id, SHAPE_ONLY, how);
-                continue;
-            };
-            let count = t.element_count().unwrap_or(0) as usize;
-            let sample = samples
-                .entry((change.as_ref().map(|c| c.perm.clone()), count))
-                .or_insert_with(|| {
-                    ValueSample::new(q, &IndexMap::new(vshape, change.as_ref()), count)
-                });
             match sample
                 .as_ref()
                 .and_then(|s| fingerprints.agrees(graph, t, s))
             {
-                Some(true) => agreeing.push((id, change)),
-                Some(false) => board.exclude(i, id),
-                None => board.add(i, id, SHAPE_ONLY, how),
+                Some(true) => {
+                    agrees = Some(r);
+                    break;
+                }
+                Some(false) => comparable = true,
+                None => {}
             }
         }
-        let Some(q) = &q else {
-            // Nothing compared: every option got the shape's evidence.
-            board.comparing = None;
-            continue;
+        match agrees {
+            Some(r) => agreeing.push((id, change, r)),
+            None if comparable => board.exclude(i, id),
+            None => board.add(i, id, SHAPE_ONLY, how_it_fits(graph, id, change.as_ref())),
+        }
+    }
+    agreeing
+}
+
+/// The options whose fingerprint agreed, compared in full (up to
+/// [`CONFIRM_MAX`] of them) under the reading that agreed.
+fn confirm(
+    graph: &Graph<'_>,
+    i: usize,
+    readings: &[Quantized<'_>],
+    agreeing: Vec<(TensorId, Option<LayoutChange>, usize)>,
+    board: &mut Board<'_>,
+) {
+    for (n, (id, change, r)) in agreeing.into_iter().enumerate() {
+        let t = graph.tensor(id);
+        let q = &readings[r];
+        let how = how_it_fits(graph, id, change.as_ref());
+        // A float value that holds quantized numbers: say so, since the
+        // exporter wrote something else than it meant.
+        let read = if q.float_read_as_quantized() {
+            ", read as quantized numbers (the float value holds real / scale + zero point, unrounded)"
+        } else {
+            ""
         };
-        for (n, (id, change)) in agreeing.into_iter().enumerate() {
-            let t = graph.tensor(id);
-            let how = change.as_ref().map_or("same shape".to_string(), |c| {
-                format!("shape {:?} after {}", t.shape, c.name)
-            });
-            if n >= CONFIRM_MAX {
-                board.add(
-                    i,
-                    id,
-                    CONTENT_MATCH,
-                    format!("{how}, sampled data within tolerance"),
-                );
-                continue;
-            }
-            match content::full(graph, q, t, change.as_ref()) {
-                Ok(Some(steps)) if steps.within_tolerance() => board.add(
-                    i,
-                    id,
-                    CONTENT_MATCH,
-                    format!("{how}, data within {:.2} quantization steps", steps.max),
-                ),
-                Ok(Some(steps)) if steps.near => board.add(
-                    i,
-                    id,
-                    CONTENT_NEAR,
-                    format!(
-                        "{how}, data within {:.2} quantization steps (more than rounding gives: truncated values?)",
-                        steps.max
-                    ),
-                ),
-                Ok(Some(_)) => board.exclude(i, id),
-                _ => board.add(i, id, SHAPE_ONLY, how),
-            }
+        if n >= CONFIRM_MAX {
+            board.add(
+                i,
+                id,
+                CONTENT_MATCH,
+                format!("{how}, sampled data within tolerance{read}"),
+            );
+            continue;
         }
-        board.end_comparing(i, vshape);
+        match content::full(graph, q, t, change.as_ref()) {
+            Ok(Some(steps)) if steps.within_tolerance() => board.add(
+                i,
+                id,
+                CONTENT_MATCH,
+                format!("{how}, data within {:.2} quantization steps{read}", steps.max),
+            ),
+            Ok(Some(steps)) if steps.near => board.add(
+                i,
+                id,
+                CONTENT_NEAR,
+                format!(
+                    "{how}, data within {:.2} quantization steps (more than rounding gives: truncated values?){read}",
+                    steps.max
+                ),
+            ),
+            Ok(Some(_)) => board.exclude(i, id),
+            _ => board.add(i, id, SHAPE_ONLY, how),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::analysis::{precision, Context};
+use crate::analysis::Context;
 use crate::diagnostic::{Diagnostic, Rule, Severity};
 use crate::graph::{Subgraph, TensorId};
 use crate::model::fb::TensorType;
@@ -112,9 +112,12 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 subgraph: sg.index,
                 index,
             };
+            // A tensor only operators running in float read stays float
+            // by design (Q810 names it).
             if t.dtype != TensorType::FLOAT32
                 || ctx.by_tensor.contains_key(&id)
                 || ctx.fill_for(id).is_some()
+                || ctx.kept_float.contains(&id)
             {
                 continue;
             }
@@ -162,7 +165,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             out.push(d);
         }
     }
-    let (_, unconvertible) = precision::boundaries(ctx.graph, &ctx.quantized);
+    let (_, unconvertible) = ctx.boundaries();
     for u in unconvertible {
         let id = TensorId {
             subgraph: u.subgraph,

@@ -87,6 +87,7 @@ pub static ALL: &[&Rule] = &[
     &spec::MIXED_DTYPES,
     &spec::KEEP_INPUT_QPARAMS,
     &spec::FIXED_OUTPUT_QPARAMS,
+    &spec::BIAS_REENCODED,
     &target::onert::ONERT_NO_KERNEL,
     &target::onert::ONERT_INT16,
     &target::onert::ONERT_PER_CHANNEL,
@@ -96,6 +97,8 @@ pub static ALL: &[&Rule] = &[
     &target::onert::ONERT_MIXED_TYPES,
     &target::onert::ONERT_INT_DEQUANTIZE,
     &target::onert::ONERT_UNMEASURED,
+    &target::onert::ONERT_FLOAT_FALLBACK,
+    &target::onert::ONERT_UNSUPPORTED,
 ];
 
 /// One line per rule: code, default severity, name, summary.

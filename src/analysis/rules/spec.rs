@@ -4,7 +4,7 @@
 
 use crate::analysis::Context;
 use crate::diagnostic::{Diagnostic, Rule, Severity::Warning};
-use crate::graph::{Operator, TensorId};
+use crate::graph::{Operator, Tensor, TensorId};
 use crate::model::fb::BuiltinOperator as Op;
 use crate::qparam::{Entry, QDType};
 
@@ -162,12 +162,143 @@ A Softmax output with a calibrated scale 0.0039 and zero point 3.
 "#,
 };
 
+pub static BIAS_REENCODED: Rule = Rule {
+    code: "Q709",
+    name: "bias-reencoded",
+    severity: Warning,
+    summary: "a bias holds b / s + zp, re-encoded with another tensor's parameters, not quantized",
+    docs: r#"## What it does
+Finds a bias of Conv2D, DepthwiseConv2D, FullyConnected or TransposeConv whose `value` is a float array that equals the model's float bias once read as quantized numbers with the entry's own scale and zero point: the exporter saved `b / s + zp` (unrounded), usually with the scale and zero point of the layer's output. The name matcher finds such a key by the same reading.
+
+## Why is this bad?
+It is neither the float bias nor a quantized one: written as it is, the bytes are garbage (Q407), and rounded to the entry's uint8 type it would be clipped and scaled wrongly for the kernel, which adds the bias to an int32 accumulator whose scale is input scale × weight scale. The exporter has a bug worth fixing at the source: every bias it writes has it.
+
+## Example
+```json
+{"conv1.bias": {"dtype": "uint8", "scale": "5.npy", "zerop": "6.npy", "quantized_dimension": 0, "value": "7.npy"}}
+```
+with `5.npy` and `6.npy` the scale and zero point of `conv1`'s output, and `7.npy` float32 `b / s_out + zp_out`.
+
+## Use instead
+The spec's bias: `"dtype": "int32"`, zero point 0, scale = input scale × weight scale, `np.round(b / (s_in * s_w)).astype(np.int32)`. `check --fix` replaces the entry with it, computed from the model's float bias, and keeps the old files.
+"#,
+};
+
 const REL_TOL: f64 = 1e-4;
+
+/// A bias entry whose float value is the bias re-encoded with some
+/// tensor's parameters (`b / s + zp`, unrounded).
+pub struct Reencoded {
+    /// The operator whose bias it is (`CONV_2D #2`).
+    pub op: String,
+    /// The key of the layer's output, when the entry has its parameters.
+    pub output: Option<String>,
+    /// Whether the layer's input and weight have entries, which determine
+    /// the spec's bias (so `check --fix` can replace it).
+    pub determined: bool,
+}
+
+impl Reencoded {
+    /// How the value was saved, for messages.
+    pub fn how(&self) -> String {
+        match &self.output {
+            Some(key) => {
+                format!("b / s_out + zp_out with the scale and zero point of its output `{key}`")
+            }
+            None => "b / s + zp with the entry's own scale and zero point".to_string(),
+        }
+    }
+}
+
+/// Whether `entry`, meaning the bias tensor `t`, holds the bias re-encoded:
+/// its float value is not the float bias as it is, but is once read as
+/// quantized numbers with its own parameters.
+pub fn reencoded_bias(ctx: &Context<'_>, entry: &Entry, t: &Tensor<'_>) -> Option<Reencoded> {
+    use crate::analysis::matcher::content::{self, Quantized, Reading};
+    let sg = &ctx.graph.subgraphs[t.id.subgraph];
+    let op = t
+        .consumers
+        .iter()
+        .map(|&o| &sg.operators[o])
+        .find(|o| o.has_bias(t.id.index))?;
+    let readings = Quantized::readings(entry);
+    let [as_is, dequantized] = &readings[..] else {
+        return None;
+    };
+    let within = |q: &Quantized<'_>| {
+        content::full(ctx.graph, q, t, None)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.within_tolerance())
+    };
+    if dequantized.reading() != Reading::Dequantized || within(as_is) || !within(dequantized) {
+        return None;
+    }
+    let output = op
+        .outputs
+        .first()
+        .and_then(|&y| ctx.entry_or_probable(sg.id(y)))
+        .filter(|y| params(y) == params(entry))
+        .map(|y| y.key.clone());
+    let has_entry =
+        |slot: Option<usize>| slot.and_then(|t| ctx.entry_or_probable(sg.id(t))).is_some();
+    let determined = op
+        .layer_slots()
+        .is_some_and(|s| has_entry(op.input(s.input)) && has_entry(op.input(s.weight)));
+    Some(Reencoded {
+        op: format!("{} #{}", op.opcode, op.index),
+        output,
+        determined,
+    })
+}
+
+/// Q709: bias entries (named, or confidently matched) holding the bias
+/// re-encoded.
+fn reencoded_biases(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    for (i, entry) in ctx.qparam.entries.iter().enumerate() {
+        let (Some(value), Some(_)) = (&entry.value, &entry.dtype) else {
+            continue;
+        };
+        if !value.value.header.dtype.is_float() {
+            continue;
+        }
+        let matched = ctx.resolutions.get(i).and_then(|r| r.matched());
+        let tensor = ctx.targets[i]
+            .first()
+            .copied()
+            .or_else(|| matched.and_then(|m| ctx.graph.named(&m.name).first().copied()));
+        let Some(t) = tensor.map(|id| ctx.graph.tensor(id)) else {
+            continue;
+        };
+        let Some(r) = reencoded_bias(ctx, entry, t) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::new(
+                &BIAS_REENCODED,
+                format!(
+                    "`{}` holds the bias of {} saved as {} (unrounded {}), not quantized",
+                    entry.key,
+                    r.op,
+                    r.how(),
+                    value.value.header.dtype
+                ),
+            )
+            .key(&entry.key)
+            .tensor(t.name)
+            .field("value")
+            .at(value.span.clone())
+            .fixable_if(r.determined)
+            .help("the exporter should save the spec's bias: int32, zero point 0, scale = input scale × weight scale, np.round(b / (s_in * s_w)); `check --fix` replaces it from the model's float bias"),
+        );
+    }
+}
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for entry in &ctx.qparam.entries {
         int16_zero_points(entry, out);
     }
+    reencoded_biases(ctx, out);
     for sg in &ctx.graph.subgraphs {
         let entry = |t: Option<usize>| {
             t.and_then(|index| {

@@ -15,6 +15,9 @@ pub mod onert;
 pub mod site;
 pub mod support;
 
+use std::collections::HashSet;
+
+use crate::analysis::precision::OpId;
 use crate::analysis::{Context, Target};
 use crate::diagnostic::Diagnostic;
 
@@ -22,6 +25,22 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     match ctx.options.target {
         Some(Target::Onert) => onert::check(ctx, out),
         None => {}
+    }
+}
+
+/// The operators the context's target has no quantized kernel for, which
+/// `--fallback float` runs in float.
+pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
+    match ctx.options.target {
+        Some(Target::Onert) => onert::no_kernel_ops(ctx),
+        None => HashSet::new(),
+    }
+}
+
+/// The support table of `target`.
+pub fn support(target: Target) -> &'static support::Support {
+    match target {
+        Target::Onert => &onert::table::ONERT,
     }
 }
 

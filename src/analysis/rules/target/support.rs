@@ -92,6 +92,9 @@ pub enum Does {
     /// Reads weights of another type than its input as if they had the
     /// input's type: wrong, with no error.
     ReadsWeightsAsInputType,
+    /// Fails on the operator whatever its types, float included, at
+    /// `stage`, saying `says` (or crashing): a model with it cannot run.
+    Unsupported { stage: Stage, says: &'static str },
 }
 
 /// Where a fact was seen.
@@ -252,6 +255,14 @@ impl Support {
     ) -> Option<(Stage, &'static str)> {
         self.does(op, Some(ty)).find_map(|d| match d {
             Does::RefusesWeightZeroPoint { stage, says } => Some((stage, says)),
+            _ => None,
+        })
+    }
+
+    /// Where and how the runtime fails on `op` whatever its types.
+    pub fn unsupported(&self, op: &OpCode) -> Option<(Stage, &'static str)> {
+        self.does(op, None).find_map(|d| match d {
+            Does::Unsupported { stage, says } => Some((stage, says)),
             _ => None,
         })
     }

@@ -10,14 +10,19 @@ mod findings;
 mod matrix;
 pub mod table;
 
-use super::site::{at_entry, dtype, planned, sites, varies, Site};
+use super::site::{
+    at_entry, dtype, layer, planned, sites, varies, weight_as_uint8, Site, UINT8_SHIFT,
+};
 use super::support::{Does, Inputs, Operand, Stage};
 use crate::analysis::Context;
 use crate::diagnostic::{
     Diagnostic, Rule,
     Severity::{Error, Warning},
 };
-use crate::graph::{OpCode, TensorId};
+use std::collections::HashSet;
+
+use crate::analysis::precision::OpId;
+use crate::graph::{OpCode, Operator, Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::plan::Conversion;
 use crate::qparam::{Entry, QDType};
@@ -29,7 +34,7 @@ pub static ONERT_NO_KERNEL: Rule = Rule {
     severity: Error,
     summary: "onert has no kernel for this operator on this type",
     docs: r#"## What it does
-With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, MEAN, LOGISTIC and TANH.
+With `--target onert`, finds operators that would run quantized (on the type they read) where onert 0.1.0 has no kernel, as measured (docs/targets.md): a standalone RELU, RELU6 or LEAKY_RELU, GELU, ELU, RSQRT, SQRT, EXP, ABS, NEG, DIV, BATCH_MATMUL and STRIDED_SLICE on uint8; and on int8 also FULLY_CONNECTED, TRANSPOSE, MAX_POOL_2D, GATHER, SLICE, SPLIT, MEAN, LOGISTIC and TANH.
 
 ## Why is this bad?
 onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): unsupported data type`) or when it runs it (`FullyConnected: unsupported data type`).
@@ -38,7 +43,7 @@ onert refuses the model when it prepares it (`ElementwiseActivationLayer(ReLU): 
 An int8 set for an MLP: its FULLY_CONNECTED layers run on int8.
 
 ## Use instead
-Quantize with uint8 where onert has the uint8 kernel; fuse a standalone ReLU into the operator before it in the converter; or let the operator run in float: remove the entries of its output and of the tensors it reads and pass them to `--allow-float` (apply then inserts the DEQUANTIZE and QUANTIZE around it). Q602 names any operator before it that must run in float too, back to a layer whose weight and bias can stay float.
+Quantize with uint8 where onert has the uint8 kernel; fuse a standalone ReLU into the operator before it in the converter; or let the operator run in float: `--fallback float` (or `fallback = "float"` in q-implant.toml) does that for every operator this rule would report, and Q810 then says, as a warning, what `apply` converts around each. By hand: remove the entries of its output and of the tensors it reads and pass them to `--allow-float` (apply then inserts the DEQUANTIZE and QUANTIZE around it); Q602 names any operator before it that must run in float too, back to a layer whose weight and bias can stay float.
 "#,
 };
 
@@ -152,7 +157,7 @@ onert 0.1.0 runs such a layer and reads the weights as if they had the input's t
 `conv.weight` int8 (zero point 0) while `x`, the convolution's input, is uint8.
 
 ## Use instead
-One type for a layer's input and weights (uint8 for both, for onert).
+One type for a layer's input and weights (uint8 for both, for onert). Symmetric int8 weights (zero point 0, per tensor or per channel) are exactly uint8 weights with zero point 128, each value + 128, the same scales: `check --fix --target onert` rewrites them so, in new npy files, unless onert would then read per-channel scales as channel 0's (a FULLY_CONNECTED, Q803), which it says.
 "#,
 };
 
@@ -194,6 +199,47 @@ Run the written model on onert and compare with the float model before shipping 
 "#,
 };
 
+pub static ONERT_FLOAT_FALLBACK: Rule = Rule {
+    code: "Q810",
+    name: "onert-float-fallback",
+    severity: Warning,
+    summary: "an operator onert has no quantized kernel for runs in float (--fallback float)",
+    docs: r#"## What it does
+With `--target onert --fallback float`, names each operator onert 0.1.0 has no kernel for on the type it would read (what Q801 reports without the fallback) and says how it will run instead: in float, after a DEQUANTIZE of each quantized input and before a QUANTIZE of each quantized output, which `apply` inserts; its constants, and the activations that only such operators read (a chain of them), stay float and need no entry. A graph output stays quantized.
+
+## Why is this bad?
+It is not wrong: the model loads and runs on onert. But each such operator runs in float and costs two conversions per run, and its result is rounded to its output's parameters once more. The other target rules check what is inserted like anything else (a DEQUANTIZE of per-channel parameters, Q803; of an int32 tensor, Q808).
+
+## Example
+A standalone RELU after a TRANSPOSE (tico does not fuse it into the convolution before the TRANSPOSE), or the DIV of a Hardswish, in a uint8 set.
+
+## Use instead
+Nothing is needed for the model to run. To run it quantized end to end: fuse the activation into the operator before it in the converter, or use an operator onert has a uint8 kernel for (docs/targets.md).
+"#,
+};
+
+pub static ONERT_UNSUPPORTED: Rule = Rule {
+    code: "Q811",
+    name: "onert-unsupported-operator",
+    severity: Warning,
+    summary: "the model has an operator onert cannot run in any precision",
+    docs: r#"## What it does
+With `--target onert`, finds operators onert 0.1.0 cannot run whatever their types, float included, as measured one operator at a time (docs/targets.md): SPARSE_TO_DENSE and HARD_SWISH (refused at load: "Unsupported operation"), CUSTOM operators such as TensorFlow's `AddV2` (the loader crashes), PRELU and RESIZE_NEAREST_NEIGHBOR (no kernel at all: "KernelGenerator: NYI"). One finding per model, naming each.
+
+## Why is this bad?
+The model `apply` writes cannot run on onert, and neither can the float model: the parameters are not the problem, the converter's graph is. A warning, since `apply` can write a model that is right in every other respect (for another runtime, or once the graph is converted again).
+
+## Example
+A model converted PyTorch -> ONNX -> TensorFlow -> TFLite -> circle whose final Reshape takes its shape from a computation at run time (SHAPE, GATHER, SPARSE_TO_DENSE, a CUSTOM `AddV2`, CAST).
+
+## Use instead
+Convert without these operators: fold the shape computation into a constant (onnx-simplifier before onnx-tf does), or convert from PyTorch with tico; replace PReLU or nearest resizing in the network, or run the model on another runtime.
+"#,
+};
+
+/// How many operators a Q811 finding names before it says how many more.
+const UNSUPPORTED_NAMED: usize = 5;
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     refused_types(ctx, out);
     for site in sites(ctx) {
@@ -207,9 +253,174 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         mixed_types(ctx, &site, out);
     }
     // The conversions mixed precision inserts, worked out once for both.
-    let (conversions, _) = crate::analysis::precision::boundaries(ctx.graph, &ctx.quantized);
+    let (conversions, _) = ctx.boundaries();
     quantize_wrong(ctx, &conversions, out);
     integer_dequantize(ctx, &conversions, out);
+    float_fallback(ctx, &conversions, out);
+    unsupported(ctx, out);
+}
+
+/// Q811: the operators onert cannot run in any precision, once per model.
+fn unsupported(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let mut found = Vec::new();
+    for sg in &ctx.graph.subgraphs {
+        for op in &sg.operators {
+            if let Some((stage, says)) = ONERT.unsupported(&op.opcode) {
+                found.push(format!(
+                    "{} #{} (subgraph {}) fails at {} (`{says}`)",
+                    op.opcode,
+                    op.index,
+                    sg.index,
+                    stage.name()
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let more = found.len().saturating_sub(UNSUPPORTED_NAMED);
+    found.truncate(UNSUPPORTED_NAMED);
+    if more > 0 {
+        found.push(format!("and {more} more"));
+    }
+    out.push(
+        Diagnostic::new(
+            &ONERT_UNSUPPORTED,
+            format!(
+                "the model cannot run on onert 0.1.0 in any precision, float included: {}",
+                found.join("; ")
+            ),
+        )
+        .help("the converter's graph is the problem, not the parameters: convert without these operators (fold a shape computation into a constant, e.g. with onnx-simplifier before onnx-tf, or convert from PyTorch with tico), or run the model elsewhere"),
+    );
+}
+
+/// The type `op` would run on: its first activation input's, else its
+/// output's, as the set gives them (onert picks a kernel by the type an
+/// operator reads).
+fn kernel_type(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> Option<QDType> {
+    let reads = op
+        .inputs
+        .iter()
+        .flatten()
+        .find(|&&t| !sg.tensors[t].is_constant())
+        .and_then(|&t| planned(ctx, sg.id(t)))
+        .and_then(dtype);
+    reads.or_else(|| {
+        op.outputs
+            .first()
+            .and_then(|&y| planned(ctx, sg.id(y)))
+            .and_then(dtype)
+    })
+}
+
+/// The operators onert has no kernel for on the type they would read
+/// (what Q801 reports), among those whose activation inputs are all
+/// quantized: with `--fallback float` they run in float. Whether their
+/// constants have entries does not matter: they stay float.
+pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
+    let mut forced = HashSet::new();
+    for sg in &ctx.graph.subgraphs {
+        for op in &sg.operators {
+            let activations: Vec<usize> = op
+                .inputs
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|&t| {
+                    sg.tensors[t].dtype == TensorType::FLOAT32 && !sg.tensors[t].is_constant()
+                })
+                .collect();
+            if activations.is_empty()
+                || !activations
+                    .iter()
+                    .all(|&t| ctx.quantized.contains(&sg.id(t)))
+            {
+                continue;
+            }
+            let no_kernel = kernel_type(ctx, sg, op)
+                .is_some_and(|ty| ONERT.no_kernel(&op.opcode, ty).is_some());
+            if no_kernel {
+                forced.insert((sg.index, op.index));
+            }
+        }
+    }
+    forced
+}
+
+/// Q810: each operator that runs in float for want of a kernel, with what
+/// is converted around it and what stays float.
+fn float_fallback(ctx: &Context<'_>, conversions: &[Conversion], out: &mut Vec<Diagnostic>) {
+    let mut ops: Vec<OpId> = ctx.float_ops.iter().copied().collect();
+    ops.sort_unstable();
+    for (si, oi) in ops {
+        let sg = &ctx.graph.subgraphs[si];
+        let op = &sg.operators[oi];
+        let Some(ty) = kernel_type(ctx, sg, op) else {
+            continue;
+        };
+        let Some((stage, says)) = ONERT.no_kernel(&op.opcode, ty) else {
+            continue;
+        };
+        let name = |t: usize| format!("`{}`", sg.tensors[t].name);
+        let mut how = Vec::new();
+        for c in conversions {
+            match *c {
+                Conversion::DequantizeInput {
+                    subgraph,
+                    op,
+                    tensor,
+                } if (subgraph, op) == (si, oi) => {
+                    how.push(format!("a DEQUANTIZE of {} before it", name(tensor)));
+                }
+                Conversion::QuantizeOutput {
+                    subgraph,
+                    op,
+                    tensor,
+                } if (subgraph, op) == (si, oi) => {
+                    how.push(format!("a QUANTIZE into {} after it", name(tensor)));
+                }
+                _ => {}
+            }
+        }
+        let kept: Vec<String> = op
+            .inputs
+            .iter()
+            .flatten()
+            .chain(&op.outputs)
+            .filter(|&&t| ctx.kept_float.contains(&sg.id(t)))
+            .map(|&t| name(t))
+            .collect();
+        if !kept.is_empty() {
+            how.push(format!("{} float", kept.join(", ")));
+        }
+        let what = format!("{} #{oi} (subgraph {si})", op.opcode);
+        let output = op.outputs.first().copied();
+        let entry = output.and_then(|y| planned(ctx, sg.id(y))).or_else(|| {
+            op.inputs
+                .iter()
+                .flatten()
+                .find_map(|&t| planned(ctx, sg.id(t)))
+        });
+        out.push(
+            at_entry(
+                Diagnostic::new(
+                    &ONERT_FLOAT_FALLBACK,
+                    format!(
+                        "{what} runs in float (--fallback float): onert 0.1.0 has no {} kernel for it (it rejects it at {}: {says}); apply inserts {}",
+                        ty.name(),
+                        stage.name(),
+                        how.join("; ")
+                    ),
+                ),
+                entry,
+                "dtype",
+            )
+            .tensor(output.map_or("", |y| sg.tensors[y].name))
+            .help("nothing is needed for the model to run; to keep it quantized end to end, fuse the operator into the one before it in the converter, or use one onert has a kernel for (docs/targets.md)"),
+        );
+    }
 }
 
 /// Q802: entries of a type onert refuses whatever the operator, once.
@@ -257,7 +468,7 @@ fn no_kernel(site: &Site<'_>, kernel_type: QDType, out: &mut Vec<Diagnostic>) {
     } = *site;
     let out_name = sg.tensors[output].name;
     if let Some((stage, says)) = ONERT.no_kernel(&op.opcode, kernel_type) {
-        let float = format!("let it run in float: remove the entries of `{out_name}` and of the tensors {} reads, and pass them to --allow-float (Q602 then names any operator before it that must run in float too; --propagate refills copies)", op.opcode);
+        let float = format!("let it run in float: `--fallback float` does that for every operator onert has no kernel for (apply converts around it; Q810 says how), or by hand remove the entries of `{out_name}` and of the tensors {} reads and pass them to --allow-float", op.opcode);
         let help = if op.opcode.is(Op::RELU) || op.opcode.is(Op::RELU6) {
             format!("fuse the activation into the operator before it in the converter, or {float}")
         } else if kernel_type == QDType::I8 && ONERT.no_kernel(&op.opcode, QDType::U8).is_none() {
@@ -281,7 +492,11 @@ fn no_kernel(site: &Site<'_>, kernel_type: QDType, out: &mut Vec<Diagnostic>) {
             .tensor(out_name)
             .help(help),
         );
-    } else if !ONERT.runs_right(&op.opcode, kernel_type) && !ONERT.refuses_type(kernel_type) {
+    } else if !ONERT.runs_right(&op.opcode, kernel_type)
+        && !ONERT.refuses_type(kernel_type)
+        // Q811 says it runs in no precision at all.
+        && ONERT.unsupported(&op.opcode).is_none()
+    {
         out.push(
             at_entry(
                 Diagnostic::new(
@@ -601,16 +816,11 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     let Site {
         sg, op, ref what, ..
     } = *site;
-    let Some(slots) = op.layer_slots() else {
+    let Some(layer) = layer(ctx, sg, op) else {
         return;
     };
-    let entry = |slot| op.input(slot).and_then(|t| planned(ctx, sg.id(t)));
-    let (Some(x), Some(w)) = (entry(slots.input), entry(slots.weight)) else {
-        return;
-    };
-    let (Some(xt), Some(wt)) = (dtype(x), dtype(w)) else {
-        return;
-    };
+    let (x, w) = (layer.input, layer.weight);
+    let (xt, wt) = (layer.input_type, layer.weight_type);
     // A type onert refuses whatever the weights is Q802's.
     if xt == wt
         || ONERT.refuses_type(xt)
@@ -619,6 +829,16 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
+    // Symmetric int8 under uint8 is exactly uint8 with zero point 128:
+    // `check --fix --target onert` rewrites it, its own entry only.
+    let rewrite = ((xt, wt) == (QDType::U8, QDType::I8) && layer.own_entry)
+        .then(|| weight_as_uint8(op, w, &ONERT));
+    let exact = matches!(rewrite, Some(Ok(())));
+    let help = match rewrite {
+        Some(Ok(())) => format!("quantize `{}` as uint8 too: `check --fix --target onert` rewrites it exactly (zero point {UINT8_SHIFT}, each value + {UINT8_SHIFT}, the same scales)", w.key),
+        Some(Err(why)) => format!("quantize `{}` as {} too (`check --fix` cannot: {why})", w.key, xt.name()),
+        None => format!("quantize `{}` as {} too", w.key, xt.name()),
+    };
     out.push(
         at_entry(
             Diagnostic::new(
@@ -635,8 +855,9 @@ fn mixed_types(ctx: &Context<'_>, site: &Site<'_>, out: &mut Vec<Diagnostic>) {
             Some(w),
             "dtype",
         )
-        .tensor(op.input(slots.weight).map_or("", |t| sg.tensors[t].name))
-        .help(format!("quantize `{}` as {} too", w.key, xt.name())),
+        .tensor(sg.tensors[layer.weight_tensor].name)
+        .fixable_if(exact)
+        .help(help),
     );
 }
 
@@ -722,7 +943,9 @@ mod tests {
                 Does::IgnoresPerChannel(Operand::Weight | Operand::Constant)
             )
         });
+        let unsupported = named(|f| matches!(f.does, Does::Unsupported { .. }));
         for (rule, ops) in [
+            (&ONERT_UNSUPPORTED, unsupported),
             (&ONERT_NO_KERNEL, no_kernel),
             (&ONERT_REQUANTIZING_COPY, copies),
             (&ONERT_PER_CHANNEL, per_channel),

@@ -25,6 +25,21 @@ pub static ONERT: Support = Support {
 const BY_HAND: Evidence =
     Outside("one operator on onert, outside the matrix (the check side is in tests/target.rs)");
 
+/// SPLIT alone on onert, uint8 and int8.
+const SPLIT_RUN: Evidence = Outside(
+    "one SPLIT on onert: tests/interop/test_target_onert.py::test_split_runs_on_uint8_only",
+);
+
+/// GELU and ELU alone on onert, quantized and in float.
+const QUANTIZED_ACTIVATION: Evidence = Outside(
+    "one operator on onert: tests/interop/test_target_onert.py::test_quantized_gelu_and_elu_are_refused_at_load",
+);
+
+/// An operator alone, in float, on onert.
+const CANNOT_RUN: Evidence = Outside(
+    "one operator on onert, in float: tests/interop/test_target_onert.py::test_operators_onert_cannot_run_in_any_precision",
+);
+
 const VALIDATOR: &str = "OperationValidator failed";
 const RELU_KERNEL: &str = "ElementwiseActivationLayer(ReLU): unsupported data type";
 const BOTH: &[QDType] = &[U8, I8];
@@ -200,6 +215,56 @@ const FACTS: &[Fact] = &[
         BY_HAND,
     ),
     Fact::on(Op::SLICE, &[I8], no_kernel(Run, "Slice: unsupported data type"), BY_HAND),
+    // Activations tico keeps as they are (GELU in transformers, ELU in a
+    // 1-D net): refused quantized when the model loads; they run in float.
+    Fact::on(Op::GELU, BOTH, no_kernel(Load, VALIDATOR), QUANTIZED_ACTIVATION),
+    Fact::on(Op::ELU, BOTH, no_kernel(Load, VALIDATOR), QUANTIZED_ACTIVATION),
+    // The one-way SPLIT an ONNX -> TF conversion puts before each
+    // convolution.
+    Fact::on(Op::SPLIT, &[U8], RunsRight, SPLIT_RUN),
+    Fact::on(Op::SPLIT, &[I8], no_kernel(Run, "Split: unsupported input type"), SPLIT_RUN),
+    // Operators onert cannot run in any precision, float included: a model
+    // with one does not run, however it is quantized.
+    Fact::every_type(
+        Op::SPARSE_TO_DENSE,
+        Unsupported {
+            stage: Load,
+            says: "Unsupported operation: SPARSE_TO_DENSE",
+        },
+        CANNOT_RUN,
+    ),
+    Fact::every_type(
+        Op::CUSTOM,
+        Unsupported {
+            stage: Load,
+            says: "the loader crashes (SIGSEGV)",
+        },
+        Outside("one CUSTOM operator (TensorFlow's `AddV2` on int64, as an ONNX -> TF conversion leaves it) on onert; other custom codes taken to fare the same: tests/interop/test_target_onert.py::test_operators_onert_cannot_run_in_any_precision"),
+    ),
+    Fact::every_type(
+        Op::HARD_SWISH,
+        Unsupported {
+            stage: Load,
+            says: "Unsupported operation: HARD_SWISH",
+        },
+        CANNOT_RUN,
+    ),
+    Fact::every_type(
+        Op::PRELU,
+        Unsupported {
+            stage: Prepare,
+            says: "KernelGenerator: NYI for operation 'PReLU'",
+        },
+        CANNOT_RUN,
+    ),
+    Fact::every_type(
+        Op::RESIZE_NEAREST_NEIGHBOR,
+        Unsupported {
+            stage: Prepare,
+            says: "KernelGenerator: NYI for operation 'ResizeNearestNeighbor'",
+        },
+        CANNOT_RUN,
+    ),
     // The DEQUANTIZE mixed precision inserts for a bias that keeps its
     // entry while its layer runs in float.
     Fact::on(
@@ -377,6 +442,7 @@ mod tests {
                 cell.verdict == "wrong" && cell.matches.iter().any(|m| m == BYTES_COPIED)
             }
             ComputesWrong(_) | ReadsWeightsAsInputType => cell.verdict == "wrong",
+            Unsupported { stage, says } => cell.verdict == rejected_at(stage) && cell.says(says),
         };
         let op_fits = fact
             .op

@@ -7,6 +7,7 @@ use crate::analysis::rules::target::onert::table::ONERT;
 use crate::analysis::rules::target::onert::{
     ONERT_INT16, ONERT_INT8_QUANTIZE, ONERT_INT8_WEIGHT_ZERO_POINT, ONERT_INT_DEQUANTIZE,
     ONERT_MIXED_TYPES, ONERT_NO_KERNEL, ONERT_PER_CHANNEL, ONERT_REQUANTIZING_COPY,
+    ONERT_UNSUPPORTED,
 };
 use crate::analysis::rules::target::support::{Does, Fact, Inputs, Operand};
 use crate::diagnostic::Rule;
@@ -111,5 +112,6 @@ pub(super) fn rule_of(f: &Fact) -> Option<&'static Rule> {
         Does::ComputesWrong(_) => &ONERT_INT8_QUANTIZE,
         Does::RefusesWeightZeroPoint { .. } => &ONERT_INT8_WEIGHT_ZERO_POINT,
         Does::ReadsWeightsAsInputType => &ONERT_MIXED_TYPES,
+        Does::Unsupported { .. } => &ONERT_UNSUPPORTED,
     })
 }

@@ -64,6 +64,10 @@ pub(super) fn does_text(d: Does) -> String {
         Does::ReadsWeightsAsInputType => {
             "reads weights of another type than its input as the input's type".into()
         }
+        Does::Unsupported { stage, says } => format!(
+            "cannot run it in any precision, float included: fails at {} (`{says}`)",
+            stage.name()
+        ),
     }
 }
 
