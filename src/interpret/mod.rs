@@ -19,6 +19,7 @@
 pub mod constants;
 pub mod error;
 pub mod gemm;
+pub mod integer;
 pub mod kernels;
 pub mod quant;
 pub mod schedule;
@@ -28,5 +29,5 @@ pub mod value;
 pub use error::{InterpretError, KernelError, Site};
 pub use quant::Params;
 pub use schedule::Schedule;
-pub use session::{Options, Outputs, Session, SkipReason, Skipped, State, Step};
+pub use session::{Arithmetic, Options, Outputs, Session, SkipReason, Skipped, State, Step};
 pub use value::{Data, Kind, Tensor};

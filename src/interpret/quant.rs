@@ -128,6 +128,42 @@ impl Params {
         Ok(())
     }
 
+    /// The integers behind real values on this grid, `round(x / scale) +
+    /// zero_point` clamped to the range: exactly the `q` that
+    /// [`Params::dequantize`] or [`Params::fake_quantize`] gave `x` from,
+    /// for integers below 2^23 in magnitude (float32's exact range, with
+    /// room for the division's rounding). NaN gives the zero point.
+    pub fn integers(&self, shape: &[usize], data: &[f32]) -> Result<Vec<i32>, ParamsError> {
+        let (inner, channels) = self.layout(shape)?;
+        let mut out = Vec::with_capacity(data.len());
+        if inner == 0 {
+            return Ok(out);
+        }
+        let (lo, hi) = (self.qmin as f64, self.qmax as f64);
+        for (i, chunk) in data.chunks(inner).enumerate() {
+            let (s, z) = self.pair(i % channels);
+            let (s, z) = (f64::from(s), z as f64);
+            out.extend(chunk.iter().map(|&x| {
+                let q = (f64::from(x) / s).round() + z;
+                if q.is_nan() {
+                    z as i32
+                } else {
+                    q.clamp(lo, hi) as i32
+                }
+            }));
+        }
+        Ok(out)
+    }
+
+    /// The first scale and zero point: the only ones a per-tensor kernel
+    /// reads, whatever the granularity.
+    pub fn first(&self) -> (f32, i64) {
+        (
+            self.scale.first().copied().unwrap_or(0.0),
+            self.zero_point.first().copied().unwrap_or(0),
+        )
+    }
+
     /// Real values of integer data: `scale * (q - zero_point)`.
     pub fn dequantize(&self, shape: &[usize], q: &[i64]) -> Result<Vec<f32>, ParamsError> {
         let (inner, channels) = self.layout(shape)?;

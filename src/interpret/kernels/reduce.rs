@@ -28,7 +28,10 @@ fn which(code: &OpCode) -> Result<Reduce, KernelError> {
 }
 
 /// Which dimensions are reduced, and the output shape.
-fn plan(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Vec<bool>, Vec<usize>), KernelError> {
+pub(crate) fn plan(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(Vec<bool>, Vec<usize>), KernelError> {
     which(&ctx.opcode)?;
     let x = &inputs.get(0)?.shape;
     let keep = ctx
@@ -138,7 +141,7 @@ fn int_fold(
 
 /// Folds every element of `x` (of `shape`) into the output element it
 /// reduces to.
-fn fold<T: Copy, A: Copy>(
+pub(crate) fn fold<T: Copy, A: Copy>(
     x: &[T],
     shape: &[usize],
     reduced: &[bool],
