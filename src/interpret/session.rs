@@ -600,7 +600,7 @@ impl<'a> Session<'a> {
         op: &Operator,
         ctx: &OpContext,
         kernel: super::kernels::Kernel,
-        integer: Option<(&integer::Plan, &[Option<Vec<i32>>])>,
+        integer: Option<(&integer::Plan, &[Option<integer::Constant>])>,
         s: usize,
     ) -> Result<Result<Vec<Tensor>, SkipReason>, InterpretError> {
         let list: Vec<Option<&Tensor>> = op
@@ -637,8 +637,10 @@ impl<'a> Session<'a> {
             self.sg.tensors[first].name,
         )?;
         let outs = match integer {
-            Some((plan, constants)) => self.eval_integer(op, ctx, &inputs, &specs, plan, constants),
-            None => (kernel.eval)(ctx, &inputs, &specs),
+            Some((plan, constants)) if !plan.float_kernel => {
+                self.eval_integer(op, ctx, &inputs, &specs, plan, constants)
+            }
+            _ => (kernel.eval)(ctx, &inputs, &specs),
         };
         let outs = match outs {
             Ok(outs) => outs,
@@ -663,7 +665,8 @@ impl<'a> Session<'a> {
                     spec.shape
                 )))));
             }
-            // An integer kernel's outputs are on their grid already.
+            // An integer kernel's outputs are on their grid already, and so
+            // are values moved between tensors of equal parameters.
             if integer.is_some() {
                 continue;
             }

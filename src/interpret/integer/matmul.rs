@@ -57,11 +57,6 @@ pub fn accumulate_product(
     }
 }
 
-/// The largest magnitude among integer-valued floats.
-pub fn max_abs(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |m, &x| m.max(x.abs()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,22 +18,25 @@
 //! - `elementwise`: ADD, SUB, MUL;
 //! - `pool`: AVERAGE_POOL_2D, MAX_POOL_2D, MEAN;
 //! - `rescale`: CONCATENATION, QUANTIZE;
+//! - `movement`: RESHAPE, TRANSPOSE, PAD and the other operators that move
+//!   values;
 //! - `table`: LOGISTIC, TANH, SOFTMAX.
 
 mod elementwise;
 pub mod fixed_point;
 mod matmul;
+mod movement;
 mod output;
 mod pool;
 mod rescale;
 mod table;
 mod weighted;
 
-use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use super::error::KernelError;
 use super::kernels::{Inputs, OpContext, OutSpec};
-use super::quant::Params;
+use super::quant::{round_half_away, Params};
 use super::value::{Data, Tensor};
 use crate::graph::OpCode;
 use crate::model::fb::BuiltinOperator as Op;
@@ -53,9 +56,10 @@ pub enum Role {
     Activation,
     /// A value of either 8-bit type (QUANTIZE's input).
     AnyEightBit,
-    /// Weights of the output's 8-bit type, per tensor or per channel along
-    /// `axis`.
-    Weights { axis: usize },
+    /// Weights of the output's 8-bit type, with the output channels along
+    /// `axis`; read per channel, or (a per-tensor kernel) with channel 0's
+    /// parameters.
+    Weights { axis: usize, per_channel: bool },
     /// An int32 bias, which may be omitted.
     Bias,
     /// Not a quantized value (axes, shapes).
@@ -72,19 +76,111 @@ pub enum Given<'a> {
     Quantized(&'a Params),
 }
 
-/// One input as an integer kernel sees it: its integers and parameters.
-pub struct Operand<'a> {
-    pub shape: &'a [usize],
-    pub q: Cow<'a, [i32]>,
-    pub params: &'a Params,
+/// Weights as a weighted kernel multiplies them: `q - z` (per channel or
+/// channel 0's), as integers and as floats for the GEMM, and the largest
+/// magnitude among them.
+#[derive(Clone, Debug)]
+pub struct Levels {
+    pub ints: Vec<i32>,
+    pub floats: Vec<f32>,
+    pub max: f32,
 }
 
-impl Operand<'_> {
+impl Levels {
+    pub fn new(ints: Vec<i32>) -> Levels {
+        let floats: Vec<f32> = ints.iter().map(|&q| q as f32).collect();
+        let max = floats.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+        Levels { ints, floats, max }
+    }
+}
+
+/// A constant input's integers, and its levels when it is a weight:
+/// worked out once for all samples.
+#[derive(Clone, Debug)]
+pub struct Constant {
+    pub q: Vec<i32>,
+    pub levels: Option<Levels>,
+}
+
+/// One input as an integer kernel sees it: its real values and
+/// parameters, and its integers worked out when first asked for (once
+/// for all samples for a constant, with its levels if it is a weight).
+pub struct Operand<'a> {
+    pub shape: &'a [usize],
+    pub params: &'a Params,
+    real: &'a [f32],
+    constant: Option<&'a Constant>,
+    q: OnceCell<Vec<i32>>,
+}
+
+impl<'a> Operand<'a> {
+    /// An operand of real values on the grid of `params`.
+    pub fn new(shape: &'a [usize], real: &'a [f32], params: &'a Params) -> Operand<'a> {
+        Operand {
+            shape,
+            params,
+            real,
+            constant: None,
+            q: OnceCell::new(),
+        }
+    }
+
+    /// An operand whose integers are known.
+    fn known(shape: &'a [usize], params: &'a Params, q: Vec<i32>) -> Operand<'a> {
+        Operand {
+            shape,
+            params,
+            real: &[],
+            constant: None,
+            q: OnceCell::from(q),
+        }
+    }
+
+    /// Its integers.
+    pub fn q(&self) -> Result<&[i32], KernelError> {
+        if let Some(c) = self.constant {
+            return Ok(&c.q);
+        }
+        if let Some(q) = self.q.get() {
+            return Ok(q);
+        }
+        let q = self
+            .params
+            .integers(self.shape, self.real)
+            .map_err(|e| KernelError::Invalid(format!("quantization parameters: {e}")))?;
+        Ok(self.q.get_or_init(|| q))
+    }
+
+    /// A constant weight's levels, worked out once.
+    pub fn weight_levels(&self) -> Option<&'a Levels> {
+        self.constant.and_then(|c| c.levels.as_ref())
+    }
+
     /// `q - z` with the first zero point: what a per-tensor kernel adds to
     /// a product or a sum.
-    pub fn levels(&self) -> Vec<i32> {
+    pub fn levels(&self) -> Result<Vec<i32>, KernelError> {
         let z = self.params.first().1 as i32;
-        self.q.iter().map(|&q| q - z).collect()
+        Ok(self.q()?.iter().map(|&q| q - z).collect())
+    }
+
+    /// [`Operand::levels`] as floats, for a GEMM, and their largest
+    /// magnitude; straight from the real values when there are some.
+    pub fn float_levels(&self) -> Result<(Vec<f32>, f32), KernelError> {
+        let (s, z) = self.params.first();
+        let direct =
+            self.constant.is_none() && self.q.get().is_none() && self.params.scale.len() == 1;
+        let v: Vec<f32> = if direct {
+            let (z, lo, hi) = (z as f32, self.params.qmin as f32, self.params.qmax as f32);
+            self.real
+                .iter()
+                .map(|&x| (round_half_away(x / s) + z).max(lo).min(hi) - z)
+                .collect()
+        } else {
+            let z = z as i32;
+            self.q()?.iter().map(|&q| (q - z) as f32).collect()
+        };
+        let max = v.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+        Ok((v, max))
     }
 }
 
@@ -122,12 +218,37 @@ pub type EvalFn = fn(&Call<'_>) -> Result<Vec<i32>, KernelError>;
 pub struct Plan {
     pub eval: EvalFn,
     pub roles: Vec<Role>,
+    /// The float kernel gives the same values exactly (an operator that
+    /// moves values between tensors of equal parameters): the session may
+    /// run it instead, and leave its outputs as they are.
+    pub float_kernel: bool,
 }
 
 impl Plan {
     /// Whether the kernel reads input `i` as integers.
     pub fn reads(&self, i: usize) -> bool {
         self.roles.get(i).is_some_and(|&r| r != Role::Other)
+    }
+
+    /// Constant input `i` (of `shape`, with `params`) as the kernel reads
+    /// it, given its integers and the output's parameters.
+    pub fn constant(
+        &self,
+        i: usize,
+        shape: &[usize],
+        q: Vec<i32>,
+        params: &Params,
+        out: &Params,
+    ) -> Constant {
+        let Some(&Role::Weights { axis, per_channel }) = self.roles.get(i) else {
+            return Constant { q, levels: None };
+        };
+        let w = Operand::known(shape, params, q);
+        let levels = weighted::weight_levels(&w, axis, per_channel, out).ok();
+        Constant {
+            q: w.q.into_inner().unwrap_or_default(),
+            levels: levels.map(Levels::new),
+        }
     }
 }
 
@@ -141,6 +262,8 @@ struct Entry {
     eval: EvalFn,
     roles: Vec<Role>,
     accepts: AcceptsFn,
+    /// It moves values without computing.
+    moves: bool,
 }
 
 fn any(_: &[&Params], _: &Params) -> bool {
@@ -164,9 +287,32 @@ fn entry(ctx: &OpContext, inputs: usize) -> Option<Entry> {
         return None;
     };
     let (eval, roles, accepts): (EvalFn, Vec<Role>, AcceptsFn) = match op {
-        Op::CONV_2D => (weighted::conv, vec![A, W { axis: 0 }, B], any),
-        Op::DEPTHWISE_CONV_2D => (weighted::depthwise, vec![A, W { axis: 3 }, B], any),
-        Op::FULLY_CONNECTED => (weighted::fully_connected, vec![A, W { axis: 0 }, B], any),
+        Op::CONV_2D => (
+            weighted::conv,
+            vec![
+                A,
+                W {
+                    axis: 0,
+                    per_channel: true,
+                },
+                B,
+            ],
+            any,
+        ),
+        Op::DEPTHWISE_CONV_2D => {
+            let w = W {
+                axis: 3,
+                per_channel: true,
+            };
+            (weighted::depthwise, vec![A, w, B], any)
+        }
+        Op::FULLY_CONNECTED => {
+            let w = W {
+                axis: 0,
+                per_channel: false,
+            };
+            (weighted::fully_connected, vec![A, w, B], any)
+        }
         Op::ADD | Op::SUB => (elementwise::add, vec![A, A], any),
         Op::MUL => (elementwise::mul, vec![A, A], any),
         Op::AVERAGE_POOL_2D | Op::MAX_POOL_2D => (pool::pool, vec![A], any),
@@ -174,6 +320,13 @@ fn entry(ctx: &OpContext, inputs: usize) -> Option<Entry> {
         Op::CONCATENATION => (rescale::concat, vec![A; inputs], concatenable),
         Op::QUANTIZE => (rescale::requantize, vec![Role::AnyEightBit], any),
         Op::LOGISTIC | Op::TANH => (table::activation, vec![A], uint8_only),
+        Op::RESHAPE | Op::EXPAND_DIMS | Op::TRANSPOSE | Op::PAD | Op::MIRROR_PAD | Op::GATHER => {
+            (movement::copy, vec![A, Other], any)
+        }
+        Op::SQUEEZE => (movement::copy, vec![A], any),
+        Op::PADV2 => (movement::copy, vec![A, Other, A], any),
+        Op::SLICE => (movement::copy, vec![A, Other, Other], any),
+        Op::STRIDED_SLICE => (movement::copy, vec![A, Other, Other, Other], any),
         Op::SOFTMAX => (table::softmax, vec![A], any),
         _ => return None,
     };
@@ -181,6 +334,19 @@ fn entry(ctx: &OpContext, inputs: usize) -> Option<Entry> {
         eval,
         roles,
         accepts,
+        moves: matches!(
+            op,
+            Op::RESHAPE
+                | Op::EXPAND_DIMS
+                | Op::TRANSPOSE
+                | Op::PAD
+                | Op::MIRROR_PAD
+                | Op::GATHER
+                | Op::SQUEEZE
+                | Op::PADV2
+                | Op::SLICE
+                | Op::STRIDED_SLICE
+        ),
     })
 }
 
@@ -225,9 +391,11 @@ pub fn plan(ctx: &OpContext, inputs: &[Given<'_>], outputs: &[Option<&Params>]) 
             return None;
         }
     }
+    let float_kernel = e.moves && activations.iter().all(|p| p.first() == out.first());
     (e.accepts)(&activations, out).then_some(Plan {
         eval: e.eval,
         roles: e.roles,
+        float_kernel,
     })
 }
 
@@ -239,7 +407,7 @@ pub fn run(
     ctx: &OpContext,
     inputs: &Inputs<'_>,
     params: &[Option<&Params>],
-    constants: &[Option<Vec<i32>>],
+    constants: &[Option<Constant>],
     out: &Params,
     spec: &OutSpec,
 ) -> Result<Tensor, KernelError> {
@@ -249,15 +417,15 @@ pub fn run(
             operands.push(None);
             continue;
         };
-        let q = match constants.get(i).and_then(Option::as_ref) {
-            Some(q) => Cow::Borrowed(q.as_slice()),
-            None => Cow::Owned(integers(p, t)?),
-        };
-        operands.push(Some(Operand {
-            shape: &t.shape,
-            q,
-            params: p,
-        }));
+        let real = t.as_f32().ok_or_else(|| {
+            KernelError::Unsupported(format!(
+                "a quantized input holds {} values where real values were expected",
+                t.kind()
+            ))
+        })?;
+        let mut operand = Operand::new(&t.shape, real, p);
+        operand.constant = constants.get(i).and_then(Option::as_ref);
+        operands.push(Some(operand));
     }
     let call = Call {
         ctx,

@@ -36,6 +36,12 @@ pub fn requantize(
     zero: i32,
     (lo, hi): (i32, i32),
 ) -> Vec<i32> {
+    if let [k] = multipliers {
+        return acc
+            .iter()
+            .map(|&a| k.apply(a).wrapping_add(zero).clamp(lo, hi))
+            .collect();
+    }
     let m = multipliers.len().max(1);
     let mut out = Vec::with_capacity(acc.len());
     for row in acc.chunks(m) {

@@ -18,12 +18,13 @@ pub fn pool(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let max = call.ctx.opcode.is(Op::MAX_POOL_2D);
     let (lo, hi) = activation_range(call.ctx.activation, call.out)?;
     let c = g.shape[3];
+    let q = x.q()?;
     let mut out = vec![0; call.spec.len()];
     let mut acc = vec![0i32; c];
     pool::windows(&g, |at, cells| {
         acc.fill(if max { i32::MIN } else { 0 });
         for &from in cells {
-            let row = &x.q[from..from + c];
+            let row = &q[from..from + c];
             if max {
                 acc.iter_mut().zip(row).for_each(|(a, &v)| *a = (*a).max(v));
             } else {
@@ -63,7 +64,7 @@ pub fn mean(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
         .filter(|(_, &r)| r)
         .map(|(&d, _)| d)
         .product();
-    let sums = reduce::fold(&x.q, x.shape, &reduced, call.spec.len(), 0i32, |a, q| {
+    let sums = reduce::fold(x.q()?, x.shape, &reduced, call.spec.len(), 0i32, |a, q| {
         a.wrapping_add(q)
     });
     let ((s_in, z_in), (s_out, z_out)) = (x.params.first(), call.out.first());

@@ -13,17 +13,18 @@ use super::fixed_point::Multiplier;
 use super::{Call, Operand};
 
 /// One input's integers carried to the output's parameters.
-fn carried(x: &Operand<'_>, call: &Call<'_>) -> Vec<i32> {
+fn carried(x: &Operand<'_>, call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let ((s_in, z_in), (s_out, z_out)) = (x.params.first(), call.out.first());
     if (s_in, z_in) == (s_out, z_out) {
-        return x.q.to_vec();
+        return Ok(x.q()?.to_vec());
     }
     let scale = s_in * (1.0 / s_out);
     let bias = -(z_in as f32) * scale;
     let (lo, hi) = (call.out.qmin as i32, call.out.qmax as i32);
-    x.q.iter()
+    Ok(x.q()?
+        .iter()
         .map(|&q| (((q as f32) * scale + bias).round() as i32 + z_out as i32).clamp(lo, hi))
-        .collect()
+        .collect())
 }
 
 pub fn concat(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
@@ -31,7 +32,7 @@ pub fn concat(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let parts: Vec<(Vec<i32>, usize)> = (0..call.inputs.len())
         .map(|i| {
             let x = call.operand(i)?;
-            Ok((carried(x, call), x.shape[axis]))
+            Ok((carried(x, call)?, x.shape[axis]))
         })
         .collect::<Result<_, KernelError>>()?;
     let slices: Vec<(&[i32], usize)> = parts.iter().map(|(v, d)| (v.as_slice(), *d)).collect();
@@ -43,7 +44,7 @@ pub fn requantize(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let ((s_in, _), (s_out, z_out)) = (x.params.first(), call.out.first());
     let m = Multiplier::new(f64::from(s_in) / f64::from(s_out));
     let (lo, hi) = (call.out.qmin as i32, call.out.qmax as i32);
-    Ok(x.levels()
+    Ok(x.levels()?
         .into_iter()
         .map(|l| m.apply(l).wrapping_add(z_out as i32).clamp(lo, hi))
         .collect())

@@ -35,7 +35,8 @@ pub fn activation(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
             ((rescaled + z_out as f32) as i32).clamp(0, LEVELS as i32 - 1)
         })
         .collect();
-    x.q.iter()
+    x.q()?
+        .iter()
         .map(|&q| {
             usize::try_from(q)
                 .ok()
@@ -58,8 +59,9 @@ pub fn softmax(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let (s_out, z_out) = call.out.first();
     let (lo, hi) = (call.out.qmin as i32, call.out.qmax as i32);
     let depth = x.shape.last().copied().unwrap_or(1).max(1);
-    let mut out = Vec::with_capacity(x.q.len());
-    for row in x.q.chunks(depth) {
+    let q = x.q()?;
+    let mut out = Vec::with_capacity(q.len());
+    for row in q.chunks(depth) {
         let max = row.iter().copied().max().unwrap_or(0);
         let weight = |q: i32| {
             usize::try_from(max - q)

@@ -6,49 +6,63 @@
 //!
 //! As onert's kernels: int8 weights are read without their zero point
 //! (TFLite requires it to be 0), and FULLY_CONNECTED, a per-tensor kernel,
-//! reads channel 0's parameters of per-channel weights.
+//! reads channel 0's parameters of per-channel weights. Constant weights'
+//! levels are worked out once for all samples ([`super::Plan::constant`]).
 
 use super::super::error::KernelError;
 use super::super::gemm::Mat;
 use super::super::kernels::{conv, depthwise, fully_connected};
 use super::fixed_point::Multiplier;
-use super::matmul::{accumulate_product, max_abs};
+use std::borrow::Cow;
+
+use super::super::quant::Params;
+use super::matmul::accumulate_product;
 use super::output::{activation_range, requantize, weighted_multipliers};
-use super::{Call, Operand};
+use super::{Call, Levels, Operand};
 
-/// How the kernel reads per-channel weight parameters.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Channels {
-    /// Each output channel along this axis has its own.
-    Along(usize),
-    /// Channel 0's serve every channel.
-    First,
-}
-
-/// The weights' `q - zw`: per channel along the axis, or channel 0's zero
-/// point; int8 weights as they are (their zero point is not read).
-fn weight_levels(w: &Operand<'_>, channels: Channels, unsigned: bool) -> Vec<i32> {
-    if !unsigned {
-        return w.q.to_vec();
+/// The weights' `q - zw`: per channel along `axis` when the kernel reads
+/// them per channel, or with channel 0's zero point; int8 weights as they
+/// are (their zero point is not read). `out` tells the 8-bit type.
+pub fn weight_levels(
+    w: &Operand<'_>,
+    axis: usize,
+    per_channel: bool,
+    out: &Params,
+) -> Result<Vec<i32>, KernelError> {
+    if out.qmin != 0 {
+        return Ok(w.q()?.to_vec());
     }
     let zeros = &w.params.zero_point;
-    match channels {
-        Channels::Along(axis) if zeros.len() > 1 => {
-            let inner: usize = w.shape.get(axis + 1..).map_or(1, |d| d.iter().product());
-            let n = zeros.len();
-            w.q.iter()
-                .enumerate()
-                .map(|(i, &q)| q - zeros[(i / inner.max(1)) % n] as i32)
-                .collect()
-        }
-        _ => w.levels(),
+    if !per_channel || zeros.len() <= 1 {
+        return w.levels();
     }
+    let inner: usize = w.shape.get(axis + 1..).map_or(1, |d| d.iter().product());
+    let n = zeros.len();
+    Ok(w.q()?
+        .iter()
+        .enumerate()
+        .map(|(i, &q)| q - zeros[(i / inner.max(1)) % n] as i32)
+        .collect())
+}
+
+/// The weights' levels: worked out once for constant weights, here for
+/// the others.
+fn levels<'a>(
+    call: &Call<'a>,
+    axis: usize,
+    per_channel: bool,
+) -> Result<Cow<'a, Levels>, KernelError> {
+    let w = call.operand(1)?;
+    Ok(match w.weight_levels() {
+        Some(l) => Cow::Borrowed(l),
+        None => Cow::Owned(Levels::new(weight_levels(w, axis, per_channel, call.out)?)),
+    })
 }
 
 /// `len` accumulators holding the bias repeated per position (or zeros).
 fn prefill(call: &Call<'_>, len: usize, channels: usize) -> Result<Vec<i32>, KernelError> {
     Ok(match call.operands.get(2).and_then(Option::as_ref) {
-        Some(b) if channels > 0 => b.q.iter().copied().cycle().take(len).collect(),
+        Some(b) if channels > 0 => b.q()?.iter().copied().cycle().take(len).collect(),
         _ => vec![0; len],
     })
 }
@@ -75,26 +89,21 @@ fn finish(
     ))
 }
 
-fn floats(v: &[i32]) -> Vec<f32> {
-    v.iter().map(|&q| q as f32).collect()
-}
-
 pub fn conv(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let g = conv::geometry(call.ctx, call.inputs)?;
     let (x, w) = (call.operand(0)?, call.operand(1)?);
     let depth = w.shape.get(3).copied().unwrap_or(1).max(1);
-    let xl = floats(&x.levels());
-    let wl = floats(&weight_levels(w, Channels::Along(0), call.unsigned()));
-    let bounds = (max_abs(&xl), max_abs(&wl));
+    let (xl, x_max) = x.float_levels()?;
+    let wl = levels(call, 0, true)?;
     let mut acc = prefill(call, call.spec.len(), g.out_c)?;
     let mut scratch = Vec::new();
     conv::convolve(
         &g,
         g.in_c / depth,
         &xl,
-        &wl,
+        &wl.floats,
         &mut acc,
-        &mut |a, b, c, ldc| accumulate_product(a, b, bounds, c, ldc, &mut scratch),
+        &mut |a, b, c, ldc| accumulate_product(a, b, (x_max, wl.max), c, ldc, &mut scratch),
     );
     finish(call, &acc, g.out_c, w.params.scale.len() > 1)
 }
@@ -102,24 +111,23 @@ pub fn conv(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
 pub fn depthwise(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let (g, mult) = depthwise::geometry(call.ctx, call.inputs)?;
     let (x, w) = (call.operand(0)?, call.operand(1)?);
-    let xl = x.levels();
-    let wl = weight_levels(w, Channels::Along(3), call.unsigned());
+    let xl = x.levels()?;
+    let wl = levels(call, 3, true)?;
     let mut acc = prefill(call, call.spec.len(), g.out_c)?;
-    depthwise::convolve(&g, mult, &xl, &wl, &mut acc);
+    depthwise::convolve(&g, mult, &xl, &wl.ints, &mut acc);
     finish(call, &acc, g.out_c, w.params.scale.len() > 1)
 }
 
 pub fn fully_connected(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let ((rows, k, n), _) = fully_connected::geometry(call.ctx, call.inputs)?;
-    let (x, w) = (call.operand(0)?, call.operand(1)?);
-    let xl = floats(&x.levels());
-    let wl = floats(&weight_levels(w, Channels::First, call.unsigned()));
-    let bounds = (max_abs(&xl), max_abs(&wl));
+    let x = call.operand(0)?;
+    let (xl, x_max) = x.float_levels()?;
+    let wl = levels(call, 0, false)?;
     let mut acc = prefill(call, rows * n, n)?;
     accumulate_product(
         Mat::rows(&xl, rows, k),
-        Mat::rows(&wl, n, k).t(),
-        bounds,
+        Mat::rows(&wl.floats, n, k).t(),
+        (x_max, wl.max),
         &mut acc,
         n,
         &mut Vec::new(),

@@ -4,7 +4,7 @@
 
 use super::super::constants;
 use super::super::error::{InterpretError, KernelError};
-use super::super::integer::{self, Given, Plan};
+use super::super::integer::{self, Constant, Given, Plan};
 use super::super::kernels::{Inputs, OpContext, OutSpec};
 use super::super::quant::Params;
 use super::super::value::{Data, Tensor};
@@ -14,7 +14,7 @@ use crate::model::fb::TensorType;
 
 /// An operator's integer plan and its constant inputs' integers (by input
 /// position; `None` for the other inputs).
-pub(super) type IntegerStep = (Plan, Vec<Option<Vec<i32>>>);
+pub(super) type IntegerStep = (Plan, Vec<Option<Constant>>);
 
 impl Session<'_> {
     /// The integer kernel for `op`, when the options ask for integer
@@ -55,10 +55,14 @@ impl Session<'_> {
                 constants.push(None);
                 continue;
             };
-            match self.constant_integers(t, value)? {
-                Some(q) => constants.push(Some(q)),
-                None => return Ok(None),
-            }
+            let (Some(q), Some(p), Some(out)) = (
+                self.constant_integers(t, value)?,
+                self.params(t),
+                outputs.first().copied().flatten(),
+            ) else {
+                return Ok(None);
+            };
+            constants.push(Some(plan.constant(i, &value.shape, q, p, out)));
         }
         Ok(Some((plan, constants)))
     }
@@ -99,7 +103,7 @@ impl Session<'_> {
         inputs: &Inputs<'_>,
         specs: &[OutSpec],
         plan: &Plan,
-        constants: &[Option<Vec<i32>>],
+        constants: &[Option<Constant>],
     ) -> Result<Vec<Tensor>, KernelError> {
         let params: Vec<Option<&Params>> = op
             .inputs
