@@ -57,13 +57,7 @@ fn round_nearest(v: f32) -> f32 {
 pub fn mean(call: &Call<'_>) -> Result<Vec<i32>, KernelError> {
     let (reduced, _) = reduce::plan(call.ctx, call.inputs)?;
     let x = call.operand(0)?;
-    let count: usize = x
-        .shape
-        .iter()
-        .zip(&reduced)
-        .filter(|(_, &r)| r)
-        .map(|(&d, _)| d)
-        .product();
+    let count = reduce::reduced_count(x.shape, &reduced);
     let sums = reduce::fold(x.q()?, x.shape, &reduced, call.spec.len(), 0i32, |a, q| {
         a.wrapping_add(q)
     });

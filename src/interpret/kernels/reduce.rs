@@ -68,13 +68,7 @@ pub fn eval(
     let (reduced, _) = plan(ctx, inputs)?;
     let x = inputs.get(0)?;
     let out_len = specs[0].len();
-    let count: usize = x
-        .shape
-        .iter()
-        .zip(&reduced)
-        .filter(|(_, &r)| r)
-        .map(|(&d, _)| d)
-        .product();
+    let count = reduced_count(&x.shape, &reduced);
     let data = match &x.data {
         Data::F32(v) => {
             let init = if op == Reduce::Max {
@@ -137,6 +131,16 @@ fn int_fold(
     } else {
         acc
     }
+}
+
+/// How many elements of `shape` each output element reduces.
+pub(crate) fn reduced_count(shape: &[usize], reduced: &[bool]) -> usize {
+    shape
+        .iter()
+        .zip(reduced)
+        .filter(|(_, &r)| r)
+        .map(|(&d, _)| d)
+        .product()
 }
 
 /// Folds every element of `x` (of `shape`) into the output element it
