@@ -4,9 +4,11 @@
 //! until the tensor's last consumer has run (or longer, if the caller pins
 //! it). Constants are read when first needed, once for all samples, and
 //! freed after their last use, so memory is the live constants plus the
-//! live activations. A quantized output (an integer type with parameters)
-//! is moved onto its grid after it is computed, so a quantized model runs
-//! as an integer runtime would, in floats.
+//! live activations. An operator between 8-bit tensors runs on its
+//! integer kernel, if it has one (see [`Arithmetic`]); any other quantized
+//! output (an integer type with parameters) is moved onto its grid after
+//! it is computed, so a quantized model runs as an integer runtime would,
+//! in floats.
 
 mod integer_steps;
 

@@ -41,8 +41,6 @@ use super::value::{Data, Tensor};
 use crate::graph::OpCode;
 use crate::model::fb::BuiltinOperator as Op;
 
-pub use matmul::accumulate_product;
-
 /// The ranges of the two 8-bit types.
 const UINT8: (i64, i64) = (0, 255);
 const INT8: (i64, i64) = (-128, 127);
@@ -204,10 +202,6 @@ impl<'a> Call<'a> {
             .ok_or_else(|| KernelError::Invalid(format!("input {i} is missing")))
     }
 
-    /// Whether the output is uint8 (rather than int8).
-    pub fn unsigned(&self) -> bool {
-        self.out.qmin == UINT8.0
-    }
 }
 
 /// The output's integers, from the operator's inputs.
@@ -252,6 +246,22 @@ impl Plan {
     }
 }
 
+/// CONV_2D's weights (OHWI), read per output channel.
+const CONV_WEIGHTS: Role = Role::Weights {
+    axis: 0,
+    per_channel: true,
+};
+/// DEPTHWISE_CONV_2D's (1HWC), read per output channel.
+const DEPTHWISE_WEIGHTS: Role = Role::Weights {
+    axis: 3,
+    per_channel: true,
+};
+/// FULLY_CONNECTED's ([N, K]), read with channel 0's parameters.
+const FC_WEIGHTS: Role = Role::Weights {
+    axis: 0,
+    per_channel: false,
+};
+
 /// Whether a kernel applies to these parameters (of the activation
 /// inputs, and the output).
 type AcceptsFn = fn(&[&Params], &Params) -> bool;
@@ -282,37 +292,14 @@ fn concatenable(inputs: &[&Params], out: &Params) -> bool {
 }
 
 fn entry(ctx: &OpContext, inputs: usize) -> Option<Entry> {
-    use Role::{Activation as A, Bias as B, Other, Weights as W};
+    use Role::{Activation as A, Bias as B, Other};
     let OpCode::Builtin(op) = ctx.opcode else {
         return None;
     };
     let (eval, roles, accepts): (EvalFn, Vec<Role>, AcceptsFn) = match op {
-        Op::CONV_2D => (
-            weighted::conv,
-            vec![
-                A,
-                W {
-                    axis: 0,
-                    per_channel: true,
-                },
-                B,
-            ],
-            any,
-        ),
-        Op::DEPTHWISE_CONV_2D => {
-            let w = W {
-                axis: 3,
-                per_channel: true,
-            };
-            (weighted::depthwise, vec![A, w, B], any)
-        }
-        Op::FULLY_CONNECTED => {
-            let w = W {
-                axis: 0,
-                per_channel: false,
-            };
-            (weighted::fully_connected, vec![A, w, B], any)
-        }
+        Op::CONV_2D => (weighted::conv, vec![A, CONV_WEIGHTS, B], any),
+        Op::DEPTHWISE_CONV_2D => (weighted::depthwise, vec![A, DEPTHWISE_WEIGHTS, B], any),
+        Op::FULLY_CONNECTED => (weighted::fully_connected, vec![A, FC_WEIGHTS, B], any),
         Op::ADD | Op::SUB => (elementwise::add, vec![A, A], any),
         Op::MUL => (elementwise::mul, vec![A, A], any),
         Op::AVERAGE_POOL_2D | Op::MAX_POOL_2D => (pool::pool, vec![A], any),
