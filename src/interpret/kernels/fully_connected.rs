@@ -11,10 +11,13 @@ use super::conv::{check_bias, prefilled};
 use crate::model::fb::FullyConnectedOptionsWeightsFormat as Format;
 
 /// Rows of the input, K and N: the product is [rows, K] x [K, N].
-type Dims = (usize, usize, usize);
+pub(crate) type Dims = (usize, usize, usize);
 
 /// The product's dimensions and the output shape.
-fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Dims, Vec<usize>), KernelError> {
+pub(crate) fn geometry(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(Dims, Vec<usize>), KernelError> {
     let o = ctx
         .options
         .as_fully_connected_options()
