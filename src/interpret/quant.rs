@@ -102,6 +102,26 @@ impl Params {
         }
     }
 
+    /// The channel of flat element `i` of a value of `shape` (0 for
+    /// per-tensor parameters, or when they do not fit the shape).
+    pub fn channel_of(&self, shape: &[usize], i: usize) -> usize {
+        match self.layout(shape) {
+            Ok((inner, channels)) if channels > 1 && inner > 0 => (i / inner) % channels,
+            _ => 0,
+        }
+    }
+
+    /// Channel `c`'s scale, and the real range its parameters represent,
+    /// `[s·(qmin − z), s·(qmax − z)]`.
+    pub fn represented(&self, c: usize) -> (f64, f64, f64) {
+        if self.scale.is_empty() || self.zero_point.is_empty() {
+            return (0.0, f64::NEG_INFINITY, f64::INFINITY);
+        }
+        let (s, z) = self.pair(c.min(self.scale.len() - 1));
+        let s = f64::from(s);
+        (s, s * (self.qmin - z) as f64, s * (self.qmax - z) as f64)
+    }
+
     fn pair(&self, c: usize) -> (f32, i64) {
         let z = if self.zero_point.len() == 1 {
             self.zero_point[0]

@@ -201,7 +201,6 @@ impl<'a> Call<'a> {
             .and_then(Option::as_ref)
             .ok_or_else(|| KernelError::Invalid(format!("input {i} is missing")))
     }
-
 }
 
 /// The output's integers, from the operator's inputs.
