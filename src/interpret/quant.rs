@@ -114,10 +114,17 @@ impl Params {
     /// Channel `c`'s scale, and the real range its parameters represent,
     /// `[s·(qmin − z), s·(qmax − z)]`.
     pub fn represented(&self, c: usize) -> (f64, f64, f64) {
-        if self.scale.is_empty() || self.zero_point.is_empty() {
+        let Some(&s) = self.scale.get(c).or(self.scale.first()) else {
             return (0.0, f64::NEG_INFINITY, f64::INFINITY);
-        }
-        let (s, z) = self.pair(c.min(self.scale.len() - 1));
+        };
+        // Unpaired parameters (refused where they are applied) read the
+        // first zero point rather than fail here.
+        let z = self
+            .zero_point
+            .get(c)
+            .or(self.zero_point.first())
+            .copied()
+            .unwrap_or(0);
         let s = f64::from(s);
         (s, s * (self.qmin - z) as f64, s * (self.qmax - z) as f64)
     }
