@@ -12,7 +12,7 @@ use super::args::{
     ApplyArgs, ApplyFormat, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat,
     RecordFormat,
 };
-use super::ui::{emit, Ui};
+use super::ui::{self, emit, Ui};
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     let ui = Ui::new(cli.quiet, cli.verbose);
@@ -215,7 +215,7 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
         Outcome::Refused { analysis, refusal } => {
             show(&analysis, said::Ended::Refused(&refusal));
             for line in said::refusal_lines(&refusal, &settings.filter, &args.output) {
-                eprintln!("{line}");
+                ui::say(line);
             }
             Status::Findings
         }
