@@ -31,6 +31,8 @@ pub struct CheckOptions {
     pub float_io: bool,
     /// The runtime whose limits the Q8xx rules check (`--target`).
     pub target: Option<Target>,
+    /// What the model may be run for: mapping keys by value, calibrating.
+    pub model_runs: crate::calibrate::ModelRuns,
 }
 
 /// A runtime whose support is measured (docs/targets.md).
@@ -156,8 +158,9 @@ impl<'a> Context<'a> {
             }
         }
         quantized.extend(fills.iter().map(|f| f.tensor));
-        let resolutions =
-            resolutions.unwrap_or_else(|| matcher::resolve(graph, qparam, &targets, &by_tensor));
+        let resolutions = resolutions.unwrap_or_else(|| {
+            matcher::resolve(graph, qparam, &targets, &by_tensor, &options.model_runs)
+        });
         let mut matched = HashMap::new();
         for (i, r) in resolutions.iter().enumerate() {
             if let Some(m) = r.matched() {

@@ -92,6 +92,7 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         settings: &settings,
         fix: args.fix.then_some(args.fix_output.as_deref()),
         preview: args.diff,
+        run: args.run.request(),
     };
     let outcome = commands::check(&request, ui);
     ui.finish();

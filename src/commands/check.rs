@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::settings::{Settings, SettingsError};
 use super::{Observer, Status};
-use crate::analysis::{self, Analysis};
+use crate::analysis::{self, Analysis, CheckOptions};
+use crate::calibrate::{ModelRuns, RunRequest};
 use crate::fix::{self, FixError, FixWritten, Fixed};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError};
@@ -24,6 +25,8 @@ pub struct CheckRequest<'a> {
     /// `--fix --diff`: work out the fixes and say what they would change,
     /// writing nothing at all (not even transiently).
     pub preview: bool,
+    /// Running the float model: to map keys by value, to calibrate.
+    pub run: RunRequest,
 }
 
 /// What a check found.
@@ -86,6 +89,9 @@ pub enum CheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fix(#[from] FixError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Samples(#[from] crate::samples::SampleError),
 }
 
 impl CheckOutcome {
@@ -103,22 +109,24 @@ impl CheckOutcome {
 
 /// Checks the set, fixing it first when asked.
 pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOutcome, CheckError> {
-    let options = &req.settings.options;
     observer.phase(&format!("reading {}", req.model.display()));
     let file = CircleFile::open(req.model)?;
     let graph = Graph::new(&file);
     req.settings.check_allow_float(&graph)?;
+    let mut options = req.settings.options.clone();
+    options.model_runs = ModelRuns::for_check(&graph, &req.run)?;
+    let options = &options;
     observer.phase(&format!("checking {}", req.qparam.display()));
     let mut analysis = analysis::check(&graph, req.qparam, options)?;
     let mut reported = req.qparam.to_path_buf();
     let fix = match req.fix {
         Some(_) if req.preview => {
             observer.phase("working out the fixes");
-            Some(preview(&graph, &analysis, req.settings)?)
+            Some(preview(&graph, &analysis, options)?)
         }
         Some(output) => {
             observer.phase("working out the fixes");
-            let outcome = fix_set(req.model, &graph, &analysis, req.settings, output)?;
+            let outcome = fix_set(req.model, &graph, &analysis, options, output)?;
             if let Some(written) = &outcome.written {
                 observer.phase(&format!("checking {}", written.path.display()));
                 analysis = analysis::check(&graph, &written.path, options)?;
@@ -141,10 +149,10 @@ fn fix_set(
     model: &Path,
     graph: &Graph<'_>,
     analysis: &Analysis,
-    settings: &Settings,
+    options: &CheckOptions,
     output: Option<&Path>,
 ) -> Result<FixOutcome, CheckError> {
-    let plan = fix::plan(graph, analysis, &settings.options)?;
+    let plan = fix::plan(graph, analysis, options)?;
     if plan.is_empty() {
         return Ok(FixOutcome {
             fixed: Vec::new(),
@@ -173,10 +181,10 @@ fn fix_set(
 fn preview(
     graph: &Graph<'_>,
     analysis: &Analysis,
-    settings: &Settings,
+    options: &CheckOptions,
 ) -> Result<FixOutcome, CheckError> {
     let memory = MemoryFiles::default();
-    let mut options = settings.options.clone();
+    let mut options = options.clone();
     options.load.in_memory = Some(memory.clone());
     let plan = fix::plan(graph, analysis, &options)?;
     let q = &analysis.qparam;

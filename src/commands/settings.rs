@@ -191,6 +191,8 @@ impl Overrides {
                 propagate: self.propagate.or(file.propagate).unwrap_or(false),
                 float_io: self.float_io.or(file.float_io).unwrap_or(false),
                 target,
+                // `check` says what it may run; nothing else runs the model.
+                model_runs: crate::calibrate::ModelRuns::none(),
             },
             filter,
             allow_float_from: config

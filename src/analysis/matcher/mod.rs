@@ -8,19 +8,27 @@
 //!   module kind the model has one operator of, the order of modules
 //!   between confidently matched layers.
 //! - [`names`]: the names, reduced to their words.
+//! - [`values`]: a key's range against the range its tensor takes when
+//!   the float model runs (only for keys the others leave to the order).
 //!
 //! A key with a `value` is only ever offered constants, and a key without
 //! one only activations. Signals for the same tensor combine as independent
 //! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
 
 pub mod content;
+mod judge;
+pub mod kinds;
 pub mod layout;
 pub mod names;
+mod ops;
 mod order;
 mod structure;
+pub mod values;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::calibrate::inputs::{input_specs, Draw};
+use crate::calibrate::{ModelRuns, MATCHING_SAMPLES};
 use crate::diagnostic::Suggestion;
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
@@ -254,12 +262,14 @@ fn kind_fits(t: &Tensor<'_>, with_value: bool) -> bool {
 
 /// Resolves every entry: `Named` for keys naming a tensor, a verdict for
 /// the others. `targets[i]` are the tensors entry i names; `by_tensor`
-/// maps each named tensor to its entry.
+/// maps each named tensor to its entry. `runs` says whether the model may
+/// be run for the keys the order of modules places.
 pub fn resolve(
     graph: &Graph<'_>,
     qparam: &QParamFile,
     targets: &[Vec<TensorId>],
     by_tensor: &HashMap<TensorId, usize>,
+    runs: &ModelRuns,
 ) -> Vec<Resolution> {
     let entries = &qparam.entries;
     let unknown: Vec<usize> = (0..entries.len())
@@ -284,9 +294,12 @@ pub fn resolve(
                 board.add(i, id, c, r);
             }
         });
-        order_signals(
-            graph, entries, targets, &unknown, &anchors, &free, &mut board,
-        );
+        let keys = Keys {
+            entries,
+            targets,
+            unknown: &unknown,
+        };
+        order_signals(graph, &keys, &anchors, &free, runs, &mut board);
         name_signals(graph, entries, &unknown, &free, &mut board);
     }
     let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
@@ -356,19 +369,79 @@ fn board_matches(board: &Board<'_>, unknown: &[usize]) -> HashMap<usize, TensorI
     out
 }
 
+/// The keys being resolved.
+struct Keys<'a> {
+    entries: &'a [Entry],
+    targets: &'a [Vec<TensorId>],
+    unknown: &'a [usize],
+}
+
 /// Order: the keys without a value placed among the operators between the
-/// keys whose tensors are certain.
+/// keys whose tensors are certain, judged by their values too when the
+/// model may run and some key is left to the order.
 fn order_signals(
     graph: &Graph<'_>,
-    entries: &[Entry],
-    targets: &[Vec<TensorId>],
-    unknown: &[usize],
+    keys: &Keys<'_>,
     anchors: &structure::Anchors,
     free: &dyn Fn(&Tensor<'_>) -> bool,
+    runs: &ModelRuns,
     board: &mut Board<'_>,
 ) {
-    // Value-less keys whose tensor is certain: named exactly, or a single
-    // candidate from the layer and stub signals.
+    let entries = keys.entries;
+    let known = certain_outputs(entries, keys.targets, board);
+    // The subgraph most keys are known in.
+    let mut count = vec![0usize; graph.subgraphs.len()];
+    for t in known.values().chain(anchors.value_ops.values()) {
+        count[t.subgraph] += 1;
+    }
+    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
+        return;
+    };
+    let value_ops: HashMap<usize, usize> = anchors
+        .value_ops
+        .iter()
+        .filter(|(_, t)| t.subgraph == si)
+        .filter_map(|(&i, t)| Some((i, *graph.tensor(*t).consumers.first()?)))
+        .collect();
+    let left_to_order = keys
+        .unknown
+        .iter()
+        .any(|&i| !entries[i].has_value_field && !known.contains_key(&i));
+    let values = if runs.map_by_value && left_to_order {
+        observed_values(graph, si, entries, &known, runs)
+    } else {
+        None
+    };
+    let (placements, fused) = order::place(graph, si, entries, &known, &value_ops, values.as_ref());
+    let unknown: HashSet<usize> = keys.unknown.iter().copied().collect();
+    for p in placements {
+        let t = graph.tensor(p.tensor);
+        if !unknown.contains(&p.entry) || !free(t) || !kind_fits(t, false) {
+            continue;
+        }
+        if p.shared {
+            board.shared.insert((p.entry, t.name.to_string()));
+        }
+        if let Some((c, why)) = p.value {
+            board.add(p.entry, p.tensor, c, format!("values: {why}"));
+        }
+        board.add(p.entry, p.tensor, p.confidence, p.reason);
+    }
+    for f in fused {
+        if unknown.contains(&f.entry) {
+            board.exclude(f.entry, f.tensor);
+            board.notes.insert(f.entry, f.reason);
+        }
+    }
+}
+
+/// Value-less keys whose tensor is certain: named exactly, or a single
+/// candidate from the layer and stub signals.
+fn certain_outputs(
+    entries: &[Entry],
+    targets: &[Vec<TensorId>],
+    board: &Board<'_>,
+) -> HashMap<usize, TensorId> {
     let mut known: HashMap<usize, TensorId> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         if e.has_value_field {
@@ -387,38 +460,53 @@ fn order_signals(
             known.insert(i, only);
         }
     }
-    // The subgraph most keys are known in.
-    let mut count = vec![0usize; graph.subgraphs.len()];
-    for t in known.values().chain(anchors.value_ops.values()) {
-        count[t.subgraph] += 1;
-    }
-    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
-        return;
+    known
+}
+
+/// The ranges subgraph `si` takes when run (on the samples given, or on
+/// random ones drawn over the range the input keys represent), with the
+/// offsets the certain keys show; `None` when it cannot run.
+fn observed_values(
+    graph: &Graph<'_>,
+    si: usize,
+    entries: &[Entry],
+    known: &HashMap<usize, TensorId>,
+    runs: &ModelRuns,
+) -> Option<values::Values> {
+    let sg = &graph.subgraphs[si];
+    let draws = || -> Vec<Draw> {
+        let Ok(specs) = input_specs(sg) else {
+            return Vec::new();
+        };
+        specs
+            .iter()
+            .zip(&sg.inputs)
+            .map(|(spec, &x)| {
+                let range = known
+                    .iter()
+                    .find(|(_, t)| **t == sg.id(x))
+                    .and_then(|(&i, _)| values::KeyRange::of(&entries[i]));
+                let n = spec.shape.iter().product::<usize>() * MATCHING_SAMPLES;
+                match range {
+                    Some(r) => Draw::normal_over(r.lo as f32, r.hi as f32, n),
+                    None => crate::calibrate::inputs::default_draw(spec),
+                }
+            })
+            .collect()
     };
-    let value_ops: HashMap<usize, usize> = anchors
-        .value_ops
-        .iter()
-        .filter(|(_, t)| t.subgraph == si)
-        .filter_map(|(&i, t)| Some((i, *graph.tensor(*t).consumers.first()?)))
-        .collect();
-    let (placements, fused) = order::place(graph, si, entries, &known, &value_ops);
-    let unknown: HashSet<usize> = unknown.iter().copied().collect();
-    for p in placements {
-        let t = graph.tensor(p.tensor);
-        if !unknown.contains(&p.entry) || !free(t) || !kind_fits(t, false) {
-            continue;
-        }
-        if p.shared {
-            board.shared.insert((p.entry, t.name.to_string()));
-        }
-        board.add(p.entry, p.tensor, p.confidence, p.reason);
-    }
-    for f in fused {
-        if unknown.contains(&f.entry) {
-            board.exclude(f.entry, f.tensor);
-            board.notes.insert(f.entry, f.reason);
-        }
-    }
+    let observed = runs.observe(graph, si, MATCHING_SAMPLES, &draws);
+    let observed = observed.as_ref().as_ref().ok()?;
+    let mut values = values::Values::new(observed, entries);
+    values.learn_offsets(
+        known
+            .iter()
+            .filter(|(_, t)| t.subgraph == si)
+            .map(|(&i, t)| {
+                let at = graph.tensor(*t).producer.map_or(-1.0, |p| p as f64);
+                (i, t.index, at)
+            }),
+    );
+    Some(values)
 }
 
 /// Content: fingerprints against every constant of a fitting shape, then
