@@ -115,9 +115,7 @@ fn value_repair(
     // layout.
     let axis = match (&change, &entry.quantized_dimension, entry.scales()) {
         (Some(c), Some(q), Some(scales)) if scales.len() > 1 => c
-            .perm
-            .iter()
-            .position(|&p| p == q.value as usize)
+            .tensor_axis(q.value as usize, vshape, &tshape)
             .map(|a| a as u32)
             .filter(|&a| a != q.value),
         _ => None,

@@ -13,13 +13,6 @@ use crate::model::fb::{ActivationFunctionType as Act, BuiltinOperator as Op};
 /// placement, or none, wins), a perfect one keeps it whole.
 const AGREEMENT_FLOOR: f64 = 0.1;
 
-/// The value signal's weight: a placement whose range agrees perfectly and
-/// no other operator in reach agrees at all. 0.75 lifts a key of unknown
-/// kind placed by order alone (0.9 × 0.35 = 0.315) to 0.83, just past
-/// `CONFIDENT`; measured on the family fixtures, a placement reaching that
-/// was right in every case (docs/name-mapping.md).
-pub const VALUE_MATCH: f64 = 0.75;
-
 /// Agreement below which the values contradict a placement: it is listed,
 /// never confident.
 pub const CONTRADICTED: f64 = 0.1;
@@ -43,6 +36,11 @@ const UNKNOWN_ACTIVATION: f64 = 0.9;
 /// a max pool also keeps its input's extremes. An operator left without a
 /// key then decides.
 const UNKNOWN_ECHO: f64 = 0.35;
+
+/// A key whose name says a kind of module, with the parameters of the key
+/// before it, on that key's tensor: an identity standing in for the
+/// module (timm's optional norms and activations).
+const STAND_IN: f64 = 0.3;
 
 /// The kind and value judge of one subgraph's operators.
 pub struct Judge<'a, 'g> {
@@ -104,13 +102,8 @@ impl Judge<'_, '_> {
     pub fn shared_fit(&self, kind: Kind, op: usize, echoes: bool, before_contradicts: bool) -> f64 {
         let fused = self.ops.fused(op).is_some();
         match kind {
-            Kind::Activation(a) => {
-                if self.ops.fused_fits(op, a) {
-                    0.95
-                } else {
-                    0.0
-                }
-            }
+            Kind::Activation(a) if self.ops.fused_fits(op, a) => 0.95,
+            Kind::Activation(_) => 0.0,
             Kind::Block | Kind::Container => 0.9,
             // Parameters unlike the key before's: that key's value may be
             // fused away, or an unkeyed step came between (a layer scale).
@@ -122,36 +115,10 @@ impl Judge<'_, '_> {
             Kind::Unknown if fused && before_contradicts => UNKNOWN_ACTIVATION,
             Kind::Unknown if echoes => UNKNOWN_ECHO,
             Kind::Unknown if fused => super::order::UNKNOWN_SHARED,
+            // A module named for its kind that passes the value on (timm's
+            // `norm = nn.Identity()` when no norm layer is asked for).
+            _ if echoes => STAND_IN,
             _ => 0.0,
         }
-    }
-
-    /// The value signal of key `entry` placed on `op`: its agreement,
-    /// discounted by the best agreement among `alternatives` (the other
-    /// operators it could have been placed on), with the reason; `None`
-    /// without values, or when the placement is not better than those.
-    pub fn value_signal(
-        &self,
-        entry: usize,
-        op: usize,
-        alternatives: &[usize],
-    ) -> Option<(f64, String)> {
-        let own = self.agreement(entry, op)?;
-        let rival = alternatives
-            .iter()
-            .filter(|&&o| o != op)
-            .filter_map(|&o| self.agreement(entry, o).map(|a| (o, a.score)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let exclusive = 1.0 - rival.map_or(0.0, |r| r.1);
-        let confidence = VALUE_MATCH * own.score * exclusive;
-        let mut reason = own.describe();
-        if let Some((o, score)) = rival.filter(|r| r.1 >= 0.05) {
-            reason.push_str(&format!(
-                "; {} #{o} nearby agrees {:.0}% as well",
-                self.ops.op(o).opcode,
-                score * 100.0
-            ));
-        }
-        Some((confidence, reason))
     }
 }

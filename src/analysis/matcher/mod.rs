@@ -16,6 +16,7 @@
 //! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
 
 pub mod content;
+mod folded;
 mod judge;
 pub mod kinds;
 pub mod layout;
@@ -287,6 +288,7 @@ pub fn resolve(
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
         content_signals(graph, entries, &unknown, &free, &mut board);
+        let folded = folded_signals(graph, entries, &unknown, &free, &mut board);
         let anchors =
             structure::Anchors::new(graph, entries, targets, &board_matches(&board, &unknown));
         structure::signals(graph, entries, &unknown, &anchors, &mut |i, id, c, r| {
@@ -298,6 +300,7 @@ pub fn resolve(
             entries,
             targets,
             unknown: &unknown,
+            folded: &folded,
         };
         order_signals(graph, &keys, &anchors, &free, runs, &mut board);
         name_signals(graph, entries, &unknown, &free, &mut board);
@@ -374,6 +377,8 @@ struct Keys<'a> {
     entries: &'a [Entry],
     targets: &'a [Vec<TensorId>],
     unknown: &'a [usize],
+    /// Linear layers a normalization was folded into.
+    folded: &'a [folded::Folded],
 }
 
 /// Order: the keys without a value placed among the operators between the
@@ -422,9 +427,6 @@ fn order_signals(
         if p.shared {
             board.shared.insert((p.entry, t.name.to_string()));
         }
-        if let Some((c, why)) = p.value {
-            board.add(p.entry, p.tensor, c, format!("values: {why}"));
-        }
         board.add(p.entry, p.tensor, p.confidence, p.reason);
     }
     for f in fused {
@@ -433,6 +435,95 @@ fn order_signals(
             board.notes.insert(f.entry, f.reason);
         }
     }
+    normalizations_folded(graph, keys, board);
+}
+
+/// A key whose best candidate is the input of a Linear layer a
+/// normalization was folded into, where that input is a normalization's
+/// end: the key is that normalization, whose output (after its scale and
+/// shift) is in no tensor.
+fn normalizations_folded(graph: &Graph<'_>, keys: &Keys<'_>, board: &mut Board<'_>) {
+    for &i in keys.unknown {
+        if keys.entries[i].has_value_field {
+            continue;
+        }
+        let Some((best, _, _)) = board.ranked(i).first().cloned() else {
+            continue;
+        };
+        let Some(f) = keys.folded.iter().find(|f| f.input == best) else {
+            continue;
+        };
+        let sg = &graph.subgraphs[f.subgraph];
+        let is_norm_end = graph
+            .tensor(best)
+            .producer
+            .is_some_and(|p| ops::Ops::new(sg).is_norm_end(p));
+        if !is_norm_end {
+            continue;
+        }
+        board.exclude(i, best);
+        board.notes.insert(
+            i,
+            format!(
+                "the converter folded this normalization's scale and shift into the weight and bias of {} #{}, so its output is in no tensor (`{}` holds the value before them)",
+                sg.operators[f.op].opcode,
+                f.op,
+                graph.tensor(best).name
+            ),
+        );
+    }
+}
+
+/// Weight keys whose value a FULLY_CONNECTED weight holds with a
+/// normalization's scale folded in, and their bias keys: noted (their
+/// values are in no tensor), the layers returned.
+fn folded_signals(
+    graph: &Graph<'_>,
+    entries: &[Entry],
+    unknown: &[usize],
+    free: &dyn Fn(&Tensor<'_>) -> bool,
+    board: &mut Board<'_>,
+) -> Vec<folded::Folded> {
+    let unmatched: Vec<usize> = unknown
+        .iter()
+        .copied()
+        .filter(|&i| entries[i].value.is_some())
+        .filter(|&i| {
+            board.evidence[i]
+                .values()
+                .all(|e| e.confidence() < CONTENT_NEAR)
+        })
+        .collect();
+    if unmatched.is_empty() {
+        return Vec::new();
+    }
+    let layers = folded::folded_layers(graph, entries, &unmatched, &|id| free(graph.tensor(id)));
+    for f in &layers {
+        let op = &graph.subgraphs[f.subgraph].operators[f.op];
+        let weight = graph.tensor(f.weight).name;
+        let key = &entries[f.weight_entry].key;
+        board.notes.insert(
+            f.weight_entry,
+            format!(
+                "the converter folded a normalization's scale into this weight: `{weight}`, the weight of {} #{}, holds its columns, each scaled (`check --fix` quantizes `{weight}` from the model's data)",
+                op.opcode, f.op
+            ),
+        );
+        let layer = key.strip_suffix("weight").unwrap_or(key);
+        let bias_key = format!("{layer}bias");
+        let bias = unmatched.iter().find(|&&b| entries[b].key == bias_key);
+        if let (Some(&b), Some(bt)) = (bias, f.bias) {
+            board.exclude(b, bt);
+            board.notes.insert(
+                b,
+                format!(
+                    "the converter folded a normalization's shift into this bias: `{}`, the bias of {} #{}, holds it plus the weight times that shift (`check --fix` quantizes it from the model's data)",
+                    graph.tensor(bt).name, op.opcode, f.op
+                ),
+            );
+        }
+    }
+    layers
 }
 
 /// Value-less keys whose tensor is certain: named exactly, or a single
@@ -546,6 +637,15 @@ fn content_signals(
             for &id in by_shape.get(&tshape).into_iter().flatten() {
                 options.push((id, Some(change.clone())));
             }
+            // The same with axes of size 1 added (a Conv1d's weight run as
+            // a CONV_2D's).
+            if !vshape.contains(&0) {
+                for &id in by_squeezed.get(&squeeze(&tshape)).into_iter().flatten() {
+                    if graph.tensor(id).shape.len() != tshape.len() {
+                        options.push((id, Some(change.clone())));
+                    }
+                }
+            }
         }
         let q = Quantized::of(entry);
         let mut samples: HashMap<(Option<Vec<usize>>, usize), Option<ValueSample>> = HashMap::new();
@@ -630,9 +730,7 @@ fn is_option(vshape: &[usize], t: &Tensor<'_>) -> bool {
     }
     let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
     (!vshape.contains(&0) && squeeze(&shape) == squeeze(vshape))
-        || layout::changes_for_rank(vshape.len())
-            .iter()
-            .any(|c| c.perm.iter().map(|&p| vshape[p]).eq(shape.iter().copied()))
+        || !layout::layout_changes(vshape, &shape).is_empty()
 }
 
 /// Names: the same normalized name, then similar ones (among tensors of

@@ -121,6 +121,21 @@ impl<'g> Ops<'g> {
         split && merged
     }
 
+    /// Whether operator `i`'s value is reordered by a shuffle right after
+    /// it (through the RESHAPE that splits its axes): the shuffle's key
+    /// covers it.
+    pub fn feeds_shuffle(&self, i: usize) -> bool {
+        let mut at = i;
+        for _ in 0..2 {
+            match self.only_consumer(at) {
+                Some(c) if self.is_shuffle(c) => return true,
+                Some(c) if self.is(c, Op::RESHAPE) => at = c,
+                _ => return false,
+            }
+        }
+        false
+    }
+
     pub fn is_pad(&self, i: usize) -> bool {
         [Op::PAD, Op::PADV2, Op::MIRROR_PAD]
             .iter()
@@ -135,12 +150,16 @@ impl<'g> Ops<'g> {
             && self.activations_in(i).len() == 1
     }
 
-    /// A merge of two branches (a residual ADD).
+    /// A merge of two branches (a residual ADD), not a step of a lowered
+    /// module (a normalization's x − mean, SiLU's x · sigmoid(x)).
     pub fn is_merge(&self, i: usize) -> bool {
         [Op::ADD, Op::MUL, Op::SUB, Op::CONCATENATION]
             .iter()
             .any(|&c| self.is(i, c))
             && self.activations_in(i).len() >= 2
+            && !self.internal.contains(&i)
+            && !self.norm_ends.contains(&i)
+            && self.lowered_activation(i).is_none()
     }
 
     /// The ADD (or SUB) of a BatchNorm decomposed into MUL then ADD, each
@@ -365,7 +384,8 @@ impl<'g> Ops<'g> {
 
     pub fn fused_fits(&self, i: usize, a: Activation) -> bool {
         match (self.fused(i), a) {
-            (Some(f), Activation::Relu) => f == Act::RELU,
+            // A module named `relu` may be a ReLU6 (M5's first stage).
+            (Some(f), Activation::Relu) => f == Act::RELU || f == Act::RELU6,
             (Some(f), Activation::Relu6) => f == Act::RELU6,
             (Some(f), Activation::Tanh) => f == Act::TANH,
             (Some(_), Activation::Any) => true,
