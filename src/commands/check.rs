@@ -49,6 +49,8 @@ pub struct FixOutcome {
     pub written: Option<FixWritten>,
     /// For a preview: what the fixes would change.
     pub preview: Option<FixPreview>,
+    /// What `--calibrate` did, when it ran.
+    pub calibration: Option<fix::Calibration>,
 }
 
 /// What `--fix` would change, unwritten.
@@ -159,6 +161,7 @@ fn fix_set(
             left: plan.left,
             written: None,
             preview: None,
+            calibration: plan.calibration,
         });
     }
     let new_files = plan.new_files();
@@ -167,12 +170,14 @@ fn fix_set(
     inputs.extend(new_files.iter().map(PathBuf::as_path));
     let written = fix::write(&analysis.qparam, &plan.text, output, &inputs)?;
     let (fixed, left) = (plan.fixed.clone(), plan.left.clone());
+    let calibration = plan.calibration.clone();
     plan.keep_arrays();
     Ok(FixOutcome {
         fixed,
         left,
         written: Some(written),
         preview: None,
+        calibration,
     })
 }
 
@@ -219,5 +224,6 @@ fn preview(
         left: plan.left.clone(),
         written: None,
         preview: Some(FixPreview { diff, new_files }),
+        calibration: plan.calibration.clone(),
     })
 }

@@ -21,8 +21,12 @@ pub const CONTRADICTED: f64 = 0.1;
 pub const CONTRADICTED_CAP: f64 = 0.5;
 
 /// A pass-through on an operator of its own rather than on the tensor of
-/// the key before it: half as likely.
+/// the key before it: half as likely...
 const IDENTITY_OWN: f64 = 0.5;
+
+/// ...and hardly ever when its parameters repeat the key before's (the
+/// exporter saw the same values).
+const IDENTITY_OWN_ECHOING: f64 = 0.05;
 
 /// A key of unknown kind on the tensor of an operator with a fused
 /// activation, where the key before it holds the value before that
@@ -67,9 +71,11 @@ impl Judge<'_, '_> {
 
     /// How well an operator of its own fits a module kind (0: not at all).
     /// A pass-through may also take the value of a step no key names (a
-    /// layer scale computed in the block's `forward`).
-    pub fn fits(&self, kind: Kind, op: usize) -> f64 {
+    /// layer scale computed in the block's `forward`), unless it `echoes`
+    /// the key before.
+    pub fn fits(&self, kind: Kind, op: usize, echoes: bool) -> f64 {
         match kind {
+            Kind::Identity if self.ops.ends_module(op) && echoes => IDENTITY_OWN_ECHOING,
             Kind::Identity if self.ops.ends_module(op) => IDENTITY_OWN,
             _ => self.ops.fits(kind, op),
         }

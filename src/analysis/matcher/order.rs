@@ -722,7 +722,7 @@ impl Alignment<'_, '_, '_> {
             let gain = |fit: f64| (fit > 0.0).then(|| (fit * factor).ln());
             // On its own operator, after the previous position.
             let own = if p > 0 {
-                gain(judge.fits(kind, op))
+                gain(judge.fits(kind, op, key.echoes))
             } else {
                 None
             };
@@ -744,7 +744,9 @@ impl Alignment<'_, '_, '_> {
             }
             // The output of the anchor's own operator, while no key holds it.
             if p == 0 && self.start_free && !held {
-                if let Some(g) = gain(judge.fits(kind, op)).filter(|g| best[0] + g > next[0]) {
+                if let Some(g) =
+                    gain(judge.fits(kind, op, key.echoes)).filter(|g| best[0] + g > next[0])
+                {
                     next[0] = best[0] + g;
                     from[0] = (0, Some(0));
                     on_start = true;
