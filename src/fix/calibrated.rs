@@ -117,7 +117,7 @@ fn input_draws(ctx: &Context<'_>, sg: &Subgraph<'_>) -> Vec<Draw> {
         .iter()
         .zip(&sg.inputs)
         .map(|(spec, &x)| {
-            let range = params_of(ctx, sg.id(x)).and_then(|e| entry_range(e));
+            let range = params_of(ctx, sg.id(x)).and_then(entry_range);
             let n = spec.shape.iter().product::<usize>() * CALIBRATION_SAMPLES;
             range.map_or_else(
                 || default_draw(spec),
