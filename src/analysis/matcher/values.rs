@@ -147,8 +147,9 @@ impl Values {
 
     /// Learns the offsets from keys whose tensors are certain: `(entry,
     /// tensor, position)` with the position of its producer (−1 for a graph
-    /// input). Keys whose sign structure contradicts their tensor (a
-    /// layer's output before the activation fused into it) teach nothing.
+    /// input). A key holding a layer's output before the ReLU fused into it
+    /// (its range goes below zero, the tensor never does) teaches by its
+    /// maximum, which the ReLU keeps.
     pub fn learn_offsets(&mut self, certain: impl IntoIterator<Item = (usize, usize, f64)>) {
         let mut offsets: Vec<(f64, f64)> = certain
             .into_iter()
@@ -156,7 +157,11 @@ impl Values {
                 let key = (*self.keys.get(entry)?)?;
                 let extent = (*self.extents.get(tensor)?)?;
                 let raw = compare(&key, extent, 0.0)?;
-                (!raw.sign_conflict).then(|| (at, raw.ratio.ln()))
+                if !raw.sign_conflict {
+                    return Some((at, raw.ratio.ln()));
+                }
+                let before_relu = extent.0 >= 0.0 && key.hi > 0.0 && extent.1 > 0.0;
+                before_relu.then(|| (at, (key.hi / extent.1).ln()))
             })
             .collect();
         offsets.sort_by(|a, b| a.0.total_cmp(&b.0));
