@@ -6,15 +6,18 @@
 //! entry, and `--fix`'s next round copies it onward; a member whose group
 //! already has parameters takes those. A CONCATENATION's inputs and output
 //! share one range too when none of them has parameters yet (int8 kernels
-//! require it; Q707 asks it of every type). The outputs of SOFTMAX,
-//! LOGISTIC and TANH get the fixed parameters their kernels produce.
+//! require it; Q707 asks it of every type). With `--target onert`, the
+//! operators onert runs by copying bytes (an AVERAGE_POOL_2D) tie their
+//! input and output too. The outputs of SOFTMAX, LOGISTIC and TANH get the
+//! fixed parameters their kernels produce.
 
 use std::collections::{HashMap, HashSet};
 
 use super::complete::{covering, Addition, Array};
 use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
-use crate::analysis::Context;
+use crate::analysis::rules::target::onert::table::ONERT;
+use crate::analysis::{Context, Target};
 use crate::calibrate::inputs::{default_draw, input_specs, Draw};
 use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
 use crate::graph::{Subgraph, TensorId};
@@ -79,8 +82,12 @@ pub fn additions(
         }
     };
     let scheme = scheme(&ctx.qparam.entries);
-    let groups = Groups::new(sg, false);
-    let joined = Groups::new(sg, true);
+    let copies = Copies {
+        onert: ctx.options.target == Some(Target::Onert),
+        scheme,
+    };
+    let groups = Groups::new(sg, copies, false);
+    let joined = Groups::new(sg, copies, true);
     let groups = Ties {
         copies: &groups,
         joined: &joined,
@@ -294,6 +301,28 @@ fn scheme(entries: &[Entry]) -> QDType {
         .unwrap_or(QDType::U8)
 }
 
+/// What copies one tensor's values into another: the value-preserving
+/// operators, and those the target runs by copying bytes.
+#[derive(Clone, Copy)]
+struct Copies {
+    onert: bool,
+    scheme: QDType,
+}
+
+impl Copies {
+    /// The input whose values operator `op`'s outputs hold.
+    fn source(&self, op: &crate::graph::Operator) -> Option<usize> {
+        op.value_source().or_else(|| {
+            (self.onert
+                && ONERT
+                    .keeps_input_parameters(&op.opcode, self.scheme)
+                    .is_some())
+            .then(|| op.input(0))
+            .flatten()
+        })
+    }
+}
+
 /// The two ways tensors are tied: as copies of one value, and with
 /// concatenations joined too.
 struct Ties<'a> {
@@ -342,7 +371,7 @@ struct Groups {
 impl Groups {
     /// Groups of copies of one value, and with `concatenations`, of a
     /// concatenation's inputs and output too.
-    fn new(sg: &Subgraph<'_>, concatenations: bool) -> Groups {
+    fn new(sg: &Subgraph<'_>, copies: Copies, concatenations: bool) -> Groups {
         let mut parent: Vec<usize> = (0..sg.tensors.len()).collect();
         fn find(parent: &mut [usize], mut t: usize) -> usize {
             while parent[t] != t {
@@ -358,7 +387,7 @@ impl Groups {
         let mut tying: Vec<(usize, String)> = Vec::new();
         for op in &sg.operators {
             let mut tied: Vec<usize> = Vec::new();
-            if let Some(x) = op.value_source().filter(|&x| activation(x)) {
+            if let Some(x) = copies.source(op).filter(|&x| activation(x)) {
                 tied.push(x);
                 tied.extend(op.outputs.iter().copied().filter(|&y| activation(y)));
             } else if op.opcode.is(Op::CONCATENATION) && concatenations {
@@ -409,8 +438,10 @@ impl Groups {
         self.members.get(&self.root[t]).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether `t` starts its group: no value-preserving operator makes it
-    /// from another member (that one's entry is copied onward).
+    /// Whether `t` needs an entry of its own: no value-preserving operator
+    /// makes it from another member (propagation copies that one's entry
+    /// onward; an operator tied only for the target gets the group's range
+    /// in an entry of its own).
     fn is_first(&self, sg: &Subgraph<'_>, t: usize) -> bool {
         let Some(p) = sg.tensors[t].producer else {
             return true;
