@@ -31,8 +31,21 @@ const FAMILIES: [&str; 13] = [
 fn answered_sets() -> Vec<(String, String, String)> {
     let mut sets: Vec<(String, String, String)> = FAMILIES
         .iter()
-        .chain(&["resnet18", "encoder", "encoder_qkv", "convnet", "mlp", "story_onnxtf"])
-        .map(|n| (n.to_string(), format!("{n}.torch-qparam"), "qparam.json".into()))
+        .chain(&[
+            "resnet18",
+            "encoder",
+            "encoder_qkv",
+            "convnet",
+            "mlp",
+            "story_onnxtf",
+        ])
+        .map(|n| {
+            (
+                n.to_string(),
+                format!("{n}.torch-qparam"),
+                "qparam.json".into(),
+            )
+        })
         .collect();
     sets.push((
         "resnet18q".into(),
@@ -67,7 +80,10 @@ fn every_family_maps_its_parameters_and_module_outputs() {
         let dir = fixture(&format!("{name}.torch-qparam"));
         let expected = read_json(&dir.join("expected.json"));
         let entries = read_json(&dir.join("qparam.json"));
-        let (doc, _) = check_json(&fixture(&format!("{name}.circle")), &dir.join("qparam.json"));
+        let (doc, _) = check_json(
+            &fixture(&format!("{name}.circle")),
+            &dir.join("qparam.json"),
+        );
         let top = tops(&doc);
         let (mut params, mut outputs) = ((0, 0), (0, 0));
         let mut wrong = Vec::new();

@@ -150,6 +150,30 @@ pub fn random(specs: &[InputSpec], draws: &[Draw], count: usize, seed: u64) -> V
         .collect()
 }
 
+/// How each input of `sg` is drawn for `count` random samples: over the
+/// range `range_of(input tensor)` gives ([`Draw::normal_over`]), the
+/// default without one; empty when an input's shape is unknown.
+pub fn draws(
+    sg: &Subgraph<'_>,
+    count: usize,
+    range_of: &dyn Fn(usize) -> Option<(f64, f64)>,
+) -> Vec<Draw> {
+    let Ok(specs) = input_specs(sg) else {
+        return Vec::new();
+    };
+    specs
+        .iter()
+        .zip(&sg.inputs)
+        .map(|(spec, &x)| {
+            let n = spec.shape.iter().product::<usize>().saturating_mul(count);
+            range_of(x).map_or_else(
+                || default_draw(spec),
+                |(lo, hi)| Draw::normal_over(lo as f32, hi as f32, n),
+            )
+        })
+        .collect()
+}
+
 /// How a random sample of an input without a known range is drawn: the
 /// standard normal for real values, 0 and 1 for the rest (an index or a
 /// flag that is always valid).

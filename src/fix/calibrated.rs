@@ -18,7 +18,7 @@ use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
 use crate::analysis::rules::target::onert::table::ONERT;
 use crate::analysis::{Context, Target};
-use crate::calibrate::inputs::{default_draw, input_specs, Draw};
+use crate::calibrate::inputs::draws;
 use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
 use crate::graph::{Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
@@ -63,7 +63,12 @@ pub fn additions(
     if uncovered.is_empty() {
         return (Vec::new(), Vec::new(), None);
     }
-    let draws = || input_draws(ctx, sg);
+    // Without samples: over the range each input's entry represents.
+    let draws = || {
+        draws(sg, CALIBRATION_SAMPLES, &|x| {
+            params_of(ctx, sg.id(x)).and_then(entry_range)
+        })
+    };
     let run = ctx
         .options
         .model_runs
@@ -88,14 +93,21 @@ pub fn additions(
     };
     let groups = Groups::new(sg, copies, false);
     let joined = Groups::new(sg, copies, true);
-    let groups = Ties {
-        copies: &groups,
-        joined: &joined,
+    let calibrating = Calibrating {
+        ctx,
+        sg,
+        ties: Ties {
+            copies: &groups,
+            joined: &joined,
+        },
+        observed,
+        method,
+        scheme,
     };
     let mut out = Vec::new();
     let mut left = Vec::new();
     for &t in &uncovered {
-        match calibrate_one(ctx, sg, &groups, observed, method, scheme, t) {
+        match calibrating.one(t) {
             Ok(Some(a)) => out.push(a),
             Ok(None) => {}
             Err(why) => left.push(Fixed {
@@ -112,26 +124,6 @@ pub fn additions(
         warnings: warnings(observed),
     };
     (out, left, Some(calibration))
-}
-
-/// How each graph input is drawn when no samples were given: over the
-/// range its entry represents, the standard normal without one.
-fn input_draws(ctx: &Context<'_>, sg: &Subgraph<'_>) -> Vec<Draw> {
-    let Ok(specs) = input_specs(sg) else {
-        return Vec::new();
-    };
-    specs
-        .iter()
-        .zip(&sg.inputs)
-        .map(|(spec, &x)| {
-            let range = params_of(ctx, sg.id(x)).and_then(entry_range);
-            let n = spec.shape.iter().product::<usize>() * CALIBRATION_SAMPLES;
-            range.map_or_else(
-                || default_draw(spec),
-                |(lo, hi)| Draw::normal_over(lo as f32, hi as f32, n),
-            )
-        })
-        .collect()
 }
 
 /// Why the calibration may be poor.
@@ -167,111 +159,124 @@ fn entry_range(e: &Entry) -> Option<(f64, f64)> {
     Some(((lo - z) as f64 * s, (hi - z) as f64 * s))
 }
 
-/// Tensor `t`'s entry: a copy of the parameters its group already has,
-/// its group's calibrated range (for the group's first tensors), or
-/// nothing (propagation gives it the parameters of the tensor before).
-fn calibrate_one(
-    ctx: &Context<'_>,
-    sg: &Subgraph<'_>,
-    ties: &Ties<'_>,
-    observed: &Observed,
+/// What calibrating one tensor reads.
+struct Calibrating<'a> {
+    ctx: &'a Context<'a>,
+    sg: &'a Subgraph<'a>,
+    ties: Ties<'a>,
+    observed: &'a Observed,
     method: Method,
     scheme: QDType,
-    t: usize,
-) -> Result<Option<Addition>, String> {
-    let name = sg.tensors[t].name.to_string();
-    let groups = ties.copies;
-    let params_among = |members: &[usize]| {
-        members.iter().find_map(|&m| {
-            let e = params_of(ctx, sg.id(m))?;
-            let ([_], [_]) = (e.scales()?, e.zero_points()?) else {
-                return None;
-            };
-            Some((m, e))
-        })
-    };
-    if let Some(a) = fixed_output(sg, t, scheme) {
-        return Ok(Some(a));
-    }
-    let members = groups.members(t);
-    let with_params = params_among(members);
-    if let Some((m, e)) = with_params {
-        let text = &ctx.qparam.text;
-        let (scale, zerop) = (e.scale.as_ref(), e.zerop.as_ref());
-        let (Some(scale), Some(zerop), Some(dtype)) = (scale, zerop, e.dtype.as_ref()) else {
-            return Ok(None);
+}
+
+impl Calibrating<'_> {
+    /// Tensor `t`'s entry: a copy of the parameters its group already
+    /// has, its group's calibrated range (for the group's first tensors),
+    /// or nothing (propagation gives it the parameters of the tensor
+    /// before).
+    fn one(&self, t: usize) -> Result<Option<Addition>, String> {
+        let Calibrating {
+            ctx,
+            sg,
+            ref ties,
+            observed,
+            method,
+            scheme,
+        } = *self;
+        let name = sg.tensors[t].name.to_string();
+        let groups = ties.copies;
+        let params_among = |members: &[usize]| {
+            members.iter().find_map(|&m| {
+                let e = params_of(ctx, sg.id(m))?;
+                let ([_], [_]) = (e.scales()?, e.zero_points()?) else {
+                    return None;
+                };
+                Some((m, e))
+            })
         };
-        return Ok(Some(Addition {
+        if let Some(a) = fixed_output(sg, t, scheme) {
+            return Ok(Some(a));
+        }
+        let members = groups.members(t);
+        let with_params = params_among(members);
+        if let Some((m, e)) = with_params {
+            let text = &ctx.qparam.text;
+            let (scale, zerop) = (e.scale.as_ref(), e.zerop.as_ref());
+            let (Some(scale), Some(zerop), Some(dtype)) = (scale, zerop, e.dtype.as_ref()) else {
+                return Ok(None);
+            };
+            return Ok(Some(Addition {
+                tensor: name,
+                dtype: dtype.value,
+                scale: Array::Existing(text[scale.span.clone()].to_string()),
+                zerop: Array::Existing(text[zerop.span.clone()].to_string()),
+                quantized_dimension: 0,
+                value: None,
+                replaces: None,
+                what: format!(
+                    "the parameters of `{}` ({}), which {} ties it to",
+                    sg.tensors[m].name,
+                    e.key,
+                    groups.why(t)
+                ),
+            }));
+        }
+        if !groups.is_first(sg, t) {
+            return Ok(None);
+        }
+        // A concatenation's inputs and output share a range while none of
+        // them has parameters of its own.
+        let (groups, members) = match ties.joined.members(t) {
+            joined if joined.len() > members.len() && params_among(joined).is_none() => {
+                (ties.joined, joined)
+            }
+            _ => (groups, members),
+        };
+        let ranges: Vec<(f64, f64)> = members
+            .iter()
+            .filter_map(|&m| method.range(observed.of(m)?))
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            ranges.iter().map(|r| r.0).reduce(f64::min),
+            ranges.iter().map(|r| r.1).reduce(f64::max),
+        ) else {
+            let why = observed
+                .skipped
+                .first()
+                .map_or("its value was not computed".to_string(), |s| {
+                    format!("its value was not computed ({s})")
+                });
+            return Err(why);
+        };
+        let (s, z) = covering(scheme, lo, hi).ok_or("its range is not finite")?;
+        let shared = if members.len() > 1 {
+            format!(
+                ", the range of the {} tensors {} ties together",
+                members.len(),
+                groups.why(t)
+            )
+        } else {
+            String::new()
+        };
+        Ok(Some(Addition {
             tensor: name,
-            dtype: dtype.value,
-            scale: Array::Existing(text[scale.span.clone()].to_string()),
-            zerop: Array::Existing(text[zerop.span.clone()].to_string()),
+            dtype: scheme,
+            scale: Array::Scales(vec![s as f32]),
+            zerop: Array::ZeroPoints(vec![z]),
             quantized_dimension: 0,
             value: None,
             replaces: None,
             what: format!(
-                "the parameters of `{}` ({}), which {} ties it to",
-                sg.tensors[m].name,
-                e.key,
-                groups.why(t)
+                "calibrated from {} {}samples ({}): {} .. {}{shared}, as {}",
+                observed.samples,
+                if observed.random { "random " } else { "" },
+                method.describe(),
+                lo as f32,
+                hi as f32,
+                scheme.name()
             ),
-        }));
+        }))
     }
-    if !groups.is_first(sg, t) {
-        return Ok(None);
-    }
-    // A concatenation's inputs and output share a range while none of
-    // them has parameters of its own.
-    let (groups, members) = match ties.joined.members(t) {
-        joined if joined.len() > members.len() && params_among(joined).is_none() => {
-            (ties.joined, joined)
-        }
-        _ => (groups, members),
-    };
-    let ranges: Vec<(f64, f64)> = members
-        .iter()
-        .filter_map(|&m| method.range(observed.of(m)?))
-        .collect();
-    let (Some(lo), Some(hi)) = (
-        ranges.iter().map(|r| r.0).reduce(f64::min),
-        ranges.iter().map(|r| r.1).reduce(f64::max),
-    ) else {
-        let why = observed
-            .skipped
-            .first()
-            .map_or("its value was not computed".to_string(), |s| {
-                format!("its value was not computed ({s})")
-            });
-        return Err(why);
-    };
-    let (s, z) = covering(scheme, lo, hi).ok_or("its range is not finite")?;
-    let shared = if members.len() > 1 {
-        format!(
-            ", the range of the {} tensors {} ties together",
-            members.len(),
-            groups.why(t)
-        )
-    } else {
-        String::new()
-    };
-    Ok(Some(Addition {
-        tensor: name,
-        dtype: scheme,
-        scale: Array::Scales(vec![s as f32]),
-        zerop: Array::ZeroPoints(vec![z]),
-        quantized_dimension: 0,
-        value: None,
-        replaces: None,
-        what: format!(
-            "calibrated from {} {}samples ({}): {} .. {}{shared}, as {}",
-            observed.samples,
-            if observed.random { "random " } else { "" },
-            method.describe(),
-            lo as f32,
-            hi as f32,
-            scheme.name()
-        ),
-    }))
 }
 
 /// The activation type calibrated entries take: the one the set's

@@ -8,7 +8,7 @@
 //! weight key, the bias key and the normalization's key as folded.
 
 use crate::graph::{Graph, TensorId};
-use crate::model::fb::{BuiltinOperator as Op, TensorType};
+use crate::model::fb::BuiltinOperator as Op;
 use crate::qparam::Entry;
 
 /// Largest weight compared (elements): folding is a fact of small and
@@ -64,10 +64,10 @@ pub fn folded_layers(
                 let t = &sg.tensors[wt];
                 let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
                 let taken = out.iter().any(|f| f.weight == id);
-                if taken || !free(id) || shape != w.shape || t.dtype != TensorType::FLOAT32 {
+                if taken || !free(id) || shape != w.shape {
                     return None;
                 }
-                let data = floats(graph, id)?;
+                let data = graph.float_data(t, MAX_ELEMENTS as u64 * 4)?;
                 let input = sg.id(op.input(0)?);
                 scaled_columns(&w, &data).then(|| Folded {
                     weight_entry: i,
@@ -133,21 +133,6 @@ fn dequantized(e: &Entry) -> Option<Matrix> {
     };
     let step = scales.iter().copied().fold(0.0, f64::max);
     Some(Matrix { shape, data, step })
-}
-
-fn floats(graph: &Graph<'_>, id: TensorId) -> Option<Vec<f64>> {
-    let t = graph.tensor(id);
-    let data = t.data?;
-    if data.len > (MAX_ELEMENTS as u64) * 4 {
-        return None;
-    }
-    let bytes = graph.file().read_payload(data).ok()?;
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            .collect(),
-    )
 }
 
 /// Whether `folded` is `w` with each column scaled by its own factor

@@ -20,31 +20,40 @@ pub const CONTRADICTED: f64 = 0.1;
 /// The confidence a contradicted placement keeps at most.
 pub const CONTRADICTED_CAP: f64 = 0.5;
 
-/// A pass-through on an operator of its own rather than on the tensor of
-/// the key before it: half as likely...
-const IDENTITY_OWN: f64 = 0.5;
+/// How likely a key whose kind does not say it passes a value on (a key
+/// of unknown kind, mostly) is on the tensor of the key before it, by what
+/// the graph and the two keys say.
+struct SharedFits {
+    /// That tensor's operator has an activation fused in and the key
+    /// before holds the value before it (its range goes below zero; the
+    /// tensor never does): the key is the activation.
+    activation: f64,
+    /// The key has the parameters of the key before: the exporter saw the
+    /// same values (a dropout, a permute that needs no operator). As
+    /// likely as an operator of its own (a max pool also keeps its input's
+    /// extremes); an operator left without a key then decides.
+    echo: f64,
+    /// The operator has an activation fused in, which the key may be: as
+    /// likely as an operator of its own, the values tell them apart.
+    fused: f64,
+    /// A key whose name says another kind of module, with the parameters
+    /// of the key before: an identity standing in for the module (timm's
+    /// optional norms and activations).
+    stand_in: f64,
+}
 
-/// ...and hardly ever when its parameters repeat the key before's (the
-/// exporter saw the same values).
-const IDENTITY_OWN_ECHOING: f64 = 0.05;
+const SHARED: SharedFits = SharedFits {
+    activation: 0.9,
+    echo: 0.35,
+    fused: 0.3,
+    stand_in: 0.3,
+};
 
-/// A key of unknown kind on the tensor of an operator with a fused
-/// activation, where the key before it holds the value before that
-/// activation (its range goes below zero; the tensor never does): the key
-/// is the activation.
-const UNKNOWN_ACTIVATION: f64 = 0.9;
-
-/// A key of unknown kind with the parameters of the key before it, on
-/// that key's tensor: the exporter saw the same values (a dropout, a
-/// permute that needs no operator). As likely as an operator of its own:
-/// a max pool also keeps its input's extremes. An operator left without a
-/// key then decides.
-const UNKNOWN_ECHO: f64 = 0.35;
-
-/// A key whose name says a kind of module, with the parameters of the key
-/// before it, on that key's tensor: an identity standing in for the
-/// module (timm's optional norms and activations).
-const STAND_IN: f64 = 0.3;
+/// A pass-through (a dropout) on an operator of its own rather than on
+/// the tensor of the key before it: `[otherwise, with the parameters of
+/// the key before]` (half as likely; hardly ever when the exporter saw the
+/// same values).
+const IDENTITY_OWN: [f64; 2] = [0.5, 0.05];
 
 /// The kind and value judge of one subgraph's operators.
 pub struct Judge<'a, 'g> {
@@ -75,8 +84,7 @@ impl Judge<'_, '_> {
     /// the key before.
     pub fn fits(&self, kind: Kind, op: usize, echoes: bool) -> f64 {
         match kind {
-            Kind::Identity if self.ops.ends_module(op) && echoes => IDENTITY_OWN_ECHOING,
-            Kind::Identity if self.ops.ends_module(op) => IDENTITY_OWN,
+            Kind::Identity if self.ops.ends_module(op) => IDENTITY_OWN[usize::from(echoes)],
             _ => self.ops.fits(kind, op),
         }
     }
@@ -118,12 +126,10 @@ impl Judge<'_, '_> {
             // A flatten or permute is the tensor before it only when no
             // layout operator follows to hold the new layout.
             Kind::Layout => 0.5,
-            Kind::Unknown if fused && before_contradicts => UNKNOWN_ACTIVATION,
-            Kind::Unknown if echoes => UNKNOWN_ECHO,
-            Kind::Unknown if fused => super::order::UNKNOWN_SHARED,
-            // A module named for its kind that passes the value on (timm's
-            // `norm = nn.Identity()` when no norm layer is asked for).
-            _ if echoes => STAND_IN,
+            Kind::Unknown if fused && before_contradicts => SHARED.activation,
+            Kind::Unknown if echoes => SHARED.echo,
+            Kind::Unknown if fused => SHARED.fused,
+            _ if echoes => SHARED.stand_in,
             _ => 0.0,
         }
     }

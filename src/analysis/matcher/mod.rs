@@ -28,7 +28,7 @@ pub mod values;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::calibrate::inputs::{input_specs, Draw};
+use crate::calibrate::inputs::draws;
 use crate::calibrate::{ModelRuns, MATCHING_SAMPLES};
 use crate::diagnostic::Suggestion;
 use crate::graph::{Graph, Tensor, TensorId};
@@ -288,7 +288,7 @@ pub fn resolve(
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
         content_signals(graph, entries, &unknown, &free, &mut board);
-        let folded = folded_signals(graph, entries, &unknown, &free, &mut board);
+        let folded = folded_signals(&mut board, (entries, &unknown), &free);
         let anchors =
             structure::Anchors::new(graph, entries, targets, &board_matches(&board, &unknown));
         structure::signals(graph, entries, &unknown, &anchors, &mut |i, id, c, r| {
@@ -478,12 +478,12 @@ fn normalizations_folded(graph: &Graph<'_>, keys: &Keys<'_>, board: &mut Board<'
 /// normalization's scale folded in, and their bias keys: noted (their
 /// values are in no tensor), the layers returned.
 fn folded_signals(
-    graph: &Graph<'_>,
-    entries: &[Entry],
-    unknown: &[usize],
-    free: &dyn Fn(&Tensor<'_>) -> bool,
     board: &mut Board<'_>,
+    keys: (&[Entry], &[usize]),
+    free: &dyn Fn(&Tensor<'_>) -> bool,
 ) -> Vec<folded::Folded> {
+    let graph = board.graph;
+    let (entries, unknown) = keys;
     let unmatched: Vec<usize> = unknown
         .iter()
         .copied()
@@ -565,25 +565,12 @@ fn observed_values(
     runs: &ModelRuns,
 ) -> Option<values::Values> {
     let sg = &graph.subgraphs[si];
-    let draws = || -> Vec<Draw> {
-        let Ok(specs) = input_specs(sg) else {
-            return Vec::new();
-        };
-        specs
-            .iter()
-            .zip(&sg.inputs)
-            .map(|(spec, &x)| {
-                let range = known
-                    .iter()
-                    .find(|(_, t)| **t == sg.id(x))
-                    .and_then(|(&i, _)| values::KeyRange::of(&entries[i]));
-                let n = spec.shape.iter().product::<usize>() * MATCHING_SAMPLES;
-                match range {
-                    Some(r) => Draw::normal_over(r.lo as f32, r.hi as f32, n),
-                    None => crate::calibrate::inputs::default_draw(spec),
-                }
-            })
-            .collect()
+    // Without samples: over the range each input's key represents.
+    let draws = || {
+        draws(sg, MATCHING_SAMPLES, &|x| {
+            let (&i, _) = known.iter().find(|(_, t)| **t == sg.id(x))?;
+            values::KeyRange::of(&entries[i]).map(|r| (r.lo, r.hi))
+        })
     };
     let observed = runs.observe(graph, si, MATCHING_SAMPLES, &draws);
     let observed = observed.as_ref().as_ref().ok()?;

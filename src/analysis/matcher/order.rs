@@ -40,12 +40,6 @@ const DISORDER: f64 = 0.1;
 /// never renamed by `--fix`.
 const UNTRUSTED_ORDER: f64 = 0.85;
 
-/// A key of unknown kind on the same tensor as the key before it, where
-/// that tensor's operator has an activation fused in: the key may be the
-/// activation (a `features.1` ReLU after a `features.0` convolution). As
-/// likely as a placement of its own; the values tell them apart.
-pub(super) const UNKNOWN_SHARED: f64 = 0.3;
-
 /// A block ending with a merge after its last part (a residual ADD).
 const BLOCK_MERGE: f64 = 0.95;
 
