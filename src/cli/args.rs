@@ -47,6 +47,7 @@ pub enum Command {
     /// suggestion needs them) and reports all findings in one run, each with
     /// its place in qparam.json and what to do. Exit code 0: no errors;
     /// 1: errors (or warnings with --deny warnings); 2: the check could not run.
+    #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Implant a qparam set into a model, after a clean check.
     ///
@@ -126,6 +127,14 @@ pub enum Command {
         force: bool,
     },
 }
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  q-implant check model.circle export/qparam.json
+  q-implant check model.circle export/qparam.json --fix    # rename, repair, complete
+  q-implant check model.circle export/qparam.json --fix --calibrate samples/   # and calibrate
+  q-implant check model.circle export/qparam.json --fix --calibrate=a.npz --calibration minmax
+  q-implant check model.circle export/qparam.json --input samples/   # map by value on data";
 
 const EXTRACT_EXAMPLES: &str = "\
 Examples:
