@@ -74,6 +74,8 @@ pub enum Conversion {
 pub struct FloatOp {
     pub subgraph: usize,
     pub op: usize,
+    /// The operator's name (`RELU`).
+    pub operator: String,
     /// `RELU #5 (subgraph 0)`, for reports.
     pub what: String,
 }

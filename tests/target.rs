@@ -742,6 +742,29 @@ fn q810_the_story_relu_runs_in_float() {
     );
     assert_eq!(ops[6].1, ["FLOAT32"]);
     assert_eq!(ops[7].2, ["UINT8"]);
+    // The record CI keeps names it too.
+    let recorded = run(
+        "apply",
+        &model,
+        &qparam,
+        &[
+            "-o",
+            o,
+            "--force",
+            "--target",
+            "onert",
+            "--fallback",
+            "float",
+            "--format",
+            "json",
+        ],
+    );
+    let record: serde_json::Value = serde_json::from_slice(&recorded.stdout).unwrap();
+    assert_eq!(
+        record["float"],
+        json!([{"operator": "RELU", "subgraph": 0, "index": 5}])
+    );
+    assert_eq!(record["inserted"]["total"], 2);
 }
 
 /// A chain of operators onert has no kernel for converts once, at its

@@ -344,13 +344,14 @@ pub fn analyse(
         let mut float_ops: Vec<FloatOp> = ctx
             .float_ops
             .iter()
-            .map(|&(subgraph, op)| FloatOp {
-                subgraph,
-                op,
-                what: format!(
-                    "{} #{op} (subgraph {subgraph})",
-                    graph.subgraphs[subgraph].operators[op].opcode
-                ),
+            .map(|&(subgraph, op)| {
+                let operator = graph.subgraphs[subgraph].operators[op].opcode.to_string();
+                FloatOp {
+                    subgraph,
+                    op,
+                    what: format!("{operator} #{op} (subgraph {subgraph})"),
+                    operator,
+                }
             })
             .collect();
         float_ops.sort_by_key(|f| (f.subgraph, f.op));

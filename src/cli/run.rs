@@ -226,6 +226,7 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
                 &args.qparam,
                 &args.output,
                 &ended,
+                &a.plan.float_ops,
             )),
         }
     };

@@ -173,8 +173,18 @@ struct Record<'a> {
     retyped: Retyped<'a>,
     tensors: Vec<TensorRecord<'a>>,
     inserted: Inserted<'a>,
+    /// Operators left in float for want of a quantized kernel
+    /// (`--fallback float`).
+    float: Vec<FloatRecord<'a>>,
     findings: Findings,
     refused: Option<Refused>,
+}
+
+#[derive(Serialize)]
+struct FloatRecord<'a> {
+    operator: &'a str,
+    subgraph: usize,
+    index: usize,
 }
 
 #[derive(Serialize)]
@@ -227,6 +237,7 @@ pub fn record(
     qparam: &Path,
     output: &Path,
     ended: &Ended<'_>,
+    float_ops: &[FloatOp],
 ) -> String {
     let (changes, inserted, written, refusal): (&[Change], &[String], _, _) = match ended {
         Ended::Written {
@@ -288,6 +299,17 @@ pub fn record(
             total: inserted.len(),
             by_operator: by_operator(inserted),
             operators: inserted,
+        },
+        float: match ended {
+            Ended::Refused(_) => Vec::new(),
+            _ => float_ops
+                .iter()
+                .map(|f| FloatRecord {
+                    operator: &f.operator,
+                    subgraph: f.subgraph,
+                    index: f.op,
+                })
+                .collect(),
         },
         findings: Findings {
             errors: view.count(Severity::Error),
