@@ -8,24 +8,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{check_json, fixture, q_implant};
+use common::{check_json, fixture, q_implant, FAMILIES};
 use serde_json::{Map, Value};
-
-const FAMILIES: [&str; 13] = [
-    "mobilenetv2",
-    "mobilenetv3",
-    "efficientnet",
-    "vgg",
-    "squeezenet",
-    "unet",
-    "shufflenetv2",
-    "convnext",
-    "vit",
-    "espcn",
-    "m5",
-    "mixer",
-    "densenet",
-];
 
 /// Every set with an answer key: (model, set directory, qparam file).
 fn answered_sets() -> Vec<(String, String, String)> {

@@ -363,3 +363,21 @@ pub fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
 pub fn stdout_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
+
+/// The architecture families fixtures/families.py makes, each with a
+/// PyTorch-named export and an answer key.
+pub const FAMILIES: [&str; 13] = [
+    "mobilenetv2",
+    "mobilenetv3",
+    "efficientnet",
+    "vgg",
+    "squeezenet",
+    "unet",
+    "shufflenetv2",
+    "convnext",
+    "vit",
+    "espcn",
+    "m5",
+    "mixer",
+    "densenet",
+];

@@ -62,3 +62,23 @@ def without_buffers(model):
 @pytest.fixture
 def tmp(tmp_path):
     return tmp_path
+
+
+def onert_outputs(path, inputs):
+    """Every output of the model at `path` run by onert on the CPU, one
+    array per graph input in `inputs`."""
+    from onert.native.libnnfw_api_pybind import prepare_config
+    from onert.native.libnnfw_api_pybind.infer import nnfw_session
+
+    s = nnfw_session(str(path), "cpu")
+    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
+    s.prepare()
+    for i, x in enumerate(inputs):
+        s.set_input(i, x)
+    s.run()
+    return [s.get_output(i) for i in range(s.output_size())]
+
+
+def onert_output(path, x):
+    """The first output of a one-input model at `path` run by onert."""
+    return onert_outputs(path, [x])[0]

@@ -10,9 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, fixture, q_implant, read_model
-from onert.native.libnnfw_api_pybind import prepare_config
-from onert.native.libnnfw_api_pybind.infer import nnfw_session
+from conftest import FIXTURES, fixture, q_implant, read_model, onert_output
 
 # Families whose uint8 models onert 0.1.0 runs (`apply --target onert`
 # accepts them), and the older networks that run. (DenseNet's export gives
@@ -22,14 +20,6 @@ MODELS = ["mobilenetv2", "efficientnet", "vgg", "resnet18", "convnet"]
 
 SLACK_DB = 3.0
 
-
-def onert(path, x):
-    s = nnfw_session(str(path), "cpu")
-    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
-    s.prepare()
-    s.set_input(0, x)
-    s.run()
-    return s.get_output(0)
 
 
 def input_shape(name):
@@ -86,7 +76,7 @@ def quantized_outputs(path, xs):
     out = []
     for x in xs:
         xq = np.clip(np.round(x / s_in) + z_in, 0, 255).astype(np.uint8)
-        out.append((onert(path, xq).astype(np.float32) - z_out) * s_out)
+        out.append((onert_output(path, xq).astype(np.float32) - z_out) * s_out)
     return np.concatenate([o.ravel() for o in out])
 
 
@@ -113,7 +103,7 @@ def test_calibrating_a_set_without_activation_entries_runs_as_well_as_the_full_s
     reference = os.path.join(FIXTURES, f"{name}.reference", "input_0.npy")
     if os.path.exists(reference):
         xs.append(np.load(reference))
-    f = np.concatenate([onert(fixture(name), x).ravel() for x in xs])
+    f = np.concatenate([onert_output(fixture(name), x).ravel() for x in xs])
     full_db = sqnr(f, quantized_outputs(models["full"], xs))
     calibrated_db = sqnr(f, quantized_outputs(models["calibrated"], xs))
     print(f"{name}: full set {full_db:.1f} dB, calibrated {calibrated_db:.1f} dB")

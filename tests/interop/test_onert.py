@@ -8,20 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, fixture, q_implant, read_model
-from onert.native.libnnfw_api_pybind import prepare_config
-from onert.native.libnnfw_api_pybind.infer import nnfw_session
+from conftest import FIXTURES, fixture, q_implant, read_model, onert_output
 
 MAX_STEPS = 3.0
 
-
-def run(path, x):
-    s = nnfw_session(str(path), "cpu")
-    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
-    s.prepare()
-    s.set_input(0, x)
-    s.run()
-    return s.get_output(0)
 
 
 def error_in_steps(name, qparam_dir, out, float_io=False, extra=()):
@@ -34,20 +24,20 @@ def error_in_steps(name, qparam_dir, out, float_io=False, extra=()):
     fsg, qsg = fm.subgraphs[0], qm.subgraphs[0]
     rng = np.random.default_rng(7)
     x = rng.standard_normal(fsg.tensors[fsg.inputs[0]].shape).astype(np.float32)
-    y_float = run(fixture(name), x)
+    y_float = onert_output(fixture(name), x)
     s_out = float(qsg.tensors[qsg.outputs[0]].quantization.scale[0]) if not float_io else None
     if float_io:
         params = json.load(open(os.path.join(qparam_dir, "qparam.json")))
         out_entry = params[fsg.tensors[fsg.outputs[0]].name.decode()]
         s_out = float(np.load(os.path.join(qparam_dir, out_entry["scale"]))[0])
     if float_io:
-        y = run(out, x)
+        y = onert_output(out, x)
         assert y.dtype == np.float32
     else:
         tin, tout = qsg.tensors[qsg.inputs[0]], qsg.tensors[qsg.outputs[0]]
         s_in, z_in = tin.quantization.scale[0], tin.quantization.zeroPoint[0]
         xq = np.clip(np.round(x / s_in) + z_in, 0, 255).astype(np.uint8)
-        yq = run(out, xq)
+        yq = onert_output(out, xq)
         assert yq.dtype == np.uint8
         y = (yq.astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
     return float(np.abs(y - y_float).max() / s_out)

@@ -15,9 +15,7 @@ import sys
 import numpy as np
 
 import onert_matrix as matrix
-from conftest import FIXTURES, fixture, q_implant, read_model
-from onert.native.libnnfw_api_pybind import prepare_config
-from onert.native.libnnfw_api_pybind.infer import nnfw_session
+from conftest import FIXTURES, fixture, q_implant, read_model, onert_output
 
 sys.path.insert(0, FIXTURES)
 import refexec  # noqa: E402
@@ -25,14 +23,6 @@ import refexec  # noqa: E402
 # The seed fixtures/make.py calibrates with.
 SEED = 20261127
 
-
-def onert(path, x):
-    s = nnfw_session(str(path), "cpu")
-    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
-    s.prepare()
-    s.set_input(0, x)
-    s.run()
-    return s.get_output(0)
 
 
 def calibration_inputs(shape, count=8):
@@ -59,9 +49,9 @@ def test_raw_resnet18_export_is_fixed_applied_and_runs(tmp):
     params = matrix.parameters(float_model, str(qparam))
     errors, simulated_errors = [], []
     for x in calibration_inputs(float_model.subgraphs[0].tensors[float_model.subgraphs[0].inputs[0]].shape):
-        y_float = onert(model, x)
+        y_float = onert_output(model, x)
         xq = np.clip(np.round(x / s_in) + z_in, 0, 255).astype(np.uint8)
-        y = (onert(out, xq).astype(np.float32) - z_out) * s_out
+        y = (onert_output(out, xq).astype(np.float32) - z_out) * s_out
         errors.append(np.abs(y - y_float) / s_out)
         simulated_errors.append(np.abs(matrix.simulated(float_model, params, x) - y_float) / s_out)
     errors, simulated_errors = np.concatenate(errors), np.concatenate(simulated_errors)
@@ -89,6 +79,6 @@ def test_a_broken_weight_scale_is_caught(tmp):
     tin, tout = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
     x = calibration_inputs(tin.shape, 1)[0]
     xq = np.clip(np.round(x / tin.quantization.scale[0]) + tin.quantization.zeroPoint[0], 0, 255).astype(np.uint8)
-    y = (onert(out, xq).astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
-    steps = np.abs(y - onert(model, x)) / tout.quantization.scale[0]
+    y = (onert_output(out, xq).astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
+    steps = np.abs(y - onert_output(model, x)) / tout.quantization.scale[0]
     assert steps.mean() > 3.0, f"doubling the scale of {weight} went unnoticed ({steps.mean():.2f} steps)"

@@ -9,9 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, fixture, q_implant, read_model
-from onert.native.libnnfw_api_pybind import prepare_config
-from onert.native.libnnfw_api_pybind.infer import nnfw_session
+from conftest import FIXTURES, fixture, q_implant, read_model, onert_outputs
 
 # The fixtures onert loads in float (docs/testing.md lists the ones it
 # cannot: unet, shufflenetv2, convnext, mixer, espcn, story_onnxtf).
@@ -25,14 +23,6 @@ MEAN_STEPS, MAX_STEPS = 1.0, 4.0
 SAMPLES = 3
 
 
-def onert(path, inputs):
-    s = nnfw_session(str(path), "cpu")
-    s.set_prepare_config(prepare_config.ENABLE_INTERNAL_OUTPUT_ALLOC)
-    s.prepare()
-    for i, x in enumerate(inputs):
-        s.set_input(i, x)
-    s.run()
-    return [s.get_output(i) for i in range(s.output_size())]
 
 
 def inputs_of(model, seed):
@@ -73,7 +63,7 @@ def test_float_outputs_equal_onerts(name, tmp):
     # The float model against itself: both runs are float.
     runs = verify_outputs(tmp, fixture(name), fixture(name), samples, names)
     for sample, (ours, _) in zip(samples, runs):
-        theirs = onert(fixture(name), sample)
+        theirs = onert_outputs(fixture(name), sample)
         for a, b in zip(ours, theirs):
             scale = max(1.0, float(np.abs(b).max()))
             # onert drops FULLY_CONNECTED's kept dimensions of size 1 (m5:
@@ -140,7 +130,7 @@ def test_quantized_outputs_are_within_steps_of_onerts(name, directory, tmp):
     runs = verify_outputs(tmp, out, fixture(name), samples, names)
     steps = []
     for sample, (_, ours) in zip(samples, runs):
-        theirs = onert(out, [quantize(x, sg.tensors[i]) for x, i in zip(sample, sg.inputs)])
+        theirs = onert_outputs(out, [quantize(x, sg.tensors[i]) for x, i in zip(sample, sg.inputs)])
         for j, (a, b) in enumerate(zip(ours, theirs)):
             t = sg.tensors[sg.outputs[j]]
             s, z = float(t.quantization.scale[0]), int(t.quantization.zeroPoint[0])
