@@ -1,8 +1,8 @@
 //! `check --fix --calibrate`: every fixture's set with its activation
 //! entries removed goes through it to a clean check, and the model it
 //! quantizes is as accurate as the one the full set quantizes (within
-//! 3 dB of SQNR against the float model, measured with the interpreter in
-//! fake-quantized mode); the encoder's raw export goes through it and
+//! 3 dB of SQNR against the float model, measured with the interpreter's
+//! integer kernels, as onert computes); the encoder's raw export goes through it and
 //! `apply`; the report names the samples and warns about too few or random
 //! ones.
 
@@ -29,37 +29,10 @@ const SQNR_SLACK_DB: f64 = 3.0;
 /// fixtures' exporter calibrated.
 const CALIBRATION_SAMPLES: usize = 16;
 
-/// The input shape of `model`'s first subgraph.
-fn input_shape(model: &Path) -> Vec<usize> {
-    let file = CircleFile::open(model).unwrap();
-    let graph = Graph::new(&file);
-    let sg = &graph.subgraphs[0];
-    sg.tensors[sg.inputs[0]]
-        .shape
-        .iter()
-        .map(|&d| d as usize)
-        .collect()
-}
-
-fn normal(shape: &[usize], rng: &mut Rng) -> Vec<f32> {
-    (0..shape.iter().product::<usize>())
-        .map(|_| rng.normal() as f32)
-        .collect()
-}
-
 /// `count` standard normal samples for `model` in a new directory.
 fn sample_dir(model: &Path, count: usize, seed: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let shape = input_shape(model);
-    let mut rng = Rng::new(seed);
-    for i in 0..count {
-        let bytes: Vec<u8> = normal(&shape, &mut rng)
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        let data = npy::encode("<f4", false, &shape, &bytes);
-        std::fs::write(dir.path().join(format!("{i:02}.npy")), data).unwrap();
-    }
+    common::write_samples(model, dir.path(), count, seed);
     dir
 }
 
@@ -189,10 +162,10 @@ fn sqnr(f: &[f32], q: &[f32]) -> f64 {
 /// Evaluation inputs: the fixture's reference input (when it has one) and
 /// standard normal samples of another seed than the calibration's.
 fn evaluation_inputs(name: &str, model: &Path) -> Vec<Tensor> {
-    let shape = input_shape(model);
+    let shape = common::input_shape(model);
     let mut rng = Rng::new(0xe7a1);
     let mut inputs: Vec<Tensor> = (0..3)
-        .map(|_| Tensor::f32(shape.clone(), normal(&shape, &mut rng)).unwrap())
+        .map(|_| Tensor::f32(shape.clone(), common::normal(&shape, &mut rng)).unwrap())
         .collect();
     let reference = fixture(&format!("{name}.reference")).join("input_0.npy");
     if let Ok(bytes) = std::fs::read(&reference) {

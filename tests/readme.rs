@@ -1,7 +1,10 @@
 //! The README's commands, run as written: the story's journey on a copy of
-//! the failure story's model and export.
+//! the failure story's model and export, and the calibration of the
+//! encoder's raw export.
 
 mod common;
+
+use std::path::Path;
 
 use common::{fixture, q_implant};
 
@@ -22,6 +25,36 @@ fn block_after(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// A copy of the directory `from` (its files) at `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Runs each README line (`q-implant ...`, comments cut) in `dir`: the
+/// exit codes, and what each said (stdout, then stderr).
+fn run_lines(lines: &[String], dir: &Path) -> (Vec<i32>, Vec<String>) {
+    let mut codes = Vec::new();
+    let mut said = Vec::new();
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], "q-implant", "{line}");
+        let out = q_implant()
+            .current_dir(dir)
+            .args(&words[1..])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{line}: {stderr}");
+        codes.push(out.status.code().unwrap());
+        said.push(String::from_utf8_lossy(&out.stdout).to_string() + &stderr);
+    }
+    (codes, said)
+}
+
 /// The story's journey, as the README writes it, on a copy of the story's
 /// model and export: `check` finds the errors, `--fix` repairs them, the
 /// target finds what onert would get wrong, `--fix --target onert
@@ -33,27 +66,8 @@ fn the_story_journey_works_as_written() {
     assert_eq!(lines.len(), 7, "{lines:?}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("story.circle"), dir.path().join("model.circle")).unwrap();
-    let export = dir.path().join("export");
-    std::fs::create_dir(&export).unwrap();
-    for entry in std::fs::read_dir(fixture("story.torch-qparam")).unwrap() {
-        let p = entry.unwrap().path();
-        std::fs::copy(&p, export.join(p.file_name().unwrap())).unwrap();
-    }
-    let mut codes = Vec::new();
-    let mut said = Vec::new();
-    for line in &lines {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(words[0], "q-implant", "{line}");
-        let out = q_implant()
-            .current_dir(dir.path())
-            .args(&words[1..])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{line}: {stderr}");
-        codes.push(out.status.code().unwrap());
-        said.push(String::from_utf8_lossy(&out.stdout).to_string() + &stderr);
-    }
+    copy_dir(&fixture("story.torch-qparam"), &dir.path().join("export"));
+    let (codes, said) = run_lines(&lines, dir.path());
     // inspect; 52 errors; fixed; onert's; fixed for onert; verified;
     // written.
     assert_eq!(codes, [0, 1, 0, 1, 0, 0, 0], "{lines:?}");
@@ -90,6 +104,33 @@ fn the_story_journey_works_as_written() {
         .find(|o| o.opcode.to_string() == "RELU")
         .unwrap();
     assert_eq!(sg.tensors[relu.inputs[0].unwrap()].dtype_name(), "FLOAT32");
+}
+
+/// The calibration section, as the README writes it, on a copy of the
+/// encoder's raw export: `--fix` alone leaves the tensors the exporter
+/// never saw, `--fix --calibrate samples/` ends clean, `verify` and
+/// `apply` run.
+#[test]
+fn the_calibration_section_works_as_written() {
+    let lines = block_after("## When the export left tensors out");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.circle");
+    std::fs::copy(fixture("encoder.circle"), &model).unwrap();
+    copy_dir(&fixture("encoder.torch-qparam"), &dir.path().join("export"));
+    let samples = dir.path().join("samples");
+    std::fs::create_dir(&samples).unwrap();
+    common::write_samples(&model, &samples, 16, 7);
+    let (codes, said) = run_lines(&lines, dir.path());
+    assert_eq!(codes, [1, 0, 0, 0], "{said:?}");
+    assert!(said[0].contains("84 errors"), "{}", said[0]);
+    assert!(
+        said[1].contains("calibrated") && said[1].contains("from 16 samples"),
+        "{}",
+        said[1]
+    );
+    assert!(said[2].contains("outputs:"), "{}", said[2]);
+    assert!(dir.path().join("model.q.circle").is_file());
 }
 
 #[test]

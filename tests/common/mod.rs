@@ -381,3 +381,37 @@ pub const FAMILIES: [&str; 13] = [
     "mixer",
     "densenet",
 ];
+
+/// The input shape of `model`'s first subgraph.
+pub fn input_shape(model: &Path) -> Vec<usize> {
+    let file = q_implant::model::CircleFile::open(model).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    let sg = &graph.subgraphs[0];
+    sg.tensors[sg.inputs[0]]
+        .shape
+        .iter()
+        .map(|&d| d as usize)
+        .collect()
+}
+
+/// Standard normal values for a tensor of `shape`.
+pub fn normal(shape: &[usize], rng: &mut q_implant::samples::Rng) -> Vec<f32> {
+    (0..shape.iter().product::<usize>())
+        .map(|_| rng.normal() as f32)
+        .collect()
+}
+
+/// Writes `count` standard normal samples for `model`'s one input into
+/// `dir`, as `00.npy`, `01.npy`, ...
+pub fn write_samples(model: &Path, dir: &Path, count: usize, seed: u64) {
+    let shape = input_shape(model);
+    let mut rng = q_implant::samples::Rng::new(seed);
+    for i in 0..count {
+        let bytes: Vec<u8> = normal(&shape, &mut rng)
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let data = q_implant::qparam::npy::encode("<f4", false, &shape, &bytes);
+        std::fs::write(dir.join(format!("{i:02}.npy")), data).unwrap();
+    }
+}
