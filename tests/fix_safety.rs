@@ -468,6 +468,33 @@ fn a_linked_qparam_file_is_fixed_through_the_link() {
     );
 }
 
+/// A link to a qparam file in another directory is not fixed in place:
+/// the new npy files would be beside the link and the fixed text beside
+/// the file, so neither would read back. Nothing changes, and the error
+/// says what to do.
+#[cfg(unix)]
+#[test]
+fn a_qparam_file_linked_from_another_directory_is_left_alone() {
+    let set = fixable();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let real = elsewhere.path().join("qparam.json");
+    std::fs::rename(set.path(), &real).unwrap();
+    std::os::unix::fs::symlink(&real, set.path()).unwrap();
+    let (before, there) = (snapshot(set.dir.path()), snapshot(elsewhere.path()));
+    let run = fix(&set, &[]).code(2);
+    let stderr = stderr_of(&run);
+    assert!(stderr.contains("is a symbolic link to"), "{stderr}");
+    assert!(stderr.contains("--fix-output"), "{stderr}");
+    assert!(
+        snapshot(set.dir.path()) == before,
+        "nothing beside the link changed"
+    );
+    assert!(
+        snapshot(elsewhere.path()) == there,
+        "nothing beside the file changed"
+    );
+}
+
 /// With a key written twice, which copy an edit means is a guess: `--fix`
 /// changes nothing, says why, and marks nothing fixable.
 #[test]

@@ -5,6 +5,9 @@
 //! (`qparam.json.bak`, then `.bak.1`, ...), written from the very bytes
 //! that were analysed; a file changed since it was analysed is left alone;
 //! the file keeps its permissions; and everything is written atomically.
+//! A qparam file reached through a symbolic link is fixed where it is when
+//! the link is beside it, and refused when it is elsewhere (the new npy
+//! files could not be found from both places).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,6 +64,12 @@ pub enum FixError {
         help("this is a bug in q-implant's --fix: please report it with the file; `check` without --fix still lists every finding")
     )]
     Broken(PathBuf),
+    #[error("`{link}` is a symbolic link to `{target}`, in another directory, so the npy files the fixes add could not be found from both")]
+    #[diagnostic(
+        code(fix::link_elsewhere),
+        help("write the fixed set beside the link with --fix-output (e.g. qparam.fixed.json), or run check --fix on the file the link names")
+    )]
+    LinkElsewhere { link: PathBuf, target: PathBuf },
     #[error("`{0}` changed after it was analysed; it was left as it is")]
     #[diagnostic(
         code(fix::changed),
@@ -122,6 +131,14 @@ pub fn write(
             // backed up beside it); the link stays a link.
             let resolved =
                 std::fs::canonicalize(&qparam.path).unwrap_or_else(|_| qparam.path.clone());
+            // New npy files go beside the path the set was read through; a
+            // link into another directory would leave them behind.
+            if resolved.parent() != Some(dir_of(&qparam.path).as_path()) {
+                return Err(FixError::LinkElsewhere {
+                    link: qparam.path.clone(),
+                    target: resolved,
+                });
+            }
             let path = &resolved;
             // The file on disk must still be the one analysed.
             let now = std::fs::read(path).map_err(write_err(path))?;
