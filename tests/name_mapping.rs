@@ -703,3 +703,80 @@ fn identical_weights_are_told_apart_by_an_exact_name() {
         );
     }
 }
+
+/// Converters name operators by type and counter (tico's `linear`,
+/// `linear_1`, ...), so a module named `linear` shares its name with the
+/// first FULLY_CONNECTED's output. A key `linear` whose range contradicts
+/// that tensor's values (here: the range of a TANH's output, a fifth of
+/// the first layer's width) is not renamed to it on the name alone; the
+/// values are named as the reason.
+#[test]
+fn a_name_the_values_contradict_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity5: Vec<f32> = (0..16)
+        .map(|i| if i % 5 == 0 { 5.0 } else { 0.0 })
+        .collect();
+    let identity: Vec<f32> = identity5.iter().map(|v| v / 5.0).collect();
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("tico::x", &[1, 4], None);
+    let w0 = b.tensor("tico::p_fc_weight", &[4, 4], Some(&identity5));
+    let y0 = b.tensor("torch.nn.modules.linear.Linear::linear", &[1, 4], None);
+    let t = b.tensor("torch.nn.modules.activation.Tanh::tanh", &[1, 4], None);
+    let w1 = b.tensor("tico::p_linear_weight", &[4, 4], Some(&identity));
+    let y1 = b.tensor("torch.nn.modules.linear.Linear::linear_1", &[1, 4], None);
+    let fully_connected = || {
+        fb::BuiltinOptionsT::FullyConnectedOptions(Box::new(fb::FullyConnectedOptionsT::default()))
+    };
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, w0, -1], &[y0]);
+    b.options(fully_connected());
+    b.op(fb::BuiltinOperator::TANH, &[y0], &[t]);
+    b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[t, w1, -1], &[y1]);
+    b.options(fully_connected());
+    let model = b.save(&dir.path().join("collide.circle"), &[x], &[y1]);
+    let mut set = common::empty_set();
+    // The input over [-1, 1]; `linear` holds what the module `linear`
+    // (the second layer) reads: the TANH's output, [-1, 1] too, while the
+    // first layer's output spans [-5, 5].
+    set.add("tico::x", "uint8", 2.0 / 255.0, 128, None);
+    set.add("linear", "uint8", 2.0 / 255.0, 128, None);
+    let path = set.save();
+    let (doc, _) = check_json(&model, &path);
+    let d = q501(&doc, "linear");
+    let suggestions = d["suggestions"].as_array().unwrap();
+    let named = suggestions
+        .iter()
+        .find(|s| s["name"] == "torch.nn.modules.linear.Linear::linear");
+    if let Some(s) = named {
+        assert!(s["confidence"].as_f64().unwrap() < 0.5, "{d:#}");
+        assert!(
+            s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("but the key's range"),
+            "{d:#}"
+        );
+    }
+    assert!(
+        suggestions
+            .iter()
+            .all(|s| s["name"] != "torch.nn.modules.linear.Linear::linear"
+                || s["confidence"].as_f64().unwrap() < 0.8),
+        "{d:#}"
+    );
+    let before = std::fs::read(&path).unwrap();
+    q_implant()
+        .args([
+            "check",
+            model.to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--fix",
+        ])
+        .assert()
+        .stderr(predicate::str::contains("renamed `linear`").not());
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !after.contains("\"torch.nn.modules.linear.Linear::linear\""),
+        "{after}\n(before: {})",
+        String::from_utf8_lossy(&before)
+    );
+}

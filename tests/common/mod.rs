@@ -206,6 +206,13 @@ impl ModelBuilder {
         self.ops.push(o);
     }
 
+    /// Gives the operator added last its builtin options.
+    pub fn options(&mut self, options: q_implant::model::fb::BuiltinOptionsT) {
+        if let Some(o) = self.ops.last_mut() {
+            o.builtin_options = options;
+        }
+    }
+
     /// Ends the current subgraph with these graph inputs and outputs; the
     /// tensors and operators added next form a new one (tensor indices
     /// start again at 0).

@@ -140,8 +140,9 @@ impl Evidence {
         signals.dedup_by(|a, b| a.1 == b.1);
         signals
             .iter()
-            .filter(|(c, _)| *c >= 0.5 || signals.len() == 1)
-            .map(|(_, r)| r.as_str())
+            .enumerate()
+            .filter(|(n, (c, _))| *n == 0 || *c >= 0.5)
+            .map(|(_, (_, r))| r.as_str())
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -302,8 +303,13 @@ pub fn resolve(
             unknown: &unknown,
             folded: &folded,
         };
-        order_signals(graph, &keys, &anchors, &free, runs, &mut board);
-        name_signals(graph, entries, &unknown, &free, &mut board);
+        let values = order_signals(graph, &keys, &anchors, &free, runs, &mut board);
+        let names = NameKeys {
+            entries,
+            unknown: &unknown,
+            values: values.as_ref().map(|(si, v)| (*si, v)),
+        };
+        name_signals(graph, &names, &free, &mut board);
     }
     let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
         .map(|i| {
@@ -383,7 +389,8 @@ struct Keys<'a> {
 
 /// Order: the keys without a value placed among the operators between the
 /// keys whose tensors are certain, judged by their values too when the
-/// model may run and some key is left to the order.
+/// model may run and some key is left to the order. Returns the subgraph
+/// it placed keys in and, when the model ran, its observed values.
 fn order_signals(
     graph: &Graph<'_>,
     keys: &Keys<'_>,
@@ -391,7 +398,7 @@ fn order_signals(
     free: &dyn Fn(&Tensor<'_>) -> bool,
     runs: &ModelRuns,
     board: &mut Board<'_>,
-) {
+) -> Option<(usize, values::Values)> {
     let entries = keys.entries;
     let known = certain_outputs(entries, keys.targets, board);
     // The subgraph most keys are known in.
@@ -399,9 +406,7 @@ fn order_signals(
     for t in known.values().chain(anchors.value_ops.values()) {
         count[t.subgraph] += 1;
     }
-    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
-        return;
-    };
+    let si = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s)))?;
     let value_ops: HashMap<usize, usize> = anchors
         .value_ops
         .iter()
@@ -436,6 +441,7 @@ fn order_signals(
         }
     }
     normalizations_folded(graph, keys, board);
+    values.map(|v| (si, v))
 }
 
 /// A key whose best candidate is the input of a Linear layer a
@@ -771,14 +777,37 @@ fn is_option(vshape: &[usize], t: &Tensor<'_>) -> bool {
 
 /// Names: the same normalized name, then similar ones (among tensors of
 /// the right kind that already are candidates, or share a word).
+/// The keys names are compared for, and the values the order's run
+/// observed (in which subgraph), to doubt a name the values contradict.
+struct NameKeys<'a> {
+    entries: &'a [Entry],
+    unknown: &'a [usize],
+    values: Option<(usize, &'a values::Values)>,
+}
+
+/// An agreement of a key's range with a same-named tensor's values below
+/// this (a width off by about 1.45× either way, or the sign wrong) makes
+/// the name doubtful in proportion: converters name operators by type and
+/// counter (tico's `linear`, `linear_1`, ...), so a module named `linear`
+/// shares its name with the first FULLY_CONNECTED's output.
+const NAME_VALUES_DOUBT: f64 = 0.5;
+
 fn name_signals(
     graph: &Graph<'_>,
-    entries: &[Entry],
-    unknown: &[usize],
+    keys: &NameKeys<'_>,
     free: &dyn Fn(&Tensor<'_>) -> bool,
     board: &mut Board<'_>,
 ) {
+    let (entries, unknown) = (keys.entries, keys.unknown);
     let index = names::NameIndex::new(graph);
+    // How key `i`'s range agrees with tensor `id`'s observed values.
+    let agreement = |i: usize, id: TensorId| {
+        let (si, values) = keys.values?;
+        let at = graph.tensor(id).producer.map_or(-1.0, |p| p as f64);
+        (id.subgraph == si)
+            .then(|| values.agreement(i, id.index, at))
+            .flatten()
+    };
     for &i in unknown {
         let entry = &entries[i];
         let with_value = entry.has_value_field;
@@ -790,24 +819,31 @@ fn name_signals(
                 && kind_fits(t, with_value)
                 && (!with_value || entry.value.is_none() || board.evidence[i].contains_key(&id))
         };
-        for &id in index.same(&entry.key) {
-            if fits(board, id) {
-                board.add(
+        // A name, doubted in proportion when the values disagree.
+        let add =
+            |board: &mut Board<'_>, id: TensorId, confidence: f64, reason: String| match agreement(
+                i, id,
+            )
+            .filter(|a| a.score < NAME_VALUES_DOUBT)
+            {
+                Some(a) => board.add(
                     i,
                     id,
-                    NAME_SAME,
-                    "same name once converter prefixes and separators are ignored",
-                );
+                    confidence * a.score / NAME_VALUES_DOUBT,
+                    format!("{reason}; but {}", a.describe()),
+                ),
+                None => board.add(i, id, confidence, reason),
+            };
+        for &id in index.same(&entry.key) {
+            if fits(board, id) {
+                let same = "same name once converter prefixes and separators are ignored";
+                add(board, id, NAME_SAME, same.to_string());
             }
         }
         for (id, similarity) in index.similar(graph, &entry.key) {
             if fits(board, id) && similarity > 0.0 {
-                board.add(
-                    i,
-                    id,
-                    NAME_WEIGHT * similarity,
-                    format!("name similarity {similarity:.2}"),
-                );
+                let reason = format!("name similarity {similarity:.2}");
+                add(board, id, NAME_WEIGHT * similarity, reason);
             }
         }
     }
