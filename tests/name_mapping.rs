@@ -724,9 +724,7 @@ fn a_name_the_values_contradict_is_not_trusted() {
     let t = b.tensor("torch.nn.modules.activation.Tanh::tanh", &[1, 4], None);
     let w1 = b.tensor("tico::p_linear_weight", &[4, 4], Some(&identity));
     let y1 = b.tensor("torch.nn.modules.linear.Linear::linear_1", &[1, 4], None);
-    let fully_connected = || {
-        fb::BuiltinOptionsT::FullyConnectedOptions(Box::new(fb::FullyConnectedOptionsT::default()))
-    };
+    let fully_connected = || fb::BuiltinOptionsT::FullyConnectedOptions(Box::default());
     b.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, w0, -1], &[y0]);
     b.options(fully_connected());
     b.op(fb::BuiltinOperator::TANH, &[y0], &[t]);
