@@ -3,6 +3,7 @@ inputs (paths or numpy arrays) to map keys by value, no_run, and fix's
 calibrate and calibration."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -61,11 +62,14 @@ def test_inputs_and_no_run_are_the_command_lines(tmp_path):
 
 def test_calibrate_fills_what_the_set_leaves_uncovered(tmp_path):
     path, params = without_activations(tmp_path)
-    theirs = tmp_path / "theirs.json"
-    proc = cli("check", MODEL, path, "--fix", "--calibrate", "--fix-output", theirs, "--format", "json")
-    mine = tmp_path / "weights" / "mine.json"
-    report = q_implant.fix(MODEL, path, calibrate=True, output=str(mine))
-    assert report.report.to_json().replace(str(mine), str(theirs)).encode() == proc.stdout
+    copy = shutil.copytree(tmp_path / "weights", tmp_path / "copy")
+    theirs = os.path.join(copy, "fixed.json")
+    proc = cli("check", MODEL, os.path.join(copy, "qparam.json"), "--fix", "--calibrate", "--fix-output", theirs, "--format", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    mine = str(tmp_path / "weights" / "fixed.json")
+    report = q_implant.fix(MODEL, path, calibrate=True, output=mine)
+    assert report.report.to_json().replace(mine, theirs).encode() == proc.stdout
+    assert open(mine, "rb").read() == open(theirs, "rb").read()
     c = report.calibration
     assert c is not None and c.samples == 16 and c.random and c.calibrated > 0
     assert c.method == "percentiles 1/99" and c.warnings

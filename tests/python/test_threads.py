@@ -64,7 +64,7 @@ def test_another_thread_runs_while_a_command_works(counter, tmp_path):
         lambda: q_implant.check(model, params),
         lambda: q_implant.apply(clean_model, clean, out, force=True),
         lambda: q_implant.verify(clean_model, clean, samples=1),
-        lambda: q_implant.extract(os.path.join(FIXTURES, "resnet18q.circle")),
+        lambda: q_implant.extract(out),
         lambda: q_implant.diff(qparam, qparam),
     ):
         share = counter(call)
