@@ -130,7 +130,8 @@ fn run(py: Python<'_>, args: VerifyArgs<'_>, options: Options<'_>) -> PyResult<V
             settings,
         },
         (_, _, Some(reference)) => Subject::Quantized { model, reference },
-        _ => unreachable!("a set has settings; without one there is a reference"),
+        // A set always has settings, and without a set there is a reference.
+        _ => return Err(Failure::internal("verify without a subject").into_py(py)),
     };
     let request = VerifyRequest {
         subject,
