@@ -17,7 +17,7 @@ use q_implant::report::apply as said;
 use crate::errors::{CheckFailed, Failure};
 use crate::model::Model;
 use crate::options::Options;
-use crate::report::{changes, fixes, ApplyReport, FixReport, Report};
+use crate::report::{calibration, changes, fixes, ApplyReport, FixReport, Report};
 use crate::set;
 
 /// How messages name a set given as a mapping, where a path would be.
@@ -162,6 +162,7 @@ pub fn fix(
         backup: written
             .and_then(|w| w.backup.as_ref())
             .map(|b| b.display().to_string()),
+        calibration: calibration(py, done.and_then(|f| f.calibration.as_ref()))?,
     })
 }
 
@@ -215,7 +216,7 @@ pub fn apply(
         Outcome::Refused { analysis, refusal } => {
             let report = Py::new(py, report_of(&analysis)?)?;
             let lines = said::refusal_lines(&refusal, &settings.filter, &apply.output);
-            Err(refused(py, lines.join("\n"), report))
+            Err(refused(py, lines.join("\n"), report, "apply::refused"))
         }
         Outcome::DryRun {
             analysis,
@@ -249,11 +250,11 @@ pub fn apply(
 
 /// `CheckFailed` with the refusal as the command line says it, carrying
 /// the report.
-fn refused(py: Python<'_>, message: String, report: Py<Report>) -> PyErr {
+pub fn refused(py: Python<'_>, message: String, report: Py<Report>, code: &str) -> PyErr {
     let err = CheckFailed::new_err(message);
     let value = err.value(py);
     let _ = value.setattr("report", report);
-    let _ = value.setattr("code", "apply::refused");
+    let _ = value.setattr("code", code);
     let _ = value.setattr("help", py.None());
     err
 }

@@ -9,7 +9,10 @@ use miette::{Diagnostic, ReportHandler};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-use q_implant::commands::{ApplyError, CheckError, SettingsError};
+use q_implant::commands::{
+    ApplyError, CheckError, DiffError, ExtractCommandError, SettingsError, VerifyError,
+};
+use q_implant::diff::SideError;
 use q_implant::fix::FixError;
 use q_implant::model::ModelError as UnreadableModel;
 use q_implant::qparam::QParamReadError;
@@ -174,5 +177,44 @@ pub struct BadMapping {
 impl From<BadMapping> for Failure {
     fn from(e: BadMapping) -> Failure {
         Failure::new(Kind::QParam, &e)
+    }
+}
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Failure {
+        let kind = match &e {
+            VerifyError::Model(_) | VerifyError::Apply(ApplyError::Model(_)) => Kind::Model,
+            VerifyError::Apply(ApplyError::QParam(_)) => Kind::QParam,
+            _ => Kind::Base,
+        };
+        Failure::new(kind, &e)
+    }
+}
+
+impl From<ExtractCommandError> for Failure {
+    fn from(e: ExtractCommandError) -> Failure {
+        let kind = match &e {
+            ExtractCommandError::Model(_) => Kind::Model,
+            ExtractCommandError::QParam(_) => Kind::QParam,
+            _ => Kind::Base,
+        };
+        Failure::new(kind, &e)
+    }
+}
+
+impl From<DiffError> for Failure {
+    fn from(e: DiffError) -> Failure {
+        let kind = match &e {
+            DiffError::Side(SideError::Model(_)) => Kind::Model,
+            DiffError::Side(SideError::QParam(_) | SideError::Set { .. }) => Kind::QParam,
+            _ => Kind::Base,
+        };
+        Failure::new(kind, &e)
+    }
+}
+
+impl From<SideError> for Failure {
+    fn from(e: SideError) -> Failure {
+        Failure::from(DiffError::Side(e))
     }
 }

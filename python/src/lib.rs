@@ -5,15 +5,21 @@
 //! re-exports it; `docs/python.md` describes it.
 //!
 //! Each command is a small function here over the library's command of the
-//! same name ([`commands`]); a new command adds one function and its
-//! result's class.
+//! same name ([`commands`], or a module of its own: [`verify`], [`extract`],
+//! [`diff`]); a new command adds one function and its result's class.
 
 mod commands;
+mod diff;
 mod errors;
+mod extract;
 mod model;
 mod options;
 mod report;
+mod run;
+mod samples;
 mod set;
+mod verify;
+mod verify_report;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -23,10 +29,11 @@ use pyo3::prelude::*;
 
 use commands::{ApplyOptions, Given};
 use options::Options;
+use run::RunArgs;
 
 /// Checks a qparam set against a model and returns every finding.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None)")]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, inputs=None, no_run=false), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None, inputs=None, no_run=False)")]
 #[allow(clippy::too_many_arguments)]
 fn check<'py>(
     py: Python<'py>,
@@ -41,7 +48,14 @@ fn check<'py>(
     config: Option<Bound<'py, PyAny>>,
     allow_outside_paths: bool,
     fallback: Option<Bound<'py, PyAny>>,
+    inputs: Option<Bound<'py, PyAny>>,
+    no_run: bool,
 ) -> PyResult<report::Report> {
+    let run = RunArgs {
+        inputs,
+        no_run,
+        ..RunArgs::default()
+    };
     let options = Options {
         target,
         select,
@@ -52,7 +66,7 @@ fn check<'py>(
         config,
         allow_outside_paths,
         fallback,
-        run: Default::default(),
+        run: run.request()?,
     };
     commands::check(py, model, Given::from_py(qparam)?, options)
 }
@@ -60,7 +74,7 @@ fn check<'py>(
 /// Fixes what is certain in a qparam set (renames, repairs, additions) and
 /// returns what was done and the findings that remain.
 #[pyfunction]
-#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, output=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None, output=None)")]
+#[pyo3(signature = (model, qparam, *, target=None, select=None, ignore=None, allow_float=None, propagate=None, float_io=None, config=None, allow_outside_paths=false, fallback=None, output=None, inputs=None, no_run=false, calibrate=None, calibration=None), text_signature = "(model, qparam, *, target=None, select=None, ignore=None, allow_float=(), propagate=None, float_io=None, config=True, allow_outside_paths=False, fallback=None, output=None, inputs=None, no_run=False, calibrate=None, calibration='percentile')")]
 #[allow(clippy::too_many_arguments)]
 fn fix<'py>(
     py: Python<'py>,
@@ -76,7 +90,17 @@ fn fix<'py>(
     allow_outside_paths: bool,
     fallback: Option<Bound<'py, PyAny>>,
     output: Option<PathBuf>,
+    inputs: Option<Bound<'py, PyAny>>,
+    no_run: bool,
+    calibrate: Option<Bound<'py, PyAny>>,
+    calibration: Option<String>,
 ) -> PyResult<report::FixReport> {
+    let run = RunArgs {
+        inputs,
+        no_run,
+        calibrate,
+        calibration,
+    };
     let options = Options {
         target,
         select,
@@ -87,7 +111,7 @@ fn fix<'py>(
         config,
         allow_outside_paths,
         fallback,
-        run: Default::default(),
+        run: run.request()?,
     };
     let given = (Given::from_py(qparam)?, qparam.clone().unbind());
     commands::fix(py, model, given, options, output)
@@ -180,6 +204,17 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<report::Fix>()?;
     m.add_class::<report::ApplyReport>()?;
     m.add_class::<report::Change>()?;
+    m.add_class::<report::Calibration>()?;
+    m.add_class::<verify_report::VerifyReport>()?;
+    m.add_class::<verify_report::TensorError>()?;
+    m.add_class::<verify_report::OutputError>()?;
+    m.add_class::<verify_report::Unsupported>()?;
+    m.add_class::<verify_report::OutputArrays>()?;
+    m.add_class::<extract::Extracted>()?;
+    m.add_class::<extract::InsertedTensor>()?;
+    m.add_class::<extract::LeftOut>()?;
+    m.add_class::<diff::Diff>()?;
+    m.add_class::<diff::Difference>()?;
     m.add_class::<model::Model>()?;
     m.add_class::<model::Subgraph>()?;
     m.add_class::<model::Tensor>()?;
@@ -188,6 +223,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(fix, m)?)?;
     m.add_function(wrap_pyfunction!(apply, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(extract::extract, m)?)?;
+    m.add_function(wrap_pyfunction!(diff::diff, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(_run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_a_command, m)?)?;

@@ -199,6 +199,56 @@ pub struct FixReport {
     pub written: Option<String>,
     /// The original, kept when a file was fixed in place.
     pub backup: Option<String>,
+    /// What `calibrate` did; None without it.
+    pub calibration: Option<Py<Calibration>>,
+}
+
+/// What calibration did: the samples the model ran on, the method, how
+/// many tensors it gave parameters, and why they may be poor.
+#[pyclass(frozen, module = "q_implant", get_all)]
+pub struct Calibration {
+    /// Samples the model ran on.
+    pub samples: usize,
+    /// Whether they were drawn at random (no samples were given).
+    pub random: bool,
+    /// How per-sample ranges were reduced, in words (`percentiles 1/99`).
+    pub method: String,
+    /// Tensors given parameters from their ranges.
+    pub calibrated: usize,
+    /// Why the calibration may be poor (few samples, random inputs).
+    pub warnings: Vec<String>,
+}
+
+#[pymethods]
+impl Calibration {
+    fn __repr__(&self) -> String {
+        format!(
+            "<Calibration: {} tensors from {} {}samples ({})>",
+            self.calibrated,
+            self.samples,
+            if self.random { "random " } else { "" },
+            self.method
+        )
+    }
+}
+
+pub fn calibration(
+    py: Python<'_>,
+    done: Option<&q_implant::fix::Calibration>,
+) -> PyResult<Option<Py<Calibration>>> {
+    done.map(|c| {
+        Py::new(
+            py,
+            Calibration {
+                samples: c.samples,
+                random: c.random,
+                method: c.method.describe(),
+                calibrated: c.calibrated,
+                warnings: c.warnings.clone(),
+            },
+        )
+    })
+    .transpose()
 }
 
 #[pymethods]

@@ -95,7 +95,7 @@ impl BadMapping {
 }
 
 /// An array field's value: an array if it is one.
-fn array_or_value(obj: &Bound<'_, PyAny>) -> Result<MemoryValue, PyErr> {
+pub fn array_or_value(obj: &Bound<'_, PyAny>) -> Result<MemoryValue, PyErr> {
     if obj.is_instance_of::<PyString>() || !obj.hasattr("__array__")? {
         return plain(obj);
     }
@@ -219,7 +219,7 @@ fn to_object<'py>(py: Python<'py>, value: &MemoryValue) -> PyResult<Bound<'py, P
 }
 
 /// A new numpy array of `descr` and `shape` holding a copy of `data`.
-fn new_array<'py>(
+pub fn new_array<'py>(
     py: Python<'py>,
     descr: &str,
     shape: &[usize],

@@ -8,7 +8,8 @@ use crate::graph::Subgraph;
 use crate::interpret::{Data, Tensor};
 use crate::model::fb::TensorType;
 use crate::samples::{
-    self, Array, ArrayData, Distribution, InputKind, InputSpec, IntegerType, Rng, SampleError,
+    self, Array, ArrayData, Distribution, InputKind, InputSpec, IntegerType, MemorySample, Rng,
+    SampleError,
 };
 
 /// The largest input a random sample is drawn for, in elements: far past
@@ -62,6 +63,21 @@ pub fn read(paths: &[PathBuf], specs: &[InputSpec]) -> Result<Vec<Vec<Tensor>>, 
         .iter()
         .map(|file| {
             let sample = samples::read_sample(file, specs)?;
+            Ok(sample.into_iter().map(tensor).collect())
+        })
+        .collect()
+}
+
+/// Samples held in memory for `specs`.
+pub fn read_memory(
+    given: &[MemorySample],
+    specs: &[InputSpec],
+) -> Result<Vec<Vec<Tensor>>, SampleError> {
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, sample)| {
+            let sample = samples::read_memory(i, sample, specs)?;
             Ok(sample.into_iter().map(tensor).collect())
         })
         .collect()

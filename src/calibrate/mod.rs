@@ -25,7 +25,7 @@ pub use reduce::Method;
 use crate::graph::Graph;
 use crate::interpret::session::DEFAULT_MAX_MEMORY;
 use crate::interpret::Tensor;
-use crate::samples::SampleError;
+use crate::samples::{MemorySample, SampleError};
 use inputs::Draw;
 
 /// Random samples the name matcher runs when given none: enough for
@@ -159,6 +159,9 @@ pub struct RunRequest {
     pub no_run: bool,
     /// `--input`: samples for mapping keys by value.
     pub inputs: Vec<PathBuf>,
+    /// Samples held in memory (the Python module's arrays), taken as
+    /// `--input`'s are when no paths are given.
+    pub arrays: Vec<MemorySample>,
     /// `--calibrate`: calibrate what the set leaves uncovered.
     pub calibrate: Option<CalibrateRequest>,
 }
@@ -174,7 +177,8 @@ pub struct CalibrateRequest {
 impl ModelRuns {
     /// What a check may run, with the samples it names read (and checked
     /// against the model's inputs) up front: `--calibrate`'s samples, else
-    /// `--input`'s, serve both the calibration and the mapping by value.
+    /// `--input`'s, else those held in memory, serve both the calibration
+    /// and the mapping by value.
     pub fn for_check(graph: &Graph<'_>, req: &RunRequest) -> Result<ModelRuns, SampleError> {
         let paths = match &req.calibrate {
             Some(c) if !c.samples.is_empty() => &c.samples,
@@ -184,6 +188,10 @@ impl ModelRuns {
             Some(sg) if !paths.is_empty() => {
                 let specs = inputs::input_specs(sg)?;
                 Some(Arc::new(inputs::read(paths, &specs)?))
+            }
+            Some(sg) if !req.arrays.is_empty() => {
+                let specs = inputs::input_specs(sg)?;
+                Some(Arc::new(inputs::read_memory(&req.arrays, &specs)?))
             }
             _ => None,
         };

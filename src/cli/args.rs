@@ -414,6 +414,7 @@ impl RunArgs {
         RunRequest {
             no_run: self.no_run,
             inputs: self.input.clone(),
+            arrays: Vec::new(),
             calibrate: self.calibrate.as_ref().map(|samples| CalibrateRequest {
                 samples: samples.clone(),
                 method: match self.calibration {

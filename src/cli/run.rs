@@ -302,9 +302,9 @@ fn extract(ui: &Ui, args: ExtractArgs) -> miette::Result<Status> {
     let outcome = outcome?;
     let summary = report::extract::Summary {
         model: &args.model,
-        dir: &args.output,
+        dir: Some(&args.output),
         extracted: &outcome.extracted,
-        written: outcome.written,
+        written: Some(outcome.written),
         renamed: outcome.renamed,
         unresolved: &outcome.unresolved,
         keys_from: args.keys_from.as_deref(),

@@ -65,6 +65,7 @@ pub fn verify(ui: &Ui, style: &Style, args: VerifyArgs) -> miette::Result<Status
         },
         max_memory: args.max_memory,
         save_outputs: args.save_outputs.as_deref().map(|d| (d, args.force)),
+        keep_outputs: false,
     };
     let outcome = commands::verify(&request, ui);
     ui.finish();

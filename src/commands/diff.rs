@@ -51,10 +51,21 @@ pub fn diff(req: &DiffRequest<'_>, observer: &dyn Observer) -> Result<DiffOutcom
     let a = Side::open(req.a, req.load.clone())?;
     observer.phase(&format!("reading {}", req.b.display()));
     let b = Side::open(req.b, req.load.clone())?;
+    compare_sides(&a, &b, req.tolerance, observer)
+}
+
+/// Compares two sides already read (a set in memory is one:
+/// [`Side::memory`]).
+pub fn compare_sides(
+    a: &Side,
+    b: &Side,
+    tolerance: Tolerance,
+    observer: &dyn Observer,
+) -> Result<DiffOutcome, DiffError> {
     observer.phase("comparing");
-    let comparison = diff::compare(&a, &b, req.tolerance).map_err(|source| DiffError::Read {
-        a: req.a.to_path_buf(),
-        b: req.b.to_path_buf(),
+    let comparison = diff::compare(a, b, tolerance).map_err(|source| DiffError::Read {
+        a: a.path.clone(),
+        b: b.path.clone(),
         source,
     })?;
     let info = |s: &Side| SideInfo {
@@ -63,9 +74,9 @@ pub fn diff(req: &DiffRequest<'_>, observer: &dyn Observer) -> Result<DiffOutcom
         keys: s.entries.len(),
     };
     Ok(DiffOutcome {
-        a: info(&a),
-        b: info(&b),
-        tolerance: req.tolerance,
+        a: info(a),
+        b: info(b),
+        tolerance,
         comparison,
     })
 }

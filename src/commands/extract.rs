@@ -11,7 +11,7 @@ use crate::extract::{self, ExtractError, Extracted, WrittenSet};
 use crate::files::{self, AtomicDir, DirState, OutputHoldsInput};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError};
-use crate::qparam::QParamReadError;
+use crate::qparam::{MemorySet, QParamReadError};
 
 /// An extraction to run.
 pub struct ExtractRequest<'a> {
@@ -72,6 +72,13 @@ pub enum ExtractCommandError {
         help("name a new directory, or pass --force to replace this one and everything in it")
     )]
     NotEmpty(PathBuf),
+    #[error("cannot read the data of `{path}`")]
+    #[diagnostic(code(extract::read))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write the set into `{path}`")]
     #[diagnostic(code(extract::write))]
     Write {
@@ -102,21 +109,10 @@ pub fn extract(
         }
         _ => {}
     }
-    observer.phase(&format!("reading {}", req.model.display()));
-    let file = CircleFile::open(req.model)?;
-    let graph = Graph::new(&file);
-    let mut extracted = extract::read(&graph)?;
-    let mut inputs: Vec<PathBuf> = vec![req.model.to_path_buf()];
-    let (renamed, unresolved) = match &req.keys_from {
-        None => (0, Vec::new()),
-        Some(k) => {
-            observer.phase(&format!("resolving the keys of {}", k.qparam.display()));
-            let (keys, unresolved, npy) = keys_of(k)?;
-            inputs.extend([k.qparam.to_path_buf(), k.float_model.to_path_buf()]);
-            inputs.extend(npy);
-            (extract::rekey(&mut extracted, &keys), unresolved)
-        }
-    };
+    let read = read_keyed(req.model, req.keys_from.as_ref(), observer)?;
+    let (file, extracted) = (read.file, read.extracted);
+    let (renamed, unresolved) = (read.renamed, read.unresolved);
+    let inputs = read.inputs;
     files::refuse_inputs_within(req.output, inputs.iter().map(PathBuf::as_path))?;
     observer.phase(&format!("writing {}", req.output.display()));
     let mut dir = AtomicDir::create(req.output).map_err(write_err)?;
@@ -127,6 +123,76 @@ pub fn extract(
         extracted,
         dir: dest,
         written,
+        renamed,
+        unresolved,
+    })
+}
+
+/// A model's parameters as a set held in memory, keyed as `keys_from`
+/// says (the Python module's `extract` without a directory).
+pub struct ExtractedInMemory {
+    pub extracted: Extracted,
+    pub set: MemorySet,
+    pub renamed: usize,
+    pub unresolved: Vec<String>,
+}
+
+/// Reads the model's parameters into memory; nothing is written.
+pub fn extract_memory(
+    model: &Path,
+    keys_from: Option<&KeysFrom<'_>>,
+    observer: &dyn Observer,
+) -> Result<ExtractedInMemory, ExtractCommandError> {
+    let read = read_keyed(model, keys_from, observer)?;
+    let set = extract::to_memory(&read.extracted, &read.file).map_err(|source| {
+        ExtractCommandError::Read {
+            path: model.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(ExtractedInMemory {
+        extracted: read.extracted,
+        set,
+        renamed: read.renamed,
+        unresolved: read.unresolved,
+    })
+}
+
+/// The model read and its parameters keyed, before anything is written.
+struct Keyed {
+    file: CircleFile,
+    extracted: Extracted,
+    /// Every file read (the model, the `--keys-from` set, its npy files
+    /// and float model), which the output must not hold.
+    inputs: Vec<PathBuf>,
+    renamed: usize,
+    unresolved: Vec<String>,
+}
+
+fn read_keyed(
+    model: &Path,
+    keys_from: Option<&KeysFrom<'_>>,
+    observer: &dyn Observer,
+) -> Result<Keyed, ExtractCommandError> {
+    observer.phase(&format!("reading {}", model.display()));
+    let file = CircleFile::open(model)?;
+    let graph = Graph::new(&file);
+    let mut extracted = extract::read(&graph)?;
+    let mut inputs: Vec<PathBuf> = vec![model.to_path_buf()];
+    let (renamed, unresolved) = match keys_from {
+        None => (0, Vec::new()),
+        Some(k) => {
+            observer.phase(&format!("resolving the keys of {}", k.qparam.display()));
+            let (keys, unresolved, npy) = keys_of(k)?;
+            inputs.extend([k.qparam.to_path_buf(), k.float_model.to_path_buf()]);
+            inputs.extend(npy);
+            (extract::rekey(&mut extracted, &keys), unresolved)
+        }
+    };
+    Ok(Keyed {
+        file,
+        extracted,
+        inputs,
         renamed,
         unresolved,
     })

@@ -19,8 +19,11 @@ pub use check::{
     check, check_memory, fix_memory, CheckError, CheckOutcome, CheckRequest, FixOutcome,
     FixPreview, NewFile,
 };
-pub use diff::{diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
-pub use extract::{extract, ExtractCommandError, ExtractOutcome, ExtractRequest, KeysFrom};
+pub use diff::{compare_sides, diff, DiffError, DiffOutcome, DiffRequest, SideInfo};
+pub use extract::{
+    extract, extract_memory, ExtractCommandError, ExtractOutcome, ExtractRequest,
+    ExtractedInMemory, KeysFrom,
+};
 pub use inspect::inspect;
 pub use rewrite::{rewrite, RewriteError};
 pub use rules::{rules, RulesQuery, UnknownRule};

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::apply::{apply, ApplyError, ApplyRequest, Outcome};
+use super::apply::{apply, apply_memory, ApplyError, ApplyRequest, Outcome};
 use super::settings::Settings;
 use super::{Observer, Status};
 use crate::analysis::Analysis;
@@ -13,7 +13,9 @@ use crate::graph::Graph;
 use crate::interpret::{InterpretError, Options};
 use crate::model::{CircleFile, Layout, ModelError};
 use crate::plan::Refusal;
+use crate::qparam::MemorySet;
 use crate::samples::SampleError;
+use crate::verify::compare::OutputValues;
 use crate::verify::inputs::{self, Source};
 use crate::verify::report::Report;
 use crate::verify::{compare, save};
@@ -24,6 +26,14 @@ pub enum Subject<'a> {
     Planned {
         model: &'a Path,
         qparam: &'a Path,
+        settings: &'a Settings,
+    },
+    /// The model as `apply` would write it from a set held in memory
+    /// (`name` stands for it in messages).
+    PlannedMemory {
+        model: &'a Path,
+        set: &'a MemorySet,
+        name: &'a Path,
         settings: &'a Settings,
     },
     /// `verify QUANTIZED --reference FLOAT`.
@@ -41,12 +51,17 @@ pub struct VerifyRequest<'a> {
     /// `--save-outputs DIR`, and whether an existing directory may be
     /// replaced.
     pub save_outputs: Option<(&'a Path, bool)>,
+    /// Return each graph output's values from both runs (the Python
+    /// module's `outputs=True`).
+    pub keep_outputs: bool,
 }
 
 pub struct VerifyOutcome {
     pub report: Report,
     /// Where the outputs were saved, when asked.
     pub saved: Option<PathBuf>,
+    /// The outputs' values, when asked (`keep_outputs`).
+    pub outputs: Option<OutputValues>,
 }
 
 impl VerifyOutcome {
@@ -142,7 +157,16 @@ pub fn verify(
             qparam,
             settings,
         } => {
-            planned = plan(model, qparam, settings, observer)?;
+            planned = plan(model, (qparam, None), settings, observer)?;
+            (model, planned.path())
+        }
+        Subject::PlannedMemory {
+            model,
+            set,
+            name,
+            settings,
+        } => {
+            planned = plan(model, (name, Some(set)), settings, observer)?;
             (model, planned.path())
         }
     };
@@ -160,7 +184,9 @@ pub fn verify(
             reference_path: reference.to_path_buf(),
             quantized_path: match req.subject {
                 Subject::Quantized { model, .. } => model.to_path_buf(),
-                Subject::Planned { model, .. } => model.to_path_buf(),
+                Subject::Planned { model, .. } | Subject::PlannedMemory { model, .. } => {
+                    model.to_path_buf()
+                }
             },
             reference: describe(&ri),
             quantized: describe(&qi),
@@ -188,7 +214,11 @@ pub fn verify(
         }
         None => None,
     };
-    Ok(VerifyOutcome { report, saved })
+    Ok(VerifyOutcome {
+        report,
+        saved,
+        outputs: req.keep_outputs.then_some(values),
+    })
 }
 
 /// The shapes of subgraph 0's inputs.
@@ -227,9 +257,10 @@ impl Planned {
     }
 }
 
+/// `qparam` names the set; the set is that file, or the one in memory.
 fn plan(
     model: &Path,
-    qparam: &Path,
+    (qparam, memory): (&Path, Option<&MemorySet>),
     settings: &Settings,
     observer: &dyn Observer,
 ) -> Result<Planned, VerifyError> {
@@ -248,7 +279,11 @@ fn plan(
         dry_run: false,
         deny_warnings: false,
     };
-    match apply(&request, observer)? {
+    let outcome = match memory {
+        None => apply(&request, observer)?,
+        Some(set) => apply_memory(&request, set, observer)?,
+    };
+    match outcome {
         Outcome::Refused { analysis, refusal } => Err(VerifyError::Refused {
             analysis: RefusedSet(Box::new(analysis)),
             refusal,

@@ -12,7 +12,9 @@ use crate::files::{open_regular, read_exact_at};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError, PayloadRef};
 use crate::qparam::npy::{self, NpyType};
-use crate::qparam::{self, Entry, LoadOptions, NpyArray, Problem, QDType, QParamReadError};
+use crate::qparam::{
+    self, Entry, LoadOptions, MemorySet, NpyArray, Problem, QDType, QParamFile, QParamReadError,
+};
 
 /// What a side is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -162,8 +164,24 @@ impl Side {
         })
     }
 
+    /// A set held in memory (`name` stands for it where a path would).
+    pub fn memory(set: &MemorySet, name: &Path, load: LoadOptions) -> Result<Side, SideError> {
+        // Nothing is written, so no directory for new arrays is needed.
+        let (q, problems) = qparam::from_memory(set, name, PathBuf::from("."), load);
+        Side::from_set(name, name, q, &problems)
+    }
+
     fn set(path: &Path, json: &Path, load: LoadOptions) -> Result<Side, SideError> {
         let (set, problems) = qparam::load(json, load)?;
+        Side::from_set(path, json, set, &problems)
+    }
+
+    fn from_set(
+        path: &Path,
+        json: &Path,
+        set: QParamFile,
+        problems: &[Problem],
+    ) -> Result<Side, SideError> {
         let set_err = |message: String, help: Option<String>| SideError::Set {
             path: json.to_path_buf(),
             message,

@@ -16,6 +16,7 @@
 //! tensors and are written like any other.
 
 pub mod inserted;
+pub mod memory;
 pub mod write;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +27,7 @@ use crate::model::{fb, PayloadRef};
 use crate::qparam::QDType;
 
 pub use inserted::Insertion;
+pub use memory::to_memory;
 pub use write::{write, WrittenSet};
 
 /// One entry of an extracted set.

@@ -17,9 +17,10 @@ const VERSION: u32 = 1;
 /// What an extraction did, as reports take it.
 pub struct Summary<'a> {
     pub model: &'a Path,
-    pub dir: &'a Path,
+    /// The directory written; `None` for a set returned in memory.
+    pub dir: Option<&'a Path>,
     pub extracted: &'a Extracted,
-    pub written: WrittenSet,
+    pub written: Option<WrittenSet>,
     pub renamed: usize,
     pub unresolved: &'a [String],
     pub keys_from: Option<&'a Path>,
@@ -84,25 +85,29 @@ pub fn lines(s: &Summary<'_>) -> Vec<String> {
         .iter()
         .map(|(d, n)| format!("{n} {d}"))
         .collect();
-    out.push(
-        printable(&format!(
-            "wrote {}: {} ({}), {} and qparam.json, {} bytes{}",
-            s.dir.display(),
-            plural(s.extracted.entries.len(), "entry", "entries"),
-            dtypes.join(", "),
-            plural(s.written.files.saturating_sub(1), "npy file", "npy files"),
-            s.written.bytes,
-            if s.extracted.inserted.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} inserted by apply",
-                    plural(s.extracted.inserted.len(), "tensor", "tensors")
-                )
-            }
-        ))
-        .into_owned(),
+    let inserted = if s.extracted.inserted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} inserted by apply",
+            plural(s.extracted.inserted.len(), "tensor", "tensors")
+        )
+    };
+    let entries = format!(
+        "{} ({})",
+        plural(s.extracted.entries.len(), "entry", "entries"),
+        dtypes.join(", ")
     );
+    let line = match (s.dir, s.written) {
+        (Some(dir), Some(written)) => format!(
+            "wrote {}: {entries}, {} and qparam.json, {} bytes{inserted}",
+            dir.display(),
+            plural(written.files.saturating_sub(1), "npy file", "npy files"),
+            written.bytes,
+        ),
+        _ => format!("read {entries} into memory{inserted}"),
+    };
+    out.push(printable(&line).into_owned());
     out
 }
 
@@ -110,11 +115,11 @@ pub fn lines(s: &Summary<'_>) -> Vec<String> {
 struct Record<'a> {
     version: u32,
     model: &'a Path,
-    output: &'a Path,
+    output: Option<&'a Path>,
     entries: usize,
     by_dtype: BTreeMap<&'static str, usize>,
-    files: usize,
-    bytes: u64,
+    files: Option<usize>,
+    bytes: Option<u64>,
     keys_from: Option<&'a Path>,
     renamed: usize,
     unresolved: &'a [String],
@@ -130,8 +135,8 @@ pub fn json(s: &Summary<'_>) -> String {
         output: s.dir,
         entries: s.extracted.entries.len(),
         by_dtype: by_dtype(s.extracted),
-        files: s.written.files,
-        bytes: s.written.bytes,
+        files: s.written.map(|w| w.files),
+        bytes: s.written.map(|w| w.bytes),
         keys_from: s.keys_from,
         renamed: s.renamed,
         unresolved: s.unresolved,

@@ -6,11 +6,13 @@
 //! checked against the input it is for: its shape exactly, its element
 //! type among those the input accepts.
 
+mod memory;
 mod npz;
 mod random;
 
 use std::path::{Path, PathBuf};
 
+pub use memory::{label as memory_label, read_memory, MemoryArray, MemorySample};
 pub use random::{Distribution, Rng};
 
 use crate::qparam::npy::{self, NpyHeader, NpyType};
@@ -133,6 +135,27 @@ pub enum SampleError {
         path: PathBuf,
         inputs: usize,
         names: String,
+    },
+    #[error("`{}` has {given} arrays, but the model has {inputs} inputs ({names})", path.display())]
+    #[diagnostic(
+        code(input::count),
+        help("give one array per input in the inputs' order, or a mapping of input names to arrays (names from `q-implant inspect`)")
+    )]
+    Count {
+        path: PathBuf,
+        given: usize,
+        inputs: usize,
+        names: String,
+    },
+    #[error("`{}`: the array for the input `{input}` cannot be read: {why}", path.display())]
+    #[diagnostic(
+        code(input::array),
+        help("give a C-contiguous numpy array of a numeric type, e.g. numpy.ascontiguousarray(array, dtype=numpy.float32)")
+    )]
+    Array {
+        path: PathBuf,
+        input: String,
+        why: String,
     },
     #[error("`{}` has no array for the input `{input}` (it has {found})", path.display())]
     #[diagnostic(
@@ -261,7 +284,7 @@ pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleEr
     }
 }
 
-fn names(inputs: &[InputSpec]) -> String {
+pub(crate) fn names(inputs: &[InputSpec]) -> String {
     inputs
         .iter()
         .map(|i| format!("`{}`", i.name))
@@ -304,8 +327,33 @@ fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
         ));
     }
     let data = &bytes[header.data_offset..];
+    decode(&header.dtype, header.shape, data).map_err(not)
+}
+
+/// Elements of `dtype` in `shape`, little-endian in `data`, as an
+/// [`Array`]; why not, when the type is none a model input takes or the
+/// bytes are not exactly the shape's.
+pub(crate) fn decode(dtype: &NpyType, shape: Vec<usize>, data: &[u8]) -> Result<Array, String> {
+    let unsupported = || {
+        format!(
+            "its element type {} is not one a model input takes",
+            dtype.name()
+        )
+    };
+    let size = dtype.size().ok_or_else(unsupported)?;
+    let expected = shape
+        .iter()
+        .try_fold(size, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("its shape {shape:?} is too large"))?;
+    if data.len() != expected {
+        return Err(format!(
+            "it holds {} bytes of data; {} elements of shape {shape:?} take {expected}",
+            data.len(),
+            dtype.name()
+        ));
+    }
     let le = |n: usize| data.chunks_exact(n);
-    let decoded = match header.dtype {
+    let decoded = match dtype {
         NpyType::F32 => ArrayData::F32(le(4).map(|c| f32::from_le_bytes(arr(c))).collect()),
         NpyType::F64 => ArrayData::F32(le(8).map(|c| f64::from_le_bytes(arr(c)) as f32).collect()),
         NpyType::I32 => ArrayData::I32(le(4).map(|c| i32::from_le_bytes(arr(c))).collect()),
@@ -314,15 +362,10 @@ fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
         NpyType::U8 => ArrayData::U8(data.to_vec()),
         NpyType::I8 => ArrayData::I8(data.iter().map(|&b| b as i8).collect()),
         NpyType::Bool => ArrayData::Bool(data.iter().map(|&b| b != 0).collect()),
-        other => {
-            return Err(not(format!(
-                "its element type {} is not one a model input takes",
-                other.name()
-            )))
-        }
+        _ => return Err(unsupported()),
     };
     Ok(Array {
-        shape: header.shape,
+        shape,
         data: decoded,
     })
 }
@@ -335,7 +378,7 @@ fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
 
 /// `array` if it fits `spec`: its shape exactly, its type one the input
 /// takes (float64 was read as float32 already).
-fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Array, SampleError> {
+pub(crate) fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Array, SampleError> {
     if array.shape != spec.shape {
         return Err(SampleError::Shape {
             path: path.to_path_buf(),

@@ -9,7 +9,8 @@ use crate::interpret::quant::Params;
 use crate::interpret::value::{Data, Tensor};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::samples::{
-    self, Array, ArrayData, Distribution, InputKind, InputSpec, IntegerType, Rng, SampleError,
+    self, Array, ArrayData, Distribution, InputKind, InputSpec, IntegerType, MemorySample, Rng,
+    SampleError,
 };
 
 /// Where the samples come from.
@@ -19,6 +20,8 @@ pub enum Source {
     Files(Vec<PathBuf>),
     /// `--samples N --seed S`.
     Random { samples: usize, seed: u64 },
+    /// Arrays held in memory (the Python module's).
+    Memory(Vec<MemorySample>),
 }
 
 /// The samples, ready to feed, and how they were made.
@@ -84,14 +87,18 @@ pub fn make(
             let files = samples::sample_files(paths)?;
             let values = files
                 .iter()
-                .map(|path| {
-                    let sample = samples::read_sample(path, &specs)?;
-                    Ok(sample
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, a)| to_tensor(a, q.inputs.get(i).map(|&t| &q.tensors[t])))
-                        .collect())
-                })
+                .map(|path| samples::read_sample(path, &specs).map(|s| tensors(s, q)))
+                .collect::<Result<_, SampleError>>()?;
+            Ok(Samples {
+                values,
+                random: false,
+            })
+        }
+        Source::Memory(given) => {
+            let values = given
+                .iter()
+                .enumerate()
+                .map(|(i, sample)| samples::read_memory(i, sample, &specs).map(|s| tensors(s, q)))
                 .collect::<Result<_, SampleError>>()?;
             Ok(Samples {
                 values,
@@ -120,6 +127,15 @@ pub fn make(
             })
         }
     }
+}
+
+/// A sample's arrays as the interpreter takes them, input by input.
+fn tensors(sample: samples::Sample, q: &Subgraph<'_>) -> Vec<Tensor> {
+    sample
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| to_tensor(a, q.inputs.get(i).map(|&t| &q.tensors[t])))
+        .collect()
 }
 
 /// An array as the interpreter takes it: integers of a quantized input

@@ -63,6 +63,9 @@ def test_another_thread_runs_while_a_command_works(counter, tmp_path):
         lambda: q_implant.check(model, qparam),
         lambda: q_implant.check(model, params),
         lambda: q_implant.apply(clean_model, clean, out, force=True),
+        lambda: q_implant.verify(clean_model, clean, samples=1),
+        lambda: q_implant.extract(out),
+        lambda: q_implant.diff(qparam, qparam),
     ):
         share = counter(call)
         assert share > max(0.1, 5 * held), (share, held)

@@ -53,3 +53,26 @@ def tensors(model: str) -> list[tuple[str, str, list[int]]]:
 
 def version() -> str:
     return q_implant.__version__
+
+
+def cost(model: str, x: "np.ndarray[Any, Any]") -> Optional[float]:
+    params = exporter_params()
+    report: q_implant.VerifyReport = q_implant.verify(model, params, inputs=[x], outputs=True)
+    worst = [t.name for t in report.worst() if t.cause == "clipping"]
+    print(worst, report.to_json(), report.to_html(title="cost"), report.to_text(all=True))
+    for arrays in report.output_arrays or []:
+        print(arrays.name, len(arrays.float or []))
+    return report.outputs[0].sqnr_db
+
+
+def round_trip(quantized: str, model: str) -> bool:
+    got: q_implant.Extracted = q_implant.extract(quantized)
+    assert not isinstance(got.qparam, str)
+    print(got.entries, got.by_dtype, [i.tensor for i in got.inserted], got.to_json())
+    changes: q_implant.Diff = q_implant.diff(quantized, got.qparam, rtol=1e-6)
+    for d in changes.differences:
+        print(d.key, d.kinds, d.details)
+    fixed = q_implant.fix(model, got.qparam, calibrate=True, calibration="minmax", inputs="samples/")
+    if fixed.calibration is not None:
+        print(fixed.calibration.samples, fixed.calibration.random)
+    return not changes and q_implant.check(model, got.qparam, no_run=True).ok
