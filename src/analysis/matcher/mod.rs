@@ -15,6 +15,7 @@
 //! one only activations. Signals for the same tensor combine as independent
 //! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
 
+mod alignment;
 pub mod content;
 mod folded;
 mod judge;
