@@ -327,16 +327,14 @@ pub fn resolve(
                 .collect()
         })
         .collect();
-    let shared: Vec<HashSet<String>> = (0..entries.len())
-        .map(|i| {
-            board
-                .shared
-                .iter()
-                .filter(|(e, _)| *e == i)
-                .map(|(_, n)| n.clone())
-                .collect()
-        })
-        .collect();
+    // Grouped in one pass: a scan of every claim per entry is entries ×
+    // claims when thousands of keys pass a value on.
+    let mut shared: Vec<HashSet<String>> = vec![HashSet::new(); entries.len()];
+    for (e, n) in &board.shared {
+        if let Some(names) = shared.get_mut(*e) {
+            names.insert(n.clone());
+        }
+    }
     let verdicts = decide_sharing(&suggestions, &shared);
     verdicts
         .into_iter()
