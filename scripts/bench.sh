@@ -15,7 +15,10 @@
 # venv, .venv, made by scripts/interop.sh), `check` of PyTorch-keyed sets, where every key has
 # to be mapped (MAPPING="1024" by default: a 1 GiB model of 16 same-shape
 # 4096 x 4096 layers, with tico's tensor names and with names that say
-# nothing, and a 400-layer model with 1,201 keys), and the rendering of
+# nothing, and a 400-layer model with 1,201 keys), many keys in one segment
+# (LAYERS="4000": that many 64 x 64 layers, 3 keys each and the input's;
+# NOTHING="20000": the mlp fixture's set with that many keys naming nothing,
+# each a copy of the input's entry), and the rendering of
 # 20,000 findings (FINDINGS="10000" entries with two findings each, in a
 # pretty and in a one-line qparam.json), and `check --fix --calibrate` on a
 # fixture's export (CALIBRATE="resnet18"). Empty variables skip a table.
@@ -28,6 +31,8 @@ SIZES=${SIZES-"256 512 1024"}
 LARGE=${LARGE-"3072"}
 MAPPING=${MAPPING-"1024"}
 FINDINGS=${FINDINGS-"10000"}
+LAYERS=${LAYERS-"4000"}
+NOTHING=${NOTHING-"20000"}
 VERIFY_SIZES=${VERIFY_SIZES-"1024"}
 INTERPRET=${INTERPRET-"resnet18"}
 CALIBRATE=${CALIBRATE-"resnet18"}
@@ -114,6 +119,38 @@ if [ -n "$MAPPING" ]; then
     mapping_row "400 x 64², 1,201 keys, tico names" "$DIR/map-tico-400" tico 0 --width 64 --layers 400
     mapping_row "400 x 64², 1,201 keys, opaque names" "$DIR/map-opaque-400" opaque 0 --width 64 --layers 400
 fi
+
+# Many keys: the matcher is linear in the keys of a segment and in the
+# constants of one shape.
+if [ -n "$LAYERS$NOTHING" ]; then
+    echo
+    echo "| many keys | keys | check s | check RSS MiB | keys renamed, right |"
+    echo "|---|---|---|---|---|"
+fi
+for layers in $LAYERS; do
+    for names in tico opaque; do
+        d="$DIR/layers-$names-$layers"
+        [ -f "$d/model.circle" ] || "$GEN" "$d" 0 --width 64 --layers "$layers" --names "$names" --keys pytorch > /dev/null
+        read -r ch_s ch_m < <(measure "$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json)
+        right=$("$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json | python3 "$(dirname "$0")/bench_mapping_score.py" "$names" || true)
+        echo "| $layers layers of 64², $names names | $((3 * layers + 1)) | $ch_s | $ch_m | $right |"
+    done
+done
+for n in $NOTHING; do
+    d="$DIR/nothing-$n"
+    rm -rf "$d" && cp -r fixtures/mlp.qparam "$d"
+    python3 - "$d/qparam.json" "$n" << 'PY'
+import json, sys
+path, n = sys.argv[1], int(sys.argv[2])
+doc = json.load(open(path))
+for i in range(n):
+    doc[f"bogus.{i}"] = doc["tico::x"]
+json.dump(doc, open(path, "w"), indent=1)
+PY
+    read -r ch_s ch_m < <(measure "$BIN" check fixtures/mlp.circle "$d/qparam.json" --format json)
+    read -r nr_s nr_m < <(measure "$BIN" check fixtures/mlp.circle "$d/qparam.json" --format json --no-run)
+    echo "| mlp + $n keys naming nothing | $n + 7 | $ch_s ($nr_s with --no-run) | $ch_m | |"
+done
 
 # Rendering many findings: two per entry, against the mlp fixture.
 if [ -n "$FINDINGS" ]; then

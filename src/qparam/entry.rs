@@ -122,6 +122,8 @@ pub(super) fn read_entries(
         first.entry(&m.key.value).or_insert(i);
     }
     let mut entries = Vec::with_capacity(last.len());
+    // Resolved once: every value path is checked against it.
+    let dir_real = dir.canonicalize().ok();
     for (i, member) in members.iter().enumerate() {
         let key = member.key.value.as_str();
         let first_at = first[key];
@@ -135,6 +137,7 @@ pub(super) fn read_entries(
         let reader = EntryReader {
             key,
             dir,
+            dir_real: dir_real.as_deref(),
             refs,
             options: &options,
             problems: &mut *problems,
@@ -150,6 +153,8 @@ pub(super) fn read_entries(
 struct EntryReader<'a> {
     key: &'a str,
     dir: &'a Path,
+    /// `dir` with its links resolved, when it exists.
+    dir_real: Option<&'a Path>,
     /// What the references of a set in memory refer to.
     refs: Option<&'a References>,
     options: &'a LoadOptions,
@@ -299,7 +304,7 @@ impl<'a> EntryReader<'a> {
             return None;
         };
         let path = self.dir.join(rel);
-        if !self.options.allow_outside_paths && !is_inside(self.dir, &path) {
+        if !self.options.allow_outside_paths && !is_inside(self.dir, self.dir_real, &path) {
             self.problems.push(Problem::PathOutside {
                 key: self.key.to_string(),
                 field,
@@ -399,9 +404,10 @@ impl<'a> EntryReader<'a> {
     }
 }
 
-/// Whether `path` stays inside `dir` (after resolving links when it exists).
-fn is_inside(dir: &Path, path: &Path) -> bool {
-    let (Ok(dir_real), Ok(target)) = (dir.canonicalize(), path.canonicalize()) else {
+/// Whether `path` stays inside `dir` (after resolving links when it
+/// exists: `dir_real`).
+fn is_inside(dir: &Path, dir_real: Option<&Path>, path: &Path) -> bool {
+    let (Some(dir_real), Ok(target)) = (dir_real, path.canonicalize()) else {
         // A path that does not exist is reported as missing, unless it
         // plainly climbs out.
         return !path.strip_prefix(dir).map_or(true, |rest| {

@@ -365,6 +365,72 @@ impl Fingerprints {
     }
 }
 
+impl ValueSample {
+    /// The interval of float data whose first element may agree with the
+    /// sample's (wider than [`Fingerprints::agrees`] accepts, never
+    /// narrower); `None` when no interval says it (an empty sample, a
+    /// scale that is not a positive number, a value that is not finite).
+    fn first_window(&self) -> Option<(f64, f64)> {
+        let &(real, scale) = self.reals.first()?;
+        if !(real.is_finite() && scale.is_finite() && scale > 0.0) {
+            return None;
+        }
+        // |real − t| ≤ scale (1 + slack) + |t| · relative slack, with
+        // |t| ≤ |real| + |real − t|; widened past the arithmetic's rounding.
+        let half = (scale * (1.0 + STEP_SLACK) + RELATIVE_SLACK * real.abs())
+            / (1.0 - RELATIVE_SLACK)
+            * WINDOW_WIDENING;
+        Some((real - half, real + half))
+    }
+}
+
+/// How much a first-element window is widened past what the tolerance
+/// gives, so that rounding in computing it never drops a constant the
+/// element-by-element comparison would accept.
+const WINDOW_WIDENING: f64 = 1.0 + 1e-6;
+
+/// A group of same-shape constants ordered by the first element of their
+/// fingerprints: a value's candidates are found by bisection, so keys ×
+/// same-shape constants are never compared pair by pair.
+pub struct FirstElements {
+    /// (first element, position in the group) of finite first elements,
+    /// in order.
+    sorted: Vec<(f64, usize)>,
+    /// Positions without a finite first element (no fingerprint, or one
+    /// an element-by-element comparison must judge): always candidates.
+    always: Vec<usize>,
+}
+
+impl FirstElements {
+    /// Orders `group`'s constants by their fingerprints' first elements.
+    pub fn new(graph: &Graph<'_>, fingerprints: &mut Fingerprints, group: &[TensorId]) -> Self {
+        let mut sorted = Vec::new();
+        let mut always = Vec::new();
+        for (pos, &id) in group.iter().enumerate() {
+            match fingerprints
+                .of(graph, graph.tensor(id))
+                .and_then(|f| f.first().copied())
+            {
+                Some(first) if first.is_finite() => sorted.push((first, pos)),
+                _ => always.push(pos),
+            }
+        }
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        FirstElements { sorted, always }
+    }
+
+    /// Positions whose fingerprint may agree with `sample` (every one
+    /// that does, and a few more); `None` when the sample cannot tell.
+    pub fn near(&self, sample: &ValueSample) -> Option<Vec<usize>> {
+        let (lo, hi) = sample.first_window()?;
+        let from = self.sorted.partition_point(|&(v, _)| v < lo);
+        let to = self.sorted.partition_point(|&(v, _)| v <= hi);
+        let mut out = self.always.clone();
+        out.extend(self.sorted[from..to.max(from)].iter().map(|&(_, p)| p));
+        Some(out)
+    }
+}
+
 /// The comparison at the fingerprint's sample positions only: cheap, and
 /// enough to tell that a value does not match.
 pub fn sampled_steps(

@@ -15,6 +15,7 @@
 //! one only activations. Signals for the same tensor combine as independent
 //! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
 
+mod alignment;
 pub mod content;
 mod folded;
 mod judge;
@@ -34,7 +35,7 @@ use crate::diagnostic::Suggestion;
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
 use crate::qparam::{Entry, QParamFile};
-use content::{Fingerprints, Quantized, ValueSample};
+use content::{Fingerprints, FirstElements, Quantized, ValueSample};
 use layout::IndexMap;
 pub use layout::{layout_change, layout_changes, LayoutChange};
 
@@ -332,16 +333,14 @@ pub fn resolve(
                 .collect()
         })
         .collect();
-    let shared: Vec<HashSet<String>> = (0..entries.len())
-        .map(|i| {
-            board
-                .shared
-                .iter()
-                .filter(|(e, _)| *e == i)
-                .map(|(_, n)| n.clone())
-                .collect()
-        })
-        .collect();
+    // Grouped in one pass: a scan of every claim per entry is entries ×
+    // claims when thousands of keys pass a value on.
+    let mut shared: Vec<HashSet<String>> = vec![HashSet::new(); entries.len()];
+    for (e, n) in &board.shared {
+        if let Some(names) = shared.get_mut(*e) {
+            names.insert(n.clone());
+        }
+    }
     let verdicts = decide_sharing(&suggestions, &shared);
     verdicts
         .into_iter()
@@ -602,57 +601,249 @@ fn content_signals(
     free: &dyn Fn(&Tensor<'_>) -> bool,
     board: &mut Board<'_>,
 ) {
-    // Float constants by shape with axes of size 1 dropped (the identity
-    // layout allows those), and by exact shape (for layout changes).
-    let mut by_squeezed: HashMap<Vec<usize>, Vec<TensorId>> = HashMap::new();
-    let mut by_shape: HashMap<Vec<usize>, Vec<TensorId>> = HashMap::new();
-    for t in graph.tensors().filter(|t| kind_fits(t, true) && free(t)) {
-        let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
-        by_squeezed.entry(squeeze(&shape)).or_default().push(t.id);
-        by_shape.entry(shape).or_default().push(t.id);
-    }
+    let mut shapes = ShapeGroups::new(graph, free);
     let mut fingerprints = Fingerprints::default();
     for &i in unknown {
         let entry = &entries[i];
         let Some(value) = &entry.value else { continue };
         let vshape = &value.value.header.shape;
         board.begin_comparing(i);
-        let mut options: Vec<(TensorId, Option<LayoutChange>)> = Vec::new();
+        let options = shapes.options(vshape);
+        let readings = Quantized::readings(entry);
+        if readings.is_empty() {
+            // Nothing can be compared: every option gets the shape's evidence.
+            for (id, change) in shapes.every_option(graph, &options) {
+                board.add(i, id, SHAPE_ONLY, how_it_fits(graph, id, change.as_ref()));
+            }
+            board.comparing = None;
+            continue;
+        }
+        let mut samples = Samples::new();
+        let options = shapes.worth_comparing(
+            graph,
+            i,
+            (&readings, &mut samples),
+            &options,
+            &mut fingerprints,
+            board,
+        );
+        let agreeing = sift(
+            graph,
+            i,
+            (&readings, &mut samples),
+            options,
+            &mut fingerprints,
+            board,
+        );
+        confirm(graph, i, &readings, agreeing, board);
+        board.end_comparing(i, vshape);
+    }
+}
+
+/// Float constants grouped by shape with axes of size 1 dropped (the
+/// identity layout allows those) and by exact shape (for layout changes).
+struct ShapeGroups {
+    groups: Vec<ShapeGroup>,
+    by_squeezed: HashMap<Vec<usize>, usize>,
+    by_shape: HashMap<Vec<usize>, usize>,
+}
+
+/// Constants of one shape.
+struct ShapeGroup {
+    tensors: Vec<TensorId>,
+    /// Each tensor's position in `tensors`.
+    at: HashMap<TensorId, usize>,
+    /// Their element count, when they all have the same.
+    count: Option<usize>,
+    /// Their fingerprints' first elements in order, once asked for.
+    first: Option<FirstElements>,
+}
+
+/// A group of constants a value is compared with, under a layout change
+/// (`None`: the identity), leaving out those of rank `not_rank`.
+struct OptionGroup {
+    group: usize,
+    change: Option<LayoutChange>,
+    not_rank: Option<usize>,
+}
+
+impl ShapeGroups {
+    fn new(graph: &Graph<'_>, free: &dyn Fn(&Tensor<'_>) -> bool) -> Self {
+        let mut shapes = ShapeGroups {
+            groups: Vec::new(),
+            by_squeezed: HashMap::new(),
+            by_shape: HashMap::new(),
+        };
+        for t in graph.tensors().filter(|t| kind_fits(t, true) && free(t)) {
+            let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+            let count = t.element_count().unwrap_or(0) as usize;
+            for (map, key) in [(0, squeeze(&shape)), (1, shape)] {
+                let groups = &mut shapes.groups;
+                let map = if map == 0 {
+                    &mut shapes.by_squeezed
+                } else {
+                    &mut shapes.by_shape
+                };
+                let g = *map.entry(key).or_insert_with(|| {
+                    groups.push(ShapeGroup {
+                        tensors: Vec::new(),
+                        at: HashMap::new(),
+                        count: Some(count),
+                        first: None,
+                    });
+                    groups.len() - 1
+                });
+                let group = &mut groups[g];
+                group.at.insert(t.id, group.tensors.len());
+                group.tensors.push(t.id);
+                if group.count != Some(count) {
+                    group.count = None;
+                }
+            }
+        }
+        shapes
+    }
+
+    /// The groups a value of shape `vshape` is compared with, in order.
+    fn options(&self, vshape: &[usize]) -> Vec<OptionGroup> {
+        let mut options = Vec::new();
         if !vshape.contains(&0) {
-            for &id in by_squeezed.get(&squeeze(vshape)).into_iter().flatten() {
-                options.push((id, None));
+            if let Some(&group) = self.by_squeezed.get(&squeeze(vshape)) {
+                options.push(OptionGroup {
+                    group,
+                    change: None,
+                    not_rank: None,
+                });
             }
         }
         // Where dimensions coincide, the identity and a change offer the
         // same tensor; the content tells the layouts apart.
         for change in layout::changes_for_rank(vshape.len()) {
             let tshape: Vec<usize> = change.perm.iter().map(|&p| vshape[p]).collect();
-            for &id in by_shape.get(&tshape).into_iter().flatten() {
-                options.push((id, Some(change.clone())));
+            if let Some(&group) = self.by_shape.get(&tshape) {
+                options.push(OptionGroup {
+                    group,
+                    change: Some(change.clone()),
+                    not_rank: None,
+                });
             }
             // The same with axes of size 1 added (a Conv1d's weight run as
             // a CONV_2D's).
             if !vshape.contains(&0) {
-                for &id in by_squeezed.get(&squeeze(&tshape)).into_iter().flatten() {
-                    if graph.tensor(id).shape.len() != tshape.len() {
-                        options.push((id, Some(change.clone())));
+                if let Some(&group) = self.by_squeezed.get(&squeeze(&tshape)) {
+                    options.push(OptionGroup {
+                        group,
+                        change: Some(change.clone()),
+                        not_rank: Some(tshape.len()),
+                    });
+                }
+            }
+        }
+        options
+    }
+
+    /// Whether `id`, a tensor of `o`'s group, is an option of `o`.
+    fn is_option(&self, graph: &Graph<'_>, o: &OptionGroup, id: TensorId) -> bool {
+        o.not_rank != Some(graph.tensor(id).shape.len())
+    }
+
+    /// Every option of `options`, in order.
+    fn every_option(
+        &self,
+        graph: &Graph<'_>,
+        options: &[OptionGroup],
+    ) -> Vec<(TensorId, Option<LayoutChange>)> {
+        options
+            .iter()
+            .flat_map(|o| {
+                self.groups[o.group]
+                    .tensors
+                    .iter()
+                    .filter(|&&id| self.is_option(graph, o, id))
+                    .map(|&id| (id, o.change.clone()))
+            })
+            .collect()
+    }
+
+    /// The options of `options` worth comparing one by one with entry
+    /// `i`'s value, in order: the constants whose fingerprint's first
+    /// element may agree with the value's under some layout and reading,
+    /// those without a fingerprint, and those with evidence already. The
+    /// others would differ at their first element under every layout and
+    /// reading: left without evidence, they count as differing once the
+    /// comparison ends (see [`Board::end_comparing`]).
+    fn worth_comparing(
+        &mut self,
+        graph: &Graph<'_>,
+        i: usize,
+        (readings, samples): (&[Quantized<'_>], &mut Samples),
+        options: &[OptionGroup],
+        fingerprints: &mut Fingerprints,
+        board: &Board<'_>,
+    ) -> Vec<(TensorId, Option<LayoutChange>)> {
+        let mut chosen: HashSet<TensorId> = board.evidence[i].keys().copied().collect();
+        for o in options {
+            let group = &mut self.groups[o.group];
+            let near = group.count.and_then(|count| {
+                let first = group
+                    .first
+                    .get_or_insert_with(|| FirstElements::new(graph, fingerprints, &group.tensors));
+                let mut near = Vec::new();
+                let mut sampled = false;
+                for (r, q) in readings.iter().enumerate() {
+                    let Some(sample) = sample_of(samples, q, o.change.as_ref(), count, r) else {
+                        continue;
+                    };
+                    sampled = true;
+                    near.extend(first.near(sample)?);
+                }
+                sampled.then_some(near)
+            });
+            match near {
+                Some(near) => chosen.extend(near.into_iter().map(|p| group.tensors[p])),
+                None => chosen.extend(group.tensors.iter().copied()),
+            }
+        }
+        let mut picked: Vec<(usize, usize, TensorId)> = Vec::new();
+        for (n, o) in options.iter().enumerate() {
+            let group = &self.groups[o.group];
+            for &id in &chosen {
+                if let Some(&pos) = group.at.get(&id) {
+                    if self.is_option(graph, o, id) {
+                        picked.push((n, pos, id));
                     }
                 }
             }
         }
-        let readings = Quantized::readings(entry);
-        if readings.is_empty() {
-            // Nothing can be compared: every option gets the shape's evidence.
-            for (id, change) in options {
-                board.add(i, id, SHAPE_ONLY, how_it_fits(graph, id, change.as_ref()));
-            }
-            board.comparing = None;
-            continue;
-        }
-        let agreeing = sift(graph, i, &readings, options, &mut fingerprints, board);
-        confirm(graph, i, &readings, agreeing, board);
-        board.end_comparing(i, vshape);
+        picked.sort_unstable_by_key(|&(n, pos, _)| (n, pos));
+        picked
+            .into_iter()
+            .map(|(n, _, id)| (id, options[n].change.clone()))
+            .collect()
     }
+}
+
+/// A value's samples, per layout (its permutation), element count and
+/// reading.
+type Samples = HashMap<(Option<Vec<usize>>, usize, usize), Option<ValueSample>>;
+
+/// The sample of reading `q` (number `r`) for a constant of `count`
+/// elements under `change`, read once.
+fn sample_of<'s>(
+    samples: &'s mut Samples,
+    q: &Quantized<'_>,
+    change: Option<&LayoutChange>,
+    count: usize,
+    r: usize,
+) -> Option<&'s ValueSample> {
+    let perm = change.map(|c| c.perm.clone());
+    samples
+        .entry((perm, count, r))
+        .or_insert_with(|| {
+            let map = IndexMap::new(&q.npy.header.shape, change);
+            ValueSample::new(q, &map, count)
+        })
+        .as_ref()
 }
 
 /// "same shape", or the shape after a layout change, for reasons.
@@ -668,13 +859,11 @@ fn how_it_fits(graph: &Graph<'_>, id: TensorId, change: Option<&LayoutChange>) -
 fn sift(
     graph: &Graph<'_>,
     i: usize,
-    readings: &[Quantized<'_>],
+    (readings, samples): (&[Quantized<'_>], &mut Samples),
     options: Vec<(TensorId, Option<LayoutChange>)>,
     fingerprints: &mut Fingerprints,
     board: &mut Board<'_>,
 ) -> Vec<(TensorId, Option<LayoutChange>, usize)> {
-    type SampleKey = (Option<Vec<usize>>, usize, usize);
-    let mut samples: HashMap<SampleKey, Option<ValueSample>> = HashMap::new();
     let mut agreeing = Vec::new();
     for (id, change) in options {
         let t = graph.tensor(id);
@@ -682,13 +871,7 @@ fn sift(
         let mut comparable = false;
         let mut agrees = None;
         for (r, q) in readings.iter().enumerate() {
-            let perm = change.as_ref().map(|c| c.perm.clone());
-            let sample = samples.entry((perm, count, r)).or_insert_with(|| {
-                let map = IndexMap::new(&q.npy.header.shape, change.as_ref());
-                ValueSample::new(q, &map, count)
-            });
-            match sample
-                .as_ref()
+            match sample_of(samples, q, change.as_ref(), count, r)
                 .and_then(|s| fingerprints.agrees(graph, t, s))
             {
                 Some(true) => {

@@ -16,6 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::alignment::{Alignment, KeyGains};
 use super::judge::{Judge, CONTRADICTED, CONTRADICTED_CAP};
 use super::kinds::{aliases, kind_of, Kind};
 use super::ops::Ops;
@@ -545,48 +546,111 @@ fn align(
 ) -> Vec<Option<Placed>> {
     // skipped[p]: the log price of leaving the operators at positions
     // 1..=p without a key.
+    let skip_price = SKIPPED.ln();
     let mut skipped = vec![0.0; candidates.len() + 1];
     for (p, &op) in candidates.iter().enumerate() {
         let price = if judge.ops.ends_module(op) && !judge.ops.feeds_shuffle(op) {
-            SKIPPED.ln()
+            skip_price
         } else {
             0.0
         };
         skipped[p + 1] = skipped[p] + price;
     }
-    let alignment = Alignment {
-        judge,
-        start,
-        start_free,
-        candidates,
-        skipped,
+    let op_at = |p: usize| {
+        if p == 0 {
+            start
+        } else {
+            Some(candidates[p - 1])
+        }
     };
-    let solution = alignment.solve(keys, None);
-    let (end, score) = alignment.end(&solution.best);
-    let path = alignment.trace_back(&solution, end);
-    path.iter()
-        .enumerate()
-        .map(|(k, placed)| {
-            let &(p, op, shared) = placed.as_ref()?;
-            let other = alignment.solve(keys, Some((k, p)));
-            let (_, other_score) = alignment.end(&other.best);
-            let sure = 1.0 / (1.0 + (MARGIN_WEIGHT * (other_score - score)).exp());
-            Some((op, sure, shared))
+    let ops: Vec<Option<usize>> = (0..=candidates.len()).map(op_at).collect();
+    let gains: Vec<KeyGains> = keys
+        .iter()
+        .map(|&key| key_gains(judge, key, &ops))
+        .collect();
+    let alignment = Alignment {
+        start_free,
+        skipped,
+        left_out: LEFT_OUT.ln(),
+    };
+    let solution = alignment.solve(&gains, None);
+    let (end, _) = alignment.end(solution.last());
+    let path: Vec<Option<(usize, usize, bool)>> = alignment
+        .trace_back(&solution, end)
+        .into_iter()
+        .map(|placed| {
+            let (p, shared) = placed?;
+            Some((p, ops[p]?, shared))
         })
-        .collect()
+        .collect();
+    let placed: Vec<(usize, usize)> = path
+        .iter()
+        .enumerate()
+        .filter_map(|(k, placed)| Some((k, placed.as_ref()?.0)))
+        .collect();
+    let sure = alignment.certainty(&gains, &solution, &placed, MARGIN_WEIGHT);
+    let mut out: Vec<Option<Placed>> = vec![None; keys.len()];
+    for (&(k, _), sure) in placed.iter().zip(sure) {
+        if let Some((_, op, shared)) = path[k] {
+            out[k] = Some((op, sure, shared));
+        }
+    }
+    out
 }
 
-/// The dynamic programme's tables: per key, the best score per position
-/// and where each came from, and whether it went on the anchor's own
-/// output.
-struct Solution {
-    best: Vec<f64>,
-    back: Vec<Vec<Step>>,
-    own_start: Vec<bool>,
+/// The log gains of `key` at each position (whose operator `ops` holds;
+/// `None` for an anchor without one): on an operator of its own, on the
+/// tensor of the key before it, and, for a block, on the merge after an
+/// earlier position.
+fn key_gains(judge: &Judge<'_, '_>, key: SegmentKey, ops: &[Option<usize>]) -> KeyGains {
+    let (kind, entry) = (key.kind, key.entry);
+    let n = ops.len();
+    let mut gains = KeyGains {
+        own: vec![None; n],
+        shared: vec![None; n],
+        merge: Vec::new(),
+    };
+    let mut factors = vec![1.0; n];
+    for (p, op) in ops.iter().enumerate() {
+        let Some(op) = *op else { continue };
+        let factor = judge.factor(entry, op);
+        factors[p] = factor;
+        let gain = |fit: f64| (fit > 0.0).then(|| (fit * factor).ln());
+        gains.own[p] = gain(judge.fits(kind, op, key.echoes));
+        let contradicted = key.before.is_some_and(|b| judge.contradicts(b, op));
+        gains.shared[p] = gain(judge.shared_fit(kind, op, key.echoes, contradicted));
+    }
+    if kind == Kind::Block {
+        gains.merge = vec![Vec::new(); n];
+        for p in 1..n {
+            let Some(op) = ops[p] else { continue };
+            for (q, prev_op) in ops.iter().enumerate().take(p) {
+                let Some(prev_op) = *prev_op else { continue };
+                let fit = block_end(judge, op, prev_op);
+                if fit > 0.0 {
+                    gains.merge[p].push((q, (fit * factors[p]).ln()));
+                }
+            }
+        }
+    }
+    gains
 }
 
-/// A score no placement reaches.
-const UNREACHED: f64 = f64::NEG_INFINITY;
+/// The fit of a block ending at `op`, after the key (or anchor) on
+/// `prev_op`: the merge after its last part, or a reordering after that
+/// (0: neither).
+fn block_end(judge: &Judge<'_, '_>, op: usize, prev_op: usize) -> f64 {
+    let ops = judge.ops;
+    if !ops.reads(op, prev_op) {
+        0.0
+    } else if ops.is_shuffle(op) {
+        BLOCK_SHUFFLE
+    } else if ops.is_merge(op) {
+        BLOCK_MERGE
+    } else {
+        0.0
+    }
+}
 
 /// What leaving an operator that could end a module without a key costs:
 /// a module (a max pool after a ReLU) is likelier to have its key than to
@@ -608,188 +672,6 @@ const MARGIN_WEIGHT: f64 = 1.5;
 /// away, or the order wrong there): a placement fitting worse than this
 /// (a kind that does not fit, values that contradict) is left out.
 const LEFT_OUT: f64 = 0.01;
-
-/// Where a key's best score at a position came from: the position of the
-/// key (or anchor) before it, and the position it was placed on (`None`:
-/// left out).
-type Step = (usize, Option<usize>);
-
-/// The dynamic programme of [`align`]. Positions: 0 is the anchor (if
-/// any), 1..=n the candidates.
-struct Alignment<'a, 'b, 'g> {
-    judge: &'a Judge<'b, 'g>,
-    start: Option<usize>,
-    start_free: bool,
-    candidates: &'a [usize],
-    /// The log price of leaving positions 1..=p without a key.
-    skipped: Vec<f64>,
-}
-
-impl Alignment<'_, '_, '_> {
-    /// The best alignment of `keys`, never placing key `forbid.0` at
-    /// position `forbid.1`.
-    fn solve(&self, keys: &[SegmentKey], forbid: Option<(usize, usize)>) -> Solution {
-        // best[p] after k keys: the best score (the log of the product of
-        // the placements' fits) with the last placed key (or the anchor)
-        // at position p.
-        let mut best = vec![UNREACHED; self.candidates.len() + 1];
-        best[0] = 0.0;
-        let mut back: Vec<Vec<Step>> = Vec::with_capacity(keys.len());
-        let mut own_start: Vec<bool> = Vec::with_capacity(keys.len());
-        // Whether the best path ending at the anchor has a key on it.
-        let mut held = false;
-        for (k, &key) in keys.iter().enumerate() {
-            let banned = forbid.filter(|f| f.0 == k).map(|f| f.1);
-            let (next, from, on_start) = self.step(key, &best, held, banned);
-            own_start.push(on_start && from[0] == (0, Some(0)));
-            held |= from[0].1.is_some();
-            back.push(from);
-            best = next;
-        }
-        Solution {
-            best,
-            back,
-            own_start,
-        }
-    }
-
-    /// The best final position and the score there, the operators after
-    /// it left without a key.
-    fn end(&self, best: &[f64]) -> (usize, f64) {
-        let last = self.skipped.last().copied().unwrap_or(0.0);
-        let total = |p: usize| best[p] + last - self.skipped[p];
-        let p = (0..best.len())
-            .max_by(|&a, &b| total(a).total_cmp(&total(b)).then(b.cmp(&a)))
-            .unwrap_or(0);
-        (p, total(p))
-    }
-
-    fn op_at(&self, p: usize) -> Option<usize> {
-        if p == 0 {
-            self.start
-        } else {
-            Some(self.candidates[p - 1])
-        }
-    }
-
-    /// The fit of a block ending at `op`, after the key (or anchor) on
-    /// `prev_op`: the merge after its last part, or a reordering after that
-    /// (0: neither).
-    fn block_end(&self, op: usize, prev_op: usize) -> f64 {
-        let ops = self.judge.ops;
-        if !ops.reads(op, prev_op) {
-            0.0
-        } else if ops.is_shuffle(op) {
-            BLOCK_SHUFFLE
-        } else if ops.is_merge(op) {
-            BLOCK_MERGE
-        } else {
-            0.0
-        }
-    }
-
-    /// One key more after the scores `best`: the new best score per
-    /// position, where each came from, and whether the key went on the
-    /// anchor's own output (possible while no key is `held` there).
-    fn step(
-        &self,
-        key: SegmentKey,
-        best: &[f64],
-        held: bool,
-        banned: Option<usize>,
-    ) -> (Vec<f64>, Vec<Step>, bool) {
-        let judge = self.judge;
-        let (kind, entry) = (key.kind, key.entry);
-        // Leaving the key out keeps the position, at a price.
-        let mut next: Vec<f64> = best.iter().map(|b| b + LEFT_OUT.ln()).collect();
-        let mut from: Vec<Step> = (0..best.len()).map(|p| (p, None)).collect();
-        let mut on_start = false;
-        // Running maximum of best[q] − skipped[q] for q < p: with
-        // skipped[p − 1] added, the best score after q with the operators
-        // between q and p left without a key.
-        let mut run = (UNREACHED, 0usize);
-        for p in 0..best.len() {
-            let Some(op) = self.op_at(p).filter(|_| banned != Some(p)) else {
-                if best[p] - self.skipped[p] > run.0 {
-                    run = (best[p] - self.skipped[p], p);
-                }
-                continue;
-            };
-            let factor = judge.factor(entry, op);
-            let gain = |fit: f64| (fit > 0.0).then(|| (fit * factor).ln());
-            // On its own operator, after the previous position.
-            let own = if p > 0 {
-                gain(judge.fits(kind, op, key.echoes))
-            } else {
-                None
-            };
-            let reached = if p > 0 {
-                run.0 + self.skipped[p - 1]
-            } else {
-                UNREACHED
-            };
-            if let Some(g) = own.filter(|g| reached > UNREACHED && reached + g > next[p]) {
-                next[p] = reached + g;
-                from[p] = (run.1, Some(p));
-            }
-            // On the same tensor as the previous key.
-            let contradicted = key.before.is_some_and(|b| judge.contradicts(b, op));
-            let shared = gain(judge.shared_fit(kind, op, key.echoes, contradicted));
-            if let Some(g) = shared.filter(|g| best[p] > UNREACHED && best[p] + g > next[p]) {
-                next[p] = best[p] + g;
-                from[p] = (p, Some(p));
-            }
-            // The output of the anchor's own operator, while no key holds it.
-            if p == 0 && self.start_free && !held {
-                if let Some(g) =
-                    gain(judge.fits(kind, op, key.echoes)).filter(|g| best[0] + g > next[0])
-                {
-                    next[0] = best[0] + g;
-                    from[0] = (0, Some(0));
-                    on_start = true;
-                }
-            }
-            // A block may end with the merge after its last part.
-            if kind == Kind::Block && p > 0 {
-                for (q, &score) in best.iter().enumerate().take(p) {
-                    let Some(prev_op) = self.op_at(q) else {
-                        continue;
-                    };
-                    let Some(g) = gain(self.block_end(op, prev_op)) else {
-                        continue;
-                    };
-                    let score = score + self.skipped[p - 1] - self.skipped[q];
-                    if score > UNREACHED && score + g > next[p] {
-                        next[p] = score + g;
-                        from[p] = (q, Some(p));
-                    }
-                }
-            }
-            if best[p] - self.skipped[p] > run.0 {
-                run = (best[p] - self.skipped[p], p);
-            }
-        }
-        (next, from, on_start)
-    }
-
-    /// Each key's placement on the best path ending at `end`: its
-    /// position, operator and whether it shares the tensor of the key
-    /// before.
-    fn trace_back(&self, solution: &Solution, end: usize) -> Vec<Option<(usize, usize, bool)>> {
-        let keys = solution.back.len();
-        let mut p = end;
-        let mut out = vec![None; keys];
-        for k in (0..keys).rev() {
-            let (prev, placed) = solution.back[k][p];
-            if let Some((q, op)) = placed.and_then(|q| Some((q, self.op_at(q)?))) {
-                let own = q == 0 && solution.own_start[k];
-                out[k] = Some((q, op, prev == q && !own));
-            }
-            p = prev;
-        }
-        out
-    }
-}
 
 /// Whether a key's last segment names a parameter (`weight`, `bias`,
 /// `in_proj_weight`, ...), not a submodule.

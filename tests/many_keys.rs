@@ -1,0 +1,129 @@
+//! Sets with thousands of keys in one segment or of one shape: the matcher
+//! stays linear in the keys, and maps every key right. Sizes here stay
+//! fast in debug builds; `scripts/bench.sh` times the large ones.
+
+mod common;
+
+use common::{check_json, empty_set, fixture, ModelBuilder, QSet};
+use q_implant::model::fb;
+use serde_json::Value;
+
+/// Uniform in [-1, 1), from xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
+        bits as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+fn q501s(doc: &Value) -> Vec<&Value> {
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q501")
+        .collect()
+}
+
+/// A chain of `layers` FullyConnected layers of one shape, its tensors
+/// named `t<n>` (names that say nothing), keyed by PyTorch module names:
+/// every weight and bias is found by content among `layers` constants of
+/// its shape, every output by the order of modules. Each key must be
+/// renamed confidently to its own tensor.
+#[test]
+fn layers_of_one_shape_map_every_key_right() {
+    let (layers, width) = (300usize, 8usize);
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = empty_set();
+    let mut model = ModelBuilder::default();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (act_scale, w_scale) = (0.02f32, 2.0f32 / 255.0);
+    let b_scale = act_scale * w_scale;
+    let mut expected = vec![("quant".to_string(), "t0".to_string())];
+    let mut x = model.tensor("t0", &[1, width as i32], None);
+    set.add("quant", "uint8", act_scale, 128, None);
+    for layer in 0..layers {
+        let weights: Vec<f32> = (0..width * width).map(|_| rng.next()).collect();
+        let bias: Vec<f32> = (0..width).map(|_| rng.next() * 0.1).collect();
+        let quantized: Vec<u8> = weights
+            .iter()
+            .map(|v| ((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8)
+            .collect();
+        let bias_q: Vec<u8> = bias
+            .iter()
+            .flat_map(|v| ((v / b_scale).round() as i32).to_le_bytes())
+            .collect();
+        let n = 3 * layer;
+        let (w, b, y) = (
+            format!("t{}", n + 1),
+            format!("t{}", n + 2),
+            format!("t{}", n + 3),
+        );
+        let wt = model.tensor(&w, &[width as i32, width as i32], Some(&weights));
+        let bt = model.tensor(&b, &[width as i32], Some(&bias));
+        let yt = model.tensor(&y, &[1, width as i32], None);
+        model.op(fb::BuiltinOperator::FULLY_CONNECTED, &[x, wt, bt], &[yt]);
+        x = yt;
+        let key = format!("layers.{layer}");
+        set.add(
+            &format!("{key}.weight"),
+            "uint8",
+            w_scale,
+            128,
+            Some(("|u1", &[width, width], &quantized)),
+        );
+        set.add(
+            &format!("{key}.bias"),
+            "int32",
+            b_scale,
+            0,
+            Some(("<i4", &[width], &bias_q)),
+        );
+        set.add(&key, "uint8", act_scale, 128, None);
+        expected.push((format!("{key}.weight"), w));
+        expected.push((format!("{key}.bias"), b));
+        expected.push((key, y));
+    }
+    let path = model.save(&dir.path().join("model.circle"), &[0], &[x]);
+    let (doc, _) = check_json(&path, &set.save());
+    let found = q501s(&doc);
+    assert_eq!(found.len(), expected.len());
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(key, tensor)| {
+            let d = found.iter().find(|d| d["key"] == key.as_str());
+            !d.is_some_and(|d| {
+                d["suggestions"][0]["name"] == tensor.as_str()
+                    && d["help"]
+                        .as_str()
+                        .is_some_and(|h| h.starts_with("rename the key"))
+            })
+        })
+        .map(|(key, tensor)| format!("{key} -> {tensor}"))
+        .collect();
+    assert!(wrong.is_empty(), "not renamed to their tensor: {wrong:?}");
+}
+
+/// The mlp fixture's set with 2,000 more keys that name nothing, each
+/// with the parameters of the graph input's key: they all pass the input
+/// on, so the order of modules places every one of them in one segment.
+/// The check finishes and still says which tensor each real key is.
+#[test]
+fn thousands_of_keys_naming_nothing_are_placed() {
+    let mut set = QSet::copy_of("mlp");
+    let input = set.json["tico::x"].clone();
+    for n in 0..2000 {
+        set.json.insert(format!("bogus.{n}"), input.clone());
+    }
+    let (doc, _) = check_json(&fixture("mlp.circle"), &set.save());
+    let bogus = q501s(&doc)
+        .into_iter()
+        .filter(|d| d["key"].as_str().is_some_and(|k| k.starts_with("bogus.")))
+        .count();
+    assert_eq!(bogus, 2000, "every bogus key is reported");
+}
