@@ -306,3 +306,33 @@ fn quantized_model_sqnr(model: &Path, quantized: &Path, inputs: &[Tensor]) -> f6
     let got = outputs(&qgraph, inputs, None);
     sqnr(&float, &got)
 }
+
+/// A model of two subgraphs sharing every tensor name: a key names the
+/// tensors of its name in both, so each calibrated or derived entry is
+/// added once, and the fixed set checks clean (the export's weights only,
+/// and the full set less its input's entry).
+#[test]
+fn two_subgraphs_sharing_names_get_one_entry_per_name() {
+    let model = fixture("multi.circle");
+    let samples = sample_dir(&model, 8, 0x5b);
+    let (_weights_dir, weights) = copy_set("mlp", true);
+    let full_dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("mlp.qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, full_dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let full = full_dir.path().join("qparam.json");
+    let text = std::fs::read_to_string(&full).unwrap();
+    let mut set: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    set.remove("tico::x").unwrap();
+    std::fs::write(&full, serde_json::to_string_pretty(&set).unwrap()).unwrap();
+    for path in [weights, full] {
+        let said = fix_calibrated(&model, &path, samples.path());
+        assert!(!said.contains("fix::broken"), "{said}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let set: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(set.contains_key("tico::x"), "{said}\n{text}");
+        let left = errors(&model, &path);
+        assert!(left.is_empty(), "{left:#?}\n{said}");
+    }
+}

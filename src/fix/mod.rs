@@ -23,7 +23,7 @@ mod requantize;
 pub mod text;
 mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub use calibrated::Calibration;
 pub use write::{write, FixError, FixWritten};
@@ -380,6 +380,10 @@ fn add_entries(
                 plan.calibration = done;
             }
         }
+        // A key names every tensor of its name, in every subgraph: one
+        // entry per name, the first subgraph's (the one calibrated).
+        let mut named = HashSet::new();
+        additions.retain(|a| named.insert(a.tensor.clone()));
         if additions.is_empty() {
             break;
         }
