@@ -12,7 +12,7 @@
 //! other output parameters give wrong values on every integer runtime.
 //! With `--target onert`, every other operator onert runs by copying bytes
 //! ties them too. The outputs of SOFTMAX, LOGISTIC and TANH get the
-//! fixed parameters their kernels produce.
+//! fixed parameters their kernels produce (int16's too).
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +20,7 @@ use super::complete::{covering, Addition, Array};
 use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
 use crate::analysis::rules::target::onert::table::ONERT;
+use crate::analysis::rules::spec::fixed_output_params;
 use crate::analysis::{Context, Target};
 use crate::calibrate::inputs::draws;
 use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
@@ -338,20 +339,12 @@ struct Ties<'a> {
     joined: &'a Groups,
 }
 
-/// The fixed parameters of a SOFTMAX's or LOGISTIC's output (1/256) and a
-/// TANH's (1/128), for 8-bit schemes, as their kernels produce them.
+/// The fixed parameters of a SOFTMAX's, LOGISTIC's or TANH's output in
+/// the scheme, as their kernels produce them (Q708's).
 fn fixed_output(sg: &Subgraph<'_>, t: usize, scheme: QDType) -> Option<Addition> {
     let op = &sg.operators[sg.tensors[t].producer?];
-    let (scale, zero) = if op.opcode.is(Op::SOFTMAX) || op.opcode.is(Op::LOGISTIC) {
-        (1.0 / 256.0, if scheme == QDType::I8 { -128 } else { 0 })
-    } else if op.opcode.is(Op::TANH) {
-        (1.0 / 128.0, if scheme == QDType::I8 { 0 } else { 128 })
-    } else {
-        return None;
-    };
-    if !matches!(scheme, QDType::U8 | QDType::I8) {
-        return None;
-    }
+    let (scale, zero) = fixed_output_params(op, scheme)?;
+    let scale = scale as f32;
     Some(Addition {
         tensor: sg.tensors[t].name.to_string(),
         dtype: scheme,
@@ -464,5 +457,42 @@ impl Groups {
         self.ties
             .get(&self.root[t])
             .map_or("nothing", String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::test_sets::model;
+    use crate::graph::Graph;
+
+    /// SOFTMAX, LOGISTIC and TANH outputs take the grid their kernels
+    /// write, int16's (1/32768, zero point 0) as well as the 8-bit ones.
+    #[test]
+    fn outputs_of_fixed_grid_operators_get_their_kernels_parameters_in_every_scheme() {
+        let cases = [
+            (Op::TANH, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::LOGISTIC, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::SOFTMAX, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::TANH, QDType::U8, 1.0 / 128.0, 128),
+            (Op::SOFTMAX, QDType::I8, 1.0 / 256.0, -128),
+        ];
+        for (code, scheme, scale, zero) in cases {
+            let file = model(&[("x", None), ("y", None)], &[(code, vec![0], vec![1])], &[0], &[1]);
+            let graph = Graph::new(&file);
+            let a = fixed_output(&graph.subgraphs[0], 1, scheme)
+                .unwrap_or_else(|| panic!("{code:?} in {}: no fixed parameters", scheme.name()));
+            assert!(
+                matches!(&a.scale, Array::Scales(s) if s[..] == [scale]),
+                "{code:?} {}",
+                scheme.name()
+            );
+            assert!(
+                matches!(&a.zerop, Array::ZeroPoints(z) if z[..] == [zero]),
+                "{code:?} {}",
+                scheme.name()
+            );
+            assert_eq!(a.dtype, scheme);
+        }
     }
 }
