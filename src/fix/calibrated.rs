@@ -19,9 +19,9 @@ use std::collections::{HashMap, HashSet};
 use super::complete::{covering, Addition, Array};
 use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
-use crate::analysis::rules::target::onert::table::ONERT;
 use crate::analysis::rules::spec::fixed_output_params;
 use crate::analysis::{Context, Target};
+use crate::analysis::rules::target::onert::table::ONERT;
 use crate::calibrate::inputs::draws;
 use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
 use crate::graph::{Subgraph, TensorId};
@@ -478,7 +478,12 @@ mod tests {
             (Op::SOFTMAX, QDType::I8, 1.0 / 256.0, -128),
         ];
         for (code, scheme, scale, zero) in cases {
-            let file = model(&[("x", None), ("y", None)], &[(code, vec![0], vec![1])], &[0], &[1]);
+            let file = model(
+                &[("x", None), ("y", None)],
+                &[(code, vec![0], vec![1])],
+                &[0],
+                &[1],
+            );
             let graph = Graph::new(&file);
             let a = fixed_output(&graph.subgraphs[0], 1, scheme)
                 .unwrap_or_else(|| panic!("{code:?} in {}: no fixed parameters", scheme.name()));

@@ -942,7 +942,13 @@ mod tests {
         use crate::analysis::{CheckOptions, Fallback, Target};
         use crate::graph::Graph;
         let file = model(
-            &[("x", None), ("a", None), ("b", None), ("c", None), ("y", None)],
+            &[
+                ("x", None),
+                ("a", None),
+                ("b", None),
+                ("c", None),
+                ("y", None),
+            ],
             &[
                 (Op::TRANSPOSE, vec![0], vec![1]),
                 (Op::STRIDED_SLICE, vec![1], vec![2]),
@@ -953,7 +959,8 @@ mod tests {
             &[4],
         );
         let graph = Graph::new(&file);
-        let entry = r#"{"dtype": "uint8", "scale": "s.npy", "zerop": "z.npy", "quantized_dimension": 0}"#;
+        let entry =
+            r#"{"dtype": "uint8", "scale": "s.npy", "zerop": "z.npy", "quantized_dimension": 0}"#;
         let text = format!(r#"{{"x": {entry}, "a": {entry}, "c": {entry}, "y": {entry}}}"#);
         let set = in_memory(
             &text,
