@@ -14,14 +14,15 @@
 //! ties them too. The outputs of SOFTMAX, LOGISTIC and TANH get the
 //! fixed parameters their kernels produce (int16's too).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use super::complete::{covering, Addition, Array};
 use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
 use crate::analysis::rules::spec::fixed_output_params;
-use crate::analysis::{Context, Target};
 use crate::analysis::rules::target::onert::table::ONERT;
+use crate::analysis::{Context, Target};
 use crate::calibrate::inputs::draws;
 use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
 use crate::graph::{Subgraph, TensorId};
@@ -122,10 +123,15 @@ pub fn additions(
     }
     let calibration = Calibration {
         samples: observed.samples,
+        single: RefCell::default(),
         random: observed.random,
         method,
         calibrated: out.len(),
-        warnings: warnings(observed),
+        warnings: warnings(observed)
+            .into_iter()
+            .chain(ctx.options.model_runs.notes.iter().cloned())
+            .chain(calibrating.single.take())
+            .collect(),
     };
     (out, left, Some(calibration))
 }
@@ -186,6 +192,8 @@ impl Calibrating<'_> {
             observed,
             method,
             scheme,
+    /// Warnings for tensors whose range is one value over every sample.
+    single: RefCell<Vec<String>>,
         } = *self;
         let name = sg.tensors[t].name.to_string();
         let groups = ties.copies;
@@ -201,6 +209,7 @@ impl Calibrating<'_> {
         if let Some(a) = fixed_output(sg, t, scheme) {
             return Ok(Some(a));
         }
+            ..
         let members = groups.members(t);
         let with_params = params_among(members);
         if let Some((m, e)) = with_params {
@@ -268,6 +277,18 @@ impl Calibrating<'_> {
             scale: Array::Scales(vec![s as f32]),
             zerop: Array::ZeroPoints(vec![z]),
             quantized_dimension: 0,
+        let extents: Vec<(f32, f32)> = members.iter().filter_map(|&m| observed.extent(m)).collect();
+        if let (Some(a), Some(b)) = (
+            extents.iter().map(|e| e.0).reduce(f32::min),
+            extents.iter().map(|e| e.1).reduce(f32::max),
+        ) {
+            if a == b {
+                self.single.borrow_mut().push(format!(
+                    "`{name}` took the single value {a} on every sample: its parameters (scale {}, zero point {z}) are a guess; give samples that make it vary",
+                    s as f32
+                ));
+            }
+        }
             value: None,
             replaces: None,
             what: format!(
