@@ -29,6 +29,9 @@ use crate::graph::{Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::qparam::{Entry, QDType};
 
+/// How the fix report begins the line of a tensor calibration skipped.
+pub const NOT_CALIBRATED: &str = "not calibrated: ";
+
 /// What calibrating did, for the report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
@@ -53,7 +56,7 @@ pub fn additions(
     let Some(sg) = graph.subgraphs.first() else {
         return (Vec::new(), Vec::new(), None);
     };
-    let uncovered: Vec<usize> = reachable_from_outputs(sg)
+    let wanting: Vec<usize> = reachable_from_outputs(sg)
         .into_iter()
         .filter(|&t| {
             let tensor = &sg.tensors[t];
@@ -61,12 +64,24 @@ pub fn additions(
                 && !tensor.is_constant()
                 && !ctx.by_tensor.contains_key(&sg.id(t))
                 && ctx.fill_for(sg.id(t)).is_none()
-                && !skip.contains(tensor.name)
                 && !ctx.allowed_float(tensor.name)
         })
         .collect();
+    let (meant, uncovered): (Vec<usize>, Vec<usize>) = wanting
+        .into_iter()
+        .partition(|&t| skip.contains(sg.tensors[t].name));
+    // A key that names no tensor may still mean these: the user decides.
+    let meant: Vec<Fixed> = meant
+        .into_iter()
+        .map(|t| Fixed {
+            key: sg.tensors[t].name.to_string(),
+            what: format!(
+                "{NOT_CALIBRATED}a key that names no tensor may mean it (rename that key to it, or remove the key, and run again)"
+            ),
+        })
+        .collect();
     if uncovered.is_empty() {
-        return (Vec::new(), Vec::new(), None);
+        return (Vec::new(), meant, None);
     }
     // Without samples: over the range each input's entry represents.
     let draws = || {
@@ -81,12 +96,12 @@ pub fn additions(
     let observed = match run.as_ref() {
         Ok(o) => o,
         Err(why) => {
-            let left = uncovered
-                .iter()
-                .map(|&t| Fixed {
+            let left = meant
+                .into_iter()
+                .chain(uncovered.iter().map(|&t| Fixed {
                     key: sg.tensors[t].name.to_string(),
-                    what: format!("not calibrated: the model could not run: {why}"),
-                })
+                    what: format!("{NOT_CALIBRATED}the model could not run: {why}"),
+                }))
                 .collect();
             return (Vec::new(), left, None);
         }
@@ -108,22 +123,22 @@ pub fn additions(
         observed,
         method,
         scheme,
+        single: RefCell::default(),
     };
     let mut out = Vec::new();
-    let mut left = Vec::new();
+    let mut left = meant;
     for &t in &uncovered {
         match calibrating.one(t) {
             Ok(Some(a)) => out.push(a),
             Ok(None) => {}
             Err(why) => left.push(Fixed {
                 key: sg.tensors[t].name.to_string(),
-                what: format!("not calibrated: {why}"),
+                what: format!("{NOT_CALIBRATED}{why}"),
             }),
         }
     }
     let calibration = Calibration {
         samples: observed.samples,
-        single: RefCell::default(),
         random: observed.random,
         method,
         calibrated: out.len(),
@@ -177,6 +192,8 @@ struct Calibrating<'a> {
     observed: &'a Observed,
     method: Method,
     scheme: QDType,
+    /// Warnings for tensors whose range is one value over every sample.
+    single: RefCell<Vec<String>>,
 }
 
 impl Calibrating<'_> {
@@ -192,8 +209,7 @@ impl Calibrating<'_> {
             observed,
             method,
             scheme,
-    /// Warnings for tensors whose range is one value over every sample.
-    single: RefCell<Vec<String>>,
+            ..
         } = *self;
         let name = sg.tensors[t].name.to_string();
         let groups = ties.copies;
@@ -209,7 +225,6 @@ impl Calibrating<'_> {
         if let Some(a) = fixed_output(sg, t, scheme) {
             return Ok(Some(a));
         }
-            ..
         let members = groups.members(t);
         let with_params = params_among(members);
         if let Some((m, e)) = with_params {
@@ -262,6 +277,18 @@ impl Calibrating<'_> {
             return Err(why);
         };
         let (s, z) = covering(scheme, lo, hi).ok_or("its range is not finite")?;
+        let extents: Vec<(f32, f32)> = members.iter().filter_map(|&m| observed.extent(m)).collect();
+        if let (Some(a), Some(b)) = (
+            extents.iter().map(|e| e.0).reduce(f32::min),
+            extents.iter().map(|e| e.1).reduce(f32::max),
+        ) {
+            if a == b {
+                self.single.borrow_mut().push(format!(
+                    "`{name}` took the single value {a} on every sample: its parameters (scale {}, zero point {z}) are a guess; give samples that make it vary",
+                    s as f32
+                ));
+            }
+        }
         let shared = if members.len() > 1 {
             format!(
                 ", the range of the {} tensors {} ties together",
@@ -277,18 +304,6 @@ impl Calibrating<'_> {
             scale: Array::Scales(vec![s as f32]),
             zerop: Array::ZeroPoints(vec![z]),
             quantized_dimension: 0,
-        let extents: Vec<(f32, f32)> = members.iter().filter_map(|&m| observed.extent(m)).collect();
-        if let (Some(a), Some(b)) = (
-            extents.iter().map(|e| e.0).reduce(f32::min),
-            extents.iter().map(|e| e.1).reduce(f32::max),
-        ) {
-            if a == b {
-                self.single.borrow_mut().push(format!(
-                    "`{name}` took the single value {a} on every sample: its parameters (scale {}, zero point {z}) are a guess; give samples that make it vary",
-                    s as f32
-                ));
-            }
-        }
             value: None,
             replaces: None,
             what: format!(

@@ -520,6 +520,29 @@ fn protected(analysis: &Analysis) -> std::collections::HashSet<&str> {
         .collect()
 }
 
+/// Q601's help for each tensor `--calibrate` left without an entry says
+/// why (from `left`, what the fix reported), instead of offering the
+/// calibration again.
+pub fn explain_uncalibrated(analysis: &mut Analysis, left: &[Fixed]) {
+    for d in &mut analysis.findings {
+        if !std::ptr::eq(d.rule, &crate::analysis::rules::coverage::FLOAT_REMAINS) {
+            continue;
+        }
+        let Some(tensor) = d.tensor.as_deref() else {
+            continue;
+        };
+        let why = left
+            .iter()
+            .filter(|f| f.key == tensor)
+            .find_map(|f| f.what.strip_prefix(calibrated::NOT_CALIBRATED));
+        if let Some(why) = why {
+            d.help = Some(format!(
+                "`--calibrate` gave it no entry: {why}; add one by hand, or keep it float with `--allow-float '{tensor}'`"
+            ));
+        }
+    }
+}
+
 /// Marks the Q601 findings `--fix` settles by adding an entry: the
 /// tensors whose entry the set as it is already determines (later rounds
 /// may add more, which stay unmarked). Works nothing out for tensors a key
