@@ -396,3 +396,27 @@ fn subdirectories_of_a_samples_directory_are_named_as_not_read() {
         "{said}"
     );
 }
+
+/// `--calibrate` takes every path after it: when it took MODEL and
+/// QPARAM, a note says so and how to write it.
+#[test]
+fn calibrate_taking_model_and_set_is_explained() {
+    let model = fixture("mlp.circle");
+    let samples = sample_dir(&model, 8, 0x8c);
+    let (_dir, path) = copy_set("mlp", true);
+    let out = q_implant()
+        .args(["check", "--isolated", "--fix", "--calibrate"])
+        .arg(samples.path())
+        .arg(&model)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("note: `--calibrate` takes every path after it")
+            && said.contains("mlp.circle")
+            && said.contains("--calibrate=PATH"),
+        "{said}"
+    );
+}
