@@ -695,3 +695,54 @@ fn same_params(a: &Entry, b: &Entry) -> bool {
         && a.value.is_none()
         && b.value.is_none()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::rules::coverage::FLOAT_REMAINS;
+
+    /// The mlp set without its input's entry, checked: Q601 on `tico::x`
+    /// offers the calibration until a calibration's reason is known, then
+    /// gives that reason.
+    #[test]
+    fn q601_says_why_calibration_left_a_tensor() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(root.join("mlp.qparam")).unwrap() {
+            let p = entry.unwrap().path();
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+        let path = dir.path().join("qparam.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut set: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap();
+        set.remove("tico::x").unwrap();
+        std::fs::write(&path, serde_json::Value::Object(set).to_string()).unwrap();
+        let file = crate::model::CircleFile::open(root.join("mlp.circle")).unwrap();
+        let graph = Graph::new(&file);
+        let mut analysis = crate::analysis::check(&graph, &path, &CheckOptions::default()).unwrap();
+        let help = |a: &Analysis| {
+            a.findings
+                .iter()
+                .find(|d| {
+                    std::ptr::eq(d.rule, &FLOAT_REMAINS) && d.tensor.as_deref() == Some("tico::x")
+                })
+                .and_then(|d| d.help.clone())
+                .unwrap()
+        };
+        assert!(help(&analysis).contains("--calibrate SAMPLES"));
+        let left = [Fixed {
+            key: "tico::x".into(),
+            what: format!(
+                "{}its value was not computed (GATHER #0: no kernel)",
+                calibrated::NOT_CALIBRATED
+            ),
+        }];
+        explain_uncalibrated(&mut analysis, &left);
+        let said = help(&analysis);
+        assert!(
+            said.contains("gave it no entry: its value was not computed (GATHER #0: no kernel)"),
+            "{said}"
+        );
+    }
+}
