@@ -306,3 +306,117 @@ fn quantized_model_sqnr(model: &Path, quantized: &Path, inputs: &[Tensor]) -> f6
     let got = outputs(&qgraph, inputs, None);
     sqnr(&float, &got)
 }
+
+/// A model of two subgraphs sharing every tensor name: a key names the
+/// tensors of its name in both, so each calibrated or derived entry is
+/// added once, and the fixed set checks clean (the export's weights only,
+/// and the full set less its input's entry).
+#[test]
+fn two_subgraphs_sharing_names_get_one_entry_per_name() {
+    let model = fixture("multi.circle");
+    let samples = sample_dir(&model, 8, 0x5b);
+    let (_weights_dir, weights) = copy_set("mlp", true);
+    let full_dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("mlp.qparam")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, full_dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let full = full_dir.path().join("qparam.json");
+    let text = std::fs::read_to_string(&full).unwrap();
+    let mut set: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    set.remove("tico::x").unwrap();
+    std::fs::write(&full, serde_json::to_string_pretty(&set).unwrap()).unwrap();
+    for path in [weights, full] {
+        let said = fix_calibrated(&model, &path, samples.path());
+        assert!(!said.contains("fix::broken"), "{said}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let set: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(set.contains_key("tico::x"), "{said}\n{text}");
+        let left = errors(&model, &path);
+        assert!(left.is_empty(), "{left:#?}\n{said}");
+    }
+}
+
+/// `values` for every element of `model`'s input, as an npy file at `path`.
+fn constant_sample(model: &Path, path: &Path, value: f32) {
+    let shape = common::input_shape(model);
+    let count: usize = shape.iter().product();
+    let bytes: Vec<u8> = std::iter::repeat_n(value, count)
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    std::fs::write(path, npy::encode("<f4", false, &shape, &bytes)).unwrap();
+}
+
+/// A sample holding no finite value is refused, naming the file; a tensor
+/// that takes one value over every sample is warned about by name.
+#[test]
+fn degenerate_samples_are_refused_or_warned_about() {
+    let model = fixture("mlp.circle");
+    let samples = sample_dir(&model, 8, 0x6a);
+    let nan = samples.path().join("zz-nan.npy");
+    constant_sample(&model, &nan, f32::NAN);
+    let (_dir, path) = copy_set("mlp", true);
+    let out = q_implant()
+        .args(["check", "--isolated"])
+        .arg(&model)
+        .arg(&path)
+        .arg("--fix")
+        .arg(format!("--calibrate={}", samples.path().display()))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("zz-nan.npy") && said.contains("no finite value"),
+        "{said}"
+    );
+    let zeros = tempfile::tempdir().unwrap();
+    constant_sample(&model, &zeros.path().join("zero.npy"), 0.0);
+    let said = fix_calibrated(&model, &path, zeros.path());
+    assert!(
+        said.contains("warning: `tico::x` took the single value 0 on every sample"),
+        "{said}"
+    );
+}
+
+/// A directory's subdirectories are not searched for samples, and the
+/// report says so.
+#[test]
+fn subdirectories_of_a_samples_directory_are_named_as_not_read() {
+    let model = fixture("mlp.circle");
+    let samples = sample_dir(&model, 8, 0x7b);
+    let nested = samples.path().join("more");
+    std::fs::create_dir(&nested).unwrap();
+    common::write_samples(&model, &nested, 2, 0x7c);
+    let (_dir, path) = copy_set("mlp", true);
+    let said = fix_calibrated(&model, &path, samples.path());
+    assert!(said.contains("from 8 samples"), "{said}");
+    assert!(
+        said.contains("more`") && said.contains("not read"),
+        "{said}"
+    );
+}
+
+/// `--calibrate` takes every path after it: when it took MODEL and
+/// QPARAM, a note says so and how to write it.
+#[test]
+fn calibrate_taking_model_and_set_is_explained() {
+    let model = fixture("mlp.circle");
+    let samples = sample_dir(&model, 8, 0x8c);
+    let (_dir, path) = copy_set("mlp", true);
+    let out = q_implant()
+        .args(["check", "--isolated", "--fix", "--calibrate"])
+        .arg(samples.path())
+        .arg(&model)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("note: `--calibrate` takes every path after it")
+            && said.contains("mlp.circle")
+            && said.contains("--calibrate=PATH"),
+        "{said}"
+    );
+}

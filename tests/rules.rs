@@ -370,6 +370,10 @@ fn logistic_model(dir: &std::path::Path) -> PathBuf {
 }
 
 fn logistic_set(out_scale: f32) -> (tempfile::TempDir, PathBuf, QSet) {
+    logistic_set_of("uint8", out_scale)
+}
+
+fn logistic_set_of(dtype: &str, out_scale: f32) -> (tempfile::TempDir, PathBuf, QSet) {
     let dir = tempfile::tempdir().unwrap();
     let model = logistic_model(dir.path());
     let mut s = QSet::copy_of("mlp");
@@ -377,7 +381,7 @@ fn logistic_set(out_scale: f32) -> (tempfile::TempDir, PathBuf, QSet) {
     for (name, scale) in [("in", 0.05f32), ("out", out_scale)] {
         s.json.insert(
             name.into(),
-            json!({"dtype": "uint8", "quantized_dimension": 0}),
+            json!({"dtype": dtype, "quantized_dimension": 0}),
         );
         s.set_npy(name, "scale", "<f4", &[1], &f32s(&[scale]));
         s.set_npy(name, "zerop", "<i8", &[1], &i64s(&[0]));
@@ -397,6 +401,29 @@ fn q708_quiet_with_the_fixed_parameters() {
     let (_dir, model, s) = logistic_set(1.0 / 256.0);
     let (doc, exit) = check_json(&model, &s.path());
     assert_eq!((codes(&doc), exit), (vec![], 0));
+}
+
+/// int16 outputs of a Logistic are fixed at 1/32768 with zero point 0
+/// (TFLite's int16 kernels), not at the 8-bit grids.
+#[test]
+fn q708_knows_the_int16_grid() {
+    let (_dir, model, s) = logistic_set_of("int16", 1.0 / 32768.0);
+    let (doc, exit) = check_json(&model, &s.path());
+    assert_eq!((codes(&doc), exit), (vec![], 0), "{doc:#}");
+    let (_dir, model, s) = logistic_set_of("int16", 1.0 / 256.0);
+    let (doc, _) = check_json(&model, &s.path());
+    let q708: Vec<&serde_json::Value> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "Q708")
+        .collect();
+    assert_eq!(q708.len(), 1, "{doc:#}");
+    let message = q708[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("scale 0.000030517578125 and zero point 0"),
+        "{message}"
+    );
 }
 
 /// The correct sets of the real fixtures trigger no rule at all.

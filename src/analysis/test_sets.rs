@@ -32,11 +32,24 @@ pub fn model(
     inputs: &[i32],
     outputs: &[i32],
 ) -> crate::model::CircleFile {
+    model_typed(tensors, &[], ops, inputs, outputs)
+}
+
+/// [`model`], with the types `types` names (tensor index, type) in place
+/// of float32.
+pub fn model_typed(
+    tensors: &[(&str, Option<Vec<f32>>)],
+    types: &[(usize, crate::model::fb::TensorType)],
+    ops: &[(crate::model::fb::BuiltinOperator, Vec<i32>, Vec<i32>)],
+    inputs: &[i32],
+    outputs: &[i32],
+) -> crate::model::CircleFile {
     use crate::model::{fb, writer, CircleFile, Layout, ModelParts, Payload};
     let mut payloads: Vec<Option<Payload<'static>>> = vec![None];
     let tensors: Vec<fb::TensorT> = tensors
         .iter()
-        .map(|(name, data)| {
+        .enumerate()
+        .map(|(i, (name, data))| {
             let buffer = match data {
                 Some(d) => {
                     let bytes: Vec<u8> = d.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -48,7 +61,10 @@ pub fn model(
             fb::TensorT {
                 name: Some(name.to_string()),
                 shape: Some(vec![data.as_ref().map_or(4, |d| d.len() as i32)]),
-                type_: fb::TensorType::FLOAT32,
+                type_: types
+                    .iter()
+                    .find(|(t, _)| *t == i)
+                    .map_or(fb::TensorType::FLOAT32, |(_, ty)| *ty),
                 buffer,
                 ..Default::default()
             }

@@ -59,10 +59,31 @@ fn input_kind(dtype: TensorType) -> InputKind {
 
 /// Samples read from `paths` (files, or directories of them) for `specs`.
 pub fn read(paths: &[PathBuf], specs: &[InputSpec]) -> Result<Vec<Vec<Tensor>>, SampleError> {
-    samples::sample_files(paths)?
+    read_files(&samples::sample_files(paths)?, specs, &mut Vec::new())
+}
+
+/// One sample from each of `files` for `specs`; what a file held that was
+/// not used is added to `notes`. An input whose array holds no finite
+/// value at all is refused: it shows the model nothing.
+pub fn read_files(
+    files: &[PathBuf],
+    specs: &[InputSpec],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Vec<Tensor>>, SampleError> {
+    files
         .iter()
         .map(|file| {
-            let sample = samples::read_sample(file, specs)?;
+            let sample = samples::read_sample_noting(file, specs, notes)?;
+            for (array, spec) in sample.iter().zip(specs) {
+                if let ArrayData::F32(v) = &array.data {
+                    if !v.is_empty() && !v.iter().any(|x| x.is_finite()) {
+                        return Err(SampleError::NoFiniteValue {
+                            path: file.clone(),
+                            input: spec.name.clone(),
+                        });
+                    }
+                }
+            }
             Ok(sample.into_iter().map(tensor).collect())
         })
         .collect()

@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use observe::{observe, Observed};
+pub use observe::{observe, ObserveError, Observed};
 pub use reduce::Method;
 
 use crate::graph::Graph;
@@ -54,6 +54,11 @@ pub struct ModelRuns {
     /// Samples read from files (`--input`, or those of `--calibrate`),
     /// each a tensor per graph input; random samples when `None`.
     pub samples: Option<Arc<Vec<Vec<Tensor>>>>,
+    /// The file each of `samples` was read from.
+    pub files: Option<Arc<Vec<PathBuf>>>,
+    /// What reading the samples left out (subdirectories, npz arrays no
+    /// input takes), for the report.
+    pub notes: Vec<String>,
     /// `--calibrate`: how per-sample ranges are reduced.
     pub calibrate: Option<Method>,
     /// The interpreter's memory budget.
@@ -69,6 +74,8 @@ impl Default for ModelRuns {
         ModelRuns {
             map_by_value: true,
             samples: None,
+            files: None,
+            notes: Vec::new(),
             calibrate: None,
             max_memory: DEFAULT_MAX_MEMORY,
             cache: Arc::default(),
@@ -107,19 +114,28 @@ impl ModelRuns {
     ) -> Run {
         let random = self.samples.is_none();
         let drawn = random.then(draws);
-        let key = format!(
-            "{subgraph}/{}/{}/{count}/{drawn:?}",
-            graph.subgraphs.len(),
-            graph.subgraphs.get(subgraph).map_or(0, |s| s.tensors.len()),
-        );
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let key = run_key(graph, subgraph, random.then_some(count), &drawn);
         if let Some((_, hit)) = cache.iter().find(|(k, _)| *k == key) {
             return hit.clone();
         }
-        let result = self.run(graph, subgraph, count, drawn);
+        let result = self
+            .run(graph, subgraph, count, drawn)
+            .map_err(|e| self.say(e));
         let result = Arc::new(result);
         cache.push((key, result.clone()));
         result
+    }
+
+    /// What went wrong, the failing sample named by its file.
+    fn say(&self, e: ObserveError) -> String {
+        match (&e, &self.files) {
+            (ObserveError::Sample { sample, skipped }, Some(files)) => match files.get(*sample) {
+                Some(file) => format!("`{}` makes {skipped}", file.display()),
+                None => e.to_string(),
+            },
+            _ => e.to_string(),
+        }
     }
 
     fn run(
@@ -128,16 +144,21 @@ impl ModelRuns {
         subgraph: usize,
         count: usize,
         drawn: Option<Vec<Draw>>,
-    ) -> Result<Observed, String> {
+    ) -> Result<Observed, ObserveError> {
         let sg = graph
             .subgraphs
             .get(subgraph)
-            .ok_or_else(|| format!("the model has no subgraph {subgraph}"))?;
+            .ok_or(ObserveError::Interpret(
+                crate::interpret::InterpretError::NoSubgraph {
+                    index: subgraph,
+                    count: graph.subgraphs.len(),
+                },
+            ))?;
         let random;
         let samples: &[Vec<Tensor>] = match (&self.samples, drawn) {
             (Some(samples), _) => samples,
             (None, drawn) => {
-                let specs = inputs::input_specs(sg).map_err(|e| e.to_string())?;
+                let specs = inputs::input_specs(sg).map_err(ObserveError::Samples)?;
                 let draws = drawn
                     .filter(|d| d.len() == specs.len())
                     .unwrap_or_else(|| specs.iter().map(inputs::default_draw).collect());
@@ -145,8 +166,7 @@ impl ModelRuns {
                 &random
             }
         };
-        let mut observed =
-            observe(graph, subgraph, samples, self.max_memory).map_err(|e| e.to_string())?;
+        let mut observed = observe(graph, subgraph, samples, self.max_memory)?;
         observed.random = self.samples.is_none();
         Ok(observed)
     }
@@ -184,22 +204,73 @@ impl ModelRuns {
             Some(c) if !c.samples.is_empty() => &c.samples,
             _ => &req.inputs,
         };
-        let samples = match graph.subgraphs.first() {
+        let mut notes = Vec::new();
+        let (samples, files) = match graph.subgraphs.first() {
             Some(sg) if !paths.is_empty() => {
                 let specs = inputs::input_specs(sg)?;
-                Some(Arc::new(inputs::read(paths, &specs)?))
+                let files = crate::samples::sample_files_noting(paths, &mut notes)?;
+                let samples = inputs::read_files(&files, &specs, &mut notes)?;
+                (Some(Arc::new(samples)), Some(Arc::new(files)))
             }
             Some(sg) if !req.arrays.is_empty() => {
                 let specs = inputs::input_specs(sg)?;
-                Some(Arc::new(inputs::read_memory(&req.arrays, &specs)?))
+                (Some(Arc::new(inputs::read_memory(&req.arrays, &specs)?)), None)
             }
-            _ => None,
+            _ => (None, None),
         };
-        Ok(ModelRuns {
+        let runs = ModelRuns {
             map_by_value: !req.no_run,
             samples,
+            files,
+            notes,
             calibrate: req.calibrate.as_ref().map(|c| c.method),
             ..ModelRuns::default()
-        })
+        };
+        runs.run_given(graph)?;
+        Ok(runs)
     }
+
+    /// The samples given run once, up front (the run is kept for the
+    /// check): a sample that makes a kernel fail where the others do not
+    /// is an error naming its file, whether it was given for calibrating
+    /// or for mapping by value.
+    fn run_given(&self, graph: &Graph<'_>) -> Result<(), SampleError> {
+        let (Some(_), Some(files)) = (&self.samples, &self.files) else {
+            return Ok(());
+        };
+        let result = self.run(graph, 0, 0, None);
+        if let Err(ObserveError::Sample { sample, skipped }) = &result {
+            if let Some(path) = files.get(*sample) {
+                let reason = match &skipped.reason {
+                    crate::interpret::SkipReason::Kernel(e) => e.to_string(),
+                    _ => skipped.to_string(),
+                };
+                return Err(SampleError::Kernel {
+                    path: path.clone(),
+                    operator: skipped.site.to_string(),
+                    reason,
+                });
+            }
+        }
+        let result = Arc::new(result.map_err(|e| self.say(e)));
+        let key = run_key(graph, 0, None, &None);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.push((key, result));
+        Ok(())
+    }
+}
+
+/// What identifies a run: the subgraph (in a model of this shape) and,
+/// for random samples, how many and how drawn.
+fn run_key(
+    graph: &Graph<'_>,
+    subgraph: usize,
+    count: Option<usize>,
+    drawn: &Option<Vec<Draw>>,
+) -> String {
+    format!(
+        "{subgraph}/{}/{}/{count:?}/{drawn:?}",
+        graph.subgraphs.len(),
+        graph.subgraphs.get(subgraph).map_or(0, |s| s.tensors.len()),
+    )
 }

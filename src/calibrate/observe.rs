@@ -5,6 +5,7 @@
 //! left out, as ONE's record-minmax leaves them out.
 
 use crate::graph::Graph;
+use crate::interpret::session::SkipReason;
 use crate::interpret::{Data, InterpretError, Options, Session, Skipped, Tensor};
 
 /// At most this many samples run in one session: more would only hold
@@ -46,14 +47,32 @@ impl Observed {
     }
 }
 
+/// Why a run over samples gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error(transparent)]
+    Interpret(#[from] InterpretError),
+    /// Sample `sample` (an index into the samples) makes an operator's
+    /// kernel fail where other samples run it: the sample is at fault.
+    #[error("sample {sample} makes {skipped}")]
+    Sample { sample: usize, skipped: Skipped },
+    /// Random samples could not be drawn.
+    #[error(transparent)]
+    Samples(#[from] crate::samples::SampleError),
+}
+
 /// Runs subgraph `subgraph` of `graph` on `samples` (each a tensor per
-/// graph input), in batches that fit the memory budget.
+/// graph input), in batches that fit the memory budget. A kernel that
+/// fails on some samples and not on others is an error naming the first
+/// such sample (one bad sample would leave every tensor after it without
+/// a range, for the whole batch); one that fails on every sample is the
+/// model's operator, left "not evaluated".
 pub fn observe(
     graph: &Graph<'_>,
     subgraph: usize,
     samples: &[Vec<Tensor>],
     max_memory: u64,
-) -> Result<Observed, InterpretError> {
+) -> Result<Observed, ObserveError> {
     let options = Options {
         max_memory,
         ..Options::default()
@@ -72,15 +91,66 @@ pub fn observe(
         ranges: vec![None; tensors],
         skipped: Vec::new(),
     };
-    for chunk in samples.chunks(batch) {
+    // Samples on which a kernel failed, with the failure.
+    let mut failing: Vec<(usize, Skipped)> = Vec::new();
+    let mut always: Vec<Skipped> = Vec::new();
+    for (c, chunk) in samples.chunks(batch).enumerate() {
         let mut session = Session::new(graph, subgraph, options.clone())?;
         session.feed(chunk.to_vec())?;
         session.run_all(&mut |t, values| record(&mut observed.ranges, t, values))?;
+        let failed: Vec<&Skipped> = session
+            .skipped()
+            .iter()
+            .filter(|s| is_kernel_failure(s))
+            .collect();
+        let first = c * batch;
+        if failed.iter().all(|s| always.contains(*s)) {
+            // Operators failing on every sample so far: the model's.
+            if let Some(&s) = failed.first() {
+                failing.extend((first..first + chunk.len()).map(|i| (i, s.clone())));
+            }
+        } else {
+            let found = failures(graph, subgraph, chunk, &options, first)?;
+            if found.len() == chunk.len() && failing.len() == first {
+                always.extend(found.iter().map(|(_, s)| s.clone()));
+            }
+            failing.extend(found);
+        }
         if observed.skipped.is_empty() {
             observed.skipped = session.skipped().to_vec();
         }
     }
+    if failing.len() < samples.len() {
+        if let Some((sample, skipped)) = failing.into_iter().next() {
+            return Err(ObserveError::Sample { sample, skipped });
+        }
+    }
     Ok(observed)
+}
+
+fn is_kernel_failure(s: &Skipped) -> bool {
+    matches!(s.reason, SkipReason::Kernel(_))
+}
+
+/// The samples of `chunk` (numbered from `first`) on which a kernel fails
+/// when each runs alone, with the first failure.
+fn failures(
+    graph: &Graph<'_>,
+    subgraph: usize,
+    chunk: &[Vec<Tensor>],
+    options: &Options,
+    first: usize,
+) -> Result<Vec<(usize, Skipped)>, InterpretError> {
+    let mut out = Vec::new();
+    for (i, sample) in chunk.iter().enumerate() {
+        let mut session = Session::new(graph, subgraph, options.clone())?;
+        session.feed(vec![sample.clone()])?;
+        session.run_all(&mut |_, _| {})?;
+        if let Some(s) = session.skipped().iter().find(|s| is_kernel_failure(s)) {
+            out.push((first + i, s.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Adds each sample's range of tensor `t` (when it holds floats).
@@ -115,6 +185,43 @@ pub fn finite_range(data: &[f32]) -> Option<(f32, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// y = GATHER(table, ids): one sample's id past the table makes the
+    /// kernel fail where the others run; that sample is named.
+    #[test]
+    fn a_sample_that_makes_a_kernel_fail_is_named() {
+        use crate::analysis::test_sets::model_typed;
+        use crate::model::fb::{BuiltinOperator as Op, TensorType};
+        let file = model_typed(
+            &[
+                ("table", Some((0..10).map(|v| v as f32).collect())),
+                ("ids", None),
+                ("y", None),
+            ],
+            &[(1, TensorType::INT32)],
+            &[(Op::GATHER, vec![0, 1], vec![2])],
+            &[1],
+            &[2],
+        );
+        let graph = Graph::new(&file);
+        let sample = |ids: Vec<i32>| {
+            vec![Tensor {
+                shape: vec![4],
+                data: Data::I32(ids),
+            }]
+        };
+        let mut samples: Vec<Vec<Tensor>> = (0..3).map(|_| sample(vec![0, 1, 2, 3])).collect();
+        let fine = observe(&graph, 0, &samples, 1 << 20).unwrap();
+        assert_eq!(fine.of(2), Some(&[(0.0, 3.0); 3][..]));
+        samples.insert(1, sample(vec![0, 1, 2, 50]));
+        match observe(&graph, 0, &samples, 1 << 20) {
+            Err(ObserveError::Sample { sample, skipped }) => {
+                assert_eq!(sample, 1);
+                assert!(skipped.to_string().contains("GATHER #0"), "{skipped}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn padding_and_nan_are_left_out() {

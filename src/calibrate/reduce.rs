@@ -11,8 +11,8 @@ pub enum Method {
     /// (in percent), linearly interpolated between samples.
     Percentile { lo: f64, hi: f64 },
     /// Batches of `batch` samples in order, each giving its smallest
-    /// minimum and largest maximum; each batch's value weighs `1 − alpha`
-    /// against the average so far.
+    /// minimum and largest maximum; the average so far weighs `alpha`
+    /// against each new batch's `1 − alpha`.
     MovingAverage { batch: usize, alpha: f64 },
 }
 
@@ -20,11 +20,12 @@ pub enum Method {
 /// on either side is treated as outliers.
 pub const PERCENTILE: Method = Method::Percentile { lo: 1.0, hi: 99.0 };
 
-/// record-minmax's moving average: batches of 16, the running value kept
-/// at 0.1 against each new batch's.
+/// record-minmax's moving average: batches of 16, each new batch's
+/// extreme updating the running value by its constant 0.1 (so the running
+/// value keeps 0.9 of its weight).
 pub const MOVING_AVERAGE: Method = Method::MovingAverage {
     batch: 16,
-    alpha: 0.1,
+    alpha: 0.9,
 };
 
 impl Default for Method {
@@ -61,9 +62,10 @@ impl Method {
         match self {
             Method::MinMax => "min/max".into(),
             Method::Percentile { lo, hi } => format!("percentiles {lo}/{hi}"),
-            Method::MovingAverage { batch, alpha } => {
-                format!("moving average (batches of {batch}, {alpha})")
-            }
+            Method::MovingAverage { batch, alpha } => format!(
+                "moving average (batches of {batch}, each weighing {:.2} against the average's {alpha})",
+                1.0 - alpha
+            ),
         }
     }
 }
@@ -110,10 +112,28 @@ mod tests {
         let (lo, hi) = PERCENTILE.range(&samples).unwrap();
         assert_eq!(lo, 0.0);
         assert!((hi - (190.0 + 0.81 * 10.0)).abs() < 1e-9, "{hi}");
-        // Batches 1..=16 and 17..=20: the max is 160 then 200, averaged
-        // 0.1 : 0.9.
+        // Batches 1..=16 and 17..=20: the max is 160 then 200; the
+        // running value keeps 0.9, the new batch adds 0.1 of its own.
         let (_, hi) = MOVING_AVERAGE.range(&samples).unwrap();
-        assert!((hi - (160.0 * 0.1 + 200.0 * 0.9)).abs() < 1e-9, "{hi}");
+        assert!((hi - (160.0 * 0.9 + 200.0 * 0.1)).abs() < 1e-9, "{hi}");
+        // Three batches of two, by hand: maxima 4, 10, 20 and minima -2,
+        // -8, -1: 4 → 4·0.9 + 10·0.1 = 4.6 → 4.6·0.9 + 20·0.1 = 6.14;
+        // -2 → -2.6 → -2.44.
+        let three = [
+            (-1.0f32, 3.0f32),
+            (-2.0, 4.0),
+            (-8.0, 10.0),
+            (-3.0, 9.0),
+            (-1.0, 20.0),
+            (0.5, 1.0),
+        ];
+        let pairs = Method::MovingAverage {
+            batch: 2,
+            alpha: 0.9,
+        };
+        let (lo, hi) = pairs.range(&three).unwrap();
+        assert!((hi - 6.14).abs() < 1e-9, "{hi}");
+        assert!((lo + 2.44).abs() < 1e-9, "{lo}");
         let negative = [(-3.0f32, -1.0f32), (-2.0, -0.5)];
         assert_eq!(Method::MinMax.range(&negative), Some((-3.0, 0.0)));
         assert_eq!(Method::MinMax.range(&[]), None);

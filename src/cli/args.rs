@@ -392,8 +392,8 @@ pub struct RunArgs {
     /// How --calibrate reduces each tensor's per-sample minima and maxima,
     /// as ONE's record-minmax does: `percentile` (the 1st and 99th
     /// percentiles, linearly interpolated), `minmax` (the extremes), or
-    /// `moving-average` (batches of 16, each weighing 0.9 against the
-    /// average so far).
+    /// `moving-average` (batches of 16, the average so far kept at 0.9,
+    /// each new batch's extreme weighing 0.1).
     #[arg(long, value_enum, requires = "calibrate", default_value_t = CalibrationArg::Percentile)]
     pub calibration: CalibrationArg,
     /// Samples for mapping keys by the values they carry (forms as for
@@ -433,7 +433,8 @@ pub enum CalibrationArg {
     Percentile,
     /// The smallest minimum and the largest maximum.
     Minmax,
-    /// A moving average over batches of 16 samples, constant 0.1.
+    /// A moving average over batches of 16 samples, each batch weighing
+    /// 0.1 against the average's 0.9.
     MovingAverage,
 }
 

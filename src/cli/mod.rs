@@ -27,6 +27,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             if e.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+                if let Some(note) = calibrate_note(&args) {
+                    let _ = e.print();
+                    ui::say(note);
+                    return ExitCode::from(2);
+                }
                 match pairs::check_all(&args) {
                     pairs::Pairs::Checked(code) => return code,
                     pairs::Pairs::NoneConfigured => {
@@ -56,4 +61,25 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// When `--calibrate` (which takes any number of paths) took the MODEL and
+/// QPARAM meant for `check`, what happened and how to write it.
+fn calibrate_note(args: &[OsString]) -> Option<String> {
+    let at = args.iter().position(|a| a == "--calibrate")?;
+    let taken: Vec<String> = args[at + 1..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| !a.starts_with('-'))
+        .collect();
+    let looks_like_pair = taken
+        .iter()
+        .any(|a| a.ends_with(".circle") || a.ends_with(".json"));
+    looks_like_pair.then(|| {
+        let listed: Vec<String> = taken.iter().map(|a| format!("`{a}`")).collect();
+        format!(
+            "note: `--calibrate` takes every path after it, so it took {} as samples; put MODEL and QPARAM before `--calibrate`, or write `--calibrate=PATH`",
+            listed.join(", ")
+        )
+    })
 }

@@ -206,6 +206,7 @@ pub fn fix_memory(
         Some(new_set)
     };
     fix::mark_fixable(&graph, &mut analysis, options);
+    fix::explain_uncalibrated(&mut analysis, &left);
     let outcome = CheckOutcome {
         analysis,
         reported: name.to_path_buf(),
@@ -248,6 +249,9 @@ pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOut
         None => None,
     };
     fix::mark_fixable(&graph, &mut analysis, options);
+    if let Some(f) = &fix {
+        fix::explain_uncalibrated(&mut analysis, &f.left);
+    }
     Ok(CheckOutcome {
         analysis,
         reported,

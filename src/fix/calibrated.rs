@@ -12,13 +12,15 @@
 //! other output parameters give wrong values on every integer runtime.
 //! With `--target onert`, every other operator onert runs by copying bytes
 //! ties them too. The outputs of SOFTMAX, LOGISTIC and TANH get the
-//! fixed parameters their kernels produce.
+//! fixed parameters their kernels produce (int16's too).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use super::complete::{covering, Addition, Array};
 use super::Fixed;
 use crate::analysis::rules::coverage::reachable_from_outputs;
+use crate::analysis::rules::spec::fixed_output_params;
 use crate::analysis::rules::target::onert::table::ONERT;
 use crate::analysis::{Context, Target};
 use crate::calibrate::inputs::draws;
@@ -26,6 +28,9 @@ use crate::calibrate::{Method, Observed, CALIBRATION_SAMPLES, FEW_SAMPLES};
 use crate::graph::{Subgraph, TensorId};
 use crate::model::fb::{BuiltinOperator as Op, TensorType};
 use crate::qparam::{Entry, QDType};
+
+/// How the fix report begins the line of a tensor calibration skipped.
+pub const NOT_CALIBRATED: &str = "not calibrated: ";
 
 /// What calibrating did, for the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +56,7 @@ pub fn additions(
     let Some(sg) = graph.subgraphs.first() else {
         return (Vec::new(), Vec::new(), None);
     };
-    let uncovered: Vec<usize> = reachable_from_outputs(sg)
+    let wanting: Vec<usize> = reachable_from_outputs(sg)
         .into_iter()
         .filter(|&t| {
             let tensor = &sg.tensors[t];
@@ -59,12 +64,24 @@ pub fn additions(
                 && !tensor.is_constant()
                 && !ctx.by_tensor.contains_key(&sg.id(t))
                 && ctx.fill_for(sg.id(t)).is_none()
-                && !skip.contains(tensor.name)
                 && !ctx.allowed_float(tensor.name)
         })
         .collect();
+    let (meant, uncovered): (Vec<usize>, Vec<usize>) = wanting
+        .into_iter()
+        .partition(|&t| skip.contains(sg.tensors[t].name));
+    // A key that names no tensor may still mean these: the user decides.
+    let meant: Vec<Fixed> = meant
+        .into_iter()
+        .map(|t| Fixed {
+            key: sg.tensors[t].name.to_string(),
+            what: format!(
+                "{NOT_CALIBRATED}a key that names no tensor may mean it (rename that key to it, or remove the key, and run again)"
+            ),
+        })
+        .collect();
     if uncovered.is_empty() {
-        return (Vec::new(), Vec::new(), None);
+        return (Vec::new(), meant, None);
     }
     // Without samples: over the range each input's entry represents.
     let draws = || {
@@ -79,12 +96,12 @@ pub fn additions(
     let observed = match run.as_ref() {
         Ok(o) => o,
         Err(why) => {
-            let left = uncovered
-                .iter()
-                .map(|&t| Fixed {
+            let left = meant
+                .into_iter()
+                .chain(uncovered.iter().map(|&t| Fixed {
                     key: sg.tensors[t].name.to_string(),
-                    what: format!("not calibrated: the model could not run: {why}"),
-                })
+                    what: format!("{NOT_CALIBRATED}the model could not run: {why}"),
+                }))
                 .collect();
             return (Vec::new(), left, None);
         }
@@ -106,16 +123,17 @@ pub fn additions(
         observed,
         method,
         scheme,
+        single: RefCell::default(),
     };
     let mut out = Vec::new();
-    let mut left = Vec::new();
+    let mut left = meant;
     for &t in &uncovered {
         match calibrating.one(t) {
             Ok(Some(a)) => out.push(a),
             Ok(None) => {}
             Err(why) => left.push(Fixed {
                 key: sg.tensors[t].name.to_string(),
-                what: format!("not calibrated: {why}"),
+                what: format!("{NOT_CALIBRATED}{why}"),
             }),
         }
     }
@@ -124,7 +142,11 @@ pub fn additions(
         random: observed.random,
         method,
         calibrated: out.len(),
-        warnings: warnings(observed),
+        warnings: warnings(observed)
+            .into_iter()
+            .chain(ctx.options.model_runs.notes.iter().cloned())
+            .chain(calibrating.single.take())
+            .collect(),
     };
     (out, left, Some(calibration))
 }
@@ -170,6 +192,8 @@ struct Calibrating<'a> {
     observed: &'a Observed,
     method: Method,
     scheme: QDType,
+    /// Warnings for tensors whose range is one value over every sample.
+    single: RefCell<Vec<String>>,
 }
 
 impl Calibrating<'_> {
@@ -185,6 +209,7 @@ impl Calibrating<'_> {
             observed,
             method,
             scheme,
+            ..
         } = *self;
         let name = sg.tensors[t].name.to_string();
         let groups = ties.copies;
@@ -252,6 +277,18 @@ impl Calibrating<'_> {
             return Err(why);
         };
         let (s, z) = covering(scheme, lo, hi).ok_or("its range is not finite")?;
+        let extents: Vec<(f32, f32)> = members.iter().filter_map(|&m| observed.extent(m)).collect();
+        if let (Some(a), Some(b)) = (
+            extents.iter().map(|e| e.0).reduce(f32::min),
+            extents.iter().map(|e| e.1).reduce(f32::max),
+        ) {
+            if a == b {
+                self.single.borrow_mut().push(format!(
+                    "`{name}` took the single value {a} on every sample: its parameters (scale {}, zero point {z}) are a guess; give samples that make it vary",
+                    s as f32
+                ));
+            }
+        }
         let shared = if members.len() > 1 {
             format!(
                 ", the range of the {} tensors {} ties together",
@@ -338,20 +375,12 @@ struct Ties<'a> {
     joined: &'a Groups,
 }
 
-/// The fixed parameters of a SOFTMAX's or LOGISTIC's output (1/256) and a
-/// TANH's (1/128), for 8-bit schemes, as their kernels produce them.
+/// The fixed parameters of a SOFTMAX's, LOGISTIC's or TANH's output in
+/// the scheme, as their kernels produce them (Q708's).
 fn fixed_output(sg: &Subgraph<'_>, t: usize, scheme: QDType) -> Option<Addition> {
     let op = &sg.operators[sg.tensors[t].producer?];
-    let (scale, zero) = if op.opcode.is(Op::SOFTMAX) || op.opcode.is(Op::LOGISTIC) {
-        (1.0 / 256.0, if scheme == QDType::I8 { -128 } else { 0 })
-    } else if op.opcode.is(Op::TANH) {
-        (1.0 / 128.0, if scheme == QDType::I8 { 0 } else { 128 })
-    } else {
-        return None;
-    };
-    if !matches!(scheme, QDType::U8 | QDType::I8) {
-        return None;
-    }
+    let (scale, zero) = fixed_output_params(op, scheme)?;
+    let scale = scale as f32;
     Some(Addition {
         tensor: sg.tensors[t].name.to_string(),
         dtype: scheme,
@@ -464,5 +493,47 @@ impl Groups {
         self.ties
             .get(&self.root[t])
             .map_or("nothing", String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::test_sets::model;
+    use crate::graph::Graph;
+
+    /// SOFTMAX, LOGISTIC and TANH outputs take the grid their kernels
+    /// write, int16's (1/32768, zero point 0) as well as the 8-bit ones.
+    #[test]
+    fn outputs_of_fixed_grid_operators_get_their_kernels_parameters_in_every_scheme() {
+        let cases = [
+            (Op::TANH, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::LOGISTIC, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::SOFTMAX, QDType::I16, 1.0 / 32768.0, 0),
+            (Op::TANH, QDType::U8, 1.0 / 128.0, 128),
+            (Op::SOFTMAX, QDType::I8, 1.0 / 256.0, -128),
+        ];
+        for (code, scheme, scale, zero) in cases {
+            let file = model(
+                &[("x", None), ("y", None)],
+                &[(code, vec![0], vec![1])],
+                &[0],
+                &[1],
+            );
+            let graph = Graph::new(&file);
+            let a = fixed_output(&graph.subgraphs[0], 1, scheme)
+                .unwrap_or_else(|| panic!("{code:?} in {}: no fixed parameters", scheme.name()));
+            assert!(
+                matches!(&a.scale, Array::Scales(s) if s[..] == [scale]),
+                "{code:?} {}",
+                scheme.name()
+            );
+            assert!(
+                matches!(&a.zerop, Array::ZeroPoints(z) if z[..] == [zero]),
+                "{code:?} {}",
+                scheme.name()
+            );
+            assert_eq!(a.dtype, scheme);
+        }
     }
 }

@@ -23,7 +23,7 @@ mod requantize;
 pub mod text;
 mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub use calibrated::Calibration;
 pub use write::{write, FixError, FixWritten};
@@ -380,6 +380,10 @@ fn add_entries(
                 plan.calibration = done;
             }
         }
+        // A key names every tensor of its name, in every subgraph: one
+        // entry per name, the first subgraph's (the one calibrated).
+        let mut named = HashSet::new();
+        additions.retain(|a| named.insert(a.tensor.clone()));
         if additions.is_empty() {
             break;
         }
@@ -514,6 +518,29 @@ fn protected(analysis: &Analysis) -> std::collections::HashSet<&str> {
         .filter(|c| c.confidence >= PROTECTED)
         .map(|c| c.name.as_str())
         .collect()
+}
+
+/// Q601's help for each tensor `--calibrate` left without an entry says
+/// why (from `left`, what the fix reported), instead of offering the
+/// calibration again.
+pub fn explain_uncalibrated(analysis: &mut Analysis, left: &[Fixed]) {
+    for d in &mut analysis.findings {
+        if !std::ptr::eq(d.rule, &crate::analysis::rules::coverage::FLOAT_REMAINS) {
+            continue;
+        }
+        let Some(tensor) = d.tensor.as_deref() else {
+            continue;
+        };
+        let why = left
+            .iter()
+            .filter(|f| f.key == tensor)
+            .find_map(|f| f.what.strip_prefix(calibrated::NOT_CALIBRATED));
+        if let Some(why) = why {
+            d.help = Some(format!(
+                "`--calibrate` gave it no entry: {why}; add one by hand, or keep it float with `--allow-float '{tensor}'`"
+            ));
+        }
+    }
 }
 
 /// Marks the Q601 findings `--fix` settles by adding an entry: the
@@ -667,4 +694,55 @@ fn same_params(a: &Entry, b: &Entry) -> bool {
             == b.quantized_dimension.as_ref().map(|q| q.value)
         && a.value.is_none()
         && b.value.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::rules::coverage::FLOAT_REMAINS;
+
+    /// The mlp set without its input's entry, checked: Q601 on `tico::x`
+    /// offers the calibration until a calibration's reason is known, then
+    /// gives that reason.
+    #[test]
+    fn q601_says_why_calibration_left_a_tensor() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(root.join("mlp.qparam")).unwrap() {
+            let p = entry.unwrap().path();
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+        let path = dir.path().join("qparam.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut set: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap();
+        set.remove("tico::x").unwrap();
+        std::fs::write(&path, serde_json::Value::Object(set).to_string()).unwrap();
+        let file = crate::model::CircleFile::open(root.join("mlp.circle")).unwrap();
+        let graph = Graph::new(&file);
+        let mut analysis = crate::analysis::check(&graph, &path, &CheckOptions::default()).unwrap();
+        let help = |a: &Analysis| {
+            a.findings
+                .iter()
+                .find(|d| {
+                    std::ptr::eq(d.rule, &FLOAT_REMAINS) && d.tensor.as_deref() == Some("tico::x")
+                })
+                .and_then(|d| d.help.clone())
+                .unwrap()
+        };
+        assert!(help(&analysis).contains("--calibrate SAMPLES"));
+        let left = [Fixed {
+            key: "tico::x".into(),
+            what: format!(
+                "{}its value was not computed (GATHER #0: no kernel)",
+                calibrated::NOT_CALIBRATED
+            ),
+        }];
+        explain_uncalibrated(&mut analysis, &left);
+        let said = help(&analysis);
+        assert!(
+            said.contains("gave it no entry: its value was not computed (GATHER #0: no kernel)"),
+            "{said}"
+        );
+    }
 }

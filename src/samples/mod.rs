@@ -189,6 +189,22 @@ pub enum SampleError {
         expected: String,
         given: String,
     },
+    #[error("`{}` makes {operator} fail: {reason}", path.display())]
+    #[diagnostic(
+        code(input::kernel),
+        help("the other samples run it: check this sample's values (an index past a table, a value the operator cannot take), or leave the file out")
+    )]
+    Kernel {
+        path: PathBuf,
+        operator: String,
+        reason: String,
+    },
+    #[error("`{}`: the array for the input `{input}` holds no finite value (only NaN or infinities)", path.display())]
+    #[diagnostic(
+        code(input::no_finite),
+        help("a sample like this gives the model no range to learn: leave the file out, or save the real input")
+    )]
+    NoFiniteValue { path: PathBuf, input: String },
     #[error("the model's input `{input}` has a shape with a dimension unknown or too large ({shape:?}), so no random sample can be drawn for it")]
     #[diagnostic(code(input::random_shape), help("give samples with --input"))]
     RandomShape { input: String, shape: Vec<i32> },
@@ -203,6 +219,16 @@ pub enum SampleError {
 /// The sample files `paths` name: files as they are, directories by their
 /// `.npy` and `.npz` files in name order.
 pub fn sample_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SampleError> {
+    sample_files_noting(paths, &mut Vec::new())
+}
+
+/// [`sample_files`], adding to `notes` what a directory held that is not
+/// read (subdirectories: samples are never looked for below the directory
+/// given).
+pub fn sample_files_noting(
+    paths: &[PathBuf],
+    notes: &mut Vec<String>,
+) -> Result<Vec<PathBuf>, SampleError> {
     let mut files = Vec::new();
     for path in paths {
         if !path.is_dir() {
@@ -218,6 +244,18 @@ pub fn sample_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SampleError> {
             .map(|e| e.map(|e| e.path()))
             .collect::<Result<_, _>>()
             .map_err(read)?;
+        let mut below: Vec<String> = found
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|p| format!("`{}`", p.display()))
+            .collect();
+        if !below.is_empty() {
+            below.sort();
+            notes.push(format!(
+                "{} not read: samples are taken from the directory given, not from its subdirectories (give them as paths of their own)",
+                below.join(", ")
+            ));
+        }
         found.retain(|p| is_sample_file(p) && p.is_file());
         if found.is_empty() {
             return Err(SampleError::EmptyDirectory { path: path.clone() });
@@ -237,6 +275,16 @@ fn is_sample_file(path: &Path) -> bool {
 
 /// Reads one sample from `path` for `inputs`.
 pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleError> {
+    read_sample_noting(path, inputs, &mut Vec::new())
+}
+
+/// [`read_sample`], adding to `notes` the arrays of an npz file that no
+/// input took.
+pub fn read_sample_noting(
+    path: &Path,
+    inputs: &[InputSpec],
+    notes: &mut Vec<String>,
+) -> Result<Sample, SampleError> {
     let bytes = read_file(path)?;
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => {
@@ -259,7 +307,8 @@ pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleEr
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            inputs
+            let mut used: Vec<&str> = Vec::new();
+            let sample = inputs
                 .iter()
                 .enumerate()
                 .map(|(i, spec)| {
@@ -273,10 +322,25 @@ pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleEr
                             input: spec.name.clone(),
                             found: found(),
                         })?;
+                    used.push(&member.0);
                     let array = decode_npy(path, &member.1)?;
                     checked(path, spec, array)
                 })
-                .collect()
+                .collect::<Result<Sample, SampleError>>()?;
+            let unused: Vec<String> = members
+                .iter()
+                .filter(|(n, _)| !used.contains(&n.as_str()))
+                .map(|(n, _)| format!("`{n}`"))
+                .collect();
+            if !unused.is_empty() {
+                notes.push(format!(
+                    "`{}`: the arrays {} match no input of the model ({}) and were not used",
+                    path.display(),
+                    unused.join(", "),
+                    names(inputs)
+                ));
+            }
+            Ok(sample)
         }
         _ => Err(SampleError::Kind {
             path: path.to_path_buf(),

@@ -149,16 +149,16 @@ pub static FIXED_OUTPUT_QPARAMS: Rule = Rule {
     severity: Warning,
     summary: "Softmax, Logistic or Tanh output does not have its fixed parameters",
     docs: r#"## What it does
-Checks the outputs of Softmax and Logistic (scale 1/256, zero point 0 for uint8 or -128 for int8) and Tanh (scale 1/128, zero point 128 for uint8 or 0 for int8).
+Checks the outputs of Softmax and Logistic (scale 1/256, zero point 0 for uint8 or -128 for int8) and Tanh (scale 1/128, zero point 128 for uint8 or 0 for int8); for int16, all three: scale 1/32768 and zero point 0.
 
 ## Why is this bad?
-Kernels produce outputs on this fixed grid whatever the file says; other parameters make the model read them wrongly.
+Kernels produce outputs on this fixed grid whatever the file says (TFLite's int16 kernels refuse any other); other parameters make the model read them wrongly.
 
 ## Example
 A Softmax output with a calibrated scale 0.0039 and zero point 3.
 
 ## Use instead
-`scale = 1/256` (0.00390625) and zero point 0 (uint8).
+`scale = 1/256` (0.00390625) and zero point 0 (uint8); for an int16 output, `scale = 1/32768` (0.000030517578125) and zero point 0.
 "#,
 };
 
@@ -486,16 +486,31 @@ fn same_params<'a>(
     }
 }
 
+/// The scale and zero point TFLite's integer kernels fix for the output
+/// of `op` (SOFTMAX, LOGISTIC, TANH) in `dtype`: the 8-bit grids cover
+/// [0, 1) (TANH's [-1, 1)) in 256 steps, int16's cover [-1, 1) in 65536,
+/// symmetric; `None` for other operators and types.
+pub fn fixed_output_params(op: &Operator, dtype: QDType) -> Option<(f64, i64)> {
+    let bounded = op.opcode.is(Op::SOFTMAX) || op.opcode.is(Op::LOGISTIC);
+    if !bounded && !op.opcode.is(Op::TANH) {
+        return None;
+    }
+    match dtype {
+        QDType::U8 if bounded => Some((1.0 / 256.0, 0)),
+        QDType::U8 => Some((1.0 / 128.0, 128)),
+        QDType::I8 if bounded => Some((1.0 / 256.0, -128)),
+        QDType::I8 => Some((1.0 / 128.0, 0)),
+        QDType::I16 => Some((1.0 / 32768.0, 0)),
+        _ => None,
+    }
+}
+
 fn fixed_output(op: &Operator, y: Option<&Entry>, out: &mut Vec<Diagnostic>) {
     let Some(y) = y else { return };
     let Some((dtype, scales, zps)) = params(y) else {
         return;
     };
-    let fixed = if op.opcode.is(Op::SOFTMAX) || op.opcode.is(Op::LOGISTIC) {
-        (1.0 / 256.0, if dtype == QDType::I8 { -128 } else { 0 })
-    } else if op.opcode.is(Op::TANH) {
-        (1.0 / 128.0, if dtype == QDType::I8 { 0 } else { 128 })
-    } else {
+    let Some(fixed) = fixed_output_params(op, dtype) else {
         return;
     };
     if scales

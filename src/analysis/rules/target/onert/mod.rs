@@ -19,7 +19,7 @@ use crate::diagnostic::{
     Diagnostic, Rule,
     Severity::{Error, Warning},
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::analysis::precision::OpId;
 use crate::graph::{OpCode, Operator, Subgraph, TensorId};
@@ -318,10 +318,15 @@ fn kernel_type(ctx: &Context<'_>, sg: &Subgraph<'_>, op: &Operator) -> Option<QD
 /// The operators onert has no kernel for on the type they would read
 /// (what Q801 reports), among those whose activation inputs are all
 /// quantized: with `--fallback float` they run in float. Whether their
-/// constants have entries does not matter: they stay float.
+/// constants have entries does not matter: they stay float. The output of
+/// such an operator counts as quantized for the operators after it (in
+/// execution order): it is, or a chain of them runs in float and converts
+/// once at its ends, whether or not `--propagate` has filled it yet.
 pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
     let mut forced = HashSet::new();
     for sg in &ctx.graph.subgraphs {
+        // Outputs of operators running in float, with the type they read.
+        let mut carried: HashMap<usize, QDType> = HashMap::new();
         for op in &sg.operators {
             let activations: Vec<usize> = op
                 .inputs
@@ -335,14 +340,21 @@ pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
             if activations.is_empty()
                 || !activations
                     .iter()
-                    .all(|&t| ctx.quantized.contains(&sg.id(t)))
+                    .all(|&t| ctx.quantized.contains(&sg.id(t)) || carried.contains_key(&t))
             {
                 continue;
             }
-            let no_kernel = kernel_type(ctx, sg, op)
-                .is_some_and(|ty| ONERT.no_kernel(&op.opcode, ty).is_some());
-            if no_kernel {
-                forced.insert((sg.index, op.index));
+            let ty = kernel_type(ctx, sg, op)
+                .or_else(|| activations.iter().find_map(|t| carried.get(t).copied()));
+            let Some(ty) = ty.filter(|&ty| ONERT.no_kernel(&op.opcode, ty).is_some()) else {
+                continue;
+            };
+            forced.insert((sg.index, op.index));
+            for &y in &op.outputs {
+                let t = &sg.tensors[y];
+                if t.dtype == TensorType::FLOAT32 && !t.is_constant() {
+                    carried.insert(y, ty);
+                }
             }
         }
     }
@@ -918,6 +930,64 @@ fn integer_dequantize(ctx: &Context<'_>, conversions: &[Conversion], out: &mut V
 mod tests {
     use super::*;
     use crate::analysis::rules::target::support::Fact;
+
+    /// x -> TRANSPOSE #0 -> a -> STRIDED_SLICE #1 -> b -> STRIDED_SLICE #2
+    /// -> c -> TRANSPOSE #3 -> y, with entries for x, a, c and y: both slices (no
+    /// uint8 kernel in onert) run in float whether or not propagation gave
+    /// `b` the parameters of `a` (as `check --fix` sees it, and the check
+    /// after it), so `b` stays float either way.
+    #[test]
+    fn a_chain_of_operators_without_kernels_falls_back_whole_with_or_without_propagation() {
+        use crate::analysis::test_sets::{in_memory, model, npy_1d};
+        use crate::analysis::{CheckOptions, Fallback, Target};
+        use crate::graph::Graph;
+        let file = model(
+            &[
+                ("x", None),
+                ("a", None),
+                ("b", None),
+                ("c", None),
+                ("y", None),
+            ],
+            &[
+                (Op::TRANSPOSE, vec![0], vec![1]),
+                (Op::STRIDED_SLICE, vec![1], vec![2]),
+                (Op::STRIDED_SLICE, vec![2], vec![3]),
+                (Op::TRANSPOSE, vec![3], vec![4]),
+            ],
+            &[0],
+            &[4],
+        );
+        let graph = Graph::new(&file);
+        let entry =
+            r#"{"dtype": "uint8", "scale": "s.npy", "zerop": "z.npy", "quantized_dimension": 0}"#;
+        let text = format!(r#"{{"x": {entry}, "a": {entry}, "c": {entry}, "y": {entry}}}"#);
+        let set = in_memory(
+            &text,
+            vec![
+                ("s.npy", npy_1d("<f4", 4, &0.1f32.to_le_bytes())),
+                ("z.npy", npy_1d("<i8", 8, &0i64.to_le_bytes())),
+            ],
+        );
+        for propagate in [false, true] {
+            let options = CheckOptions {
+                target: Some(Target::Onert),
+                fallback: Some(Fallback::Float),
+                propagate,
+                ..CheckOptions::default()
+            };
+            let ctx = Context::new(&graph, &set, &options);
+            let forced: HashSet<OpId> = [(0, 1), (0, 2)].into();
+            assert_eq!(ctx.float_ops, forced, "propagate: {propagate}");
+            assert!(
+                ctx.kept_float.contains(&TensorId {
+                    subgraph: 0,
+                    index: 2
+                }),
+                "propagate: {propagate}"
+            );
+        }
+    }
 
     /// The operators of the support table's rows of some kind, by name.
     fn named(kind: impl Fn(&Fact) -> bool) -> Vec<&'static str> {
