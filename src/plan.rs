@@ -7,15 +7,48 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::files::DataSource;
 use crate::graph::TensorId;
+use crate::packed::{Packing, GGML_BLOCK};
 use crate::qparam::QDType;
 
 /// Quantization parameters as they will be stored on a tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantParams {
     pub dtype: QDType,
+    /// One per channel, or for block-wise parameters one per block (the
+    /// blocks of each row in turn).
     pub scale: Vec<f32>,
     pub zero_point: Vec<i64>,
     pub quantized_dimension: u32,
+    /// Values per block along the last axis, for block-wise parameters.
+    pub block_size: Option<u32>,
+}
+
+impl QuantParams {
+    /// The packed format the tensor is stored in, for block-wise and
+    /// 4-bit parameters: blocks of 32 symmetric int4 or int8 values are
+    /// GGML_Q4_0 or GGML_Q8_0 (the scales go into the data), int4 and uint4
+    /// per tensor or channel INT4 and UINT4. `None` for a type stored a
+    /// value an element, and for block-wise parameters no type holds.
+    pub fn packing(&self) -> Option<Packing> {
+        let symmetric = self.zero_point.iter().all(|&z| z == 0);
+        match (self.block_size, self.dtype) {
+            (Some(b), QDType::I4) if b as usize == GGML_BLOCK && symmetric => {
+                Some(Packing::GgmlQ4_0)
+            }
+            (Some(b), QDType::I8) if b as usize == GGML_BLOCK && symmetric => {
+                Some(Packing::GgmlQ8_0)
+            }
+            (None, QDType::I4) => Some(Packing::Int4),
+            (None, QDType::U4) => Some(Packing::Uint4),
+            _ => None,
+        }
+    }
+
+    /// The tensor type the tensor is written with.
+    pub fn tensor_type(&self) -> crate::model::fb::TensorType {
+        self.packing()
+            .map_or_else(|| self.dtype.tensor_type(), Packing::tensor_type)
+    }
 }
 
 /// Why a tensor is written.

@@ -11,6 +11,7 @@ pub mod propagate;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod test_sets;
+pub mod weight_only;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -130,6 +131,9 @@ pub struct Context<'a> {
     /// them (their constants, a chain's inner activations): no entry is
     /// written or needed for them.
     pub kept_float: HashSet<TensorId>,
+    /// Quantized weights read by hybrid kernels under float activations
+    /// ([`weight_only`]): no conversion goes around their operators.
+    pub weight_only: HashSet<TensorId>,
 }
 
 impl<'a> Context<'a> {
@@ -206,10 +210,12 @@ impl<'a> Context<'a> {
             matched,
             float_ops: HashSet::new(),
             kept_float: HashSet::new(),
+            weight_only: HashSet::new(),
         };
         if options.fallback == Some(Fallback::Float) {
             ctx.fall_back_to_float();
         }
+        ctx.weight_only = weight_only::weights(graph, &ctx.quantized, |id| ctx.entry_for(id));
         ctx
     }
 
@@ -225,7 +231,40 @@ impl<'a> Context<'a> {
 
     /// The conversions the plan inserts, and the boundaries none bridges.
     pub fn boundaries(&self) -> (Vec<crate::plan::Conversion>, Vec<precision::Unconvertible>) {
-        precision::boundaries(self.graph, &self.quantized, &self.float_ops)
+        precision::boundaries(
+            self.graph,
+            &self.quantized,
+            &self.float_ops,
+            &self.weight_only,
+        )
+    }
+
+    /// Whether the set quantizes weights only (its float activations are
+    /// float by design): every entry is of a weight-only kind and names a
+    /// constant (or its key is confidently matched to one), and nothing is
+    /// propagated.
+    pub fn is_weight_only_set(&self) -> bool {
+        let entries = &self.qparam.entries;
+        !entries.is_empty()
+            && self.fills.is_empty()
+            && entries
+                .iter()
+                .enumerate()
+                .all(|(i, e)| weight_only::weight_only_kind(e) && self.names_constants(i))
+    }
+
+    /// Whether entry `i` names constants only: the tensors its key names,
+    /// or else the one the matcher gives it.
+    fn names_constants(&self, i: usize) -> bool {
+        let graph = self.graph;
+        let constant = |id: &TensorId| graph.tensor(*id).is_constant();
+        match self.targets[i].as_slice() {
+            [] => self.resolutions[i].matched().is_some_and(|m| {
+                let named = graph.named(&m.name);
+                !named.is_empty() && named.iter().all(constant)
+            }),
+            ids => ids.iter().all(constant),
+        }
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
@@ -422,5 +461,6 @@ fn params_of(entry: &Entry) -> Option<QuantParams> {
         scale: entry.scales()?.iter().map(|&s| s as f32).collect(),
         zero_point: entry.zero_points()?.to_vec(),
         quantized_dimension: entry.quantized_dimension.as_ref()?.value,
+        block_size: entry.block_size.as_ref().map(|b| b.value),
     })
 }
