@@ -111,6 +111,18 @@ pub struct FloatOp {
     pub what: String,
 }
 
+/// A bias moved off a layer into an ADD after it (`--target onert`: onert
+/// refuses a bias on a FULLY_CONNECTED with GGML weights). The layer is
+/// found by its weight when the model is edited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BiasMove {
+    pub subgraph: usize,
+    /// The layer, in the model as read.
+    pub op: usize,
+    pub weight: usize,
+    pub bias: usize,
+}
+
 /// What the analysis hands to `apply`.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -122,6 +134,8 @@ pub struct Plan {
     /// kernel for them (`--fallback float`); their conversions are among
     /// `conversions`.
     pub float_ops: Vec<FloatOp>,
+    /// Biases moved to an ADD after their layer, for the target.
+    pub bias_moves: Vec<BiasMove>,
     /// Every finding's code and severity, in analysis order.
     gate: Vec<(&'static str, Severity)>,
 }
@@ -147,6 +161,7 @@ impl Plan {
             conversions,
             float_io,
             float_ops: Vec::new(),
+            bias_moves: Vec::new(),
             gate: findings.iter().map(|d| (d.code(), d.severity)).collect(),
         }
     }

@@ -390,13 +390,18 @@ pub fn analyse(
             })
             .collect();
         float_ops.sort_by_key(|f| (f.subgraph, f.op));
-        (ctx.resolutions, Some((writes, conversions, float_ops)))
+        let bias_moves = rules::target::bias_moves(&ctx);
+        (
+            ctx.resolutions,
+            Some((writes, conversions, float_ops, bias_moves)),
+        )
     };
     // File order; findings without a place (about the model) last.
     findings.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.code()));
-    let (writes, conversions, float_ops) = plan_parts.unwrap_or_default();
+    let (writes, conversions, float_ops, bias_moves) = plan_parts.unwrap_or_default();
     let mut plan = Plan::new(writes, conversions, options.float_io, &findings);
     plan.float_ops = float_ops;
+    plan.bias_moves = bias_moves;
     Analysis {
         qparam,
         findings,
@@ -452,7 +457,8 @@ fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
     out
 }
 
-fn params_of(entry: &Entry) -> Option<QuantParams> {
+/// The parameters a complete entry writes.
+pub fn params_of(entry: &Entry) -> Option<QuantParams> {
     if !entry.is_complete() {
         return None;
     }

@@ -11,6 +11,7 @@
 //! and returns an error rather than write a model that disagrees with
 //! itself.
 
+pub mod bias;
 pub mod conversions;
 pub mod float_io;
 
@@ -98,6 +99,7 @@ pub fn implant<'a>(
         changes.push(retype(&mut parts, &mut buffer_users, tensor, write));
     }
     let mut inserted = conversions::insert(&mut parts.model, &plan.conversions);
+    inserted.extend(bias::insert(&mut parts.model, &plan.bias_moves));
     if plan.float_io {
         inserted.extend(float_io::insert(&mut parts.model, graph));
     }

@@ -109,6 +109,9 @@ pub static ALL: &[&Rule] = &[
     &target::onert::ONERT_UNMEASURED,
     &target::onert::ONERT_FLOAT_FALLBACK,
     &target::onert::ONERT_UNSUPPORTED,
+    &target::onert::weights::ONERT_WEIGHT_FORMAT,
+    &target::onert::weights::ONERT_GGML_BIAS,
+    &target::onert::weights::ONERT_GATHER_INDICES,
 ];
 
 /// One line per rule: code, default severity, name, summary.
