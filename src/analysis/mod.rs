@@ -240,31 +240,35 @@ impl<'a> Context<'a> {
     }
 
     /// Whether the set quantizes weights only (its float activations are
-    /// float by design): every entry is of a weight-only kind and names a
-    /// constant (or its key is confidently matched to one), and nothing is
+    /// float by design): every entry is of a weight-only kind, names
+    /// constants (or its key is confidently matched to one; a key that
+    /// names nothing is Q501's), at least one does, and nothing is
     /// propagated.
     pub fn is_weight_only_set(&self) -> bool {
-        let entries = &self.qparam.entries;
-        !entries.is_empty()
-            && self.fills.is_empty()
-            && entries
-                .iter()
-                .enumerate()
-                .all(|(i, e)| weight_only::weight_only_kind(e) && self.names_constants(i))
+        let mut any = false;
+        for (i, e) in self.qparam.entries.iter().enumerate() {
+            if !weight_only::weight_only_kind(e) {
+                return false;
+            }
+            match self.names_constants(i) {
+                Some(false) => return false,
+                Some(true) => any = true,
+                None => {}
+            }
+        }
+        any && self.fills.is_empty()
     }
 
     /// Whether entry `i` names constants only: the tensors its key names,
-    /// or else the one the matcher gives it.
-    fn names_constants(&self, i: usize) -> bool {
+    /// or else the one the matcher gives it; `None` when it names none.
+    fn names_constants(&self, i: usize) -> Option<bool> {
         let graph = self.graph;
         let constant = |id: &TensorId| graph.tensor(*id).is_constant();
-        match self.targets[i].as_slice() {
-            [] => self.resolutions[i].matched().is_some_and(|m| {
-                let named = graph.named(&m.name);
-                !named.is_empty() && named.iter().all(constant)
-            }),
-            ids => ids.iter().all(constant),
-        }
+        let ids = match self.targets[i].as_slice() {
+            [] => graph.named(&self.resolutions[i].matched()?.name),
+            ids => ids,
+        };
+        (!ids.is_empty()).then(|| ids.iter().all(constant))
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
