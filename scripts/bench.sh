@@ -17,7 +17,8 @@
 # 4096 x 4096 layers, with tico's tensor names and with names that say
 # nothing, and a 400-layer model with 1,201 keys), and the rendering of
 # 20,000 findings (FINDINGS="10000" entries with two findings each, in a
-# pretty and in a one-line qparam.json). Empty variables skip a table.
+# pretty and in a one-line qparam.json), and `check --fix --calibrate` on a
+# fixture's export (CALIBRATE="resnet18"). Empty variables skip a table.
 #
 # Needs GNU time (/usr/bin/time) and about 3x the largest model of free disk
 # under BENCH_DIR (default target/bench).
@@ -29,6 +30,7 @@ MAPPING=${MAPPING-"1024"}
 FINDINGS=${FINDINGS-"10000"}
 VERIFY_SIZES=${VERIFY_SIZES-"1024"}
 INTERPRET=${INTERPRET-"resnet18"}
+CALIBRATE=${CALIBRATE-"resnet18"}
 RUNS=${RUNS:-5}
 DIR=${BENCH_DIR:-target/bench}
 cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant --example bench_findings --example bench_interpret
@@ -156,21 +158,45 @@ fi
 # the fake-quantized run, and the peak of live tensors.
 if [ -n "$INTERPRET" ]; then
     echo
-    echo "| model | onert float ms/sample | q-implant float ms/sample | float/onert | q-implant quantized ms/sample | quantized/float | peak of live tensors |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| model | onert float ms/sample | q-implant float ms/sample | float/onert | fake-quantized ms/sample | /float | integer kernels ms/sample | /float | peak of live tensors |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for name in $INTERPRET; do
         model="fixtures/$name.circle"
         out=$(target/release/examples/bench_interpret "$model" --samples 16 --repeat 5)
         f=$(sed -n 's/^float: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
         q=$(sed -n 's/^fake-quant: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
+        i=$(sed -n 's/^integer: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
         peak=$(sed -n 's/^memory: *\([0-9]*\) bytes.*/\1/p' <<< "$out")
         if [ -x .venv/bin/python ]; then
             o=$(.venv/bin/python scripts/bench_onert.py "$model" 16 5)
         else
             o="n/a (run scripts/interop.sh first)"
         fi
-        awk -v n="$name" -v o="$o" -v f="$f" -v q="$q" -v p="$peak" 'BEGIN {
+        awk -v n="$name" -v o="$o" -v f="$f" -v q="$q" -v i="$i" -v p="$peak" 'BEGIN {
             ratio = (o + 0 > 0) ? sprintf("%.2f", f / o) : "n/a"
-            printf "| %s | %s | %s | %s | %s | %.2f | %.1f MiB |\n", n, o, f, ratio, q, q / f, p / 1048576 }'
+            printf "| %s | %s | %s | %s | %s | %.2f | %s | %.2f | %.1f MiB |\n", n, o, f, ratio, q, q / f, i, i / f, p / 1048576 }'
+    done
+fi
+
+# check --fix --calibrate on a fixture's PyTorch-named export with every
+# activation entry removed (weights and biases only): the whole command
+# (reading, mapping, 16 random samples through the float model, an entry
+# for every activation), as --fix --diff so that every run starts from the
+# same set and writes nothing.
+if [ -n "$CALIBRATE" ]; then
+    echo
+    echo "| check --fix --calibrate | entries | samples | s | RSS MiB |"
+    echo "|---|---|---|---|---|"
+    for name in $CALIBRATE; do
+        model="fixtures/$name.circle" d="$DIR/calibrate-$name"
+        rm -rf "$d" && mkdir -p "$d" && cp "fixtures/$name.torch-qparam/"*.npy "$d/"
+        python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+json.dump({k: e for k, e in s.items() if "value" in e}, open(sys.argv[2], "w"), indent=1)' \
+            "fixtures/$name.torch-qparam/qparam.json" "$d/qparam.json"
+        entries=$(grep -c '"dtype"' "$d/qparam.json")
+        read -r c_s c_m < <(measure "$BIN" check --isolated "$model" "$d/qparam.json" --fix --diff --calibrate)
+        awk -v n="$name" -v e="$entries" -v s="$c_s" -v m="$c_m" 'BEGIN {
+            printf "| %s, PyTorch-named weights and biases only | %d | 16 random | %.3f | %d |\n", n, e, s, m }'
     done
 fi

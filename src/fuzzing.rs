@@ -204,6 +204,7 @@ pub fn verify_model(data: &[u8]) {
     // Small enough that a hostile shape is refused quickly.
     let options = Options {
         max_memory: 64 << 20,
+        ..Default::default()
     };
     let Ok((report, _)) = compare::compare(&graph, &graph, samples.values, &options, true) else {
         return;

@@ -270,6 +270,18 @@ impl<'m> Graph<'m> {
         self.file
     }
 
+    /// The elements of float32 constant `t`, as f64, when its data take
+    /// at most `max_bytes`.
+    pub fn float_data(&self, t: &Tensor<'_>, max_bytes: u64) -> Option<Vec<f64>> {
+        let data = t.data?;
+        if t.dtype != fb::TensorType::FLOAT32 || data.len > max_bytes || data.len % 4 != 0 {
+            return None;
+        }
+        let bytes = self.file.read_payload(data).ok()?;
+        let element = |b: &[u8]| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        Some(bytes.chunks_exact(4).map(element).collect())
+    }
+
     /// Every tensor with this name, in subgraph and index order.
     pub fn named(&self, name: &str) -> &[TensorId] {
         self.by_name.get(name).map_or(&[], Vec::as_slice)

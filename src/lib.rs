@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod analysis;
+pub mod calibrate;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod commands;

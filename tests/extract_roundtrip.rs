@@ -136,6 +136,7 @@ fn fixed(set: &str, model: &Path) -> (tempfile::TempDir, PathBuf) {
         settings: &settings,
         fix: Some(None),
         preview: false,
+        run: Default::default(),
     };
     commands::check(&request, &Silent).unwrap();
     (dir, json)

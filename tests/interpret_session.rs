@@ -455,6 +455,7 @@ fn memory_beyond_the_budget_is_an_error_with_the_figure() {
         0,
         Options {
             max_memory: 16 << 20,
+            ..Options::default()
         },
     )
     .unwrap();
@@ -609,7 +610,7 @@ proptest::proptest! {
         if graph.subgraphs.is_empty() {
             return Ok(());
         }
-        let Ok(mut session) = Session::new(&graph, 0, Options { max_memory: 64 << 20 }) else { return Ok(()) };
+        let Ok(mut session) = Session::new(&graph, 0, Options { max_memory: 64 << 20, ..Options::default() }) else { return Ok(()) };
         let Some(inputs) = ones_for(&graph) else { return Ok(()) };
         if session.feed(vec![inputs]).is_ok() {
             let _ = session.run_all(&mut |_, _| {});

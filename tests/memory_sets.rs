@@ -319,8 +319,15 @@ fn a_set_in_memory_is_fixed_as_on_disk() {
     let torch = fixture("story.torch-qparam/qparam.json");
     let memory = in_memory(&torch);
     let settings = Overrides::default().resolve(&model, &torch).unwrap();
-    let (outcome, fixed) =
-        commands::fix_memory(&model, &memory, Path::new("<memory>"), &settings, &Silent).unwrap();
+    let (outcome, fixed) = commands::fix_memory(
+        &model,
+        &memory,
+        Path::new("<memory>"),
+        &settings,
+        &Default::default(),
+        &Silent,
+    )
+    .unwrap();
     let fixed = fixed.expect("the story set has fixes");
     // On disk: the same set, fixed into a new file.
     let dir = tempfile::tempdir().unwrap();
@@ -337,6 +344,7 @@ fn a_set_in_memory_is_fixed_as_on_disk() {
             settings: &settings,
             fix: Some(Some(&out)),
             preview: false,
+            run: Default::default(),
         },
         &Silent,
     )

@@ -83,6 +83,7 @@ pub fn check(
     options: Options<'_>,
 ) -> PyResult<Report> {
     let settings = given.settings(&options, &model)?;
+    let run = options.run();
     let outcome = detached(py, "check", || {
         Ok(match &given {
             Given::File(path) => commands::check(
@@ -92,11 +93,12 @@ pub fn check(
                     settings: &settings,
                     fix: None,
                     preview: false,
+                    run: run.clone(),
                 },
                 &Silent,
             )?,
             Given::Memory(set) => {
-                commands::check_memory(&model, set, given.name(), &settings, &Silent)?
+                commands::check_memory(&model, set, given.name(), &settings, &run, &Silent)?
             }
         })
     })?;
@@ -113,6 +115,7 @@ pub fn fix(
     output: Option<PathBuf>,
 ) -> PyResult<FixReport> {
     let settings = given.settings(&options, &model)?;
+    let run = options.run();
     if let (Given::Memory(_), Some(_)) = (&given, &output) {
         return Err(PyValueError::new_err(
             "output names the file a fixed qparam.json is written to; a mapping is fixed into a new mapping (FixReport.qparam), so leave output out",
@@ -127,11 +130,12 @@ pub fn fix(
                     settings: &settings,
                     fix: Some(output.as_deref()),
                     preview: false,
+                    run: run.clone(),
                 };
                 (commands::check(&request, &Silent)?, None)
             }
             Given::Memory(set) => {
-                commands::fix_memory(&model, set, given.name(), &settings, &Silent)?
+                commands::fix_memory(&model, set, given.name(), &settings, &run, &Silent)?
             }
         })
     })?;

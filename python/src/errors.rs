@@ -120,7 +120,7 @@ impl From<CheckError> for Failure {
         let kind = match &e {
             CheckError::Model(_) => Kind::Model,
             CheckError::QParam(_) => Kind::QParam,
-            CheckError::Settings(_) | CheckError::Fix(_) => Kind::Base,
+            CheckError::Settings(_) | CheckError::Fix(_) | CheckError::Samples(_) => Kind::Base,
         };
         Failure::new(kind, &e)
     }

@@ -52,6 +52,7 @@ fn check<'py>(
         config,
         allow_outside_paths,
         fallback,
+        run: Default::default(),
     };
     commands::check(py, model, Given::from_py(qparam)?, options)
 }
@@ -86,6 +87,7 @@ fn fix<'py>(
         config,
         allow_outside_paths,
         fallback,
+        run: Default::default(),
     };
     let given = (Given::from_py(qparam)?, qparam.clone().unbind());
     commands::fix(py, model, given, options, output)
@@ -125,6 +127,7 @@ fn apply<'py>(
         config,
         allow_outside_paths,
         fallback,
+        run: Default::default(),
     };
     let apply = ApplyOptions {
         output: out,

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
 
 use q_implant::analysis::{Fallback, Target};
+use q_implant::calibrate::RunRequest;
 use q_implant::commands::{ConfigSource, Overrides, TargetChoice};
 
 /// The shared keyword arguments, as Python gave them.
@@ -25,9 +26,15 @@ pub struct Options<'py> {
     /// `"float"`: what the target has no quantized kernel for runs in
     /// float; None leaves it to the configuration file.
     pub fallback: Option<Bound<'py, PyAny>>,
+    /// Running the float model: to map keys by value, to calibrate.
+    pub run: RunRequest,
 }
 
 impl Options<'_> {
+    pub fn run(&self) -> RunRequest {
+        self.run.clone()
+    }
+
     pub fn overrides(&self) -> PyResult<Overrides> {
         Ok(Overrides {
             select: codes(self.select.as_ref(), "select")?,

@@ -37,6 +37,8 @@ pub struct CheckOptions {
     /// What to do with an operator the target has no quantized kernel for
     /// (`--fallback`); only with a target.
     pub fallback: Option<Fallback>,
+    /// What the model may be run for: mapping keys by value, calibrating.
+    pub model_runs: crate::calibrate::ModelRuns,
 }
 
 /// What to do with an operator a target has no quantized kernel for.
@@ -189,8 +191,9 @@ impl<'a> Context<'a> {
             }
         }
         quantized.extend(fills.iter().map(|f| f.tensor));
-        let resolutions =
-            resolutions.unwrap_or_else(|| matcher::resolve(graph, qparam, &targets, &by_tensor));
+        let resolutions = resolutions.unwrap_or_else(|| {
+            matcher::resolve(graph, qparam, &targets, &by_tensor, &options.model_runs)
+        });
         let mut matched = HashMap::new();
         for (i, r) in resolutions.iter().enumerate() {
             if let Some(m) = r.matched() {

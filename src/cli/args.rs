@@ -47,6 +47,7 @@ pub enum Command {
     /// suggestion needs them) and reports all findings in one run, each with
     /// its place in qparam.json and what to do. Exit code 0: no errors;
     /// 1: errors (or warnings with --deny warnings); 2: the check could not run.
+    #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Implant a qparam set into a model, after a clean check.
     ///
@@ -144,6 +145,14 @@ pub enum Command {
         force: bool,
     },
 }
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  q-implant check model.circle export/qparam.json
+  q-implant check model.circle export/qparam.json --fix    # rename, repair, complete
+  q-implant check model.circle export/qparam.json --fix --calibrate samples/   # and calibrate
+  q-implant check model.circle export/qparam.json --fix --calibrate=a.npz --calibration minmax
+  q-implant check model.circle export/qparam.json --input samples/   # map by value on data";
 
 const EXTRACT_EXAMPLES: &str = "\
 Examples:
@@ -362,6 +371,69 @@ pub struct CheckArgs {
     /// Exit code 1 when there is something to fix, 0 otherwise.
     #[arg(long, requires = "fix", conflicts_with = "fix_output")]
     pub diff: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Running the float model (`check` only: calibration changes the set, so
+/// it goes through `check --fix`, where it is visible).
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// With --fix: give every tensor the set leaves uncovered, and --fix
+    /// cannot derive, parameters from the ranges the float model takes
+    /// over these samples (.npy files for a one-input model, .npz files
+    /// with an array per input, or directories of them), in the set's own
+    /// scheme; then derive what depends on them (biases, copies). Without a
+    /// PATH: --input's samples, or 16 random ones (warned). New entries go
+    /// into new npy files and the fix report, with the number of samples.
+    /// Put it after MODEL and QPARAM, or write --calibrate=PATH.
+    #[arg(long, requires = "fix", num_args = 0.., value_name = "PATH")]
+    pub calibrate: Option<Vec<PathBuf>>,
+    /// How --calibrate reduces each tensor's per-sample minima and maxima,
+    /// as ONE's record-minmax does: `percentile` (the 1st and 99th
+    /// percentiles, linearly interpolated), `minmax` (the extremes), or
+    /// `moving-average` (batches of 16, each weighing 0.9 against the
+    /// average so far).
+    #[arg(long, value_enum, requires = "calibrate", default_value_t = CalibrationArg::Percentile)]
+    pub calibration: CalibrationArg,
+    /// Samples for mapping keys by the values they carry (forms as for
+    /// --calibrate). Without it, keys the names and the graph leave to the
+    /// order of modules are compared with the ranges of a few random
+    /// samples drawn over the range the input's entry represents.
+    #[arg(long, num_args = 1.., value_name = "PATH", conflicts_with = "no_run")]
+    pub input: Vec<PathBuf>,
+    /// Never run the model: keys are mapped by their names, content, graph
+    /// position and order alone.
+    #[arg(long, conflicts_with = "calibrate")]
+    pub no_run: bool,
+}
+
+impl RunArgs {
+    pub fn request(&self) -> crate::calibrate::RunRequest {
+        use crate::calibrate::{reduce, CalibrateRequest, Method, RunRequest};
+        RunRequest {
+            no_run: self.no_run,
+            inputs: self.input.clone(),
+            calibrate: self.calibrate.as_ref().map(|samples| CalibrateRequest {
+                samples: samples.clone(),
+                method: match self.calibration {
+                    CalibrationArg::Percentile => reduce::PERCENTILE,
+                    CalibrationArg::Minmax => Method::MinMax,
+                    CalibrationArg::MovingAverage => reduce::MOVING_AVERAGE,
+                },
+            }),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalibrationArg {
+    /// The 1st percentile of the minima and the 99th of the maxima.
+    Percentile,
+    /// The smallest minimum and the largest maximum.
+    Minmax,
+    /// A moving average over batches of 16 samples, constant 0.1.
+    MovingAverage,
 }
 
 // The arguments of `apply` (its help is the variant's).

@@ -31,7 +31,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                     pairs::Pairs::Checked(code) => return code,
                     pairs::Pairs::NoneConfigured => {
                         let _ = e.print();
-                        eprintln!("{}", pairs::NOTE);
+                        ui::say(pairs::NOTE);
                         return ExitCode::from(2);
                     }
                     pairs::Pairs::NotAsked => {}
@@ -40,7 +40,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             if e.kind() == clap::error::ErrorKind::InvalidSubcommand {
                 if let Some(note) = legacy::note_for(args.get(1).map(Path::new)) {
                     let _ = e.print();
-                    eprintln!("{note}");
+                    ui::say(note);
                     return ExitCode::from(2);
                 }
             }
@@ -52,7 +52,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     match run::run(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("{report:?}");
+            ui::say(format_args!("{report:?}"));
             ExitCode::from(2)
         }
     }

@@ -47,7 +47,7 @@ pub fn check_all(args: &[OsString]) -> Pairs {
         Ok(pairs) if pairs.is_empty() => return Pairs::NoneConfigured,
         Ok(pairs) => pairs,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            ui::say(format_args!("{:?}", miette::Report::new(e)));
             return Pairs::Checked(ExitCode::from(2));
         }
     };
@@ -57,7 +57,7 @@ pub fn check_all(args: &[OsString]) -> Pairs {
             Ok(cli) => match run::run(cli) {
                 Ok(code) => code,
                 Err(report) => {
-                    eprintln!("{report:?}");
+                    ui::say(format_args!("{report:?}"));
                     ExitCode::from(2)
                 }
             },

@@ -12,7 +12,7 @@ use super::args::{
     ApplyArgs, ApplyFormat, CheckArgs, Cli, Command, DiffArgs, ExtractArgs, InspectFormat,
     RecordFormat,
 };
-use super::ui::{emit, Ui};
+use super::ui::{self, emit, Ui};
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     let ui = Ui::new(cli.quiet, cli.verbose);
@@ -93,6 +93,7 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         settings: &settings,
         fix: args.fix.then_some(args.fix_output.as_deref()),
         preview: args.diff,
+        run: args.run.request(),
     };
     let outcome = commands::check(&request, ui);
     ui.finish();
@@ -107,6 +108,7 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
         for f in &fix.left {
             ui.status(&format!("left as is `{}`: {}", f.key, f.what));
         }
+        show_calibration(ui, fix.calibration.as_ref());
         match &fix.written {
             None => ui.status("nothing to fix"),
             Some(written) => {
@@ -134,6 +136,21 @@ fn check(ui: &Ui, style: &Style, args: CheckArgs) -> miette::Result<Status> {
     Ok(outcome.status(&settings, args.deny.is_some()))
 }
 
+/// What `--calibrate` did: a line, and its warnings.
+fn show_calibration(ui: &Ui, calibration: Option<&crate::fix::Calibration>) {
+    let Some(c) = calibration else { return };
+    ui.status(&format!(
+        "calibrated {} tensors from {} {}samples ({})",
+        c.calibrated,
+        c.samples,
+        if c.random { "random " } else { "" },
+        c.method.describe()
+    ));
+    for w in &c.warnings {
+        ui.status(&format!("warning: {w}"));
+    }
+}
+
 /// `check --fix --diff`: the diff and the new files on stdout, what would
 /// be fixed on stderr; 1 when anything would change.
 fn show_preview(
@@ -147,6 +164,7 @@ fn show_preview(
     for f in fix.iter().flat_map(|f| &f.left) {
         ui.status(&format!("would leave as is `{}`: {}", f.key, f.what));
     }
+    show_calibration(ui, fix.and_then(|f| f.calibration.as_ref()));
     let mut out = preview.diff.clone();
     for f in &preview.new_files {
         out += &format!(
@@ -215,7 +233,7 @@ fn apply(ui: &Ui, style: &Style, args: ApplyArgs) -> miette::Result<Status> {
         Outcome::Refused { analysis, refusal } => {
             show(&analysis, said::Ended::Refused(&refusal));
             for line in said::refusal_lines(&refusal, &settings.filter, &args.output) {
-                eprintln!("{line}");
+                ui::say(line);
             }
             Status::Findings
         }

@@ -16,6 +16,18 @@ pub fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// Prints to stderr; a closed pipe (`2>&1 | head`) ends output quietly
+/// (`eprint!` would panic on it).
+pub fn emit_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Prints a line to stderr, as [`emit_stderr`].
+pub fn say(line: impl std::fmt::Display) {
+    emit_stderr(&format!("{line}\n"));
+}
+
 pub struct Ui {
     pub quiet: bool,
     verbose: bool,
@@ -35,13 +47,16 @@ impl Ui {
 
     pub fn status(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            say(line);
         }
     }
 
     pub fn verbose(&self, line: &str) {
         if self.verbose {
-            eprintln!("[{:>6.2} s] {line}", self.started.elapsed().as_secs_f64());
+            say(format_args!(
+                "[{:>6.2} s] {line}",
+                self.started.elapsed().as_secs_f64()
+            ));
         }
     }
 
@@ -60,10 +75,10 @@ impl Ui {
         }
         // Said even with --quiet: it changes which settings apply.
         for (path, why) in &settings.skipped {
-            eprintln!(
+            say(format_args!(
                 "warning: skipped {} ({why}); --isolated reads no configuration",
                 path.display()
-            );
+            ));
         }
         match &settings.config {
             Some(path) => self.verbose(&format!("configuration: {}", path.display())),

@@ -13,7 +13,7 @@ use crate::verify::inputs::Source;
 use crate::verify::{html, human};
 
 use super::args::{VerifyArgs, VerifyFormat};
-use super::ui::{emit, Ui};
+use super::ui::{emit, emit_stderr, say, Ui};
 
 pub fn verify(ui: &Ui, style: &Style, args: VerifyArgs) -> miette::Result<Status> {
     let settings;
@@ -79,10 +79,10 @@ pub fn verify(ui: &Ui, style: &Style, args: VerifyArgs) -> miette::Result<Status
                 };
                 let filter = Default::default();
                 let view = View::new(&analysis.0, &filter);
-                eprint!("{}", report::render(&view, &sources, Format::Human, style));
+                emit_stderr(&report::render(&view, &sources, Format::Human, style));
                 for line in said::refusal_lines(&refusal, &filter, Path::new("the quantized model"))
                 {
-                    eprintln!("{line}");
+                    say(line);
                 }
             }
             return Err(VerifyError::Refused { analysis, refusal }.into());
@@ -119,11 +119,11 @@ pub fn verify(ui: &Ui, style: &Style, args: VerifyArgs) -> miette::Result<Status
     let status = outcome.status(args.fail_under);
     if let (Status::Findings, Some(db)) = (status, args.fail_under) {
         for o in outcome.report.outputs_under(db) {
-            eprintln!(
+            say(format_args!(
                 "below --fail-under {db} dB: `{}` has an SQNR of {:.1} dB",
                 o.name,
                 o.sqnr_db.unwrap_or(f64::NAN)
-            );
+            ));
         }
     }
     Ok(status)

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::set::SetSource;
 use super::settings::{Settings, SettingsError};
 use super::{Observer, Status};
-use crate::analysis::{self, Analysis};
+use crate::analysis::{self, Analysis, CheckOptions};
+use crate::calibrate::{ModelRuns, RunRequest};
 use crate::fix::{self, FixError, FixWritten, Fixed};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError};
@@ -26,6 +27,8 @@ pub struct CheckRequest<'a> {
     /// `--fix --diff`: work out the fixes and say what they would change,
     /// writing nothing at all (not even transiently).
     pub preview: bool,
+    /// Running the float model: to map keys by value, to calibrate.
+    pub run: RunRequest,
 }
 
 /// What a check found.
@@ -48,6 +51,8 @@ pub struct FixOutcome {
     pub written: Option<FixWritten>,
     /// For a preview: what the fixes would change.
     pub preview: Option<FixPreview>,
+    /// What `--calibrate` did, when it ran.
+    pub calibration: Option<fix::Calibration>,
 }
 
 /// What `--fix` would change, unwritten.
@@ -88,6 +93,9 @@ pub enum CheckError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fix(#[from] FixError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Samples(#[from] crate::samples::SampleError),
 }
 
 impl CheckOutcome {
@@ -121,10 +129,14 @@ pub fn check_memory(
     set: &MemorySet,
     name: &Path,
     settings: &Settings,
+    run: &RunRequest,
     observer: &dyn Observer,
 ) -> Result<CheckOutcome, CheckError> {
     let file = open_model(model, settings, observer)?;
     let graph = Graph::new(&file);
+    let mut options = settings.options.clone();
+    options.model_runs = ModelRuns::for_check(&graph, run)?;
+    let options = &options;
     observer.phase("checking the set");
     // Nothing is fixed, so nothing is written where a fix would write.
     let source = SetSource::Memory {
@@ -132,8 +144,8 @@ pub fn check_memory(
         name,
         dir: Path::new("."),
     };
-    let mut analysis = source.check(&graph, &settings.options)?;
-    fix::mark_fixable(&graph, &mut analysis, &settings.options);
+    let mut analysis = source.check(&graph, options)?;
+    fix::mark_fixable(&graph, &mut analysis, options);
     Ok(CheckOutcome {
         analysis,
         reported: name.to_path_buf(),
@@ -150,11 +162,14 @@ pub fn fix_memory(
     set: &MemorySet,
     name: &Path,
     settings: &Settings,
+    run: &RunRequest,
     observer: &dyn Observer,
 ) -> Result<(CheckOutcome, Option<MemorySet>), CheckError> {
-    let options = &settings.options;
     let file = open_model(model, settings, observer)?;
     let graph = Graph::new(&file);
+    let mut options = settings.options.clone();
+    options.model_runs = ModelRuns::for_check(&graph, run)?;
+    let options = &options;
     let scratch = tempfile::tempdir().map_err(|source| FixError::Write {
         path: std::env::temp_dir(),
         source,
@@ -173,6 +188,7 @@ pub fn fix_memory(
     observer.phase("working out the fixes");
     let plan = fix::plan(&graph, &analysis, options)?;
     let (fixed, left) = (plan.fixed.clone(), plan.left.clone());
+    let calibration = plan.calibration.clone();
     let new_set = if plan.is_empty() {
         None
     } else {
@@ -198,6 +214,7 @@ pub fn fix_memory(
             left,
             written: None,
             preview: None,
+            calibration,
         }),
     };
     Ok((outcome, new_set))
@@ -205,20 +222,22 @@ pub fn fix_memory(
 
 /// Checks the set, fixing it first when asked.
 pub fn check(req: &CheckRequest<'_>, observer: &dyn Observer) -> Result<CheckOutcome, CheckError> {
-    let options = &req.settings.options;
     let file = open_model(req.model, req.settings, observer)?;
     let graph = Graph::new(&file);
+    let mut options = req.settings.options.clone();
+    options.model_runs = ModelRuns::for_check(&graph, &req.run)?;
+    let options = &options;
     observer.phase(&format!("checking {}", req.qparam.display()));
     let mut analysis = analysis::check(&graph, req.qparam, options)?;
     let mut reported = req.qparam.to_path_buf();
     let fix = match req.fix {
         Some(_) if req.preview => {
             observer.phase("working out the fixes");
-            Some(preview(&graph, &analysis, req.settings)?)
+            Some(preview(&graph, &analysis, options)?)
         }
         Some(output) => {
             observer.phase("working out the fixes");
-            let outcome = fix_set(req.model, &graph, &analysis, req.settings, output)?;
+            let outcome = fix_set(req.model, &graph, &analysis, options, output)?;
             if let Some(written) = &outcome.written {
                 observer.phase(&format!("checking {}", written.path.display()));
                 analysis = analysis::check(&graph, &written.path, options)?;
@@ -241,16 +260,17 @@ fn fix_set(
     model: &Path,
     graph: &Graph<'_>,
     analysis: &Analysis,
-    settings: &Settings,
+    options: &CheckOptions,
     output: Option<&Path>,
 ) -> Result<FixOutcome, CheckError> {
-    let plan = fix::plan(graph, analysis, &settings.options)?;
+    let plan = fix::plan(graph, analysis, options)?;
     if plan.is_empty() {
         return Ok(FixOutcome {
             fixed: Vec::new(),
             left: plan.left,
             written: None,
             preview: None,
+            calibration: plan.calibration,
         });
     }
     let new_files = plan.new_files();
@@ -259,12 +279,14 @@ fn fix_set(
     inputs.extend(new_files.iter().map(PathBuf::as_path));
     let written = fix::write(&analysis.qparam, &plan.text, output, &inputs)?;
     let (fixed, left) = (plan.fixed.clone(), plan.left.clone());
+    let calibration = plan.calibration.clone();
     plan.keep_arrays();
     Ok(FixOutcome {
         fixed,
         left,
         written: Some(written),
         preview: None,
+        calibration,
     })
 }
 
@@ -273,10 +295,10 @@ fn fix_set(
 fn preview(
     graph: &Graph<'_>,
     analysis: &Analysis,
-    settings: &Settings,
+    options: &CheckOptions,
 ) -> Result<FixOutcome, CheckError> {
     let memory = MemoryFiles::default();
-    let mut options = settings.options.clone();
+    let mut options = options.clone();
     options.load.in_memory = Some(memory.clone());
     let plan = fix::plan(graph, analysis, &options)?;
     let q = &analysis.qparam;
@@ -311,5 +333,6 @@ fn preview(
         left: plan.left.clone(),
         written: None,
         preview: Some(FixPreview { diff, new_files }),
+        calibration: plan.calibration.clone(),
     })
 }

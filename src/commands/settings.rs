@@ -225,6 +225,8 @@ impl Overrides {
                 float_io: self.float_io.or(file.float_io).unwrap_or(false),
                 target,
                 fallback: fallback.filter(|_| target.is_some()),
+                // `check` says what it may run; nothing else runs the model.
+                model_runs: crate::calibrate::ModelRuns::none(),
             },
             filter,
             allow_float_from: config

@@ -174,6 +174,7 @@ pub fn verify(
     observer.phase(&format!("running both models on {count} samples"));
     let options = Options {
         max_memory: req.max_memory,
+        ..Options::default()
     };
     let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)?;
     let saved = match req.save_outputs {

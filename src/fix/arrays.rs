@@ -21,7 +21,15 @@ pub struct NewArrays {
     memory: Option<MemoryFiles>,
     /// The arrays put in memory, by path.
     held: Vec<PathBuf>,
+    /// Small arrays written so far (scales, zero points), by their bytes:
+    /// an equal one is not written twice.
+    small: std::collections::HashMap<Vec<u8>, String>,
 }
+
+/// Arrays up to this many bytes (header included) are shared when equal:
+/// the scales and zero points calibration and completion write by the
+/// hundred, each of which would otherwise cost a file and a sync.
+const SHARED_UP_TO: usize = 256;
 
 /// An element type `--fix` writes.
 #[derive(Clone)]
@@ -53,6 +61,19 @@ impl NewArrays {
     /// Writes `data` with `shape` to a new file in `dir`; returns its name.
     pub fn write(&mut self, dir: &Path, shape: &[usize], data: Data) -> std::io::Result<String> {
         let bytes = encode(shape, data)?;
+        if let Some(name) = self.small.get(&bytes) {
+            return Ok(name.clone());
+        }
+        if bytes.len() > SHARED_UP_TO {
+            return self.write_new(dir, bytes);
+        }
+        let name = self.write_new(dir, bytes.clone())?;
+        self.small.insert(bytes, name.clone());
+        Ok(name)
+    }
+
+    /// Writes `bytes` to a new file in `dir`; returns its name.
+    fn write_new(&mut self, dir: &Path, bytes: Vec<u8>) -> std::io::Result<String> {
         loop {
             let name = format!("fix-{}.npy", self.next);
             self.next += 1;

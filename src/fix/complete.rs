@@ -122,17 +122,7 @@ pub(super) fn covering(dtype: QDType, lo: f64, hi: f64) -> Option<(f64, i64)> {
 
 /// The float32 elements of a constant.
 fn floats(graph: &Graph<'_>, t: &Tensor<'_>) -> Option<Vec<f64>> {
-    let data = t.data?;
-    if t.dtype != TensorType::FLOAT32 || data.len > MAX_CONSTANT || data.len % 4 != 0 {
-        return None;
-    }
-    let bytes = graph.file().read_payload(data).ok()?;
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-            .collect(),
-    )
+    graph.float_data(t, MAX_CONSTANT)
 }
 
 /// Every entry the set lacks that `ctx` (a check with propagation) shows

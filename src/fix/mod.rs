@@ -16,6 +16,7 @@
 //! touched. [`write`] saves the result without ever losing the original.
 
 mod arrays;
+mod calibrated;
 mod complete;
 mod repair;
 mod requantize;
@@ -24,6 +25,7 @@ mod write;
 
 use std::collections::HashMap;
 
+pub use calibrated::Calibration;
 pub use write::{write, FixError, FixWritten};
 
 use crate::analysis::matcher::{Resolution, Verdict};
@@ -46,8 +48,9 @@ pub struct Fixed {
 const PROTECTED: f64 = 0.5;
 
 /// Rounds of additions at most: each can only add what the one before made
-/// determined (a bias once its input has parameters), so a few suffice.
-const MAX_ROUNDS: usize = 8;
+/// determined (a bias once its input has parameters), so a few suffice,
+/// before a calibration and after it.
+const MAX_ROUNDS: usize = 12;
 
 /// What `--fix` would do: the fixed text, the new npy files it names
 /// (removed again unless [`FixPlan::keep_arrays`]), and the report.
@@ -57,6 +60,8 @@ pub struct FixPlan {
     pub fixed: Vec<Fixed>,
     /// Keys left as they are, with the reason.
     pub left: Vec<Fixed>,
+    /// What `--calibrate` did, when it ran.
+    pub calibration: Option<Calibration>,
 }
 
 impl FixPlan {
@@ -89,6 +94,7 @@ pub fn plan(
         arrays: NewArrays::for_load(&options.load),
         fixed: Vec::new(),
         left: Vec::new(),
+        calibration: None,
     };
     if let Some(left) = blocked(analysis) {
         plan.left = left;
@@ -363,7 +369,17 @@ fn add_entries(
     for _ in 0..MAX_ROUNDS {
         let set = reparse(q, &plan.text, options)?;
         let ctx = Context::new(graph, &set, &propagating);
-        let additions: Vec<Addition> = complete::additions(&ctx, &protected);
+        let mut additions: Vec<Addition> = complete::additions(&ctx, &protected);
+        // Once nothing more is determined, calibrate what is left (once);
+        // the rounds after derive what depends on it.
+        if additions.is_empty() && plan.calibration.is_none() {
+            if let Some(method) = options.model_runs.calibrate {
+                let (calibrated, left, done) = calibrated::additions(&ctx, &protected, method);
+                additions = calibrated;
+                plan.left.extend(left);
+                plan.calibration = done;
+            }
+        }
         if additions.is_empty() {
             break;
         }

@@ -138,9 +138,7 @@ fn value_repair(
     // layout.
     let axis = match (&change, &entry.quantized_dimension, entry.scales()) {
         (Some(c), Some(qd), Some(scales)) if scales.len() > 1 => c
-            .perm
-            .iter()
-            .position(|&p| p == qd.value as usize)
+            .tensor_axis(qd.value as usize, vshape, &tshape)
             .map(|a| a as u32)
             .filter(|&a| a != qd.value),
         _ => None,

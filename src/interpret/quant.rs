@@ -102,6 +102,33 @@ impl Params {
         }
     }
 
+    /// The channel of flat element `i` of a value of `shape` (0 for
+    /// per-tensor parameters, or when they do not fit the shape).
+    pub fn channel_of(&self, shape: &[usize], i: usize) -> usize {
+        match self.layout(shape) {
+            Ok((inner, channels)) if channels > 1 && inner > 0 => (i / inner) % channels,
+            _ => 0,
+        }
+    }
+
+    /// Channel `c`'s scale, and the real range its parameters represent,
+    /// `[s·(qmin − z), s·(qmax − z)]`.
+    pub fn represented(&self, c: usize) -> (f64, f64, f64) {
+        let Some(&s) = self.scale.get(c).or(self.scale.first()) else {
+            return (0.0, f64::NEG_INFINITY, f64::INFINITY);
+        };
+        // Unpaired parameters (refused where they are applied) read the
+        // first zero point rather than fail here.
+        let z = self
+            .zero_point
+            .get(c)
+            .or(self.zero_point.first())
+            .copied()
+            .unwrap_or(0);
+        let s = f64::from(s);
+        (s, s * (self.qmin - z) as f64, s * (self.qmax - z) as f64)
+    }
+
     fn pair(&self, c: usize) -> (f32, i64) {
         let z = if self.zero_point.len() == 1 {
             self.zero_point[0]
@@ -121,11 +148,67 @@ impl Params {
         for (i, chunk) in data.chunks_mut(inner).enumerate() {
             let (s, z) = self.pair(i % channels);
             let step = Step::new(s, z, self.qmin, self.qmax);
+            if step.narrow {
+                step.apply_narrow(chunk);
+                continue;
+            }
             for x in chunk {
                 *x = step.apply(*x);
             }
         }
         Ok(())
+    }
+
+    /// The integers behind real values on this grid, `round(x / scale) +
+    /// zero_point` clamped to the range: exactly the `q` that
+    /// [`Params::dequantize`] or [`Params::fake_quantize`] gave `x` from,
+    /// for integers below 2^23 in magnitude (float32's exact range, with
+    /// room for the division's rounding). NaN gives the lowest integer.
+    pub fn integers(&self, shape: &[usize], data: &[f32]) -> Result<Vec<i32>, ParamsError> {
+        let (inner, channels) = self.layout(shape)?;
+        let mut out = Vec::with_capacity(data.len());
+        if inner == 0 {
+            return Ok(out);
+        }
+        let narrow = [self.qmin, self.qmax]
+            .iter()
+            .all(|v| (-NARROW_LEVELS..=NARROW_LEVELS).contains(v));
+        let (lo, hi) = (self.qmin as f64, self.qmax as f64);
+        for (i, chunk) in data.chunks(inner).enumerate() {
+            let (s, z) = self.pair(i % channels);
+            if narrow {
+                let (z, lo, hi) = (z as f32, self.qmin as f32, self.qmax as f32);
+                out.extend(chunk.iter().map(|&x| {
+                    // `max` and `min` turn NaN into a bound.
+                    let q = (round_half_away(x / s) + z).max(lo).min(hi);
+                    // SAFETY: `q` is finite and within the narrow range,
+                    // which int32 holds. (A checked conversion here keeps the
+                    // loop from vectorizing, and this is the interpreter's
+                    // hottest loop after the GEMM.)
+                    unsafe { q.to_int_unchecked::<i32>() }
+                }));
+                continue;
+            }
+            let (s, z) = (f64::from(s), z as f64);
+            out.extend(chunk.iter().map(|&x| {
+                let q = (f64::from(x) / s).round() + z;
+                if q.is_nan() {
+                    z as i32
+                } else {
+                    q.clamp(lo, hi) as i32
+                }
+            }));
+        }
+        Ok(out)
+    }
+
+    /// The first scale and zero point: the only ones a per-tensor kernel
+    /// reads, whatever the granularity.
+    pub fn first(&self) -> (f32, i64) {
+        (
+            self.scale.first().copied().unwrap_or(0.0),
+            self.zero_point.first().copied().unwrap_or(0),
+        )
     }
 
     /// Real values of integer data: `scale * (q - zero_point)`.
@@ -147,10 +230,31 @@ impl Params {
     }
 }
 
-/// Integer ranges narrower than this are computed in float32, exactly:
-/// every integer involved (and every difference of two) is below 2^24, and
-/// the final product of two floats is correctly rounded either way.
-const EXACT_IN_F32: i64 = 1 << 23;
+/// Added and subtracted, it rounds a float32 below 2^22 in magnitude to
+/// the nearest integer, ties to even (from 2^23 on, float32 has no
+/// fraction bits).
+const ROUNDER: f32 = 12_582_912.0;
+
+/// `v` rounded half away from zero, as `f32::round`, for `|v| < 2^22`;
+/// beyond, within one of `v` (every clamp to a narrow integer range makes
+/// that exact). Float arithmetic and comparisons only, so that loops over
+/// it vectorize: `f32::round` is a library call on x86-64's baseline.
+pub fn round_half_away(v: f32) -> f32 {
+    let r = (v + ROUNDER) - ROUNDER;
+    let d = v - r;
+    // A tie went to the even neighbour: where that is toward zero, move
+    // it away.
+    let up = f32::from(u8::from(d == 0.5 && v > 0.0));
+    let down = f32::from(u8::from(d == -0.5 && v < 0.0));
+    r + up - down
+}
+
+/// Types whose integers (and zero points) lie within this magnitude, the
+/// 4-, 8- and 16-bit ones, are quantized and recovered in float32: every
+/// integer involved, and every difference of two, is exact, and anything
+/// that [`round_half_away`] rounds only to within one (beyond 2^22) is far
+/// outside the range and clamped.
+const NARROW_LEVELS: i64 = 1 << 16;
 
 /// One scale and zero point, with the clamp bounds worked out once.
 struct Step {
@@ -158,6 +262,10 @@ struct Step {
     zero: f64,
     lo: f64,
     hi: f64,
+    /// The integers involved are narrow enough for float32 (see
+    /// [`NARROW_LEVELS`]): every one, and every difference of two, is
+    /// exact, and the final product of two floats is correctly rounded
+    /// either way.
     narrow: bool,
 }
 
@@ -165,7 +273,7 @@ impl Step {
     fn new(scale: f32, zero: i64, qmin: i64, qmax: i64) -> Step {
         let narrow = [qmin, qmax, zero]
             .iter()
-            .all(|v| (-EXACT_IN_F32..=EXACT_IN_F32).contains(v));
+            .all(|v| (-NARROW_LEVELS..=NARROW_LEVELS).contains(v));
         Step {
             scale,
             zero: zero as f64,
@@ -175,19 +283,38 @@ impl Step {
         }
     }
 
+    /// A zero or non-finite scale quantizes nothing.
+    fn quantizes(&self) -> bool {
+        self.scale != 0.0 && self.scale.is_finite()
+    }
+
     fn apply(&self, x: f32) -> f32 {
-        // A zero or non-finite scale quantizes nothing; NaN stays NaN.
-        if self.scale == 0.0 || !self.scale.is_finite() || x.is_nan() {
+        // NaN stays NaN.
+        if !self.quantizes() || x.is_nan() {
             return x;
         }
         if self.narrow {
-            let (z, lo, hi) = (self.zero as f32, self.lo as f32, self.hi as f32);
-            let q = ((x / self.scale).round() + z).clamp(lo, hi);
-            return self.scale * (q - z);
+            let mut v = [x];
+            self.apply_narrow(&mut v);
+            return v[0];
         }
         let q = (f64::from(x / self.scale)).round() + self.zero;
         let q = q.clamp(self.lo, self.hi);
         (f64::from(self.scale) * (q - self.zero)) as f32
+    }
+
+    /// [`Step::apply`] over a narrow range, in float32, written so that
+    /// the loop vectorizes.
+    fn apply_narrow(&self, v: &mut [f32]) {
+        if !self.quantizes() {
+            return;
+        }
+        let (s, z, lo, hi) = (self.scale, self.zero as f32, self.lo as f32, self.hi as f32);
+        for x in v {
+            let q = (round_half_away(*x / s) + z).max(lo).min(hi);
+            let y = s * (q - z);
+            *x = if x.is_nan() { *x } else { y };
+        }
     }
 }
 
@@ -225,6 +352,31 @@ mod tests {
             assert_eq!(narrow.apply(x).to_bits(), wide.apply(x).to_bits(), "{x}");
             x += 0.00731;
         }
+    }
+
+    #[test]
+    fn the_fast_rounding_is_f32_round() {
+        let mut v = -300.0f32;
+        while v < 300.0 {
+            assert_eq!(round_half_away(v), v.round(), "{v}");
+            v += 0.125;
+        }
+        for v in [
+            0.499_999_97f32,
+            -0.499_999_97,
+            2.5,
+            -2.5,
+            3.5,
+            -3.5,
+            4_194_303.5,
+            -4_194_302.5,
+        ] {
+            assert_eq!(round_half_away(v), v.round(), "{v}");
+        }
+        for v in [1e9f32, -1e9, 8_388_607.5] {
+            assert!((round_half_away(v) - v).abs() <= 1.0, "{v}");
+        }
+        assert!(round_half_away(f32::NAN).is_nan());
     }
 
     #[test]

@@ -4,14 +4,19 @@
 //! until the tensor's last consumer has run (or longer, if the caller pins
 //! it). Constants are read when first needed, once for all samples, and
 //! freed after their last use, so memory is the live constants plus the
-//! live activations. A quantized output (an integer type with parameters)
-//! is moved onto its grid after it is computed, so a quantized model runs
-//! as an integer runtime would, in floats.
+//! live activations. An operator between 8-bit tensors runs on its
+//! integer kernel, if it has one (see [`Arithmetic`]); any other quantized
+//! output (an integer type with parameters) is moved onto its grid after
+//! it is computed, so a quantized model runs as an integer runtime would,
+//! in floats.
+
+mod integer_steps;
 
 use std::fmt;
 
 use super::constants::{self, kind_of, ConstantError};
 use super::error::{InterpretError, KernelError, Site};
+use super::integer;
 use super::kernels::{kernel_for, Declared, Inputs, OpContext, OutSpec};
 use super::quant::Params;
 use super::schedule::{site, LastUse, Schedule};
@@ -24,16 +29,39 @@ use crate::graph::{Graph, Operator, Subgraph};
 /// developer machine's memory.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
 
+/// How operators with quantized inputs and outputs are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// In integers, as TFLite's and onert's integer kernels compute them,
+    /// for the operators [`integer::plan`] has a kernel for; the others
+    /// run their float kernel on fake-quantized values. What an integer
+    /// runtime computes, to the step: the mode for judging a quantized
+    /// model against what it will do on a device.
+    Integer,
+    /// Every operator runs its float kernel, and each quantized output is
+    /// moved onto its grid. Within a step or so of a runtime per operator
+    /// (the runtimes requantize with fixed-point multipliers), cheaper, and
+    /// enough where only ranges or rough errors matter (calibration, name
+    /// mapping).
+    FakeQuant,
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
     /// The most bytes of tensors (activations and constants) alive at once.
     pub max_memory: u64,
+    /// Integer kernels where the parameters allow, or fake quantization
+    /// throughout. Integer by default: a quantized model is run to predict
+    /// what its runtime computes, and one step off on a coarse tensor
+    /// becomes several steps of the next, finer one.
+    pub arithmetic: Arithmetic,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_memory: DEFAULT_MAX_MEMORY,
+            arithmetic: Arithmetic::Integer,
         }
     }
 }
@@ -109,6 +137,8 @@ pub struct Step {
     pub operator: usize,
     pub outputs: Vec<usize>,
     pub evaluated: bool,
+    /// It ran on its integer kernel (see [`Arithmetic::Integer`]).
+    pub integer: bool,
 }
 
 /// Per graph output, the value of each sample; `None` if not evaluated.
@@ -336,8 +366,9 @@ impl<'a> Session<'a> {
 
 /// What computing one operator for all samples gave.
 enum Outcome {
-    /// Per output, the value of each sample.
-    Done(Vec<Vec<Tensor>>),
+    /// Per output, the value of each sample; whether the integer kernel
+    /// computed them.
+    Done(Vec<Vec<Tensor>>, bool),
     /// Not evaluated; the reason is recorded unless an input was itself
     /// not evaluated.
     Skipped(Option<SkipReason>),
@@ -357,9 +388,12 @@ impl<'a> Session<'a> {
         self.position += 1;
         let op = &self.sg.operators[index];
         let outcome = self.run(op)?;
-        let evaluated = matches!(outcome, Outcome::Done(_));
+        let (evaluated, integer) = match outcome {
+            Outcome::Done(_, integer) => (true, integer),
+            Outcome::Skipped(_) => (false, false),
+        };
         match outcome {
-            Outcome::Done(values) => {
+            Outcome::Done(values, _) => {
                 for (&o, v) in op.outputs.iter().zip(values) {
                     self.slots[o] = Slot::Values(v);
                 }
@@ -393,6 +427,7 @@ impl<'a> Session<'a> {
             operator: index,
             outputs: op.outputs.clone(),
             evaluated,
+            integer,
         }))
     }
 
@@ -532,6 +567,7 @@ impl<'a> Session<'a> {
             }
         }
         let ctx = self.context(op);
+        let integer = self.integer_plan(op, &ctx)?;
         let samples = self.samples.unwrap_or(0);
         let mut results: Vec<Vec<Tensor>> = op
             .outputs
@@ -540,7 +576,8 @@ impl<'a> Session<'a> {
             .collect();
         let mut reserved = 0u64;
         for s in 0..samples {
-            match self.run_sample(op, &ctx, kernel, s)? {
+            let plan = integer.as_ref().map(|(p, c)| (p, c.as_slice()));
+            match self.run_sample(op, &ctx, kernel, plan, s)? {
                 Ok(outs) => {
                     reserved += outs.iter().map(Tensor::bytes).sum::<u64>();
                     for (r, o) in results.iter_mut().zip(outs) {
@@ -553,16 +590,19 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        Ok(Outcome::Done(results))
+        Ok(Outcome::Done(results, integer.is_some()))
     }
 
     /// Computes sample `s` of operator `op`: shapes, the budget, the
-    /// kernel, then the quantized outputs moved onto their grids.
+    /// kernel (the integer one when `integer` gives its plan and the
+    /// constants' integers), then the quantized outputs moved onto their
+    /// grids.
     fn run_sample(
         &mut self,
         op: &Operator,
         ctx: &OpContext,
         kernel: super::kernels::Kernel,
+        integer: Option<(&integer::Plan, &[Option<integer::Constant>])>,
         s: usize,
     ) -> Result<Result<Vec<Tensor>, SkipReason>, InterpretError> {
         let list: Vec<Option<&Tensor>> = op
@@ -598,7 +638,13 @@ impl<'a> Session<'a> {
             bytes,
             self.sg.tensors[first].name,
         )?;
-        let outs = match (kernel.eval)(ctx, &inputs, &specs) {
+        let outs = match integer {
+            Some((plan, constants)) if !plan.float_kernel => {
+                self.eval_integer(op, ctx, &inputs, &specs, plan, constants)
+            }
+            _ => (kernel.eval)(ctx, &inputs, &specs),
+        };
+        let outs = match outs {
             Ok(outs) => outs,
             Err(e) => {
                 self.live_bytes = self.live_bytes.saturating_sub(bytes);
@@ -620,6 +666,11 @@ impl<'a> Session<'a> {
                     spec.kind,
                     spec.shape
                 )))));
+            }
+            // An integer kernel's outputs are on their grid already, and so
+            // are values moved between tensors of equal parameters.
+            if integer.is_some() {
+                continue;
             }
             if let (Some(p), Data::F32(v)) = (self.params(t), &mut o.data) {
                 if let Err(e) = p.fake_quantize(&o.shape, v) {

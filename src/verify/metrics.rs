@@ -20,29 +20,6 @@
 
 use crate::interpret::Params;
 
-/// The channel of flat element `i` of a tensor of `shape` quantized with
-/// `p`.
-fn channel(p: &Params, shape: &[usize], i: usize) -> usize {
-    if p.scale.len() <= 1 {
-        return 0;
-    }
-    let inner: usize = shape.iter().skip(p.axis + 1).product();
-    let dim = shape.get(p.axis).copied().unwrap_or(1).max(1);
-    (i / inner.max(1)) % dim % p.scale.len()
-}
-
-/// A channel's step, and the real range its parameters represent.
-fn step_and_range(p: &Params, channel: usize) -> (f64, f64, f64) {
-    let s = f64::from(p.scale[channel.min(p.scale.len() - 1)]);
-    let z = p
-        .zero_point
-        .get(channel)
-        .or(p.zero_point.first())
-        .copied()
-        .unwrap_or(0) as f64;
-    (s, s * (p.qmin as f64 - z), s * (p.qmax as f64 - z))
-}
-
 /// Accumulates one tensor's comparison over samples.
 #[derive(Clone, Debug, Default)]
 pub struct TensorError {
@@ -90,7 +67,7 @@ impl TensorError {
             self.count += 1;
             (lo, hi, peak) = (lo.min(f), hi.max(f), peak.max(e));
             if let Some(g) = grid {
-                let (s, min, max) = step_and_range(g, channel(g, shape, i));
+                let (s, min, max) = g.represented(g.channel_of(shape, i));
                 if s > 0.0 {
                     self.max_steps = self.max_steps.max(e / s);
                 }

@@ -9,8 +9,10 @@ pub struct LayoutChange {
     pub perm: Vec<usize>,
 }
 
-/// The converter layout changes, by the rank they apply to.
-const CHANGES: [(&str, &[usize]); 4] = [
+/// The converter layout changes, by the rank they apply to. A change may
+/// also add axes of size 1 (tico runs a Conv1d as a CONV_2D, its [O, I, K]
+/// weight stored as [O, K, 1, I]).
+const CHANGES: [(&str, &[usize]); 5] = [
     ("OHWI (from PyTorch's OIHW)", &[0, 2, 3, 1]),
     ("1HWC (from PyTorch's C1HW)", &[1, 2, 3, 0]),
     (
@@ -18,6 +20,7 @@ const CHANGES: [(&str, &[usize]); 4] = [
         &[3, 1, 2, 0],
     ),
     ("the transpose", &[1, 0]),
+    ("OK1I (from PyTorch's Conv1d OIK)", &[0, 2, 1]),
 ];
 
 /// The converter layout change that turns `value` into `tensor`'s shape,
@@ -30,19 +33,60 @@ pub fn layout_change(value: &[usize], tensor: &[usize]) -> Option<LayoutChange> 
 /// when dimensions coincide (an OIHW [8, 3, 3, 3] is also OHWI-shaped).
 /// The identity is never among them.
 pub fn layout_changes(value: &[usize], tensor: &[usize]) -> Vec<LayoutChange> {
-    if value.len() != tensor.len() {
-        return Vec::new();
-    }
     CHANGES
         .iter()
         .filter(|(_, p)| p.len() == value.len())
-        .filter(|(_, p)| p.iter().map(|&i| value[i]).eq(tensor.iter().copied()))
+        .filter(|(_, p)| {
+            let permuted: Vec<usize> = p.iter().map(|&i| value[i]).collect();
+            if value.len() == tensor.len() {
+                permuted == tensor
+            } else {
+                // Axes of size 1 added keep the element order.
+                !value.contains(&0) && squeezed(&permuted) == squeezed(tensor)
+            }
+        })
         .filter(|(_, p)| p.iter().enumerate().any(|(i, &j)| i != j))
         .map(|(name, perm)| LayoutChange {
             name,
             perm: perm.to_vec(),
         })
         .collect()
+}
+
+fn squeezed(shape: &[usize]) -> Vec<usize> {
+    shape.iter().copied().filter(|&d| d != 1).collect()
+}
+
+impl LayoutChange {
+    /// The tensor axis that axis `axis` of a `value` of that shape lands
+    /// on in a tensor of `tensor` shape (which may have more axes, all of
+    /// size 1).
+    pub fn tensor_axis(&self, axis: usize, value: &[usize], tensor: &[usize]) -> Option<usize> {
+        let at = self.perm.iter().position(|&p| p == axis)?;
+        let permuted: Vec<usize> = self
+            .perm
+            .iter()
+            .map(|&p| value.get(p).copied())
+            .collect::<Option<_>>()?;
+        // Match the permuted value's axes to the tensor's in order; a
+        // tensor axis of size 1 that does not match is an added one.
+        let mut j = 0;
+        for (i, &d) in tensor.iter().enumerate() {
+            let extra = tensor.len() - i > permuted.len() - j;
+            if j < permuted.len()
+                && d == permuted[j]
+                && !(d == 1 && extra && permuted.get(j) != Some(&1))
+            {
+                if j == at {
+                    return Some(i);
+                }
+                j += 1;
+            } else if d != 1 {
+                return None;
+            }
+        }
+        None
+    }
 }
 
 /// Every converter layout change for arrays of this rank.
@@ -140,6 +184,11 @@ mod tests {
         assert_eq!(layout_change(&[8, 3], &[3, 8]).unwrap().perm, vec![1, 0]);
         assert!(layout_change(&[8, 3], &[8, 3]).is_none());
         assert_eq!(layouts(&[8], &[1, 1, 1, 8]), vec![None]);
+        let conv1d = layout_change(&[8, 3, 5], &[8, 5, 1, 3]).unwrap();
+        assert_eq!(conv1d.perm, vec![0, 2, 1]);
+        assert_eq!(conv1d.tensor_axis(0, &[8, 3, 5], &[8, 5, 1, 3]), Some(0));
+        assert_eq!(conv1d.tensor_axis(1, &[8, 3, 5], &[8, 5, 1, 3]), Some(3));
+        assert_eq!(conv1d.tensor_axis(2, &[8, 3, 5], &[8, 5, 1, 3]), Some(1));
     }
 
     #[test]

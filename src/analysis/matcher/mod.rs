@@ -8,19 +8,28 @@
 //!   module kind the model has one operator of, the order of modules
 //!   between confidently matched layers.
 //! - [`names`]: the names, reduced to their words.
+//! - [`values`]: a key's range against the range its tensor takes when
+//!   the float model runs (only for keys the others leave to the order).
 //!
 //! A key with a `value` is only ever offered constants, and a key without
 //! one only activations. Signals for the same tensor combine as independent
 //! evidence (1 − Π(1 − c)), so agreeing signals beat any one alone.
 
 pub mod content;
+mod folded;
+mod judge;
+pub mod kinds;
 pub mod layout;
 pub mod names;
+mod ops;
 mod order;
 mod structure;
+pub mod values;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::calibrate::inputs::draws;
+use crate::calibrate::{ModelRuns, MATCHING_SAMPLES};
 use crate::diagnostic::Suggestion;
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
@@ -254,12 +263,14 @@ fn kind_fits(t: &Tensor<'_>, with_value: bool) -> bool {
 
 /// Resolves every entry: `Named` for keys naming a tensor, a verdict for
 /// the others. `targets[i]` are the tensors entry i names; `by_tensor`
-/// maps each named tensor to its entry.
+/// maps each named tensor to its entry. `runs` says whether the model may
+/// be run for the keys the order of modules places.
 pub fn resolve(
     graph: &Graph<'_>,
     qparam: &QParamFile,
     targets: &[Vec<TensorId>],
     by_tensor: &HashMap<TensorId, usize>,
+    runs: &ModelRuns,
 ) -> Vec<Resolution> {
     let entries = &qparam.entries;
     let unknown: Vec<usize> = (0..entries.len())
@@ -277,6 +288,7 @@ pub fn resolve(
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
         content_signals(graph, entries, &unknown, &free, &mut board);
+        let folded = folded_signals(&mut board, (entries, &unknown), &free);
         let anchors =
             structure::Anchors::new(graph, entries, targets, &board_matches(&board, &unknown));
         structure::signals(graph, entries, &unknown, &anchors, &mut |i, id, c, r| {
@@ -284,9 +296,13 @@ pub fn resolve(
                 board.add(i, id, c, r);
             }
         });
-        order_signals(
-            graph, entries, targets, &unknown, &anchors, &free, &mut board,
-        );
+        let keys = Keys {
+            entries,
+            targets,
+            unknown: &unknown,
+            folded: &folded,
+        };
+        order_signals(graph, &keys, &anchors, &free, runs, &mut board);
         name_signals(graph, entries, &unknown, &free, &mut board);
     }
     let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
@@ -356,19 +372,167 @@ fn board_matches(board: &Board<'_>, unknown: &[usize]) -> HashMap<usize, TensorI
     out
 }
 
+/// The keys being resolved.
+struct Keys<'a> {
+    entries: &'a [Entry],
+    targets: &'a [Vec<TensorId>],
+    unknown: &'a [usize],
+    /// Linear layers a normalization was folded into.
+    folded: &'a [folded::Folded],
+}
+
 /// Order: the keys without a value placed among the operators between the
-/// keys whose tensors are certain.
+/// keys whose tensors are certain, judged by their values too when the
+/// model may run and some key is left to the order.
 fn order_signals(
     graph: &Graph<'_>,
-    entries: &[Entry],
-    targets: &[Vec<TensorId>],
-    unknown: &[usize],
+    keys: &Keys<'_>,
     anchors: &structure::Anchors,
     free: &dyn Fn(&Tensor<'_>) -> bool,
+    runs: &ModelRuns,
     board: &mut Board<'_>,
 ) {
-    // Value-less keys whose tensor is certain: named exactly, or a single
-    // candidate from the layer and stub signals.
+    let entries = keys.entries;
+    let known = certain_outputs(entries, keys.targets, board);
+    // The subgraph most keys are known in.
+    let mut count = vec![0usize; graph.subgraphs.len()];
+    for t in known.values().chain(anchors.value_ops.values()) {
+        count[t.subgraph] += 1;
+    }
+    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
+        return;
+    };
+    let value_ops: HashMap<usize, usize> = anchors
+        .value_ops
+        .iter()
+        .filter(|(_, t)| t.subgraph == si)
+        .filter_map(|(&i, t)| Some((i, *graph.tensor(*t).consumers.first()?)))
+        .collect();
+    let left_to_order = keys
+        .unknown
+        .iter()
+        .any(|&i| !entries[i].has_value_field && !known.contains_key(&i));
+    let values = if runs.map_by_value && left_to_order {
+        observed_values(graph, si, entries, &known, runs)
+    } else {
+        None
+    };
+    let (placements, fused) = order::place(graph, si, entries, &known, &value_ops, values.as_ref());
+    let unknown: HashSet<usize> = keys.unknown.iter().copied().collect();
+    for p in placements {
+        let t = graph.tensor(p.tensor);
+        if !unknown.contains(&p.entry) || !free(t) || !kind_fits(t, false) {
+            continue;
+        }
+        if p.shared {
+            board.shared.insert((p.entry, t.name.to_string()));
+        }
+        board.add(p.entry, p.tensor, p.confidence, p.reason);
+    }
+    for f in fused {
+        if unknown.contains(&f.entry) {
+            board.exclude(f.entry, f.tensor);
+            board.notes.insert(f.entry, f.reason);
+        }
+    }
+    normalizations_folded(graph, keys, board);
+}
+
+/// A key whose best candidate is the input of a Linear layer a
+/// normalization was folded into, where that input is a normalization's
+/// end: the key is that normalization, whose output (after its scale and
+/// shift) is in no tensor.
+fn normalizations_folded(graph: &Graph<'_>, keys: &Keys<'_>, board: &mut Board<'_>) {
+    for &i in keys.unknown {
+        if keys.entries[i].has_value_field {
+            continue;
+        }
+        let Some((best, _, _)) = board.ranked(i).first().cloned() else {
+            continue;
+        };
+        let Some(f) = keys.folded.iter().find(|f| f.input == best) else {
+            continue;
+        };
+        let sg = &graph.subgraphs[f.subgraph];
+        let is_norm_end = graph
+            .tensor(best)
+            .producer
+            .is_some_and(|p| ops::Ops::new(sg).is_norm_end(p));
+        if !is_norm_end {
+            continue;
+        }
+        board.exclude(i, best);
+        board.notes.insert(
+            i,
+            format!(
+                "the converter folded this normalization's scale and shift into the weight and bias of {} #{}, so its output is in no tensor (`{}` holds the value before them)",
+                sg.operators[f.op].opcode,
+                f.op,
+                graph.tensor(best).name
+            ),
+        );
+    }
+}
+
+/// Weight keys whose value a FULLY_CONNECTED weight holds with a
+/// normalization's scale folded in, and their bias keys: noted (their
+/// values are in no tensor), the layers returned.
+fn folded_signals(
+    board: &mut Board<'_>,
+    keys: (&[Entry], &[usize]),
+    free: &dyn Fn(&Tensor<'_>) -> bool,
+) -> Vec<folded::Folded> {
+    let graph = board.graph;
+    let (entries, unknown) = keys;
+    let unmatched: Vec<usize> = unknown
+        .iter()
+        .copied()
+        .filter(|&i| entries[i].value.is_some())
+        .filter(|&i| {
+            board.evidence[i]
+                .values()
+                .all(|e| e.confidence() < CONTENT_NEAR)
+        })
+        .collect();
+    if unmatched.is_empty() {
+        return Vec::new();
+    }
+    let layers = folded::folded_layers(graph, entries, &unmatched, &|id| free(graph.tensor(id)));
+    for f in &layers {
+        let op = &graph.subgraphs[f.subgraph].operators[f.op];
+        let weight = graph.tensor(f.weight).name;
+        let key = &entries[f.weight_entry].key;
+        board.notes.insert(
+            f.weight_entry,
+            format!(
+                "the converter folded a normalization's scale into this weight: `{weight}`, the weight of {} #{}, holds its columns, each scaled (`check --fix` quantizes `{weight}` from the model's data)",
+                op.opcode, f.op
+            ),
+        );
+        let layer = key.strip_suffix("weight").unwrap_or(key);
+        let bias_key = format!("{layer}bias");
+        let bias = unmatched.iter().find(|&&b| entries[b].key == bias_key);
+        if let (Some(&b), Some(bt)) = (bias, f.bias) {
+            board.exclude(b, bt);
+            board.notes.insert(
+                b,
+                format!(
+                    "the converter folded a normalization's shift into this bias: `{}`, the bias of {} #{}, holds it plus the weight times that shift (`check --fix` quantizes it from the model's data)",
+                    graph.tensor(bt).name, op.opcode, f.op
+                ),
+            );
+        }
+    }
+    layers
+}
+
+/// Value-less keys whose tensor is certain: named exactly, or a single
+/// candidate from the layer and stub signals.
+fn certain_outputs(
+    entries: &[Entry],
+    targets: &[Vec<TensorId>],
+    board: &Board<'_>,
+) -> HashMap<usize, TensorId> {
     let mut known: HashMap<usize, TensorId> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         if e.has_value_field {
@@ -387,38 +551,40 @@ fn order_signals(
             known.insert(i, only);
         }
     }
-    // The subgraph most keys are known in.
-    let mut count = vec![0usize; graph.subgraphs.len()];
-    for t in known.values().chain(anchors.value_ops.values()) {
-        count[t.subgraph] += 1;
-    }
-    let Some(si) = (0..count.len()).max_by_key(|&s| (count[s], std::cmp::Reverse(s))) else {
-        return;
+    known
+}
+
+/// The ranges subgraph `si` takes when run (on the samples given, or on
+/// random ones drawn over the range the input keys represent), with the
+/// offsets the certain keys show; `None` when it cannot run.
+fn observed_values(
+    graph: &Graph<'_>,
+    si: usize,
+    entries: &[Entry],
+    known: &HashMap<usize, TensorId>,
+    runs: &ModelRuns,
+) -> Option<values::Values> {
+    let sg = &graph.subgraphs[si];
+    // Without samples: over the range each input's key represents.
+    let draws = || {
+        draws(sg, MATCHING_SAMPLES, &|x| {
+            let (&i, _) = known.iter().find(|(_, t)| **t == sg.id(x))?;
+            values::KeyRange::of(&entries[i]).map(|r| (r.lo, r.hi))
+        })
     };
-    let value_ops: HashMap<usize, usize> = anchors
-        .value_ops
-        .iter()
-        .filter(|(_, t)| t.subgraph == si)
-        .filter_map(|(&i, t)| Some((i, *graph.tensor(*t).consumers.first()?)))
-        .collect();
-    let (placements, fused) = order::place(graph, si, entries, &known, &value_ops);
-    let unknown: HashSet<usize> = unknown.iter().copied().collect();
-    for p in placements {
-        let t = graph.tensor(p.tensor);
-        if !unknown.contains(&p.entry) || !free(t) || !kind_fits(t, false) {
-            continue;
-        }
-        if p.shared {
-            board.shared.insert((p.entry, t.name.to_string()));
-        }
-        board.add(p.entry, p.tensor, p.confidence, p.reason);
-    }
-    for f in fused {
-        if unknown.contains(&f.entry) {
-            board.exclude(f.entry, f.tensor);
-            board.notes.insert(f.entry, f.reason);
-        }
-    }
+    let observed = runs.observe(graph, si, MATCHING_SAMPLES, &draws);
+    let observed = observed.as_ref().as_ref().ok()?;
+    let mut values = values::Values::new(observed, entries);
+    values.learn_offsets(
+        known
+            .iter()
+            .filter(|(_, t)| t.subgraph == si)
+            .map(|(&i, t)| {
+                let at = graph.tensor(*t).producer.map_or(-1.0, |p| p as f64);
+                (i, t.index, at)
+            }),
+    );
+    Some(values)
 }
 
 /// Content: fingerprints against every constant of a fitting shape, then
@@ -457,6 +623,15 @@ fn content_signals(
             let tshape: Vec<usize> = change.perm.iter().map(|&p| vshape[p]).collect();
             for &id in by_shape.get(&tshape).into_iter().flatten() {
                 options.push((id, Some(change.clone())));
+            }
+            // The same with axes of size 1 added (a Conv1d's weight run as
+            // a CONV_2D's).
+            if !vshape.contains(&0) {
+                for &id in by_squeezed.get(&squeeze(&tshape)).into_iter().flatten() {
+                    if graph.tensor(id).shape.len() != tshape.len() {
+                        options.push((id, Some(change.clone())));
+                    }
+                }
             }
         }
         let readings = Quantized::readings(entry);
@@ -591,9 +766,7 @@ fn is_option(vshape: &[usize], t: &Tensor<'_>) -> bool {
     }
     let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
     (!vshape.contains(&0) && squeeze(&shape) == squeeze(vshape))
-        || layout::changes_for_rank(vshape.len())
-            .iter()
-            .any(|c| c.perm.iter().map(|&p| vshape[p]).eq(shape.iter().copied()))
+        || !layout::layout_changes(vshape, &shape).is_empty()
 }
 
 /// Names: the same normalized name, then similar ones (among tensors of

@@ -49,16 +49,16 @@ fn is_input_stub(key: &str) -> bool {
 
 /// PyTorch module names (their last word) and the operator a converter
 /// makes of them.
-const MODULE_OPS: [(&str, Op); 13] = [
+/// (`pool` and `flatten` are not here: a pool may be either kind, and a
+/// flatten after a layout transpose is that transpose's output first.)
+const MODULE_OPS: [(&str, Op); 11] = [
     ("pad", Op::PAD),
     ("maxpool", Op::MAX_POOL_2D),
-    ("pool", Op::MAX_POOL_2D),
     ("avgpool", Op::MEAN),
     ("avgpool", Op::AVERAGE_POOL_2D),
     ("softmax", Op::SOFTMAX),
     ("sigmoid", Op::LOGISTIC),
     ("tanh", Op::TANH),
-    ("flatten", Op::RESHAPE),
     ("relu", Op::RELU),
     ("relu6", Op::RELU6),
     ("cat", Op::CONCATENATION),

@@ -22,7 +22,7 @@ The C++ q-implant refuses the result ("every tensor reachable from the outputs m
 A qparam set with entries for weights and biases but none for `ofm`, the Conv2D output.
 
 ## Use instead
-Export parameters for every activation too, or keep the tensor float on purpose with `q-implant apply --allow-float ofm`.
+Export parameters for every activation too, or let `q-implant check --fix --calibrate SAMPLES` calibrate what is left from sample inputs (npy or npz files, or a directory of them), or keep the tensor float on purpose with `q-implant apply --allow-float ofm`.
 "#,
 };
 
@@ -155,7 +155,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 None => match what_covers(ctx, sg, index) {
                     Some(fix) => fix,
                     None => format!(
-                        "add an entry for `{}` (calibrate it), or keep it float with `--allow-float '{}'`",
+                        "add an entry for `{}` (`check --fix --calibrate SAMPLES` calibrates it), or keep it float with `--allow-float '{}'`",
                         t.name, t.name
                     ),
                 },

@@ -6,7 +6,10 @@ use super::super::value::{Data, Tensor};
 use super::activation;
 use super::context::{axis_index, Inputs, OpContext, OutSpec};
 
-fn plan(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(usize, Vec<usize>), KernelError> {
+pub(crate) fn plan(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(usize, Vec<usize>), KernelError> {
     let o = ctx
         .options
         .as_concatenation_options()
@@ -58,29 +61,19 @@ pub fn eval(
     specs: &[OutSpec],
 ) -> Result<Vec<Tensor>, KernelError> {
     let (axis, shape) = plan(ctx, inputs)?;
-    // An empty output has nothing to copy, however many outer rows it has.
-    let outer: usize = if specs[0].is_empty() {
-        0
-    } else {
-        shape[..axis].iter().product()
-    };
-    let inner: usize = shape[axis + 1..].iter().product();
     let parts: Vec<&Tensor> = (0..inputs.len())
         .map(|i| inputs.get(i))
         .collect::<Result<_, _>>()?;
     macro_rules! join {
         ($variant:ident) => {{
-            let mut out = Vec::with_capacity(specs[0].len());
-            for o in 0..outer {
-                for p in &parts {
-                    let Data::$variant(v) = &p.data else {
-                        return Err(KernelError::Invalid("inputs of different kinds".into()));
-                    };
-                    let n = p.shape[axis] * inner;
-                    out.extend_from_slice(&v[o * n..(o + 1) * n]);
-                }
+            let mut slices = Vec::with_capacity(parts.len());
+            for p in &parts {
+                let Data::$variant(v) = &p.data else {
+                    return Err(KernelError::Invalid("inputs of different kinds".into()));
+                };
+                slices.push((v.as_slice(), p.shape[axis]));
             }
-            Data::$variant(out)
+            Data::$variant(join(&slices, axis, &shape))
         }};
     }
     let mut data = match specs[0].kind {
@@ -96,4 +89,25 @@ pub fn eval(
         shape: specs[0].shape.clone(),
         data,
     }])
+}
+
+/// The concatenation of `parts` (each its elements and its size along
+/// `axis`) into `shape`.
+pub(crate) fn join<T: Copy>(parts: &[(&[T], usize)], axis: usize, shape: &[usize]) -> Vec<T> {
+    let total: usize = shape.iter().product();
+    // An empty output has nothing to copy, however many outer rows it has.
+    let outer: usize = if total == 0 {
+        0
+    } else {
+        shape[..axis].iter().product()
+    };
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut out = Vec::with_capacity(total);
+    for o in 0..outer {
+        for &(v, d) in parts {
+            let n = d * inner;
+            out.extend_from_slice(&v[o * n..(o + 1) * n]);
+        }
+    }
+    out
 }

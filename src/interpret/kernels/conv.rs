@@ -60,7 +60,7 @@ pub(crate) fn check_bias(bias: Option<&Tensor>, channels: usize) -> Result<(), K
     }
 }
 
-fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Geometry, KernelError> {
+pub(crate) fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Geometry, KernelError> {
     let o = ctx
         .options
         .as_conv_2_doptions()
@@ -114,7 +114,9 @@ pub fn eval(
     let mut out = prefilled(specs[0].len(), bias, g.out_c);
     let groups = g.in_c / f_shape[3];
     let beta = if bias.is_some() { 1.0 } else { 0.0 };
-    convolve(&g, groups, x, f, beta, &mut out);
+    convolve(&g, groups, x, f, &mut out, &mut |a, b, c, ldc| {
+        gemm(a, b, beta, c, ldc)
+    });
     activation::apply(ctx.activation, &mut out)?;
     Ok(vec![Tensor {
         shape: specs[0].shape.clone(),
@@ -130,7 +132,21 @@ pub(crate) fn prefilled(len: usize, bias: Option<&[f32]>, channels: usize) -> Ve
     }
 }
 
-fn convolve(g: &Geometry, groups: usize, x: &[f32], f: &[f32], beta: f32, out: &mut [f32]) {
+/// Adds the product of two matrices to a row-major output of the given
+/// leading dimension.
+pub(crate) type Product<'p, T> = dyn FnMut(Mat<'_>, Mat<'_>, &mut [T], usize) + 'p;
+
+/// Adds `x (*) f` to `out` through im2col: `product(a, b, c, ldc)` must
+/// add `a * b` to the `c` it is given (row-major, leading dimension
+/// `ldc`); float32 for the float kernel, int32 for the integer one.
+pub(crate) fn convolve<T>(
+    g: &Geometry,
+    groups: usize,
+    x: &[f32],
+    f: &[f32],
+    out: &mut [T],
+    product: &mut Product<'_, T>,
+) {
     let gc = g.in_c / groups;
     let goc = g.out_c / groups;
     let k = g.k_h * g.k_w * gc;
@@ -153,7 +169,7 @@ fn convolve(g: &Geometry, groups: usize, x: &[f32], f: &[f32], beta: f32, out: &
         for grp in 0..groups {
             let w = Mat::rows(&f[grp * goc * k..(grp + 1) * goc * k], goc, k).t();
             if direct {
-                gemm(Mat::rows(xs, pixels, k), w, beta, os, g.out_c);
+                product(Mat::rows(xs, pixels, k), w, &mut os[grp * goc..], g.out_c);
                 continue;
             }
             let mut start = 0;
@@ -161,13 +177,7 @@ fn convolve(g: &Geometry, groups: usize, x: &[f32], f: &[f32], beta: f32, out: &
                 let rows = block.min(pixels - start);
                 im2col(g, xs, grp * gc, gc, start, rows, &mut patches[..rows * k]);
                 let c = &mut os[start * g.out_c + grp * goc..];
-                gemm(
-                    Mat::rows(&patches[..rows * k], rows, k),
-                    w,
-                    beta,
-                    c,
-                    g.out_c,
-                );
+                product(Mat::rows(&patches[..rows * k], rows, k), w, c, g.out_c);
                 start += rows;
             }
         }

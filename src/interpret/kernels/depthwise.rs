@@ -10,7 +10,10 @@ use super::context::{Inputs, OpContext, OutSpec};
 use super::conv::{check_bias, prefilled, Geometry};
 use super::padding::window;
 
-fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Geometry, usize), KernelError> {
+pub(crate) fn geometry(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(Geometry, usize), KernelError> {
     let o = ctx
         .options
         .as_depthwise_conv_2_doptions()
@@ -69,15 +72,7 @@ pub fn eval(
         None => None,
     };
     let mut out = prefilled(specs[0].len(), bias, g.out_c);
-    for n in 0..g.batch {
-        for oy in 0..g.h.out {
-            for ox in 0..g.w.out {
-                let at = ((n * g.h.out + oy) * g.w.out + ox) * g.out_c;
-                let acc = &mut out[at..at + g.out_c];
-                accumulate(&g, mult, x, f, n, oy, ox, acc);
-            }
-        }
-    }
+    convolve(&g, mult, x, f, &mut out);
     activation::apply(ctx.activation, &mut out)?;
     Ok(vec![Tensor {
         shape: specs[0].shape.clone(),
@@ -85,17 +80,49 @@ pub fn eval(
     }])
 }
 
+/// A multiply-accumulate: in float32 for the float kernel, in int32
+/// (wrapping, as a runtime's accumulators do) for the integer one.
+pub(crate) trait Mac: Copy {
+    fn mac(self, x: Self, w: Self) -> Self;
+}
+
+impl Mac for f32 {
+    fn mac(self, x: f32, w: f32) -> f32 {
+        self + x * w
+    }
+}
+
+impl Mac for i32 {
+    fn mac(self, x: i32, w: i32) -> i32 {
+        self.wrapping_add(x.wrapping_mul(w))
+    }
+}
+
+/// Adds the depthwise convolution of `x` with filter `f` to `out` (which
+/// holds the bias, or zeros).
+pub(crate) fn convolve<T: Mac>(g: &Geometry, mult: usize, x: &[T], f: &[T], out: &mut [T]) {
+    for n in 0..g.batch {
+        for oy in 0..g.h.out {
+            for ox in 0..g.w.out {
+                let at = ((n * g.h.out + oy) * g.w.out + ox) * g.out_c;
+                let acc = &mut out[at..at + g.out_c];
+                accumulate(g, mult, x, f, n, oy, ox, acc);
+            }
+        }
+    }
+}
+
 /// Adds every tap of the window under output pixel (`oy`, `ox`) to `acc`.
 #[allow(clippy::too_many_arguments)]
-fn accumulate(
+fn accumulate<T: Mac>(
     g: &Geometry,
     mult: usize,
-    x: &[f32],
-    f: &[f32],
+    x: &[T],
+    f: &[T],
     n: usize,
     oy: usize,
     ox: usize,
-    acc: &mut [f32],
+    acc: &mut [T],
 ) {
     for ky in 0..g.k_h {
         let Some(iy) = (oy * g.stride.0 + ky * g.dilation.0).checked_sub(g.h.pad) else {
@@ -117,7 +144,7 @@ fn accumulate(
             let fs = &f[fa..fa + g.out_c];
             if mult == 1 {
                 for ((a, &xv), &w) in acc.iter_mut().zip(xs).zip(fs) {
-                    *a += xv * w;
+                    *a = a.mac(xv, w);
                 }
             } else {
                 for ((a, w), &xv) in acc
@@ -126,7 +153,7 @@ fn accumulate(
                     .zip(xs)
                 {
                     for (a, &w) in a.iter_mut().zip(w) {
-                        *a += xv * w;
+                        *a = a.mac(xv, w);
                     }
                 }
             }

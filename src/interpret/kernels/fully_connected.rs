@@ -14,10 +14,13 @@ use crate::model::fb::{self, FullyConnectedOptionsWeightsFormat as Format};
 use crate::packed::round_to_q8_0;
 
 /// Rows of the input, K and N: the product is [rows, K] x [K, N].
-type Dims = (usize, usize, usize);
+pub(crate) type Dims = (usize, usize, usize);
 
 /// The product's dimensions and the output shape.
-fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Dims, Vec<usize>), KernelError> {
+pub(crate) fn geometry(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(Dims, Vec<usize>), KernelError> {
     let o = ctx
         .options
         .as_fully_connected_options()

@@ -9,15 +9,15 @@ use super::context::{Inputs, OpContext, OutSpec};
 use super::padding::{window, Window};
 use crate::model::fb::BuiltinOperator as Op;
 
-struct Geometry {
-    shape: [usize; 4],
-    filter: (usize, usize),
-    stride: (usize, usize),
-    h: Window,
-    w: Window,
+pub(crate) struct Geometry {
+    pub shape: [usize; 4],
+    pub filter: (usize, usize),
+    pub stride: (usize, usize),
+    pub h: Window,
+    pub w: Window,
 }
 
-fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Geometry, KernelError> {
+pub(crate) fn geometry(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<Geometry, KernelError> {
     let o = ctx
         .options
         .as_pool_2_doptions()
@@ -57,9 +57,40 @@ pub fn eval(
     let g = geometry(ctx, inputs)?;
     let (_, x) = inputs.f32(0)?;
     let max = ctx.opcode.is(Op::MAX_POOL_2D);
-    let [n, ih, iw, c] = g.shape;
+    let c = g.shape[3];
     let mut out = vec![0.0; specs[0].len()];
     let mut acc = vec![0.0f32; c];
+    windows(&g, |at, cells| {
+        acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+        for &from in cells {
+            let row = &x[from..from + c];
+            if max {
+                acc.iter_mut().zip(row).for_each(|(a, &v)| *a = a.max(v));
+            } else {
+                acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+        }
+        let n = cells.len() as f32;
+        let dst = &mut out[at..at + c];
+        if max {
+            dst.copy_from_slice(&acc);
+        } else {
+            dst.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a / n);
+        }
+    });
+    activation::apply(ctx.activation, &mut out)?;
+    Ok(vec![Tensor {
+        shape: specs[0].shape.clone(),
+        data: Data::F32(out),
+    }])
+}
+
+/// Calls `f(at, cells)` for each output pixel: `at` is the offset of its
+/// channels in the output, `cells` the offsets of the input pixels under
+/// its window (the padding left out).
+pub(crate) fn windows(g: &Geometry, mut f: impl FnMut(usize, &[usize])) {
+    let [n, ih, iw, c] = g.shape;
+    let mut cells = Vec::with_capacity(g.filter.0 * g.filter.1);
     for b in 0..n {
         for oy in 0..g.h.out {
             let y0 = (oy * g.stride.0) as isize - g.h.pad as isize;
@@ -67,32 +98,12 @@ pub fn eval(
             for ox in 0..g.w.out {
                 let x0 = (ox * g.stride.1) as isize - g.w.pad as isize;
                 let xs = x0.max(0) as usize..((x0 + g.filter.1 as isize).max(0) as usize).min(iw);
-                acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+                cells.clear();
                 for iy in ys.clone() {
-                    for ix in xs.clone() {
-                        let at = ((b * ih + iy) * iw + ix) * c;
-                        let row = &x[at..at + c];
-                        if max {
-                            acc.iter_mut().zip(row).for_each(|(a, &v)| *a = a.max(v));
-                        } else {
-                            acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-                        }
-                    }
+                    cells.extend(xs.clone().map(|ix| ((b * ih + iy) * iw + ix) * c));
                 }
-                let cells = (ys.len() * xs.len()) as f32;
-                let at = ((b * g.h.out + oy) * g.w.out + ox) * c;
-                let dst = &mut out[at..at + c];
-                if max {
-                    dst.copy_from_slice(&acc);
-                } else {
-                    dst.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a / cells);
-                }
+                f(((b * g.h.out + oy) * g.w.out + ox) * c, &cells);
             }
         }
     }
-    activation::apply(ctx.activation, &mut out)?;
-    Ok(vec![Tensor {
-        shape: specs[0].shape.clone(),
-        data: Data::F32(out),
-    }])
 }

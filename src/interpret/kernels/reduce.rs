@@ -28,7 +28,10 @@ fn which(code: &OpCode) -> Result<Reduce, KernelError> {
 }
 
 /// Which dimensions are reduced, and the output shape.
-fn plan(ctx: &OpContext, inputs: &Inputs<'_>) -> Result<(Vec<bool>, Vec<usize>), KernelError> {
+pub(crate) fn plan(
+    ctx: &OpContext,
+    inputs: &Inputs<'_>,
+) -> Result<(Vec<bool>, Vec<usize>), KernelError> {
     which(&ctx.opcode)?;
     let x = &inputs.get(0)?.shape;
     let keep = ctx
@@ -65,13 +68,7 @@ pub fn eval(
     let (reduced, _) = plan(ctx, inputs)?;
     let x = inputs.get(0)?;
     let out_len = specs[0].len();
-    let count: usize = x
-        .shape
-        .iter()
-        .zip(&reduced)
-        .filter(|(_, &r)| r)
-        .map(|(&d, _)| d)
-        .product();
+    let count = reduced_count(&x.shape, &reduced);
     let data = match &x.data {
         Data::F32(v) => {
             let init = if op == Reduce::Max {
@@ -136,9 +133,19 @@ fn int_fold(
     }
 }
 
+/// How many elements of `shape` each output element reduces.
+pub(crate) fn reduced_count(shape: &[usize], reduced: &[bool]) -> usize {
+    shape
+        .iter()
+        .zip(reduced)
+        .filter(|(_, &r)| r)
+        .map(|(&d, _)| d)
+        .product()
+}
+
 /// Folds every element of `x` (of `shape`) into the output element it
 /// reduces to.
-fn fold<T: Copy, A: Copy>(
+pub(crate) fn fold<T: Copy, A: Copy>(
     x: &[T],
     shape: &[usize],
     reduced: &[bool],
