@@ -75,7 +75,7 @@ impl Packing {
     }
 
     /// Bytes of one block: the float16 scale and the values.
-    fn block_bytes(self) -> usize {
+    pub fn block_bytes(self) -> usize {
         match self {
             Packing::GgmlQ4_0 => 2 + GGML_BLOCK / 2,
             _ => 2 + GGML_BLOCK,
