@@ -275,7 +275,7 @@ fn blocks_of(
             t.shape
         )));
     };
-    if cols < 0 || cols as usize % GGML_BLOCK != 0 {
+    if cols < 0 || !(cols as usize).is_multiple_of(GGML_BLOCK) {
         return Ok(Err(format!(
             "its rows of {cols} do not split into blocks of 32"
         )));

@@ -15,7 +15,7 @@ use crate::plan::BiasMove;
 pub fn insert(model: &mut fb::ModelT, moves: &[BiasMove]) -> Vec<String> {
     let mut report = Vec::new();
     for m in moves {
-        let add = opcode(&mut model.operator_codes, Op::ADD) as u32;
+        let add = opcode(&mut model.operator_codes, Op::ADD);
         let Some(sg) = model.subgraphs.as_mut().and_then(|s| s.get_mut(m.subgraph)) else {
             continue;
         };

@@ -7,9 +7,9 @@
 //! Layouts (llama.cpp's, as onert reads them): a tensor of R rows and C
 //! columns (C a multiple of 32) holds R × C / 32 blocks in row-major order.
 //! A Q4_0 block is its scale d (float16), then 16 bytes: element j is the
-//! low nibble of byte j and element j + 16 the high nibble, each the value
-//! + 8; value = (nibble − 8) · d. A Q8_0 block is d, then 32 int8 values;
-//! value = q · d.
+//! low nibble of byte j and element j + 16 the high nibble, each holding
+//! the value plus 8; value = (nibble − 8) · d. A Q8_0 block is d, then 32
+//! int8 values; value = q · d.
 
 pub mod f16;
 mod stream;
