@@ -5,12 +5,17 @@
 //!
 //!     cargo run --release --example bench_model -- OUT_DIR SIZE_MIB [plain|large]
 //!         [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch]
+//!         [--weights uint8|int4|int4-blocks]
 //!
 //! `--names` chooses the model's tensor names: `circle` (the default; the
 //! set's keys are exactly these), `tico` (the names tico gives a PyTorch
 //! `nn.Sequential` of `nn.Linear`), or `opaque` (names that say nothing).
 //! `--keys pytorch` keys the set by PyTorch module names (`layers.3.weight`,
 //! `layers.3.bias`, `layers.3`, `quant`), so `check` has to map every key.
+//! `--weights int4` makes the set weight-only: every weight int4 per
+//! channel (written as INT4), `int4-blocks` in blocks of 32 along each row
+//! (written as GGML_Q4_0), nothing for biases and activations, which stay
+//! float (the on-device LLM case).
 //! The weights go through a scratch file as file ranges, so generating a
 //! 3 GiB model needs no 3 GiB of memory.
 
@@ -33,6 +38,23 @@ impl Rng {
     }
 }
 
+/// How the set quantizes the weights.
+#[derive(Clone, Copy, PartialEq)]
+enum Weights {
+    /// uint8 per tensor, with int32 biases and uint8 activations.
+    Uint8,
+    /// Weight-only int4, per channel.
+    Int4,
+    /// Weight-only int4 in blocks of [`BLOCK`] along each row.
+    Int4Blocks,
+}
+
+/// Values per block of `--weights int4-blocks` (GGML_Q4_0's).
+const BLOCK: usize = 32;
+
+/// The int4 weights' scale: the generated weights lie in [-1, 1).
+const INT4_SCALE: f32 = 1.0 / 7.5;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Names {
     Circle,
@@ -49,9 +71,10 @@ struct Options {
     pytorch_keys: bool,
     /// Layers, instead of as many as SIZE_MIB holds.
     layers: Option<usize>,
+    weights: Weights,
 }
 
-const USAGE: &str = "usage: bench_model OUT_DIR SIZE_MIB [plain|large] [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch]";
+const USAGE: &str = "usage: bench_model OUT_DIR SIZE_MIB [plain|large] [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch] [--weights uint8|int4|int4-blocks]";
 
 fn options() -> Result<Options, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -65,6 +88,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         names: Names::Circle,
         pytorch_keys: false,
         layers: None,
+        weights: Weights::Uint8,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -84,6 +108,14 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
                 o.pytorch_keys = match args.next().as_deref() {
                     Some("circle") => false,
                     Some("pytorch") => true,
+                    _ => return Err(USAGE.into()),
+                }
+            }
+            "--weights" => {
+                o.weights = match args.next().as_deref() {
+                    Some("uint8") => Weights::Uint8,
+                    Some("int4") => Weights::Int4,
+                    Some("int4-blocks") => Weights::Int4Blocks,
                     _ => return Err(USAGE.into()),
                 }
             }
@@ -149,7 +181,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (true, _) => format!("layers.{layer}.{what}"),
         }
     };
-    set.entry(&key(0, "input", &input_name), "uint8", act_scale, 128, None)?;
+    let uint8 = o.weights == Weights::Uint8;
+    if o.weights == Weights::Int4Blocks && width % BLOCK != 0 {
+        return Err(
+            format!("--weights int4-blocks needs a width that is a multiple of {BLOCK}").into(),
+        );
+    }
+    if uint8 {
+        set.entry(&key(0, "input", &input_name), "uint8", act_scale, 128, None)?;
+    }
     let mut names = Vec::new();
     for layer in 0..layers {
         let (w, b, y) = (
@@ -164,18 +204,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for _ in 0..width {
                 let v = rng.next();
                 chunk.extend_from_slice(&v.to_le_bytes());
-                quantized.push(((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8);
+                quantized.push(if uint8 {
+                    ((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8
+                } else {
+                    (v / INT4_SCALE).round().clamp(-8.0, 7.0) as i8 as u8
+                });
             }
             scratch.write_all(&chunk)?;
         }
+        let weight_key = key(layer, "weight", &w);
+        if !uint8 {
+            let value = set.npy(&quantized, "|i1", &[width, width])?;
+            let scales = if o.weights == Weights::Int4 {
+                vec![width]
+            } else {
+                vec![width, width / BLOCK]
+            };
+            set.int4_entry(&weight_key, &scales, value)?;
+            for _ in 0..width {
+                scratch.write_all(&(rng.next() * 0.1).to_le_bytes())?;
+            }
+            names.push((w, b, y));
+            continue;
+        }
         let value = set.npy(&quantized, "|u1", &[width, width])?;
-        set.entry(
-            &key(layer, "weight", &w),
-            "uint8",
-            w_scale,
-            128,
-            Some(value),
-        )?;
+        set.entry(&weight_key, "uint8", w_scale, 128, Some(value))?;
         let mut bias_q = Vec::with_capacity(width * 4);
         for _ in 0..width {
             let v = rng.next() * 0.1;
@@ -281,6 +334,23 @@ impl QParamSet {
         let mut e = serde_json::json!({"dtype": dtype, "scale": scale, "zerop": zerop, "quantized_dimension": 0});
         if let Some(v) = value {
             e["value"] = v.into();
+        }
+        self.entries.insert(key.to_string(), e);
+        Ok(())
+    }
+
+    /// A symmetric int4 weight entry with scales of shape `scales` (one
+    /// a channel, or `[rows, columns / block]` with `block_size`).
+    fn int4_entry(&mut self, key: &str, scales: &[usize], value: String) -> std::io::Result<()> {
+        let n: usize = scales.iter().product();
+        let s: Vec<u8> = std::iter::repeat_n(INT4_SCALE.to_le_bytes(), n)
+            .flatten()
+            .collect();
+        let scale = self.npy(&s, "<f4", scales)?;
+        let zerop = self.npy(&vec![0u8; n * 8], "<i8", scales)?;
+        let mut e = serde_json::json!({"dtype": "int4", "scale": scale, "zerop": zerop, "quantized_dimension": 0, "value": value});
+        if scales.len() == 2 {
+            e["block_size"] = BLOCK.into();
         }
         self.entries.insert(key.to_string(), e);
         Ok(())

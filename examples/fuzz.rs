@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use q_implant::fuzzing::{self, SET_MAX_FILES, SET_MODELS, SET_SEPARATOR};
+use q_implant::fuzzing::{self, SET_MAX_FILES, SET_SEPARATOR};
 
 type Target = fn(&[u8]);
 
@@ -132,8 +132,7 @@ fn root() -> PathBuf {
 
 /// A fixture parameter set as a [`fuzzing::check_set`] input.
 fn set_input(model: &str, set: &Path) -> Option<Vec<u8>> {
-    let index = SET_MODELS.iter().position(|m| *m == model)? as u8;
-    let mut out = vec![index];
+    let mut out = vec![fuzzing::set_model_options(model)?];
     out.extend(std::fs::read(set.join("qparam.json")).ok()?);
     for i in 0..SET_MAX_FILES {
         let Ok(npy) = std::fs::read(set.join(format!("{i}.npy"))) else {
@@ -152,9 +151,11 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     match target {
         "read_model" => {
-            for m in ["mlp", "convnet", "story", "multi", "encoder"] {
+            for m in ["mlp", "convnet", "story", "multi", "encoder", "decoder"] {
                 out.extend(std::fs::read(fixtures.join(format!("{m}.circle"))).ok());
             }
+            // Packed weights: GGML_Q4_0 and GGML_Q8_0.
+            out.extend(fuzzing::quantized_fixture("decoder", "decoder.qparam"));
         }
         "verify_model" => {
             for m in [
@@ -167,7 +168,11 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
             ] {
                 out.extend(std::fs::read(fixtures.join(format!("{m}.circle"))).ok());
             }
-            for (model, set) in [("mlp", "mlp.qparam"), ("convnet", "convnet.qparam")] {
+            for (model, set) in [
+                ("mlp", "mlp.qparam"),
+                ("convnet", "convnet.qparam"),
+                ("decoder", "decoder.qparam"),
+            ] {
                 out.extend(fuzzing::quantized_fixture(model, set));
             }
         }
@@ -177,12 +182,18 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 ("convnet", "convnet.qparam"),
                 ("story", "story.qparam"),
                 ("multi", "mlp.qparam"),
+                ("decoder", "decoder.qparam"),
             ] {
                 out.extend(fuzzing::quantized_fixture(model, set));
             }
         }
         "parse_qparam" => {
-            for set in ["mlp.qparam", "story.torch-qparam", "convnet.torch-qparam"] {
+            for set in [
+                "mlp.qparam",
+                "story.torch-qparam",
+                "convnet.torch-qparam",
+                "decoder.qparam",
+            ] {
                 let dir = fixtures.join(set);
                 out.extend(std::fs::read(dir.join("qparam.json")).ok());
                 for i in 0..4 {
@@ -199,6 +210,8 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 ("story", "story.qparam"),
                 ("story", "story.torch-qparam"),
                 ("multi", "mlp.qparam"),
+                ("decoder", "decoder.qparam"),
+                ("decoder", "decoder.torch-qparam"),
             ] {
                 out.extend(set_input(model, &fixtures.join(set)));
             }
@@ -220,6 +233,9 @@ const STRINGS: &[&str] = &[
     "zerop",
     "quantized_dimension",
     "value",
+    "block_size",
+    "int4",
+    "uint4",
     "uint8",
     "int8",
     "int16",
@@ -241,6 +257,8 @@ const STRINGS: &[&str] = &[
     "unknown::permute_default",
     "conv1.weight",
     "fc1.weight",
+    "tico::p_embed_weight",
+    "tico::p_blocks_1_up_weight",
     "quant",
     "\u{e9}\u{1F600}",
 ];
@@ -251,6 +269,8 @@ const NUMBERS: &[&str] = &[
     "-1",
     "3",
     "255",
+    "32",
+    "64",
     "4294967296",
     "18446744073709551616",
     "1e309",

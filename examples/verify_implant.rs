@@ -1,14 +1,19 @@
 //! Reads an `apply` output back and checks it against the qparam set: every
 //! named tensor has the entry's type, scales, zero points and axis, and,
-//! where the entry has a value, exactly the npy file's data bytes.
+//! where the entry has a value, exactly the npy file's data bytes. A
+//! weight written packed (GGML blocks, INT4, UINT4) is unpacked first: its
+//! values equal the npy file's, and a GGML block's scale is the entry's
+//! rounded to float16.
 //!
 //!     cargo run --release --example verify_implant -- OUTPUT.circle qparam.json
 
 use std::process::ExitCode;
 
 use q_implant::graph::Graph;
+use q_implant::model::fb::TensorType;
 use q_implant::model::CircleFile;
-use q_implant::qparam::{self, LoadOptions};
+use q_implant::packed::{self, f16, Packing};
+use q_implant::qparam::{self, LoadOptions, QDType};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -34,14 +39,20 @@ fn main() -> ExitCode {
         for t in tensors {
             checked += 1;
             let dtype = entry.dtype.as_ref().expect("dtype").value;
-            if t.dtype != dtype.tensor_type() {
+            let expected = match (entry.blocks(), dtype) {
+                (Some(_), QDType::I4) => TensorType::GGML_Q4_0,
+                (Some(_), QDType::I8) => TensorType::GGML_Q8_0,
+                _ => dtype.tensor_type(),
+            };
+            if t.dtype != expected {
                 problems.push(format!(
                     "{}: type {} instead of {}",
                     t.name,
                     t.dtype_name(),
-                    dtype.name()
+                    q_implant::graph::dtype_name(expected)
                 ));
             }
+            let packing = Packing::of(t.dtype);
             let q = t.quantization.as_ref();
             let scales: Vec<f32> = entry
                 .scales()
@@ -50,7 +61,10 @@ fn main() -> ExitCode {
                 .map(|&s| s as f32)
                 .collect();
             let zero_points = entry.zero_points().unwrap_or_default();
-            if q.map(|q| (&q.scale[..], &q.zero_point[..])) != Some((&scales[..], zero_points)) {
+            let blockwise = packing.is_some_and(Packing::is_blockwise);
+            if !blockwise
+                && q.map(|q| (&q.scale[..], &q.zero_point[..])) != Some((&scales[..], zero_points))
+            {
                 problems.push(format!(
                     "{}: quantization {q:?} differs from the entry",
                     t.name
@@ -63,7 +77,13 @@ fn main() -> ExitCode {
                 let stored = t
                     .data
                     .map(|d| file.read_payload(d).expect("model readable"));
-                if stored.as_deref() != Some(data) {
+                let same = match (packing, &stored) {
+                    (Some(p), Some(stored)) => {
+                        same_packed(p, stored, data, &scales, t.element_count())
+                    }
+                    _ => stored.as_deref() == Some(data),
+                };
+                if !same {
                     problems.push(format!(
                         "{}: data differs from {}",
                         t.name,
@@ -75,7 +95,7 @@ fn main() -> ExitCode {
     }
     if problems.is_empty() {
         println!(
-            "verified {model}: {checked} tensors with their parameters, {bytes} data bytes equal to the npy files ({} layout)",
+            "verified {model}: {checked} tensors with their parameters, {bytes} data bytes equal to the npy files (packed weights unpacked) ({} layout)",
             if file.is_large_layout() { "large-model" } else { "plain" }
         );
         ExitCode::SUCCESS
@@ -85,4 +105,22 @@ fn main() -> ExitCode {
         }
         ExitCode::from(1)
     }
+}
+
+/// Whether packed data holds the npy file's values (one a byte), and for
+/// GGML blocks the entry's scales rounded to float16.
+fn same_packed(p: Packing, stored: &[u8], npy: &[u8], scales: &[f32], count: Option<u64>) -> bool {
+    let Some(count) = count else {
+        return false;
+    };
+    let Ok(u) = packed::unpack(p, stored, count) else {
+        return false;
+    };
+    let values_equal = u.values.iter().map(|&v| v as u8).eq(npy.iter().copied());
+    let scales_equal = !p.is_blockwise()
+        || u.scales
+            .iter()
+            .copied()
+            .eq(scales.iter().map(|&s| f16::round(s)));
+    values_equal && scales_equal
 }

@@ -21,7 +21,10 @@
 # each a copy of the input's entry), and the rendering of
 # 20,000 findings (FINDINGS="10000" entries with two findings each, in a
 # pretty and in a one-line qparam.json), and `check --fix --calibrate` on a
-# fixture's export (CALIBRATE="resnet18"). Empty variables skip a table.
+# fixture's export (CALIBRATE="resnet18"), and `apply` of weight-only int4
+# chains against `cp` of the float model (INT4_SIZES="1024": every weight
+# int4 in blocks of 32, written as GGML_Q4_0, and int4 per channel, written
+# as INT4). Empty variables skip a table.
 #
 # Needs GNU time (/usr/bin/time) and about 3x the largest model of free disk
 # under BENCH_DIR (default target/bench).
@@ -36,6 +39,7 @@ NOTHING=${NOTHING-"20000"}
 VERIFY_SIZES=${VERIFY_SIZES-"1024"}
 INTERPRET=${INTERPRET-"resnet18"}
 CALIBRATE=${CALIBRATE-"resnet18"}
+INT4_SIZES=${INT4_SIZES-"1024"}
 RUNS=${RUNS:-5}
 DIR=${BENCH_DIR:-target/bench}
 cargo build --release --quiet --bin q-implant --example bench_model --example verify_implant --example bench_findings --example bench_interpret
@@ -236,4 +240,34 @@ json.dump({k: e for k, e in s.items() if "value" in e}, open(sys.argv[2], "w"), 
         awk -v n="$name" -v e="$entries" -v s="$c_s" -v m="$c_m" 'BEGIN {
             printf "| %s, PyTorch-named weights and biases only | %d | 16 random | %.3f | %d |\n", n, e, s, m }'
     done
+fi
+
+# apply of a weight-only int4 set to a float chain: the weights packed two
+# values a byte (and a float16 scale a block of 32) as the model is
+# written, against cp of the float model; the output read back and its
+# weights unpacked and compared with the npy files.
+if [ -n "$INT4_SIZES" ]; then
+    echo
+    echo "| int4 weights | model | cp s | apply s | apply/cp | apply RSS MiB | output |"
+    echo "|---|---|---|---|---|---|---|"
+    INT4_VERIFIED=()
+    for mib in $INT4_SIZES; do
+        for kind in int4-blocks int4; do
+            d="$DIR/$kind-$mib"
+            [ -f "$d/model.circle" ] || "$GEN" "$d" "$mib" plain --weights "$kind" > /dev/null
+            model="$d/model.circle" qparam="$d/qparam/qparam.json"
+            bytes=$(stat -c %s "$model")
+            read -r cp_s _ < <(measure cp "$model" "$d/copy.circle")
+            read -r ap_s ap_m < <(measure "$BIN" apply "$model" "$qparam" -o "$d/q.circle" --force)
+            "$BIN" check "$model" "$qparam" > /dev/null || { echo "check failed on $model" >&2; exit 1; }
+            INT4_VERIFIED+=("$("$VERIFY" "$d/q.circle" "$qparam")") || { echo "the output of apply on $model is wrong" >&2; exit 1; }
+            out_bytes=$(stat -c %s "$d/q.circle")
+            rm -f "$d/copy.circle" "$d/q.circle"
+            label=$([ "$kind" = int4 ] && echo "int4 per channel (INT4)" || echo "int4, blocks of 32 (GGML_Q4_0)")
+            awk -v l="$label" -v b="$bytes" -v cp="$cp_s" -v ap="$ap_s" -v apm="$ap_m" -v o="$out_bytes" 'BEGIN {
+                printf "| %s | %.0f MiB | %.3f | %.3f | %.2f | %d | %.0f MiB |\n", l, b / 1048576, cp, ap, (cp > 0 ? ap / cp : 0), apm, o / 1048576 }'
+        done
+    done
+    echo
+    for line in "${INT4_VERIFIED[@]}"; do echo "- $line"; done
 fi

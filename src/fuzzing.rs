@@ -13,6 +13,7 @@ use crate::fix;
 use crate::graph::{dtype_size, Graph};
 use crate::implant;
 use crate::model::{writer, CircleFile, Layout, ModelParts};
+use crate::packed::Packing;
 use crate::qparam::{self, json, npy, LoadOptions};
 use crate::report::{self, Filter, Format, Sources, View};
 
@@ -45,9 +46,24 @@ pub fn parse_qparam(data: &[u8]) {
     }
 }
 
-/// The models [`check_set`] checks parameter sets against, by the low two
-/// bits of its first byte.
-pub const SET_MODELS: [&str; 4] = ["mlp", "convnet", "story", "multi"];
+/// The models [`check_set`] checks parameter sets against, chosen by bits
+/// 0, 1 and 5 of its first byte ([`set_model`]); the decoder brings
+/// block-wise and int4 weights (its rows are whole blocks of 32).
+pub const SET_MODELS: [&str; 5] = ["mlp", "convnet", "story", "multi", "decoder"];
+
+/// The model of [`SET_MODELS`] the first byte `options` chooses: bits 0
+/// and 1, and bit 5 as the third bit of the index (indices past the end
+/// wrap around).
+pub fn set_model(options: u8) -> &'static str {
+    let index = usize::from(options & 3) | usize::from(options & 32) >> 3;
+    SET_MODELS[index % SET_MODELS.len()]
+}
+
+/// The first byte that chooses `model` with every option off.
+pub fn set_model_options(model: &str) -> Option<u8> {
+    let index = SET_MODELS.iter().position(|m| *m == model)? as u8;
+    Some(index & 3 | (index & 4) << 3)
+}
 
 /// Separates the parts of a [`check_set`] input.
 pub const SET_SEPARATOR: &[u8] = b"\x00\x01npy\x01\x00";
@@ -70,7 +86,7 @@ pub fn check_set(data: &[u8]) {
     let Some((&options, rest)) = data.split_first() else {
         return;
     };
-    let name = SET_MODELS[usize::from(options & 3)];
+    let name = set_model(options);
     let Some(bytes) = fixture_model(name) else {
         return;
     };
@@ -150,10 +166,10 @@ pub fn check_set(data: &[u8]) {
                     .expect("an implanted model reads back");
                 for t in Graph::new(&again).tensors() {
                     if let Some(data) = t.data {
-                        let expected = t
-                            .element_count()
-                            .zip(dtype_size(t.dtype))
-                            .map(|(n, s)| n * s as u64);
+                        let expected = t.element_count().and_then(|n| match Packing::of(t.dtype) {
+                            Some(packing) => packing.stored_len(n),
+                            None => dtype_size(t.dtype).map(|s| n * s as u64),
+                        });
                         assert_eq!(
                             Some(data.len),
                             expected,
@@ -267,7 +283,7 @@ pub fn diff_sets(data: &[u8]) {
     let Some((&options, rest)) = data.split_first() else {
         return;
     };
-    let name = SET_MODELS[usize::from(options & 3)];
+    let name = set_model(options);
     let Ok(dir) = tempfile::tempdir() else {
         return;
     };

@@ -106,9 +106,12 @@ impl Tensor<'_> {
     pub fn byte_size(&self) -> Option<u64> {
         match self.data {
             Some(d) => Some(d.len),
-            None => self
-                .element_count()?
-                .checked_mul(dtype_size(self.dtype)? as u64),
+            None => match crate::packed::Packing::of(self.dtype) {
+                Some(packing) => packing.stored_len(self.element_count()?),
+                None => self
+                    .element_count()?
+                    .checked_mul(dtype_size(self.dtype)? as u64),
+            },
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod graph;
 pub mod implant;
 pub mod interpret;
 pub mod model;
+pub mod packed;
 pub mod plan;
 pub mod qparam;
 pub mod report;

@@ -7,15 +7,48 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::files::DataSource;
 use crate::graph::TensorId;
+use crate::packed::{Packing, GGML_BLOCK};
 use crate::qparam::QDType;
 
 /// Quantization parameters as they will be stored on a tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantParams {
     pub dtype: QDType,
+    /// One per channel, or for block-wise parameters one per block (the
+    /// blocks of each row in turn).
     pub scale: Vec<f32>,
     pub zero_point: Vec<i64>,
     pub quantized_dimension: u32,
+    /// Values per block along the last axis, for block-wise parameters.
+    pub block_size: Option<u32>,
+}
+
+impl QuantParams {
+    /// The packed format the tensor is stored in, for block-wise and
+    /// 4-bit parameters: blocks of 32 symmetric int4 or int8 values are
+    /// GGML_Q4_0 or GGML_Q8_0 (the scales go into the data), int4 and uint4
+    /// per tensor or channel INT4 and UINT4. `None` for a type stored a
+    /// value an element, and for block-wise parameters no type holds.
+    pub fn packing(&self) -> Option<Packing> {
+        let symmetric = self.zero_point.iter().all(|&z| z == 0);
+        match (self.block_size, self.dtype) {
+            (Some(b), QDType::I4) if b as usize == GGML_BLOCK && symmetric => {
+                Some(Packing::GgmlQ4_0)
+            }
+            (Some(b), QDType::I8) if b as usize == GGML_BLOCK && symmetric => {
+                Some(Packing::GgmlQ8_0)
+            }
+            (None, QDType::I4) => Some(Packing::Int4),
+            (None, QDType::U4) => Some(Packing::Uint4),
+            _ => None,
+        }
+    }
+
+    /// The tensor type the tensor is written with.
+    pub fn tensor_type(&self) -> crate::model::fb::TensorType {
+        self.packing()
+            .map_or_else(|| self.dtype.tensor_type(), Packing::tensor_type)
+    }
 }
 
 /// Why a tensor is written.
@@ -80,6 +113,18 @@ pub struct FloatOp {
     pub what: String,
 }
 
+/// A bias moved off a layer into an ADD after it (`--target onert`: onert
+/// refuses a bias on a FULLY_CONNECTED with GGML weights). The layer is
+/// found by its weight when the model is edited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BiasMove {
+    pub subgraph: usize,
+    /// The layer, in the model as read.
+    pub op: usize,
+    pub weight: usize,
+    pub bias: usize,
+}
+
 /// What the analysis hands to `apply`.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -91,6 +136,8 @@ pub struct Plan {
     /// kernel for them (`--fallback float`); their conversions are among
     /// `conversions`.
     pub float_ops: Vec<FloatOp>,
+    /// Biases moved to an ADD after their layer, for the target.
+    pub bias_moves: Vec<BiasMove>,
     /// Every finding's code and severity, in analysis order.
     gate: Vec<(&'static str, Severity)>,
 }
@@ -116,6 +163,7 @@ impl Plan {
             conversions,
             float_io,
             float_ops: Vec::new(),
+            bias_moves: Vec::new(),
             gate: findings.iter().map(|d| (d.code(), d.severity)).collect(),
         }
     }

@@ -486,3 +486,77 @@ fn the_positional_form_takes_the_global_options() {
         .code(2)
         .stderr(predicate::str::contains("takes exactly three paths"));
 }
+
+/// `inspect` of the decoder with its weights packed: each packed tensor
+/// says its format, its blocks and the bytes its shape needs, in JSON and
+/// in the table; other tensors have no `packed`.
+#[test]
+fn inspect_shows_packed_weights() {
+    let mut set = QSet::copy_of("decoder");
+    // One layer per channel, no blocks: INT4.
+    let up = "tico::p_blocks_1_up_weight";
+    set.entry(up).remove("block_size");
+    set.set_npy(up, "scale", "<f4", &[128], &common::f32s(&[0.05; 128]));
+    set.set_npy(up, "zerop", "<i8", &[128], &common::i64s(&[0; 128]));
+    set.save();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.circle");
+    q_implant()
+        .arg("apply")
+        .arg(fixture("decoder.circle"))
+        .arg(set.path())
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let run = q_implant()
+        .args(["inspect", "--format", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let tensors = doc["subgraphs"][0]["tensors"].as_array().unwrap();
+    let tensor = |name: &str| {
+        tensors
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+    // [96, 64]: 192 blocks of 32.
+    let embed = tensor("tico::p_embed_weight");
+    assert_eq!(embed["dtype"], "GGML_Q4_0");
+    assert_eq!(
+        embed["packed"],
+        serde_json::json!({"format": "GGML_Q4_0", "block_size": 32, "blocks": 192,
+                           "block_bytes": 18, "expected_bytes": 3456})
+    );
+    assert_eq!(embed["bytes"], 3456);
+    assert!(embed["quantization"].is_null());
+    let head = tensor("tico::p_lm_head_weight");
+    assert_eq!(head["packed"]["format"], "GGML_Q8_0");
+    assert_eq!(head["packed"]["expected_bytes"], 192 * 34);
+    assert_eq!(head["bytes"], 192 * 34);
+    // [128, 64] two a byte.
+    let int4 = tensor(up);
+    assert_eq!(
+        int4["packed"],
+        serde_json::json!({"format": "INT4", "block_size": null, "blocks": null,
+                           "block_bytes": null, "expected_bytes": 4096})
+    );
+    assert_eq!(int4["bytes"], 4096);
+    assert_eq!(int4["quantization"]["scale"].as_array().unwrap().len(), 128);
+    let bias = tensor("tico::p_blocks_0_up_bias");
+    assert!(bias.get("packed").is_none(), "{bias}");
+    let table = q_implant().arg("inspect").arg(&out).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("192 blocks of 32, float16 scales in the data"),
+        "{table}"
+    );
+    assert!(
+        table.contains("2 values a byte, low nibble first; scale"),
+        "{table}"
+    );
+}

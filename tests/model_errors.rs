@@ -125,3 +125,43 @@ fn fuzz_regressions_stay_fixed() {
     }
     assert!(n > 0);
 }
+
+/// The fuzz targets reach packed weights from their seeds: the decoder's
+/// block-wise set implants (GGML_Q4_0 and GGML_Q8_0) into the model the
+/// model targets start from, and the set as `check_set` and `diff_sets`
+/// take it (the decoder chosen by its first byte) runs through both.
+#[test]
+fn fuzz_seeds_reach_packed_weights() {
+    use q_implant::fuzzing;
+    let model = fuzzing::quantized_fixture("decoder", "decoder.qparam")
+        .expect("the decoder's set passes the gate and implants");
+    let file = q_implant::model::CircleFile::from_bytes("decoder.circle", model.clone()).unwrap();
+    let types: Vec<&str> = q_implant::graph::Graph::new(&file)
+        .tensors()
+        .map(|t| t.dtype_name())
+        .collect();
+    assert!(
+        types.contains(&"GGML_Q4_0") && types.contains(&"GGML_Q8_0"),
+        "{types:?}"
+    );
+    fuzzing::read_model(&model);
+    fuzzing::extract_model(&model);
+    fuzzing::verify_model(&model);
+    let options = fuzzing::set_model_options("decoder").unwrap();
+    assert_eq!(fuzzing::set_model(options), "decoder");
+    let dir = fixture("decoder.qparam");
+    let mut input = vec![options];
+    input.extend(std::fs::read(dir.join("qparam.json")).unwrap());
+    for i in 0.. {
+        let Ok(npy) = std::fs::read(dir.join(format!("{i}.npy"))) else {
+            break;
+        };
+        input.extend_from_slice(fuzzing::SET_SEPARATOR);
+        input.extend(npy);
+    }
+    fuzzing::check_set(&input);
+    fuzzing::diff_sets(&input);
+    for options in 0..=u8::MAX {
+        assert!(fuzzing::SET_MODELS.contains(&fuzzing::set_model(options)));
+    }
+}

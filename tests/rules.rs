@@ -429,7 +429,7 @@ fn q708_knows_the_int16_grid() {
 /// The correct sets of the real fixtures trigger no rule at all.
 #[test]
 fn every_rule_is_quiet_on_correct_sets() {
-    for name in ["convnet", "mlp", "story"] {
+    for name in ["convnet", "mlp", "story", "decoder"] {
         let (doc, exit) = check_json(
             &fixture(&format!("{name}.circle")),
             &fixture(&format!("{name}.qparam/qparam.json")),
@@ -569,4 +569,122 @@ fn q709_bias_reencoded() {
         &fixture("story.torch-qparam/qparam.json"),
     );
     assert!(!codes(&doc).contains(&"Q709".to_string()), "{doc:#}");
+}
+
+fn decoder() -> PathBuf {
+    fixture("decoder.circle")
+}
+
+const UP: &str = "tico::p_blocks_0_up_weight";
+
+/// The scales of the decoder's first up projection ([128, 2] blocks), with
+/// one of them replaced.
+fn up_scales_with(s: &mut QSet, at: usize, scale: f32) {
+    let path = s.dir.path().join(s.json[UP]["scale"].as_str().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    let h = q_implant::qparam::npy::parse_header(&bytes).unwrap();
+    let mut data = bytes[h.data_offset..].to_vec();
+    data[at * 4..at * 4 + 4].copy_from_slice(&scale.to_le_bytes());
+    s.set_npy(UP, "scale", "<f4", &[128, 2], &data);
+}
+
+triggers!(q412_block_size, "Q412", decoder(), "decoder", |s| {
+    // 64 columns do not split into blocks of 48.
+    s.entry(UP).insert("block_size".into(), json!(48));
+    s.save();
+});
+triggers!(q413_block_shape, "Q413", decoder(), "decoder", |s| {
+    // The scales flattened: a value per block, but not [rows, blocks].
+    let path = s.dir.path().join(s.json[UP]["scale"].as_str().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    let h = q_implant::qparam::npy::parse_header(&bytes).unwrap();
+    s.set_npy(UP, "scale", "<f4", &[256], &bytes[h.data_offset..]);
+    s.save();
+});
+triggers!(q414_value_range, "Q414", decoder(), "decoder", |s| {
+    // An int4 value of 8, saved as `q + 8` would have it.
+    let mut values = vec![0u8; 128 * 64];
+    values[70] = 8;
+    s.set_npy(UP, "value", "|i1", &[128, 64], &values);
+    s.save();
+});
+triggers!(
+    q415_scale_float16_range,
+    "Q415",
+    decoder(),
+    "decoder",
+    |s| {
+        up_scales_with(&mut s, 3, 1e-9);
+        s.save();
+    }
+);
+triggers!(
+    q416_scale_float16_precision,
+    "Q416",
+    decoder(),
+    "decoder",
+    |s| {
+        up_scales_with(&mut s, 3, 1e-6);
+        s.save();
+    }
+);
+triggers!(q417_asymmetric_blocks, "Q417", decoder(), "decoder", |s| {
+    let mut zerop = vec![0i64; 256];
+    zerop[7] = 8;
+    s.set_npy(UP, "zerop", "<i8", &[128, 2], &i64s(&zerop));
+    s.save();
+});
+triggers!(q418_block_format, "Q418", decoder(), "decoder", |s| {
+    // Blocks of 64: the rows split, but no circle type holds them.
+    s.entry(UP).insert("block_size".into(), json!(64));
+    s.set_npy(UP, "scale", "<f4", &[128, 1], &f32s(&[0.05; 128]));
+    s.set_npy(UP, "zerop", "<i8", &[128, 1], &i64s(&[0; 128]));
+    s.save();
+});
+triggers!(q419_block_activation, "Q419", decoder(), "decoder", |s| {
+    let e = s.json[UP].clone();
+    s.json
+        .insert("torch.nn.modules.linear.Linear::linear".into(), e);
+    s.save();
+});
+
+/// Q416 is a warning: the set is written all the same, with the scale as
+/// float16 keeps it.
+#[test]
+fn q416_warns_and_q415_refuses() {
+    let mut s = QSet::copy_of("decoder");
+    up_scales_with(&mut s, 3, 1e-6);
+    s.save();
+    let (doc, exit) = check_json(&decoder(), &s.path());
+    assert_eq!((codes(&doc), exit), (vec!["Q416".to_string()], 0));
+    let d = &doc["diagnostics"][0];
+    assert!(d["message"].as_str().unwrap().contains("1.3"), "{d:#}");
+    up_scales_with(&mut s, 3, 1e5);
+    s.save();
+    let (doc, exit) = check_json(&decoder(), &s.path());
+    assert_eq!((codes(&doc), exit), (vec!["Q415".to_string()], 1));
+    assert!(doc["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("infinite"));
+}
+
+/// A weight-only set (block-wise weights under float activations) leaves
+/// the activations float by design: no Q601, no conversion, no Q602.
+#[test]
+fn a_weight_only_set_keeps_its_activations_float() {
+    let (doc, exit) = check_json(&decoder(), &fixture("decoder.qparam/qparam.json"));
+    assert_eq!((codes(&doc), exit), (Vec::<String>::new(), 0), "{doc:#}");
+    // The same weights with one activation quantized is no longer
+    // weight-only: the other activations are reported.
+    let mut s = QSet::copy_of("decoder");
+    s.json.insert(
+        "tico::ids".into(),
+        json!({"dtype": "uint8", "quantized_dimension": 0}),
+    );
+    s.set_npy("tico::ids", "scale", "<f4", &[1], &f32s(&[0.05]));
+    s.set_npy("tico::ids", "zerop", "<i8", &[1], &i64s(&[0]));
+    s.save();
+    let (doc, _) = check_json(&decoder(), &s.path());
+    assert!(codes(&doc).contains(&"Q601".to_string()), "{doc:#}");
 }

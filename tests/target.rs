@@ -1029,3 +1029,126 @@ fn q811_operators_onert_cannot_run_in_any_precision() {
     };
     assert_eq!(built_codes(split, &set, &[]), ["Q801"]);
 }
+
+const EMBED: &str = "tico::p_embed_weight";
+
+/// Q812: the embedding table in int8 blocks (written as GGML_Q8_0), which
+/// onert's GATHER refuses when run; and an int4 weight per channel
+/// (written as INT4), which onert refuses at load.
+#[test]
+fn q812_a_weight_format_onert_refuses() {
+    let mut set = QSet::copy_of("decoder");
+    set.entry(EMBED).insert("dtype".into(), json!("int8"));
+    let (target, without) = with_and_without("decoder.circle", &set);
+    assert_eq!(q8_sorted(&target), ["Q812", "Q813"], "{target:?}");
+    assert_eq!(without, Vec::<String>::new());
+    // Per channel, no blocks: INT4.
+    let mut set = QSet::copy_of("decoder");
+    let up = "tico::p_blocks_1_up_weight";
+    set.entry(up).remove("block_size");
+    set.set_npy(up, "scale", "<f4", &[128], &f32s(&[0.1; 128]));
+    set.set_npy(up, "zerop", "<i8", &[128], &i64s(&[0; 128]));
+    let (target, without) = with_and_without("decoder.circle", &set);
+    assert_eq!(q8_sorted(&target), ["Q812", "Q813"], "{target:?}");
+    assert_eq!(without, Vec::<String>::new());
+}
+
+/// Q813: a bias on a FULLY_CONNECTED with GGML weights, a warning: `apply
+/// --target onert` writes the layer without it and an ADD after it.
+#[test]
+fn q813_a_bias_on_ggml_weights_moves_to_an_add() {
+    let set = QSet::copy_of("decoder");
+    let (target, without) = with_and_without("decoder.circle", &set);
+    assert_eq!((q8(&target), without), (vec!["Q813".to_string()], vec![]));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.circle");
+    let run = q_implant()
+        .arg("apply")
+        .arg(fixture("decoder.circle"))
+        .arg(set.path())
+        .arg("-o")
+        .arg(&out)
+        .args(["--target", "onert", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let file = q_implant::model::CircleFile::open(&out).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    let sg = &graph.subgraphs[0];
+    let fc = &sg.operators[1];
+    assert!(fc.opcode.is(fb::BuiltinOperator::FULLY_CONNECTED));
+    assert_eq!(fc.inputs.get(2), Some(&None), "the bias left the layer");
+    let add = &sg.operators[2];
+    assert!(add.opcode.is(fb::BuiltinOperator::ADD));
+    let bias = add.inputs[1].unwrap();
+    assert_eq!(sg.tensors[bias].name, "tico::p_blocks_0_up_bias");
+    assert_eq!(add.inputs[0], Some(fc.outputs[0]));
+    assert_eq!(
+        sg.tensors[add.outputs[0]].name,
+        "torch.nn.modules.linear.Linear::linear"
+    );
+    // Without the target, the bias stays where it is.
+    let plain = dir.path().join("plain.circle");
+    q_implant()
+        .arg("apply")
+        .arg(fixture("decoder.circle"))
+        .arg(set.path())
+        .arg("-o")
+        .arg(&plain)
+        .assert()
+        .success();
+    let file = q_implant::model::CircleFile::open(&plain).unwrap();
+    let graph = q_implant::graph::Graph::new(&file);
+    assert_eq!(graph.subgraphs[0].operators.len(), 12);
+    assert!(graph.subgraphs[0].operators[1].inputs[2].is_some());
+}
+
+/// Q814: a GGML_Q4_0 table gathered with indices of shape [2, 2], of which
+/// onert fills only the first group.
+#[test]
+fn q814_a_ggml_table_gathered_with_indices_of_rank_2() {
+    let table: Vec<f32> = (0..16 * 32).map(|i| (i % 13) as f32 * 0.01).collect();
+    let gather = |shape: &'static [i32]| {
+        let table = table.clone();
+        move |b: &mut ModelBuilder| {
+            let t = b.tensor("table", &[16, 32], Some(&table));
+            let ids = b.typed("ids", shape, fb::TensorType::INT32, None);
+            let mut out = shape.to_vec();
+            out.push(32);
+            let y = b.tensor("y", &out, None);
+            b.op(fb::BuiltinOperator::GATHER, &[t, ids], &[y]);
+            (vec![ids], vec![y])
+        }
+    };
+    let mut set = empty_set();
+    set.json.insert(
+        "table".into(),
+        json!({"dtype": "int4", "quantized_dimension": 0, "block_size": 32}),
+    );
+    set.set_npy("table", "scale", "<f4", &[16, 1], &f32s(&[0.02; 16]));
+    set.set_npy("table", "zerop", "<i8", &[16, 1], &i64s(&[0; 16]));
+    let values: Vec<u8> = (0..16 * 32).map(|i| ((i % 13) as i8 - 6) as u8).collect();
+    set.set_npy("table", "value", "|i1", &[16, 32], &values);
+    assert_eq!(built_codes(gather(&[2, 2]), &set, &[]), ["Q814"]);
+    assert_eq!(built_codes(gather(&[4]), &set, &[]), Vec::<String>::new());
+}
+
+/// Q809: a hybrid operator whose weight-only format was not measured on
+/// onert (int8 weights, zero point 0, under float activations).
+#[test]
+fn q809_an_unmeasured_weight_only_format() {
+    let mut set = QSet::copy_of("decoder");
+    let up = "tico::p_blocks_1_up_weight";
+    set.entry(up).remove("block_size");
+    set.entry(up).insert("dtype".into(), json!("int8"));
+    set.set_npy(up, "scale", "<f4", &[128], &f32s(&[0.1; 128]));
+    set.set_npy(up, "zerop", "<i8", &[128], &i64s(&[0; 128]));
+    let (target, without) = with_and_without("decoder.circle", &set);
+    assert_eq!(q8_sorted(&target), ["Q809", "Q813"], "{target:?}");
+    assert_eq!(without, Vec::<String>::new());
+}

@@ -1,6 +1,8 @@
 //! A qparam set given as a mapping, `{name: {"dtype": "uint8", "scale":
-//! array, "zerop": array, "quantized_dimension": 0, "value": array}}`, as
-//! the library's [`MemorySet`], and a set in memory back as a dict.
+//! array, "zerop": array, "quantized_dimension": 0, "value": array}}` (and
+//! `"block_size": 32` for block-wise entries, an integer like
+//! `quantized_dimension`), as the library's [`MemorySet`], and a set in
+//! memory back as a dict.
 //!
 //! Arrays are numpy arrays or anything with `__array__`. A C-contiguous
 //! array is shared, not copied: the set keeps a reference to it and reads

@@ -11,6 +11,7 @@ pub mod propagate;
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod test_sets;
+pub mod weight_only;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -132,6 +133,9 @@ pub struct Context<'a> {
     /// them (their constants, a chain's inner activations): no entry is
     /// written or needed for them.
     pub kept_float: HashSet<TensorId>,
+    /// Quantized weights read by hybrid kernels under float activations
+    /// ([`weight_only`]): no conversion goes around their operators.
+    pub weight_only: HashSet<TensorId>,
 }
 
 impl<'a> Context<'a> {
@@ -209,10 +213,12 @@ impl<'a> Context<'a> {
             matched,
             float_ops: HashSet::new(),
             kept_float: HashSet::new(),
+            weight_only: HashSet::new(),
         };
         if options.fallback == Some(Fallback::Float) {
             ctx.fall_back_to_float();
         }
+        ctx.weight_only = weight_only::weights(graph, &ctx.quantized, |id| ctx.entry_for(id));
         ctx
     }
 
@@ -228,7 +234,44 @@ impl<'a> Context<'a> {
 
     /// The conversions the plan inserts, and the boundaries none bridges.
     pub fn boundaries(&self) -> (Vec<crate::plan::Conversion>, Vec<precision::Unconvertible>) {
-        precision::boundaries(self.graph, &self.quantized, &self.float_ops)
+        precision::boundaries(
+            self.graph,
+            &self.quantized,
+            &self.float_ops,
+            &self.weight_only,
+        )
+    }
+
+    /// Whether the set quantizes weights only (its float activations are
+    /// float by design): every entry is of a weight-only kind, names
+    /// constants (or its key is confidently matched to one; a key that
+    /// names nothing is Q501's), at least one does, and nothing is
+    /// propagated.
+    pub fn is_weight_only_set(&self) -> bool {
+        let mut any = false;
+        for (i, e) in self.qparam.entries.iter().enumerate() {
+            if !weight_only::weight_only_kind(e) {
+                return false;
+            }
+            match self.names_constants(i) {
+                Some(false) => return false,
+                Some(true) => any = true,
+                None => {}
+            }
+        }
+        any && self.fills.is_empty()
+    }
+
+    /// Whether entry `i` names constants only: the tensors its key names,
+    /// or else the one the matcher gives it; `None` when it names none.
+    fn names_constants(&self, i: usize) -> Option<bool> {
+        let graph = self.graph;
+        let constant = |id: &TensorId| graph.tensor(*id).is_constant();
+        let ids = match self.targets[i].as_slice() {
+            [] => graph.named(&self.resolutions[i].matched()?.name),
+            ids => ids,
+        };
+        (!ids.is_empty()).then(|| ids.iter().all(constant))
     }
 
     /// The unknown key the matcher confidently gives the tensor `name`.
@@ -355,13 +398,18 @@ pub fn analyse(
             })
             .collect();
         float_ops.sort_by_key(|f| (f.subgraph, f.op));
-        (ctx.resolutions, Some((writes, conversions, float_ops)))
+        let bias_moves = rules::target::bias_moves(&ctx);
+        (
+            ctx.resolutions,
+            Some((writes, conversions, float_ops, bias_moves)),
+        )
     };
     // File order; findings without a place (about the model) last.
     findings.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.code()));
-    let (writes, conversions, float_ops) = plan_parts.unwrap_or_default();
+    let (writes, conversions, float_ops, bias_moves) = plan_parts.unwrap_or_default();
     let mut plan = Plan::new(writes, conversions, options.float_io, &findings);
     plan.float_ops = float_ops;
+    plan.bias_moves = bias_moves;
     Analysis {
         qparam,
         findings,
@@ -417,7 +465,8 @@ fn writes(ctx: &Context<'_>) -> Vec<TensorWrite> {
     out
 }
 
-fn params_of(entry: &Entry) -> Option<QuantParams> {
+/// The parameters a complete entry writes.
+pub fn params_of(entry: &Entry) -> Option<QuantParams> {
     if !entry.is_complete() {
         return None;
     }
@@ -426,5 +475,6 @@ fn params_of(entry: &Entry) -> Option<QuantParams> {
         scale: entry.scales()?.iter().map(|&s| s as f32).collect(),
         zero_point: entry.zero_points()?.to_vec(),
         quantized_dimension: entry.quantized_dimension.as_ref()?.value,
+        block_size: entry.block_size.as_ref().map(|b| b.value),
     })
 }

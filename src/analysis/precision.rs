@@ -62,11 +62,14 @@ pub fn kept_float(graph: &Graph<'_>, forced: &HashSet<OpId>) -> HashSet<TensorId
 
 /// The conversions to insert, and the boundaries no conversion can bridge.
 /// `quantized` holds every float32 tensor the plan gives parameters;
-/// `forced` the operators that run in float whatever their inputs.
+/// `forced` the operators that run in float whatever their inputs;
+/// `weight_only` the weights hybrid kernels read as they are stored (an
+/// operator whose only quantized inputs are those runs as it is).
 pub fn boundaries(
     graph: &Graph<'_>,
     quantized: &HashSet<TensorId>,
     forced: &HashSet<OpId>,
+    weight_only: &HashSet<TensorId>,
 ) -> (Vec<Conversion>, Vec<Unconvertible>) {
     let mut conversions = Vec::new();
     let mut unconvertible = Vec::new();
@@ -96,6 +99,16 @@ pub fn boundaries(
                 continue;
             }
             let in_float = forced.contains(&(sg.index, op.index));
+            let hybrid = outputs.iter().all(|&o| !q(o))
+                && inputs.iter().filter(|&&t| q(t)).all(|&t| {
+                    weight_only.contains(&TensorId {
+                        subgraph: sg.index,
+                        index: t,
+                    })
+                });
+            if hybrid && !in_float {
+                continue;
+            }
             if !in_float && inputs.iter().all(|&t| q(t)) {
                 for &o in outputs.iter().filter(|&&o| !q(o)) {
                     unconvertible.push(Unconvertible {
@@ -165,7 +178,7 @@ mod tests {
             "the inner activation and the constant"
         );
         let quantized: HashSet<TensorId> = (0..6).map(id).filter(|t| !kept.contains(t)).collect();
-        let (conversions, unconvertible) = boundaries(&graph, &quantized, &forced);
+        let (conversions, unconvertible) = boundaries(&graph, &quantized, &forced, &HashSet::new());
         assert_eq!(
             conversions,
             [
@@ -184,7 +197,10 @@ mod tests {
         assert!(unconvertible.is_empty());
         // Nothing forced: everything quantized runs quantized.
         let all: HashSet<TensorId> = (0..6).map(id).collect();
-        assert_eq!(boundaries(&graph, &all, &HashSet::new()), (vec![], vec![]));
+        assert_eq!(
+            boundaries(&graph, &all, &HashSet::new(), &HashSet::new()),
+            (vec![], vec![])
+        );
         assert!(kept_float(&graph, &HashSet::new()).is_empty());
     }
 
@@ -200,7 +216,7 @@ mod tests {
             "only ADD's constant; `y` is an output"
         );
         let quantized: HashSet<TensorId> = (0..6).map(id).filter(|t| !kept.contains(t)).collect();
-        let (conversions, _) = boundaries(&graph, &quantized, &forced);
+        let (conversions, _) = boundaries(&graph, &quantized, &forced, &HashSet::new());
         assert_eq!(
             conversions,
             [

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Observer;
 use crate::graph::{Graph, Quantization, Tensor};
 use crate::model::{CircleFile, ModelError};
+use crate::packed::{Packing, GGML_BLOCK};
 use crate::table;
 
 /// Reads `model` and lists what it holds.
@@ -43,6 +44,28 @@ pub struct TensorReport {
     pub producer: Option<usize>,
     pub consumers: Vec<usize>,
     pub quantization: Option<Quantization>,
+    /// How a packed weight type keeps its values (absent for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed: Option<PackedReport>,
+}
+
+/// A packed type's layout: values a byte or per block with its scale, and
+/// the bytes the shape needs in it (to compare with `bytes`).
+#[derive(Serialize)]
+pub struct PackedReport {
+    /// `GGML_Q4_0`, `GGML_Q8_0`, `INT4` or `UINT4`.
+    pub format: &'static str,
+    /// Values per block sharing a float16 scale kept in the data; `null`
+    /// for INT4/UINT4, whose parameters are on the tensor.
+    pub block_size: Option<usize>,
+    /// Blocks the shape holds (`null` without blocks, or when the element
+    /// count is unknown or not whole blocks).
+    pub blocks: Option<u64>,
+    /// Bytes of one block (scale and values), or `null` without blocks.
+    pub block_bytes: Option<usize>,
+    /// Bytes the shape needs in this format (`null` when it cannot be
+    /// stored in it, e.g. GGML data that is not whole blocks).
+    pub expected_bytes: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -137,10 +160,14 @@ impl Report {
                     },
                     t.bytes.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
                     producer_and_consumers(t, &sg.operators),
-                    t.quantization
-                        .as_ref()
-                        .map(describe_quantization)
-                        .unwrap_or_default(),
+                    [
+                        t.packed.as_ref().map(|p| describe_packing(p, t.bytes)),
+                        t.quantization.as_ref().map(describe_quantization),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 ]
             }));
             for line in table::layout(&rows, &[]).lines() {
@@ -163,6 +190,36 @@ fn tensor_report(t: &Tensor<'_>) -> TensorReport {
         producer: t.producer,
         consumers: t.consumers.clone(),
         quantization: t.quantization.clone(),
+        packed: Packing::of(t.dtype).map(|p| packed_report(p, t.element_count())),
+    }
+}
+
+fn packed_report(packing: Packing, count: Option<u64>) -> PackedReport {
+    let blockwise = packing.is_blockwise();
+    let block = blockwise.then_some(GGML_BLOCK);
+    PackedReport {
+        format: packing.name(),
+        block_size: block,
+        blocks: block.and_then(|b| {
+            let count = count?;
+            count.is_multiple_of(b as u64).then_some(count / b as u64)
+        }),
+        block_bytes: blockwise.then(|| packing.block_bytes()),
+        expected_bytes: count.and_then(|c| packing.stored_len(c)),
+    }
+}
+
+/// The table's words for a packed layout: the format's unit and whether
+/// the payload has the bytes the shape needs.
+fn describe_packing(p: &PackedReport, bytes: Option<u64>) -> String {
+    let unit = match (p.block_size, p.blocks) {
+        (Some(b), Some(n)) => format!("{n} blocks of {b}, float16 scales in the data"),
+        (Some(b), None) => format!("blocks of {b}, but the shape is not whole blocks"),
+        (None, _) => "2 values a byte, low nibble first".to_string(),
+    };
+    match (p.expected_bytes, bytes) {
+        (Some(e), Some(b)) if e != b => format!("{unit}; {b} bytes where the shape needs {e}"),
+        _ => unit,
     }
 }
 

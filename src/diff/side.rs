@@ -11,6 +11,7 @@ use crate::extract::{self, ExtractError};
 use crate::files::{open_regular, read_exact_at};
 use crate::graph::Graph;
 use crate::model::{CircleFile, ModelError, PayloadRef};
+use crate::packed::{self, Packing};
 use crate::qparam::npy::{self, NpyType};
 use crate::qparam::{
     self, Entry, LoadOptions, MemorySet, NpyArray, Problem, QDType, QParamFile, QParamReadError,
@@ -56,7 +57,8 @@ pub struct Values {
 
 #[derive(Clone, Debug)]
 enum Source {
-    Model(PayloadRef),
+    /// A model's data, and how it is packed, if it is.
+    Model(PayloadRef, Option<Packing>),
     Npy(NpyArray),
 }
 
@@ -147,7 +149,7 @@ impl Side {
                 value: p.value.map(|v| Values {
                     shape: v.shape,
                     dtype: p.dtype.npy_type(),
-                    source: Source::Model(v.data),
+                    source: Source::Model(v.data, v.packing),
                 }),
                 key: p.key,
                 dtype: p.dtype,
@@ -232,7 +234,20 @@ impl Side {
     ) -> std::io::Result<()> {
         match &v.source {
             Source::Npy(f) => f.elements()?.f64_range(first, out, scratch),
-            Source::Model(p) => {
+            Source::Model(p, Some(packing)) => {
+                let model = self
+                    .model
+                    .as_ref()
+                    .ok_or_else(|| std::io::Error::other("no model"))?;
+                let values = packed::unpack_range(*packing, first, out.len(), |at, buf| {
+                    model.read_at(p.offset + at, buf)
+                })?;
+                for (o, v) in out.iter_mut().zip(values) {
+                    *o = f64::from(v);
+                }
+                Ok(())
+            }
+            Source::Model(p, None) => {
                 let size = v.dtype.size().unwrap_or(1);
                 let bytes = out.len() * size;
                 scratch.resize(bytes, 0);

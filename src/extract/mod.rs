@@ -1,9 +1,12 @@
 //! `extract`: the quantization parameters a model carries, read back as a
 //! qparam set (what `apply` would need to write them again).
 //!
-//! Every tensor of a quantized type (uint8, int8, int16, int32, int64) with
-//! at least one scale gives an entry: its type, scales, zero points, axis
-//! and, for a constant, its data. The key is the tensor's name, whatever
+//! Every tensor of a quantized type (uint4, int4, uint8, int8, int16, int32,
+//! int64) with at least one scale gives an entry: its type, scales, zero
+//! points, axis and, for a constant, its data (unpacked, for int4 and
+//! uint4). A GGML_Q4_0 or GGML_Q8_0 tensor gives a block-wise entry: int4
+//! or int8, `block_size` 32, the blocks' scales (float16, read exactly)
+//! as a [rows, columns / 32] array, zero points 0, and the values. The key is the tensor's name, whatever
 //! its subgraph: the format has no other spelling, and `check` and `apply`
 //! give a key to every tensor of that name in every subgraph. So a name
 //! used in several subgraphs is one key, written when those tensors agree
@@ -24,6 +27,7 @@ use std::path::PathBuf;
 
 use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::{fb, PayloadRef};
+use crate::packed::{self, Packing, GGML_BLOCK};
 use crate::qparam::QDType;
 
 pub use inserted::Insertion;
@@ -42,6 +46,8 @@ pub struct Params {
     pub scale: Vec<f32>,
     pub zero_point: Vec<i64>,
     pub quantized_dimension: u32,
+    /// Values per block, for a GGML tensor's block-wise parameters.
+    pub block_size: Option<u32>,
     pub value: Option<Value>,
     /// The inserted twin the parameters were read from, when not the
     /// tensor itself (a float input's quantized twin).
@@ -54,6 +60,8 @@ pub struct Value {
     pub shape: Vec<usize>,
     pub buffer: u32,
     pub data: PayloadRef,
+    /// How the data is packed, when it is (int4, uint4, GGML blocks).
+    pub packing: Option<Packing>,
 }
 
 /// A quantized tensor the format cannot carry, and why.
@@ -187,9 +195,12 @@ pub fn read(graph: &Graph<'_>) -> Result<Extracted, ExtractError> {
     Ok(out)
 }
 
-/// Whether `t` holds quantized values: a quantized type with scales.
+/// Whether `t` holds quantized values: a quantized type with scales, or
+/// GGML blocks (which carry their scales in the data).
 pub fn is_quantized(t: &Tensor<'_>) -> bool {
-    qdtype(t.dtype).is_some() && t.quantization.as_ref().is_some_and(|q| !q.scale.is_empty())
+    Packing::of(t.dtype).is_some_and(Packing::is_blockwise)
+        || (qdtype(t.dtype).is_some()
+            && t.quantization.as_ref().is_some_and(|q| !q.scale.is_empty()))
 }
 
 fn qdtype(t: fb::TensorType) -> Option<QDType> {
@@ -203,12 +214,15 @@ fn own_params(
     t: &Tensor<'_>,
     keyed_by: &Tensor<'_>,
 ) -> Result<Result<Params, String>, ExtractError> {
-    let (Some(dtype), Some(q)) = (qdtype(t.dtype), t.quantization.as_ref()) else {
-        return Ok(Err("it is not quantized".into()));
-    };
     if keyed_by.name.is_empty() {
         return Ok(Err("it has no name, and a key is a name".into()));
     }
+    if let Some(packing) = Packing::of(t.dtype).filter(|p| p.is_blockwise()) {
+        return blocks_of(graph, t, keyed_by, packing);
+    }
+    let (Some(dtype), Some(q)) = (qdtype(t.dtype), t.quantization.as_ref()) else {
+        return Ok(Err("it is not quantized".into()));
+    };
     let Ok(axis) = u32::try_from(q.quantized_dimension) else {
         return Ok(Err(format!(
             "its quantized_dimension {} is negative",
@@ -238,9 +252,71 @@ fn own_params(
         scale: q.scale.clone(),
         zero_point,
         quantized_dimension: axis,
+        block_size: None,
         value,
         via: (keyed_by.id != t.id).then(|| t.name.to_string()),
     }))
+}
+
+/// A GGML tensor's block-wise parameters: its values, and the scale each
+/// block of 32 keeps in the data.
+fn blocks_of(
+    graph: &Graph<'_>,
+    t: &Tensor<'_>,
+    keyed_by: &Tensor<'_>,
+    packing: Packing,
+) -> Result<Result<Params, String>, ExtractError> {
+    let dtype = if packing == Packing::GgmlQ4_0 {
+        QDType::I4
+    } else {
+        QDType::I8
+    };
+    let [_, cols] = t.shape[..] else {
+        return Ok(Err(format!(
+            "its blocks are in a tensor of shape {:?}, and block-wise entries are 2-D",
+            t.shape
+        )));
+    };
+    if cols < 0 || !(cols as usize).is_multiple_of(GGML_BLOCK) {
+        return Ok(Err(format!(
+            "its rows of {cols} do not split into blocks of 32"
+        )));
+    }
+    let Some(data) = t.data else {
+        return Ok(Err("it has no data, and its scales are in the data".into()));
+    };
+    let value = value_of(graph, t, dtype, data)?;
+    let bytes = graph
+        .file()
+        .read_payload(data)
+        .map_err(|e| data_error(graph, t, format!("cannot be read: {e}")))?;
+    let count = data_count(t);
+    let unpacked =
+        packed::unpack(packing, &bytes, count).map_err(|e| data_error(graph, t, e.to_string()))?;
+    Ok(Ok(Params {
+        key: keyed_by.name.to_string(),
+        tensor: keyed_by.name.to_string(),
+        tensors: Vec::new(),
+        dtype,
+        zero_point: vec![0; unpacked.scales.len()],
+        scale: unpacked.scales,
+        quantized_dimension: 0,
+        block_size: Some(GGML_BLOCK as u32),
+        value: Some(value),
+        via: (keyed_by.id != t.id).then(|| t.name.to_string()),
+    }))
+}
+
+fn data_count(t: &Tensor<'_>) -> u64 {
+    t.element_count().unwrap_or(0)
+}
+
+fn data_error(graph: &Graph<'_>, t: &Tensor<'_>, what: String) -> ExtractError {
+    ExtractError::DataSize {
+        path: graph.file().path().to_path_buf(),
+        tensor: t.name.to_string(),
+        what: format!("(subgraph {}) {what}", t.id.subgraph),
+    }
 }
 
 /// A constant's data, checked to hold exactly its shape and type.
@@ -251,14 +327,19 @@ fn value_of(
     data: PayloadRef,
 ) -> Result<Value, ExtractError> {
     let shape: Option<Vec<usize>> = t.shape.iter().map(|&d| usize::try_from(d).ok()).collect();
-    let expected = t
-        .element_count()
-        .and_then(|n| n.checked_mul(dtype.size() as u64));
+    let packing = Packing::of(t.dtype);
+    let expected = match packing {
+        Some(p) => t.element_count().and_then(|n| p.stored_len(n)),
+        None => t
+            .element_count()
+            .and_then(|n| n.checked_mul(dtype.size() as u64)),
+    };
     match (shape, expected) {
         (Some(shape), Some(expected)) if expected == data.len => Ok(Value {
             shape,
             buffer: t.buffer,
             data,
+            packing,
         }),
         (_, expected) => Err(ExtractError::DataSize {
             path: graph.file().path().to_path_buf(),
@@ -344,6 +425,7 @@ fn same(graph: &Graph<'_>, a: &Params, b: &Params) -> bool {
             .map(|v| (v.shape.clone(), graph.file().read_payload(v.data).ok()))
     };
     a.dtype == b.dtype
+        && a.block_size == b.block_size
         && a.scale == b.scale
         && a.zero_point == b.zero_point
         && a.quantized_dimension == b.quantized_dimension

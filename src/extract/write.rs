@@ -1,8 +1,10 @@
 //! An extracted set as files: `qparam.json` and its npy files (`0.npy`,
 //! `1.npy`, ...: each entry's scale, zero points and, for constants, its
 //! data), in exactly the format `check` reads: float32 1-D scales, int64
-//! 1-D zero points, data of the entry's type in the tensor's shape.
-//! Constant data is copied from the model file by range, never held whole.
+//! 1-D zero points (for block-wise entries both [rows, columns / block]),
+//! data of the entry's type in the tensor's shape. Constant data is copied
+//! from the model file by range, never held whole; packed data (int4,
+//! uint4, GGML blocks) is unpacked a value a byte, as the format saves it.
 
 use std::io::{self, Write};
 
@@ -50,6 +52,7 @@ pub fn write(set: &Extracted, model: &CircleFile, dir: &mut AtomicDir) -> io::Re
                         }
                         Payload::Path(range) => sink.write_all(&range.read()?)?,
                         Payload::Shared(bytes) => sink.write_all(bytes.as_slice())?,
+                        Payload::Packed(packed) => packed.write_to(&mut sink)?,
                     }
                     p.len()
                 }
@@ -65,11 +68,15 @@ pub fn write(set: &Extracted, model: &CircleFile, dir: &mut AtomicDir) -> io::Re
         let zerop: Vec<u8> = e.zero_point.iter().flat_map(|z| z.to_le_bytes()).collect();
         let mut entry = Map::new();
         entry.insert("dtype".into(), json!(e.dtype.name()));
-        let name = npy_file(dir, "<f4", &[e.scale.len()], Data::Bytes(scale))?;
+        let params_shape = params_shape(e);
+        let name = npy_file(dir, "<f4", &params_shape, Data::Bytes(scale))?;
         entry.insert("scale".into(), json!(name));
-        let name = npy_file(dir, "<i8", &[e.zero_point.len()], Data::Bytes(zerop))?;
+        let name = npy_file(dir, "<i8", &params_shape, Data::Bytes(zerop))?;
         entry.insert("zerop".into(), json!(name));
         entry.insert("quantized_dimension".into(), json!(e.quantized_dimension));
+        if let Some(b) = e.block_size {
+            entry.insert("block_size".into(), json!(b));
+        }
         if let Some(v) = &e.value {
             let payload = payloads
                 .get(v.buffer as usize)
@@ -82,7 +89,16 @@ pub fn write(set: &Extracted, model: &CircleFile, dir: &mut AtomicDir) -> io::Re
                 )));
             }
             let descr = e.dtype.npy_type().descr().to_string();
-            let name = npy_file(dir, &descr, &v.shape, Data::Payload(payload))?;
+            let data = match v.packing {
+                Some(packing) => {
+                    let count = v.shape.iter().product::<usize>() as u64;
+                    let unpacked = crate::packed::unpack(packing, &payload.to_vec()?, count)
+                        .map_err(io::Error::other)?;
+                    Data::Bytes(unpacked.values.iter().map(|&v| v as u8).collect())
+                }
+                None => Data::Payload(payload),
+            };
+            let name = npy_file(dir, &descr, &v.shape, data)?;
             entry.insert("value".into(), json!(name));
         }
         doc.insert(e.key.clone(), Json::Object(entry));
@@ -95,6 +111,15 @@ pub fn write(set: &Extracted, model: &CircleFile, dir: &mut AtomicDir) -> io::Re
     written.files += 1;
     written.bytes += text.len() as u64;
     Ok(written)
+}
+
+/// The shape of an entry's scale and zero-point arrays: 1-D, or for
+/// block-wise parameters [rows, blocks per row].
+fn params_shape(e: &super::Params) -> Vec<usize> {
+    match (e.block_size, e.value.as_ref().map(|v| v.shape.as_slice())) {
+        (Some(_), Some(&[rows, _])) if rows > 0 => vec![rows, e.scale.len() / rows],
+        _ => vec![e.scale.len()],
+    }
 }
 
 enum Data<'p> {

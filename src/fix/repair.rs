@@ -32,30 +32,36 @@ pub fn repairs(graph: &Graph<'_>, entry: &Entry, tensor: Option<&Tensor<'_>>) ->
     let mut out = Vec::new();
     if let (Some(s), Some(values)) = (&entry.scale, entry.scales()) {
         let h = &s.value.header;
-        if (h.dtype != NpyType::F32 || h.shape.len() != 1) && entry.scales_fit_f32() {
+        let shape = repaired_shape(entry, &h.shape, values.len());
+        if (h.dtype != NpyType::F32 || shape != h.shape) && entry.scales_fit_f32() {
             out.push(Repair {
                 field: "scale",
-                shape: vec![values.len()],
                 data: Data::F32(values.iter().map(|&v| v as f32).collect()),
                 what: format!(
-                    "scale saved as a 1-D float32 array (was {} of shape {:?})",
-                    h.dtype, h.shape
+                    "scale saved as a {}-D float32 array (was {} of shape {:?})",
+                    shape.len(),
+                    h.dtype,
+                    h.shape
                 ),
+                shape,
                 axis: None,
             });
         }
     }
     if let (Some(z), Some(values)) = (&entry.zerop, entry.zero_points()) {
         let h = &z.value.header;
-        if h.dtype != NpyType::I64 || h.shape.len() != 1 {
+        let shape = repaired_shape(entry, &h.shape, values.len());
+        if h.dtype != NpyType::I64 || shape != h.shape {
             out.push(Repair {
                 field: "zerop",
-                shape: vec![values.len()],
                 data: Data::I64(values.to_vec()),
                 what: format!(
-                    "zerop saved as a 1-D int64 array (was {} of shape {:?})",
-                    h.dtype, h.shape
+                    "zerop saved as a {}-D int64 array (was {} of shape {:?})",
+                    shape.len(),
+                    h.dtype,
+                    h.shape
                 ),
+                shape,
                 axis: None,
             });
         }
@@ -66,6 +72,17 @@ pub fn repairs(graph: &Graph<'_>, entry: &Entry, tensor: Option<&Tensor<'_>>) ->
         }
     }
     out
+}
+
+/// The shape a repaired scale or zero-point array is saved in: 1-D, but
+/// for block-wise entries, whose arrays are [rows, blocks] (Q413 checks
+/// that shape, which a repair of the type keeps).
+fn repaired_shape(entry: &Entry, shape: &[usize], len: usize) -> Vec<usize> {
+    if entry.has_block_field && shape.len() == 2 {
+        shape.to_vec()
+    } else {
+        vec![len]
+    }
 }
 
 /// The value in the tensor's layout and the entry's dtype, when the data
@@ -186,8 +203,8 @@ fn value_repair(
 /// Quantized values as an array of `dtype`.
 pub fn typed(dtype: QDType, values: Vec<i64>) -> Data {
     match dtype {
-        QDType::U8 => Data::U8(values.into_iter().map(|v| v as u8).collect()),
-        QDType::I8 => Data::I8(values.into_iter().map(|v| v as i8).collect()),
+        QDType::U4 | QDType::U8 => Data::U8(values.into_iter().map(|v| v as u8).collect()),
+        QDType::I4 | QDType::I8 => Data::I8(values.into_iter().map(|v| v as i8).collect()),
         QDType::I16 => Data::I16(values.into_iter().map(|v| v as i16).collect()),
         QDType::I32 => Data::I32(values.into_iter().map(|v| v as i32).collect()),
         QDType::I64 => Data::I64(values),

@@ -1,7 +1,9 @@
 //! The implant: turns a [`Plan`] into edits of the model tree. Each written
 //! tensor takes its type and quantization; a `value` replaces its constant
 //! data (a range of the npy file, copied when the model is written).
-//! Nothing else in the model changes.
+//! Block-wise and 4-bit parameters are packed into the data as it is
+//! written (GGML blocks with their scales, or two values a byte). Nothing
+//! else in the model changes.
 //!
 //! The implant trusts nothing it is handed: before editing, it checks each
 //! write against the model itself (a float32 tensor, parameters that fit
@@ -9,6 +11,7 @@
 //! and returns an error rather than write a model that disagrees with
 //! itself.
 
+pub mod bias;
 pub mod conversions;
 pub mod float_io;
 
@@ -17,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use crate::graph::{dtype_name, Graph, Tensor, TensorId};
 use crate::model::fb;
 use crate::model::{CircleFile, ModelError, ModelParts, Payload};
+use crate::packed::{PackedValues, Packing};
 use crate::plan::{Plan, QuantParams, Source, TensorWrite};
 
 /// One retyped tensor, for reports and `--dry-run`.
@@ -95,6 +99,7 @@ pub fn implant<'a>(
         changes.push(retype(&mut parts, &mut buffer_users, tensor, write));
     }
     let mut inserted = conversions::insert(&mut parts.model, &plan.conversions);
+    inserted.extend(bias::insert(&mut parts.model, &plan.bias_moves));
     if plan.float_io {
         inserted.extend(float_io::insert(&mut parts.model, graph));
     }
@@ -139,11 +144,23 @@ fn check_write(t: &Tensor<'_>, write: &TensorWrite) -> Result<(), String> {
             t.shape
         ));
     }
-    if p.scale.len() > 1 && t.shape.get(axis).map(|&d| d as i64) != Some(p.scale.len() as i64) {
+    match p.block_size {
+        Some(b) => check_blocks(t, p, b)?,
+        None if p.scale.len() > 1
+            && t.shape.get(axis).map(|&d| d as i64) != Some(p.scale.len() as i64) =>
+        {
+            return Err(format!(
+                "{} scales for {:?} channels along axis {axis}",
+                p.scale.len(),
+                t.shape.get(axis)
+            ));
+        }
+        None => {}
+    }
+    if p.packing().is_some() && write.value.is_none() {
         return Err(format!(
-            "{} scales for {:?} channels along axis {axis}",
-            p.scale.len(),
-            t.shape.get(axis)
+            "{} values are packed into a constant's data, and the plan gives it none",
+            p.dtype.name()
         ));
     }
     match (&write.value, t.is_constant()) {
@@ -171,6 +188,29 @@ fn check_write(t: &Tensor<'_>, write: &TensorWrite) -> Result<(), String> {
     Ok(())
 }
 
+/// Block-wise parameters: a 2-D tensor whose rows split into whole blocks,
+/// a scale per block, and a format that holds them.
+fn check_blocks(t: &Tensor<'_>, p: &QuantParams, b: u32) -> Result<(), String> {
+    let [rows, cols] = t.shape[..] else {
+        return Err(format!("blocks need a 2-D tensor, not shape {:?}", t.shape));
+    };
+    let b = i64::from(b);
+    if b == 0 || i64::from(cols) % b != 0 {
+        return Err(format!("{cols} columns do not split into blocks of {b}"));
+    }
+    let blocks = i64::from(rows) * (i64::from(cols) / b);
+    if p.scale.len() as i64 != blocks {
+        return Err(format!("{} scales for {blocks} blocks", p.scale.len()));
+    }
+    if p.packing().is_none() {
+        return Err(format!(
+            "no tensor type holds {} blocks of {b} with these zero points",
+            p.dtype.name()
+        ));
+    }
+    Ok(())
+}
+
 fn retype<'a>(
     parts: &mut ModelParts<'a>,
     buffer_users: &mut HashMap<u32, usize>,
@@ -187,16 +227,23 @@ fn retype<'a>(
         .tensors
         .as_mut()
         .expect("a tensor implies tensors")[id.index];
-    tensor.type_ = p.dtype.tensor_type();
-    tensor.quantization = Some(Box::new(fb::QuantizationParametersT {
-        scale: Some(p.scale.clone()),
-        zero_point: Some(p.zero_point.clone()),
-        quantized_dimension: p.quantized_dimension as i32,
-        ..Default::default()
-    }));
-    let mut bytes_after = before
-        .element_count()
-        .and_then(|n| n.checked_mul(p.dtype.size() as u64));
+    let packing = p.packing();
+    tensor.type_ = p.tensor_type();
+    // GGML blocks carry their scales in the data: the tensor has no
+    // quantization parameters of its own.
+    tensor.quantization = (!packing.is_some_and(Packing::is_blockwise)).then(|| {
+        Box::new(fb::QuantizationParametersT {
+            scale: Some(p.scale.clone()),
+            zero_point: Some(p.zero_point.clone()),
+            quantized_dimension: p.quantized_dimension as i32,
+            ..Default::default()
+        })
+    });
+    let count = before.element_count();
+    let mut bytes_after = match packing {
+        Some(packing) => count.and_then(|n| packing.stored_len(n)),
+        None => count.and_then(|n| n.checked_mul(p.dtype.size() as u64)),
+    };
     if let Some(value) = &write.value {
         // A buffer other tensors (or metadata) also use keeps its bytes for
         // them; this tensor gets a buffer of its own.
@@ -212,14 +259,23 @@ fn retype<'a>(
             buffer_users.insert(tensor.buffer, 1);
             parts.payloads.push(None);
         }
-        bytes_after = Some(value.len());
-        parts.payloads[tensor.buffer as usize] = Some(Payload::from(value.clone()));
+        let payload = match packing {
+            Some(packing) => Payload::Packed(PackedValues {
+                packing,
+                values: value.clone(),
+                count: value.len(),
+                scales: p.scale.clone().into(),
+            }),
+            None => Payload::from(value.clone()),
+        };
+        bytes_after = Some(payload.len());
+        parts.payloads[tensor.buffer as usize] = Some(payload);
     }
     Change {
         tensor: id,
         name: before.name.to_string(),
         from: before.dtype_name(),
-        to: dtype_name(p.dtype.tensor_type()),
+        to: dtype_name(p.tensor_type()),
         bytes_before: before.byte_size().unwrap_or(0),
         bytes_after: bytes_after.unwrap_or(0),
         source: write.source.clone(),

@@ -1,11 +1,14 @@
 //! Constant tensors read from the model into values: floats as they are,
-//! float16 widened, quantized integers dequantized, plain integers and
-//! booleans kept.
+//! float16 widened, quantized integers dequantized (int4 and uint4
+//! unpacked first), GGML blocks dequantized with their own scales, plain
+//! integers and booleans kept.
 
 use super::quant::Params;
 use super::value::{Data, Kind, Tensor};
 use crate::graph::{self, Graph};
 use crate::model::fb;
+use crate::packed::f16::to_f32 as f16_to_f32;
+use crate::packed::{self, Packing};
 
 /// Why a constant cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,8 @@ pub fn kind_of(dtype: fb::TensorType, quantized: bool) -> Option<Kind> {
     use fb::TensorType as T;
     Some(match dtype {
         T::FLOAT32 | T::FLOAT16 | T::FLOAT64 => Kind::F32,
+        // Blocks carry their scales: real values, parameters or not.
+        T::GGML_Q4_0 | T::GGML_Q8_0 => Kind::F32,
         _ if quantized => Kind::F32,
         T::INT64 | T::UINT64 => Kind::I64,
         T::INT32 | T::UINT32 | T::INT16 | T::UINT16 | T::INT8 | T::UINT8 => Kind::I32,
@@ -52,8 +57,13 @@ pub fn read(
     })?;
     let count = super::value::element_count(&shape)
         .ok_or_else(|| ConstantError::Mismatch(format!("its shape {shape:?} overflows")))?;
-    let size = graph::dtype_size(t.dtype).ok_or(ConstantError::Type(t.dtype_name()))?;
-    let expected = count.checked_mul(size).map(|n| n as u64);
+    let expected = match Packing::of(t.dtype) {
+        Some(packing) => packing.stored_len(count as u64),
+        None => {
+            let size = graph::dtype_size(t.dtype).ok_or(ConstantError::Type(t.dtype_name()))?;
+            count.checked_mul(size).map(|n| n as u64)
+        }
+    };
     if expected != Some(payload.len) {
         return Err(ConstantError::Mismatch(format!(
             "shape {shape:?} of {} needs {} bytes, but its buffer holds {}",
@@ -66,8 +76,43 @@ pub fn read(
         .file()
         .read_payload(payload)
         .map_err(ConstantError::Io)?;
-    let data = decode(&bytes, t.dtype, &shape, params)?;
+    let data = match Packing::of(t.dtype) {
+        Some(packing) => decode_packed(&bytes, packing, &shape, params)?,
+        None => decode(&bytes, t.dtype, &shape, params)?,
+    };
     Ok(Tensor { shape, data })
+}
+
+/// Decodes packed data: GGML blocks into real values with their scales,
+/// int4 and uint4 into integers, dequantized with `params` when given.
+fn decode_packed(
+    bytes: &[u8],
+    packing: Packing,
+    shape: &[usize],
+    params: Option<&Params>,
+) -> Result<Data, ConstantError> {
+    let count = shape.iter().product::<usize>() as u64;
+    let unpacked = packed::unpack(packing, bytes, count)
+        .map_err(|e| ConstantError::Mismatch(e.to_string()))?;
+    if packing.is_blockwise() {
+        return Ok(Data::F32(packed::dequantize_blocks(&unpacked)));
+    }
+    let ints: Vec<i64> = unpacked.values.iter().map(|&v| i64::from(v)).collect();
+    match params {
+        Some(p) => p
+            .dequantize(shape, &ints)
+            .map(Data::F32)
+            .map_err(|e| ConstantError::Mismatch(format!("its quantization parameters: {e}"))),
+        None => Ok(Data::I32(ints.into_iter().map(|v| v as i32).collect())),
+    }
+}
+
+/// Bytes the decoded value of constant `t` takes at most: four a value
+/// (floats, or integers read as float32).
+pub fn decoded_bytes(t: &graph::Tensor<'_>) -> u64 {
+    let stored = t.data.map_or(0, |d| d.len);
+    let values = t.element_count().unwrap_or(0);
+    stored.max(values).saturating_mul(4)
 }
 
 /// Decodes little-endian elements of `dtype`; integers with `params` are
@@ -126,39 +171,9 @@ fn chunks<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
         .collect()
 }
 
-/// IEEE half precision to single precision, exactly.
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let frac = u32::from(h & 0x3ff);
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // Subnormal: value f * 2^-24, exact in f32.
-            let v = f as f32 * f32::from_bits(0x3380_0000);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, f) => sign | 0x7fc0_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_precision_converts_exactly() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
-        assert!(f16_to_f32(0x7e00).is_nan());
-        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
-    }
 
     #[test]
     fn quantized_integers_are_dequantized_per_channel() {

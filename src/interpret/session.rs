@@ -710,11 +710,12 @@ impl<'a> Session<'a> {
     fn load_constant(&mut self, t: usize) -> Result<Result<(), SkipReason>, InterpretError> {
         let decl = &self.sg.tensors[t];
         let name = || decl.name.to_string();
-        // Room for the decoded value before reading: at most four times the
-        // stored bytes (int8 read as float32).
-        if let Some(len) = decl.data.map(|d| d.len) {
-            self.reserve(len.saturating_mul(4), t)?;
-            self.live_bytes -= len.saturating_mul(4);
+        // Room for the decoded value before reading: four bytes a value
+        // (int8 read as float32; int4 and GGML blocks more than that).
+        if decl.data.is_some() {
+            let need = constants::decoded_bytes(decl);
+            self.reserve(need, t)?;
+            self.live_bytes -= need;
         }
         let mut value = match constants::read(self.graph, decl, Params::of(decl).as_ref()) {
             Ok(v) => v,
@@ -778,7 +779,13 @@ impl<'a> Session<'a> {
                 }
             })
             .collect();
+        let input_types = op
+            .inputs
+            .iter()
+            .map(|i| i.map(|t| self.sg.tensors[t].dtype))
+            .collect();
         OpContext::new(site(self.sg, op.index), op.opcode.clone(), options, outputs)
+            .with_input_types(input_types)
     }
 }
 

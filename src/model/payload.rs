@@ -1,13 +1,15 @@
 //! Buffer payloads as the reader hands them out and the writer takes them:
 //! bytes in memory, a range of an open file (the input model), a range of
 //! a file named by path (an npy file, opened only while copied), or bytes
-//! a caller keeps in memory (an array given to the Python module).
+//! a caller keeps in memory (an array given to the Python module), or
+//! values packed as they are written.
 
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 
 use crate::files::{read_exact_at, DataSource, PathRange, SharedBytes};
+use crate::packed::PackedValues;
 
 /// `len` bytes of an open file from `offset`.
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +46,8 @@ pub enum Payload<'a> {
     Path(PathRange),
     /// Written from memory its owner keeps alive, never copied first.
     Shared(SharedBytes),
+    /// Values packed (into GGML blocks, or two a byte) as they are written.
+    Packed(PackedValues),
 }
 
 impl Payload<'_> {
@@ -53,6 +57,7 @@ impl Payload<'_> {
             Payload::File(r) => r.len,
             Payload::Path(r) => r.len,
             Payload::Shared(b) => b.len() as u64,
+            Payload::Packed(p) => p.len(),
         }
     }
 
@@ -72,6 +77,11 @@ impl Payload<'_> {
             }
             Payload::Path(r) => r.read(),
             Payload::Shared(b) => Ok(b.as_slice().to_vec()),
+            Payload::Packed(p) => {
+                let mut out = Vec::with_capacity(usize::try_from(p.len()).unwrap_or(0));
+                p.write_to(&mut out)?;
+                Ok(out)
+            }
         }
     }
 }

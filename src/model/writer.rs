@@ -346,6 +346,7 @@ fn emit(out: &mut impl Sink, payload: &Payload<'_>) -> io::Result<()> {
                 file_len: named.file_len,
             })
         }
+        Payload::Packed(p) => p.write_to(out),
     }
 }
 

@@ -14,6 +14,14 @@ use super::npy::{self, NpyError, NpyHeader, NpyType};
 use super::problem::NpyProblem;
 use crate::files::{open_regular, read_exact_at, DataSource, PathRange, SharedBytes};
 
+/// Bytes read per step when an array is scanned whole.
+const SCAN_PIECE: usize = 1 << 20;
+
+/// Elements tested together, without a branch, in a scan: a few vector
+/// registers' worth of bytes, small enough that finding the exact element
+/// in a lane that has one costs nothing.
+const SCAN_LANE: usize = 256;
+
 /// An array with a valid header and exactly the data it promises.
 #[derive(Clone, Debug)]
 pub struct NpyArray {
@@ -171,6 +179,46 @@ impl NpyArray {
             .read_data()
             .map_err(|e| NpyProblem::Unreadable(e.to_string()))?;
         Ok(npy::floats(&self.header.dtype, &data))
+    }
+
+    /// The first element of a one-byte integer array (int8 or uint8)
+    /// outside `lo..=hi`, with its index; read a piece at a time, so any
+    /// size is scanned in little memory. `None` for other types.
+    pub fn first_outside(&self, lo: i64, hi: i64) -> io::Result<Option<(usize, i64)>> {
+        let signed = match self.header.dtype {
+            NpyType::I8 => true,
+            NpyType::U8 => false,
+            _ => return Ok(None),
+        };
+        let count = self.header.element_count().unwrap_or(0);
+        let elements = self.elements()?;
+        let mut piece = vec![0u8; SCAN_PIECE.min(count)];
+        let mut at = 0;
+        while at < count {
+            let n = SCAN_PIECE.min(count - at);
+            elements.read(&mut piece[..n], at)?;
+            let value = |b: u8| {
+                if signed {
+                    i64::from(b as i8)
+                } else {
+                    i64::from(b)
+                }
+            };
+            let outside = |b: u8| !(lo..=hi).contains(&value(b));
+            // Branch-free over lanes, so that the scan vectorizes; the
+            // exact place is looked for only in a lane that has one.
+            let lane = piece[..n]
+                .chunks(SCAN_LANE)
+                .position(|c| c.iter().fold(false, |any, &b| any | outside(b)));
+            if let Some(k) = lane {
+                let start = k * SCAN_LANE;
+                if let Some(i) = piece[start..n].iter().position(|&b| outside(b)) {
+                    return Ok(Some((at + start + i, value(piece[start + i]))));
+                }
+            }
+            at += n;
+        }
+        Ok(None)
     }
 
     /// Every element as an integer (for small arrays); `None` for floats.

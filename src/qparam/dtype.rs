@@ -1,10 +1,14 @@
-//! The quantized element types a qparam entry may name.
+//! The quantized element types a qparam entry may name. int4 and uint4
+//! values are saved one a byte (in an int8 and a uint8 npy file); the
+//! model stores them packed (`crate::packed`).
 
 use crate::model::fb::TensorType;
 use crate::qparam::npy::NpyType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QDType {
+    U4,
+    I4,
     U8,
     I8,
     I16,
@@ -13,7 +17,9 @@ pub enum QDType {
 }
 
 impl QDType {
-    pub const ALL: [QDType; 5] = [
+    pub const ALL: [QDType; 7] = [
+        QDType::U4,
+        QDType::I4,
         QDType::U8,
         QDType::I8,
         QDType::I16,
@@ -30,6 +36,8 @@ impl QDType {
 
     pub fn name(self) -> &'static str {
         match self {
+            QDType::U4 => "uint4",
+            QDType::I4 => "int4",
             QDType::U8 => "uint8",
             QDType::I8 => "int8",
             QDType::I16 => "int16",
@@ -38,8 +46,13 @@ impl QDType {
         }
     }
 
+    /// The tensor type of a tensor holding these values one by one (for
+    /// int4 and uint4, packed two a byte; blocks with their own scales
+    /// are other types: `crate::plan::QuantParams::packing`).
     pub fn tensor_type(self) -> TensorType {
         match self {
+            QDType::U4 => TensorType::UINT4,
+            QDType::I4 => TensorType::INT4,
             QDType::U8 => TensorType::UINT8,
             QDType::I8 => TensorType::INT8,
             QDType::I16 => TensorType::INT16,
@@ -48,10 +61,11 @@ impl QDType {
         }
     }
 
+    /// The npy type a `value` of this dtype is saved as.
     pub fn npy_type(self) -> NpyType {
         match self {
-            QDType::U8 => NpyType::U8,
-            QDType::I8 => NpyType::I8,
+            QDType::U4 | QDType::U8 => NpyType::U8,
+            QDType::I4 | QDType::I8 => NpyType::I8,
             QDType::I16 => NpyType::I16,
             QDType::I32 => NpyType::I32,
             QDType::I64 => NpyType::I64,
@@ -61,6 +75,8 @@ impl QDType {
     /// The values an element (and so a zero point) of this type can hold.
     pub fn range(self) -> (i64, i64) {
         match self {
+            QDType::U4 => (0, 15),
+            QDType::I4 => (-8, 7),
             QDType::U8 => (0, 255),
             QDType::I8 => (-128, 127),
             QDType::I16 => (-32768, 32767),
@@ -69,12 +85,20 @@ impl QDType {
         }
     }
 
+    /// Bytes an element takes in a `value` npy file.
     pub fn size(self) -> usize {
         match self {
-            QDType::U8 | QDType::I8 => 1,
+            QDType::U4 | QDType::I4 | QDType::U8 | QDType::I8 => 1,
             QDType::I16 => 2,
             QDType::I32 => 4,
             QDType::I64 => 8,
         }
+    }
+}
+
+impl QDType {
+    /// Whether values of this type take less than a byte in a model.
+    pub fn is_sub_byte(self) -> bool {
+        matches!(self, QDType::U4 | QDType::I4)
     }
 }

@@ -15,7 +15,14 @@ use super::problem::{NpyProblem, Problem};
 use super::{LoadOptions, QDType};
 
 /// The fields an entry may have.
-pub const FIELDS: [&str; 5] = ["dtype", "scale", "zerop", "quantized_dimension", "value"];
+pub const FIELDS: [&str; 6] = [
+    "dtype",
+    "scale",
+    "zerop",
+    "quantized_dimension",
+    "value",
+    "block_size",
+];
 
 /// Scale and zero-point arrays longer than this are refused unread: no
 /// tensor has that many channels, and reading them would only cost memory.
@@ -39,6 +46,11 @@ pub struct Entry {
     pub zerop: Option<Field<NpyArray>>,
     pub quantized_dimension: Option<Field<u32>>,
     pub value: Option<Field<NpyArray>>,
+    /// Values per block along the last axis, for block-wise parameters
+    /// (a scale and zero point per block).
+    pub block_size: Option<Field<u32>>,
+    /// Whether a `block_size` field was written, usable or not.
+    pub has_block_field: bool,
     /// Whether a `value` field was written, usable or not.
     pub has_value_field: bool,
     /// Whether a `quantized_dimension` field was written, usable or not.
@@ -87,6 +99,12 @@ impl Entry {
             && self.zero_point_values.is_some()
             && self.quantized_dimension.is_some()
             && (self.value.is_some() || !self.has_value_field)
+            && (self.block_size.is_some() || !self.has_block_field)
+    }
+
+    /// The block size, for block-wise parameters.
+    pub fn blocks(&self) -> Option<usize> {
+        self.block_size.as_ref().map(|b| b.value as usize)
     }
 }
 
@@ -198,12 +216,14 @@ impl<'a> EntryReader<'a> {
         let zerop_field = required("zerop", self.problems);
         let axis_field = required("quantized_dimension", self.problems);
         let value_field = find("value");
+        let block_field = find("block_size");
 
         let dtype = dtype_field.and_then(|f| self.dtype(f));
         let scale = scale_field.and_then(|f| self.npy(f, "scale"));
         let zerop = zerop_field.and_then(|f| self.npy(f, "zerop"));
         let quantized_dimension = axis_field.and_then(|f| self.axis(f));
         let value = value_field.and_then(|f| self.npy(f, "value"));
+        let block_size = block_field.and_then(|f| self.block_size(f));
         let scale_values = scale
             .as_ref()
             .and_then(|s| self.small_array(s, "scale", NpyArray::floats));
@@ -219,6 +239,8 @@ impl<'a> EntryReader<'a> {
             zerop,
             quantized_dimension,
             value,
+            block_size,
+            has_block_field: block_field.is_some(),
             has_value_field: value_field.is_some(),
             has_axis_field: axis_field.is_some(),
             scale_values,
@@ -278,6 +300,20 @@ impl<'a> EntryReader<'a> {
     }
 
     fn axis(&mut self, f: &Member) -> Option<Field<u32>> {
+        self.unsigned(f, "quantized_dimension", "a non-negative integer")
+    }
+
+    fn block_size(&mut self, f: &Member) -> Option<Field<u32>> {
+        self.unsigned(f, "block_size", "a positive integer")
+    }
+
+    /// A field holding a 32-bit unsigned integer.
+    fn unsigned(
+        &mut self,
+        f: &Member,
+        field: &'static str,
+        want: &'static str,
+    ) -> Option<Field<u32>> {
         let parsed = match &f.value.value {
             Json::Number(n) => n.parse::<u32>().ok(),
             _ => None,
@@ -288,7 +324,7 @@ impl<'a> EntryReader<'a> {
                 span: f.value.span.clone(),
             }),
             None => {
-                self.wrong_type("quantized_dimension", &f.value, "a non-negative integer");
+                self.wrong_type(field, &f.value, want);
                 None
             }
         }

@@ -105,9 +105,9 @@ fn json_string(s: &str) -> String {
 impl MemorySet {
     /// The set as JSON text, and what its references refer to. A field's
     /// value is written as JSON only where the field takes that kind (a
-    /// `dtype` string, a `quantized_dimension` integer), so that everything
-    /// else is reported by the kind the caller gave, not by what JSON would
-    /// have made of it.
+    /// `dtype` string, a `quantized_dimension` or `block_size` integer), so
+    /// that everything else is reported by the kind the caller gave, not by
+    /// what JSON would have made of it.
     pub fn render(&self) -> (String, References) {
         let mut refs = References::default();
         let mut text = String::from("{");
@@ -125,11 +125,10 @@ impl MemorySet {
                         text.push_str(": ");
                         let written = match (name.as_str(), value) {
                             ("dtype", MemoryValue::Text(t)) => json_string(t),
-                            ("quantized_dimension", MemoryValue::Integer(digits))
-                                if is_integer(digits) =>
-                            {
-                                digits.clone()
-                            }
+                            (
+                                "quantized_dimension" | "block_size",
+                                MemoryValue::Integer(digits),
+                            ) if is_integer(digits) => digits.clone(),
                             _ => refs.add(value.clone()),
                         };
                         text.push_str(&written);

@@ -6,6 +6,7 @@
 //! problem can be named precisely and sizes are checked before anything is
 //! allocated.
 
+use crate::packed::f16::to_f32 as f16_to_f32;
 use std::fmt;
 
 /// Element types an exporter writes.
@@ -155,29 +156,6 @@ impl NpyType {
             _ => return None,
         })
     }
-}
-
-/// IEEE half precision to single (exact: every half is a single).
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let frac = u32::from(h & 0x3ff);
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: normalize.
-            let mut e = 127 - 15 + 1;
-            let mut f = frac;
-            while f & 0x400 == 0 {
-                f <<= 1;
-                e -= 1;
-            }
-            sign | (e << 23) | ((f & 0x3ff) << 13)
-        }
-        (0x1f, _) => sign | 0x7f80_0000 | (frac << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (frac << 13),
-    };
-    f32::from_bits(bits)
 }
 
 impl fmt::Display for NpyType {
@@ -655,14 +633,6 @@ mod tests {
                 "{header}"
             );
         }
-    }
-
-    #[test]
-    fn half_floats_decode_exactly() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert!(f16_to_f32(0x7e00).is_nan());
     }
 
     proptest! {

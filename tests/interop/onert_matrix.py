@@ -283,15 +283,21 @@ class Case:
     `alternatives` are outputs of named hypotheses about what a wrong kernel
     computes instead; the record says which of them onert's output matches."""
 
-    def __init__(self, model, inputs, expected, out_qp, tolerance, note="", alternatives=None):
+    def __init__(self, model, inputs, expected, out_qp, tolerance, note="", alternatives=None, observe=None):
         self.model, self.inputs, self.expected = model, inputs, expected
         self.out_qp, self.tolerance, self.note = out_qp, tolerance, note
         self.alternatives = alternatives or {}
+        # A function of onert's output naming the hypotheses it shows, for
+        # faults no single alternative output describes.
+        self.observe = observe
 
     def diff_steps(self, y):
-        if self.expected.dtype == np.float32:
-            return np.abs(y.astype(np.float64) - self.expected.astype(np.float64)) / float(self.out_qp.scale[0])
-        return np.abs(y.astype(np.int64) - self.expected.astype(np.int64)).astype(np.float64)
+        return self.diff_steps_from(y, self.expected)
+
+    def diff_steps_from(self, y, reference):
+        if reference.dtype == np.float32:
+            return np.abs(y.astype(np.float64) - reference.astype(np.float64)) / float(self.out_qp.scale[0])
+        return np.abs(y.astype(np.int64) - reference.astype(np.int64)).astype(np.float64)
 
 
 # ---- references ---------------------------------------------------------------------
@@ -800,6 +806,200 @@ def _define_cells():
                   repeat=10)
 
 
+# ---- weight-only formats: quantized weights under float activations -----------------
+
+# Circle's weight formats (TensorType values) and the bytes a block of 32
+# values takes (GGML: a float16 scale and the values; MX: a shared
+# exponent byte and the values); INT4 and UINT4 pack two values a byte.
+WEIGHT_FORMATS = {
+    "ggml_q4_0": (-2, 18),
+    "ggml_q8_0": (-4, 34),
+    "int4": (17, 16),
+    "uint4": (-1, 16),
+    "mxfp4": (-6, 17),
+    "mxint8": (-7, 33),
+}
+WEIGHT_FORMAT_TEXT = {
+    "ggml_q4_0": "GGML_Q4_0: blocks of 32 int4 values along the last axis, each with a float16 scale (llama.cpp's layout)",
+    "ggml_q8_0": "GGML_Q8_0: blocks of 32 int8 values along the last axis, each with a float16 scale",
+    "int4": "INT4: int4 values two a byte, low nibble first, a scale per output channel",
+    "uint4": "UINT4: uint4 values two a byte, zero point 8, a scale per output channel",
+    "mxfp4": "MXFP4: blocks of 32 fp4 values with a shared exponent (random bytes: refused before they are read)",
+    "mxint8": "MXINT8: blocks of 32 int8 values with a shared exponent (random bytes: refused before they are read)",
+}
+WEIGHT_OPS = ["FULLY_CONNECTED", "GATHER", "BATCH_MATMUL"]
+GGML_BLOCK = 32
+# Float outputs are compared in units of this share of the reference's
+# largest magnitude: one unit is float32 rounding over a few hundred
+# products, far below what a wrong rounding of the input would cost.
+WEIGHT_ONLY_UNIT = 1e-5
+NOT_ROUNDED = "the input used as it is, not rounded to Q8_0 blocks"
+FIRST_GROUP_ONLY = "only the first group of indices gathered; the rest of the output is not the table's rows"
+
+
+def f16(x):
+    return np.asarray(x, np.float32).astype(np.float16)
+
+
+def ggml_weights(rng, fmt, rows, cols):
+    """Random GGML data of `rows` x `cols` and the real values it holds (a
+    row that does not split into blocks of 32 is padded to whole blocks)."""
+    bits = 4 if fmt == "ggml_q4_0" else 8
+    qmax = (1 << (bits - 1)) - 1
+    blocks = -(-cols // GGML_BLOCK)
+    q = rng.integers(-qmax - 1, qmax + 1, size=(rows, blocks * GGML_BLOCK)).astype(np.int8)
+    d = f16(rng.uniform(0.005, 0.05, size=(rows, blocks)))
+    out = bytearray()
+    for r in range(rows):
+        for b in range(blocks):
+            block = q[r, b * GGML_BLOCK:(b + 1) * GGML_BLOCK]
+            out += d[r, b].tobytes()
+            if bits == 4:
+                n = (block + 8).astype(np.uint8)
+                out += bytes(n[:16] | (n[16:] << 4))
+            else:
+                out += block.tobytes()
+    real = (q.reshape(rows, -1, GGML_BLOCK).astype(np.float32) * d.astype(np.float32)[:, :, None]).reshape(rows, -1)
+    return np.frombuffer(bytes(out), np.uint8), real[:, :cols]
+
+
+def nibble_weights(rng, fmt, rows, cols):
+    """INT4 or UINT4 data (per-channel scales; zero point 8 for UINT4), and
+    its real values."""
+    signed = fmt == "int4"
+    q = rng.integers(-8 if signed else 0, 8 if signed else 16, size=(rows, cols)).astype(np.int8)
+    zp = 0 if signed else 8
+    scale = rng.uniform(0.005, 0.05, size=rows).astype(np.float32)
+    flat = (q.reshape(-1).astype(np.uint8) & 0x0F)
+    packed = flat[0::2] | (flat[1::2] << 4)
+    qp = QP("int8" if signed else "uint8", scale, np.full(rows, zp), 0)
+    return packed.astype(np.uint8), (q.astype(np.float32) - zp) * scale[:, None], qp
+
+
+def weight_tensor(g, rng, fmt, rows, cols):
+    """A weight tensor of `fmt` in graph `g`: its index and real values
+    (None for the MX formats, whose random bytes onert never reads)."""
+    ttype, block_bytes = WEIGHT_FORMATS[fmt]
+    qp = None
+    if fmt.startswith("ggml"):
+        data, real = ggml_weights(rng, fmt, rows, cols)
+    elif fmt in ("int4", "uint4"):
+        data, real, qp = nibble_weights(rng, fmt, rows, cols)
+    else:
+        data = rng.integers(0, 256, size=rows * cols // GGML_BLOCK * block_bytes).astype(np.uint8)
+        real = None
+    t = g.tensor("w", [rows, cols], "uint8", qp=qp, data=data)
+    g.tensors[t].type = ttype
+    return t, real
+
+
+def q8_0_rows(x):
+    """Each row of `x` rounded to Q8_0 blocks as ggml does before a product
+    with GGML weights: d = max|x| / 127 kept as float16, each value
+    round(x * 127 / max|x|) (ties to even, as the vector code rounds) times d."""
+    x = np.asarray(x, np.float32)
+    blocks = x.reshape(-1, GGML_BLOCK)
+    amax = np.abs(blocks).max(axis=1, keepdims=True)
+    d = f16(amax / np.float32(127)).astype(np.float32)
+    safe = np.where(amax > 0, amax, np.float32(1))
+    inverse = np.where(amax > 0, np.float32(127) / safe, np.float32(0)).astype(np.float32)
+    return (np.round(blocks * inverse) * d).astype(np.float32).reshape(x.shape)
+
+
+def float_case(model, inputs, expected, note="", alternatives=None, observe=None):
+    """A case with a float output, measured in WEIGHT_ONLY_UNIT of its
+    largest magnitude."""
+    unit = max(float(np.abs(expected).max()), 1e-6) * WEIGHT_ONLY_UNIT
+    return Case(model, inputs, expected.astype(np.float32), QP("float32", unit, 0), TOLERANCE_EXACT, note,
+                alternatives, observe)
+
+
+def build_weight_only_fc(fmt, rng, rows=1, cols=64, bias=False):
+    n = 16
+    g = Graph()
+    x = g.tensor("x", [rows, cols], "float32")
+    w, real = weight_tensor(g, rng, fmt, n, cols)
+    inputs = [x, w, -1]
+    b_values = rng.normal(size=n).astype(np.float32)
+    if bias:
+        inputs[2] = g.tensor("b", [n], "float32", data=b_values)
+    y = g.tensor("y", [rows, n], "float32")
+    g.op("FULLY_CONNECTED", inputs, [y], ("FullyConnectedOptions", {}))
+    xs = rng.normal(size=(rows, cols)).astype(np.float32)
+    real = real if real is not None else np.zeros((n, cols), np.float32)
+    expected = q8_0_rows(xs) @ real.T if cols % GGML_BLOCK == 0 else xs @ real.T
+    plain = xs @ real.T
+    if bias:
+        expected, plain = expected + b_values, plain + b_values
+    note = "reference: the input rounded to Q8_0 blocks, times the weights' real values"
+    return float_case(g.finish([x], [y]), [xs], expected, note, {NOT_ROUNDED: plain.astype(np.float32)})
+
+
+def first_group_only(expected, groups):
+    """The observation for indices of rank 2: the first group right, the
+    others not."""
+    def observe(y):
+        y = np.asarray(y, np.float32).reshape(expected.shape)
+        unit = max(float(np.abs(expected).max()), 1e-6) * WEIGHT_ONLY_UNIT
+        steps = np.abs(y.astype(np.float64) - expected) / unit
+        per_group = steps.reshape(groups, -1).max(axis=1)
+        return [FIRST_GROUP_ONLY] if per_group[0] <= TOLERANCE_EXACT and per_group[1:].max() > TOLERANCE_EXACT else []
+    return observe
+
+
+def build_weight_only_gather(fmt, rng, indices=(5, 0, 11), cols=64):
+    vocab = 16
+    idx = np.asarray(indices, np.int32)
+    g = Graph()
+    table, real = weight_tensor(g, rng, fmt, vocab, cols)
+    ids = g.tensor("ids", list(idx.shape), "int32")
+    y = g.tensor("y", list(idx.shape) + [cols], "float32")
+    g.op("GATHER", [table, ids], [y], ("GatherOptions", {"axis": 0}))
+    real = real if real is not None else np.zeros((vocab, cols), np.float32)
+    expected = real[idx]
+    observe = first_group_only(expected, idx.shape[0]) if idx.ndim > 1 else None
+    return float_case(g.finish([ids], [y]), [idx], expected, "reference: the table's real rows", observe=observe)
+
+
+def build_weight_only_batch_matmul(fmt, rng):
+    k, n = 64, 32
+    g = Graph()
+    x = g.tensor("x", [1, 4, k], "float32")
+    w, real = weight_tensor(g, rng, fmt, k, n)
+    y = g.tensor("y", [1, 4, n], "float32")
+    g.op("BATCH_MATMUL", [x, w], [y], ("BatchMatMulOptions", {}))
+    xs = rng.normal(size=(1, 4, k)).astype(np.float32)
+    real = real if real is not None else np.zeros((k, n), np.float32)
+    return float_case(g.finish([x], [y]), [xs], xs @ real, "reference: the input times the weights' real values")
+
+
+def _define_weight_only_cells():
+    builders = {"FULLY_CONNECTED": build_weight_only_fc, "GATHER": build_weight_only_gather,
+                "BATCH_MATMUL": build_weight_only_batch_matmul}
+    for op in WEIGHT_OPS:
+        for fmt in WEIGHT_FORMATS:
+            gran = "per-channel" if fmt in ("int4", "uint4") else "blocks of 32"
+            _cell(f"{op}/{fmt}/weight-only", "weight-only", op, fmt, gran,
+                  f"{op} with {fmt} weights, float32 activations",
+                  lambda rng, f=fmt, b=builders[op]: b(f, rng))
+    for fmt in ("ggml_q4_0", "ggml_q8_0"):
+        _cell(f"FULLY_CONNECTED/{fmt}/bias", "weight-only", "FULLY_CONNECTED", fmt, "blocks of 32",
+              f"FULLY_CONNECTED with {fmt} weights and a float32 bias",
+              lambda rng, f=fmt: build_weight_only_fc(f, rng, bias=True))
+        _cell(f"FULLY_CONNECTED/{fmt}/rows-8", "weight-only", "FULLY_CONNECTED", fmt, "blocks of 32",
+              f"FULLY_CONNECTED with {fmt} weights and 8 input rows",
+              lambda rng, f=fmt: build_weight_only_fc(f, rng, rows=8))
+    _cell("FULLY_CONNECTED/ggml_q4_0/rows-8-k256", "weight-only", "FULLY_CONNECTED", "ggml_q4_0", "blocks of 32",
+          "FULLY_CONNECTED with ggml_q4_0 weights, 8 input rows of 256",
+          lambda rng: build_weight_only_fc("ggml_q4_0", rng, rows=8, cols=256))
+    _cell("FULLY_CONNECTED/ggml_q4_0/k-48", "weight-only", "FULLY_CONNECTED", "ggml_q4_0", "blocks of 32",
+          "FULLY_CONNECTED with ggml_q4_0 weights of 48 input features (not a multiple of 32)",
+          lambda rng: build_weight_only_fc("ggml_q4_0", rng, cols=48))
+    _cell("GATHER/ggml_q4_0/indices-rank-2", "weight-only", "GATHER", "ggml_q4_0", "blocks of 32",
+          "GATHER from a ggml_q4_0 table with indices of shape [2, 2]",
+          lambda rng: build_weight_only_gather("ggml_q4_0", rng, indices=((5, 0), (11, 3))))
+
+
 CONV_SWEEP = [  # (kernel, stride, SAME?, in channels, out channels, input height = width)
     (7, 2, False, 3, 8, 70),   # ResNet-18's stem as tico converts it (explicit PAD, then VALID)
     (7, 2, True, 3, 64, 32),
@@ -817,6 +1017,7 @@ CONV_SWEEP = [  # (kernel, stride, SAME?, in channels, out channels, input heigh
 ]
 
 _define_cells()
+_define_weight_only_cells()
 
 
 # ---- running onert in a subprocess --------------------------------------------------
@@ -1000,7 +1201,9 @@ def run_cell(cell_id, timeout=TIMEOUT):
             rec["verdict"] = "ok" if d.max() <= case.tolerance + 1e-6 else "wrong"
             # Which hypotheses about the kernel onert's output matches.
             rec["matches"] = [name for name, alt in case.alternatives.items()
-                              if np.abs(y.astype(np.int64) - alt.astype(np.int64)).max() <= case.tolerance]
+                              if case.diff_steps_from(y, alt).max() <= case.tolerance]
+            if case.observe is not None:
+                rec["matches"] += case.observe(y)
     elif res["crash"]:
         rec["verdict"] = "crash"
     elif res["timeout"]:
@@ -1347,7 +1550,7 @@ def main(argv=None):
         doc = {
             "environment": environment(),
             "seconds": round(total, 1),
-            "schemes": SCHEME_TEXT,
+            "schemes": SCHEME_TEXT | WEIGHT_FORMAT_TEXT,
             "granularities": GRANULARITY_TEXT,
             "tolerance": {"exact": TOLERANCE_EXACT, "approx": TOLERANCE_APPROX, "approx_ops": sorted(APPROX_OPS)},
             "operators": OPERATORS,

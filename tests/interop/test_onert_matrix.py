@@ -38,11 +38,16 @@ CELLS = [
     "CONV_2D/int16/per-tensor",
 ]
 
+# Every weight-only cell: the formats onert takes on each operator and the
+# limits the support table's weight rows stand on (the bias, rank-2
+# indices, rows of 32, several input rows).
+WEIGHT_ONLY = [c for c, cell in matrix.CELLS.items() if cell["group"] == "weight-only"]
+
 # What must match; the differences in steps may move a little with numpy.
 COMPARED = ("verdict", "stage", "messages", "matches")
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", CELLS + WEIGHT_ONLY)
 def test_cell_is_as_committed(cell):
     now = matrix.trim_cell(matrix.run_cell(cell))
     was = COMMITTED[cell]
@@ -58,6 +63,15 @@ def test_the_reference_notices_a_wrong_kernel():
         matrix._rng("FULLY_CONNECTED/uint8/per-channel-zp"))
     assert case.diff_steps(case.expected).max() == 0
     assert case.diff_steps(case.alternatives[matrix.FIRST_CHANNEL]).max() > case.tolerance
+
+
+def test_the_reference_notices_an_unrounded_input():
+    """Guards the GGML oracle: the product without ggml's Q8_0 rounding of
+    the input is beyond the bound, so a kernel that skipped it would fail."""
+    cid = "FULLY_CONNECTED/ggml_q4_0/weight-only"
+    case = matrix.CELLS[cid]["build"](matrix._rng(cid))
+    assert case.diff_steps(case.expected).max() == 0
+    assert case.diff_steps(case.alternatives[matrix.NOT_ROUNDED]).max() > case.tolerance
 
 
 def test_the_committed_cells_are_the_matrix():

@@ -90,3 +90,30 @@ def test_a_fallback_needs_a_target_and_a_name_it_knows(tmp_path):
     said = cli("apply", model, qparam, "-o", tmp_path / "o.circle", "--fallback", "float", "--isolated")
     assert str(caught.value) == said.stderr.decode().rstrip("\n")
     assert not os.listdir(tmp_path)
+
+
+def test_block_wise_weights_from_memory(tmp_path):
+    """The decoder's group-32 int4 set given as a mapping (`block_size` a
+    Python int or a numpy integer): the command line's bytes, with the
+    weights packed as GGML blocks; a block size no type holds is Q418."""
+    import numpy as np
+
+    model = os.path.join(FIXTURES, "decoder.circle")
+    qparam = os.path.join(FIXTURES, "decoder.qparam", "qparam.json")
+    by_cli = tmp_path / "cli.circle"
+    proc = cli("apply", model, qparam, "-o", by_cli)
+    assert proc.returncode == 0, proc.stderr
+    params = load_set(qparam)
+    embed = "tico::p_embed_weight"
+    assert params[embed]["block_size"] == 32 and params[embed]["scale"].shape == (96, 2)
+    params[embed]["block_size"] = np.int64(32)
+    written = q_implant.apply(model, params, tmp_path / "memory.circle")
+    assert (tmp_path / "memory.circle").read_bytes() == by_cli.read_bytes()
+    after = {c.tensor: c.dtype_after for c in written.changes}
+    assert after[embed] == "ggml_q4_0", after
+    assert after["tico::p_lm_head_weight"] == "ggml_q8_0", after
+    params[embed]["block_size"] = 64
+    params[embed]["scale"] = params[embed]["scale"][:, :1].copy()
+    params[embed]["zerop"] = params[embed]["zerop"][:, :1].copy()
+    codes = {d.code for d in q_implant.check(model, params).diagnostics}
+    assert "Q418" in codes, codes

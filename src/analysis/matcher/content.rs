@@ -113,6 +113,9 @@ pub struct Quantized<'e> {
     /// The value's axis the scales run along (per-channel), and its stride
     /// and size there.
     channel: Option<(usize, usize)>,
+    /// For block-wise parameters, the values per block: element `i` has
+    /// scale `i / block` (blocks run along the last axis, row-major).
+    block: Option<usize>,
     reading: Reading,
 }
 
@@ -135,7 +138,14 @@ impl<'e> Quantized<'e> {
         if zero_points.len() != scales.len() {
             return None;
         }
-        let channel = if scales.len() > 1 {
+        let block = entry.blocks();
+        if let Some(b) = block {
+            let count = header.element_count()?;
+            if b == 0 || !count.is_multiple_of(b) || count / b != scales.len() {
+                return None;
+            }
+        }
+        let channel = if scales.len() > 1 && block.is_none() {
             let axis = entry
                 .quantized_dimension
                 .as_ref()
@@ -154,6 +164,7 @@ impl<'e> Quantized<'e> {
             scales,
             zero_points,
             channel,
+            block,
             reading: if header.dtype.is_float() {
                 Reading::AsIs
             } else {
@@ -202,9 +213,11 @@ impl<'e> Quantized<'e> {
     }
 
     fn params(&self, value_index: usize) -> (f64, f64) {
-        let c = self
-            .channel
-            .map_or(0, |(stride, dim)| (value_index / stride) % dim);
+        let c = match (self.block, self.channel) {
+            (Some(b), _) => value_index / b,
+            (None, Some((stride, dim))) => (value_index / stride) % dim,
+            (None, None) => 0,
+        };
         (self.scales[c], self.zero_points[c] as f64)
     }
 
@@ -527,9 +540,9 @@ pub fn full(
                 &bytes[..n * 4],
                 &mut floats[..n],
             );
-            match q.channel {
+            match (q.channel, q.block) {
                 // One scale: the loop the compiler vectorizes.
-                None if q.reading == Reading::Dequantized => {
+                (None, None) if q.reading == Reading::Dequantized => {
                     let (s, z) = (q.scales[0], q.zero_points[0] as f64);
                     result.fold_run(&values[..n], &floats[..n], s, z);
                 }

@@ -13,7 +13,7 @@ pub static FLOAT_REMAINS: Rule = Rule {
     severity: Severity::Error,
     summary: "a float32 tensor on the way to an output gets no parameters",
     docs: r#"## What it does
-Walks back from every graph output through the operators that produce it and lists each float32 tensor that no entry names, with the operator that produces or consumes it. Tensors passed to `apply --allow-float` are reported as warnings instead.
+Walks back from every graph output through the operators that produce it and lists each float32 tensor that no entry names, with the operator that produces or consumes it. Tensors passed to `apply --allow-float` are reported as warnings instead. A weight-only set (every entry a weight read under float activations: block-wise, int4 or uint4, or int8 with zero points 0) keeps its activations float by design, and is not checked.
 
 ## Why is this bad?
 The C++ q-implant refuses the result ("every tensor reachable from the outputs must be non-float32"); a runtime given a half-quantized graph rejects the mixed types.
@@ -105,7 +105,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     let mut uncovered = HashSet::new();
-    for sg in &ctx.graph.subgraphs {
+    // A weight-only set leaves every activation float by design.
+    let weight_only = ctx.is_weight_only_set();
+    for sg in ctx.graph.subgraphs.iter().filter(|_| !weight_only) {
         for index in reachable_from_outputs(sg) {
             let t = &sg.tensors[index];
             let id = TensorId {

@@ -33,7 +33,7 @@ pub static FIELD_TYPE: Rule = Rule {
     severity: Error,
     summary: "a field has the wrong JSON type",
     docs: r#"## What it does
-Checks that `dtype`, `scale`, `zerop` and `value` are strings and `quantized_dimension` is a non-negative integer.
+Checks that `dtype`, `scale`, `zerop` and `value` are strings, `quantized_dimension` a non-negative integer and `block_size` a positive integer.
 
 ## Why is this bad?
 The implanter cannot use a number as a path or a string as an axis.
@@ -56,7 +56,7 @@ pub static UNKNOWN_FIELD: Rule = Rule {
     severity: Error,
     summary: "an entry has a field the format does not define",
     docs: r#"## What it does
-Reports fields other than `dtype`, `scale`, `zerop`, `quantized_dimension` and `value`, and names the field that was probably meant.
+Reports fields other than `dtype`, `scale`, `zerop`, `quantized_dimension`, `value` and `block_size`, and names the field that was probably meant.
 
 ## Why is this bad?
 The field is ignored, so what it was meant to carry (often the zero point, as `zero_point`) is lost.
@@ -77,7 +77,7 @@ pub static UNKNOWN_DTYPE: Rule = Rule {
     code: "Q204",
     name: "unknown-dtype",
     severity: Error,
-    summary: "dtype is not uint8, int8, int16, int32 or int64",
+    summary: "dtype is not uint4, int4, uint8, int8, int16, int32 or int64",
     docs: r#"## What it does
 Checks `dtype` against the quantized types (compared case-insensitively).
 
@@ -108,6 +108,7 @@ pub fn nearest_field(unknown: &str) -> Option<&'static str> {
         }
         "type" | "data_type" | "datatype" => Some("dtype"),
         "values" | "data" | "weight" | "weights" | "tensor" => Some("value"),
+        "group_size" | "groupsize" | "blocksize" | "block" | "group" => Some("block_size"),
         _ => None,
     };
     alias.or_else(|| {

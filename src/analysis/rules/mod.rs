@@ -7,6 +7,7 @@
 //! Q6xx coverage of the graph, Q7xx the quantization spec, Q8xx a target
 //! runtime's limits (only with `--target`).
 
+pub mod blockwise;
 pub mod coverage;
 pub mod fields;
 pub mod format;
@@ -33,6 +34,7 @@ pub fn diagnose(problem: &Problem, text: &str) -> Option<Diagnostic> {
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     npy::check(&ctx.qparam.entries, out);
     values::check(ctx, out);
+    blockwise::check(ctx, out);
     names::check(ctx, out);
     coverage::check(ctx, out);
     spec::check(ctx, out);
@@ -72,6 +74,14 @@ pub static ALL: &[&Rule] = &[
     &values::VALUE_LAYOUT,
     &values::MISSING_VALUE,
     &values::EMPTY_PARAMS,
+    &blockwise::BLOCK_SIZE,
+    &blockwise::BLOCK_SHAPE,
+    &blockwise::VALUE_RANGE,
+    &blockwise::SCALE_FLOAT16_RANGE,
+    &blockwise::SCALE_FLOAT16_PRECISION,
+    &blockwise::ASYMMETRIC_BLOCKS,
+    &blockwise::BLOCK_FORMAT,
+    &blockwise::BLOCK_ACTIVATION,
     &names::UNKNOWN_TENSOR,
     &names::NOT_FLOAT32,
     &names::SHARED_NAME,
@@ -99,6 +109,9 @@ pub static ALL: &[&Rule] = &[
     &target::onert::ONERT_UNMEASURED,
     &target::onert::ONERT_FLOAT_FALLBACK,
     &target::onert::ONERT_UNSUPPORTED,
+    &target::onert::weights::ONERT_WEIGHT_FORMAT,
+    &target::onert::weights::ONERT_GGML_BIAS,
+    &target::onert::weights::ONERT_GATHER_INDICES,
 ];
 
 /// One line per rule: code, default severity, name, summary.

@@ -400,7 +400,8 @@ fn rank(
                 entry.key
             ),
         )
-    } else if shape.len() > 1 {
+    } else if shape.len() > 1 && !entry.has_block_field {
+        // Block-wise arrays are 2-D; Q413 checks their shape.
         Diagnostic::new(
             &NOT_1D,
             format!("`{}`.{field} has shape {shape:?}, expected 1-D", entry.key),

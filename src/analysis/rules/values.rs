@@ -373,7 +373,8 @@ fn against_tensor(
         } else if let Some(s) = &entry.scale {
             let n = s.value.header.element_count().unwrap_or(0);
             let channels = tensor.shape.get(axis).copied().unwrap_or(1).max(0) as usize;
-            if n > 1 && n != channels {
+            // Block-wise arrays have a value per block (Q413).
+            if n > 1 && n != channels && !entry.has_block_field {
                 out.push(
                     Diagnostic::new(&CHANNEL_COUNT, format!("`{key}` has {n} scales, but `{}` has {channels} channels along axis {axis} (shape {:?})", tensor.name, tensor.shape))
                         .key(key)

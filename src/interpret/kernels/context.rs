@@ -26,6 +26,10 @@ pub struct OpContext {
     pub options: fb::BuiltinOptionsT,
     pub activation: fb::ActivationFunctionType,
     pub outputs: Vec<Declared>,
+    /// The stored type of each input (`None`: omitted), when known: a
+    /// kernel whose runtime computes differently for a packed weight (a
+    /// GGML FullyConnected) reads it here.
+    pub input_types: Vec<Option<fb::TensorType>>,
 }
 
 impl OpContext {
@@ -42,7 +46,19 @@ impl OpContext {
             options,
             activation,
             outputs,
+            input_types: Vec::new(),
         }
+    }
+
+    /// The same, knowing its inputs' stored types.
+    pub fn with_input_types(mut self, types: Vec<Option<fb::TensorType>>) -> OpContext {
+        self.input_types = types;
+        self
+    }
+
+    /// The stored type of input `i`, when known.
+    pub fn input_type(&self, i: usize) -> Option<fb::TensorType> {
+        self.input_types.get(i).copied().flatten()
     }
 
     /// The declared kind of output `i`.

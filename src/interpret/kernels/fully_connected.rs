@@ -1,6 +1,8 @@
 //! FULLY_CONNECTED: input rows of K values times an [N, K] weight, plus an
 //! optional bias; the output is [rows, N], or keeps the input's leading
-//! dimensions with `keep_num_dims`.
+//! dimensions with `keep_num_dims`. With GGML weights (GGML_Q4_0,
+//! GGML_Q8_0) the input is first rounded to Q8_0 blocks, as ggml's kernels
+//! (and onert's, which are ggml's) do.
 
 use super::super::error::KernelError;
 use super::super::gemm::{gemm, Mat};
@@ -8,7 +10,8 @@ use super::super::value::{Data, Tensor};
 use super::activation;
 use super::context::{Inputs, OpContext, OutSpec};
 use super::conv::{check_bias, prefilled};
-use crate::model::fb::FullyConnectedOptionsWeightsFormat as Format;
+use crate::model::fb::{self, FullyConnectedOptionsWeightsFormat as Format};
+use crate::packed::round_to_q8_0;
 
 /// Rows of the input, K and N: the product is [rows, K] x [K, N].
 pub(crate) type Dims = (usize, usize, usize);
@@ -70,6 +73,19 @@ pub fn eval(
     let ((rows, k, n), _) = geometry(ctx, inputs)?;
     let (_, x) = inputs.f32(0)?;
     let (_, w) = inputs.f32(1)?;
+    let ggml = matches!(
+        ctx.input_type(1),
+        Some(fb::TensorType::GGML_Q4_0 | fb::TensorType::GGML_Q8_0)
+    );
+    let rounded: Vec<f32>;
+    let x = if ggml {
+        let mut r = x.to_vec();
+        r.chunks_mut(k).for_each(round_to_q8_0);
+        rounded = r;
+        &rounded[..]
+    } else {
+        x
+    };
     let bias = match inputs.opt(2) {
         Some(_) => Some(inputs.f32(2)?.1),
         None => None,

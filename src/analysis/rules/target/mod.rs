@@ -37,6 +37,14 @@ pub fn no_kernel_ops(ctx: &Context<'_>) -> HashSet<OpId> {
     }
 }
 
+/// The biases the context's target needs moved off their layers.
+pub fn bias_moves(ctx: &Context<'_>) -> Vec<crate::plan::BiasMove> {
+    match ctx.options.target {
+        Some(Target::Onert) => onert::weights::bias_moves(ctx),
+        None => Vec::new(),
+    }
+}
+
 /// The support table of `target`.
 pub fn support(target: Target) -> &'static support::Support {
     match target {

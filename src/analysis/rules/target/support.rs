@@ -5,6 +5,7 @@
 
 use crate::graph::OpCode;
 use crate::model::fb::BuiltinOperator as Op;
+use crate::packed::Packing;
 use crate::qparam::QDType;
 
 /// Where a runtime refuses a model.
@@ -176,11 +177,61 @@ impl Fact {
     }
 }
 
+/// What a runtime does with an operator reading a weight stored packed
+/// (GGML blocks, INT4, UINT4) under float activations: weight-only.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightDoes {
+    /// Runs it, computing right (what "right" is, the evidence says: for
+    /// GGML, with the input rounded to Q8_0 blocks as ggml does).
+    RunsRight,
+    /// Refuses the model at `stage`, saying `says`.
+    Refuses { stage: Stage, says: &'static str },
+    /// Refuses the operator with a bias input, at `stage`, saying `says`.
+    RefusesBias { stage: Stage, says: &'static str },
+    /// With indices of rank over 1, computes wrong with no error: how.
+    WrongWithIndicesOfRank2(&'static str),
+}
+
+/// One row of a runtime's weight-only table.
+#[derive(Clone, Copy, Debug)]
+pub struct WeightFact {
+    pub op: Op,
+    pub formats: &'static [Packing],
+    pub does: WeightDoes,
+    pub evidence: Evidence,
+}
+
+impl WeightFact {
+    pub const fn new(
+        op: Op,
+        formats: &'static [Packing],
+        does: WeightDoes,
+        evidence: Evidence,
+    ) -> WeightFact {
+        WeightFact {
+            op,
+            formats,
+            does,
+            evidence,
+        }
+    }
+
+    /// The ids of the matrix cells the fact stands on.
+    pub fn cells(&self) -> Vec<String> {
+        match self.evidence {
+            Evidence::Cells(ids) => ids.iter().map(|id| id.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// A runtime's support table.
 pub struct Support {
     /// `onert 0.1.0`, for messages.
     pub runtime: &'static str,
     pub facts: &'static [Fact],
+    /// Operators reading packed weights under float activations.
+    pub weights: &'static [WeightFact],
 }
 
 impl Support {
@@ -263,6 +314,54 @@ impl Support {
     pub fn unsupported(&self, op: &OpCode) -> Option<(Stage, &'static str)> {
         self.does(op, None).find_map(|d| match d {
             Does::Unsupported { stage, says } => Some((stage, says)),
+            _ => None,
+        })
+    }
+
+    /// What the runtime does with `op` reading a weight stored as `packing`.
+    pub fn with_weights<'s>(
+        &'s self,
+        op: &'s OpCode,
+        packing: Packing,
+    ) -> impl Iterator<Item = WeightDoes> + 's {
+        self.weights
+            .iter()
+            .filter(move |f| op.is(f.op) && f.formats.contains(&packing))
+            .map(|f| f.does)
+    }
+
+    /// Where and how the runtime refuses `op` with weights of `packing`.
+    pub fn refuses_weights(&self, op: &OpCode, packing: Packing) -> Option<(Stage, &'static str)> {
+        self.with_weights(op, packing).find_map(|d| match d {
+            WeightDoes::Refuses { stage, says } => Some((stage, says)),
+            _ => None,
+        })
+    }
+
+    /// Whether `op` with weights of `packing` was seen to run right.
+    pub fn runs_with_weights(&self, op: &OpCode, packing: Packing) -> bool {
+        self.with_weights(op, packing)
+            .any(|d| d == WeightDoes::RunsRight)
+    }
+
+    /// Where and how the runtime refuses a bias on `op` with weights of
+    /// `packing`.
+    pub fn refuses_bias(&self, op: &OpCode, packing: Packing) -> Option<(Stage, &'static str)> {
+        self.with_weights(op, packing).find_map(|d| match d {
+            WeightDoes::RefusesBias { stage, says } => Some((stage, says)),
+            _ => None,
+        })
+    }
+
+    /// How `op` with weights of `packing` computes wrong with indices of
+    /// rank over 1, if it does.
+    pub fn wrong_with_indices_of_rank_2(
+        &self,
+        op: &OpCode,
+        packing: Packing,
+    ) -> Option<&'static str> {
+        self.with_weights(op, packing).find_map(|d| match d {
+            WeightDoes::WrongWithIndicesOfRank2(how) => Some(how),
             _ => None,
         })
     }

@@ -9,6 +9,11 @@ use serde::Deserialize;
 pub const FIRST_CHANNEL: &str = "channel 0's scale and zero point used for every channel";
 pub const BYTES_COPIED: &str = "the input's bytes copied, the output's parameters ignored";
 pub const UINT8_CLAMP: &str = "clamped to [0, 255] (the uint8 range), then stored into int8";
+/// A GATHER's output right for its first group of indices only.
+#[cfg(test)]
+pub const FIRST_GROUP_ONLY: &str =
+    "only the first group of indices gathered; the rest of the output is not the table's rows";
+pub const NOT_ROUNDED: &str = "the input used as it is, not rounded to Q8_0 blocks";
 
 const MATRIX: &str = include_str!("matrix.json");
 

@@ -9,6 +9,7 @@ pub mod doc;
 mod findings;
 mod matrix;
 pub mod table;
+pub mod weights;
 
 use super::site::{
     at_entry, dtype, layer, planned, sites, varies, weight_as_uint8, Site, UINT8_SHIFT,
@@ -258,6 +259,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     integer_dequantize(ctx, &conversions, out);
     float_fallback(ctx, &conversions, out);
     unsupported(ctx, out);
+    weights::check(ctx, out);
 }
 
 /// Q811: the operators onert cannot run in any precision, once per model.

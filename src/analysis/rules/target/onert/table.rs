@@ -10,14 +10,16 @@ use crate::analysis::rules::target::support::{
     Evidence::{self, *},
     Fact, Inputs, Operand,
     Stage::{self, *},
-    Support,
+    Support, WeightDoes, WeightFact,
 };
 use crate::model::fb::BuiltinOperator as Op;
+use crate::packed::Packing::{self, GgmlQ4_0, GgmlQ8_0, Int4, Uint4};
 use crate::qparam::QDType::{self, I16, I32, I64, I8, U8};
 
 pub static ONERT: Support = Support {
     runtime: "onert 0.1.0",
     facts: FACTS,
+    weights: WEIGHTS,
 };
 
 /// One operator at a time on onert, outside the matrix, for the
@@ -418,9 +420,115 @@ const FACTS: &[Fact] = &[
     ),
 ];
 
+const GGML: &[Packing] = &[GgmlQ4_0, GgmlQ8_0];
+const NIBBLES: &[Packing] = &[Int4, Uint4];
+const UNSUPPORTED_TYPE: &str = "Unsupported tensor type";
+const GGML_BIAS: &str = "GGML weights format does not support bias yet";
+
+/// Operators reading packed weights under float activations (weight-only
+/// quantization), measured one operator at a time: the `weight-only`
+/// cells of the matrix.
+const WEIGHTS: &[WeightFact] = &[
+    WeightFact::new(
+        Op::FULLY_CONNECTED,
+        GGML,
+        WeightDoes::RunsRight,
+        Cells(&[
+            "FULLY_CONNECTED/ggml_q4_0/weight-only",
+            "FULLY_CONNECTED/ggml_q8_0/weight-only",
+            // More than one input row: every row right.
+            "FULLY_CONNECTED/ggml_q4_0/rows-8",
+            "FULLY_CONNECTED/ggml_q8_0/rows-8",
+            "FULLY_CONNECTED/ggml_q4_0/rows-8-k256",
+        ]),
+    ),
+    WeightFact::new(
+        Op::FULLY_CONNECTED,
+        GGML,
+        WeightDoes::RefusesBias {
+            stage: Run,
+            says: GGML_BIAS,
+        },
+        Cells(&[
+            "FULLY_CONNECTED/ggml_q4_0/bias",
+            "FULLY_CONNECTED/ggml_q8_0/bias",
+        ]),
+    ),
+    WeightFact::new(
+        Op::GATHER,
+        &[GgmlQ4_0],
+        WeightDoes::RunsRight,
+        Cells(&["GATHER/ggml_q4_0/weight-only"]),
+    ),
+    WeightFact::new(
+        Op::GATHER,
+        &[GgmlQ4_0],
+        WeightDoes::WrongWithIndicesOfRank2(
+            "fills only the first group of indices: the rest of the output is not the table's rows",
+        ),
+        Cells(&["GATHER/ggml_q4_0/indices-rank-2"]),
+    ),
+    WeightFact::new(
+        Op::GATHER,
+        &[GgmlQ8_0],
+        WeightDoes::Refuses {
+            stage: Run,
+            says: "Gather: unsupported input data type",
+        },
+        Cells(&["GATHER/ggml_q8_0/weight-only"]),
+    ),
+    WeightFact::new(
+        Op::BATCH_MATMUL,
+        GGML,
+        WeightDoes::Refuses {
+            stage: Load,
+            says: VALIDATOR,
+        },
+        Cells(&[
+            "BATCH_MATMUL/ggml_q4_0/weight-only",
+            "BATCH_MATMUL/ggml_q8_0/weight-only",
+        ]),
+    ),
+    WeightFact::new(
+        Op::FULLY_CONNECTED,
+        NIBBLES,
+        WeightDoes::Refuses {
+            stage: Load,
+            says: UNSUPPORTED_TYPE,
+        },
+        Cells(&[
+            "FULLY_CONNECTED/int4/weight-only",
+            "FULLY_CONNECTED/uint4/weight-only",
+        ]),
+    ),
+    WeightFact::new(
+        Op::GATHER,
+        NIBBLES,
+        WeightDoes::Refuses {
+            stage: Load,
+            says: UNSUPPORTED_TYPE,
+        },
+        Cells(&["GATHER/int4/weight-only", "GATHER/uint4/weight-only"]),
+    ),
+    WeightFact::new(
+        Op::BATCH_MATMUL,
+        NIBBLES,
+        WeightDoes::Refuses {
+            stage: Load,
+            says: UNSUPPORTED_TYPE,
+        },
+        Cells(&[
+            "BATCH_MATMUL/int4/weight-only",
+            "BATCH_MATMUL/uint4/weight-only",
+        ]),
+    ),
+];
+
 #[cfg(test)]
 mod tests {
-    use super::super::matrix::{matrix, Cell, BYTES_COPIED, FIRST_CHANNEL};
+    use super::super::matrix::{
+        matrix, Cell, BYTES_COPIED, FIRST_CHANNEL, FIRST_GROUP_ONLY, NOT_ROUNDED,
+    };
     use super::*;
     use crate::graph::OpCode;
 
@@ -510,6 +618,100 @@ mod tests {
                 || ONERT.no_kernel(&opcode, ty).is_some()
                 || ONERT.computes_wrong(&opcode, ty).is_some();
             if !stated {
+                missing.push(format!("`{}` ({}) has no fact", cell.id, cell.verdict));
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    /// Why `cell` does not show what weight fact `fact` says, if it does not.
+    fn weight_contradiction(fact: &WeightFact, cell: &Cell) -> Option<String> {
+        let rejected_at = |stage: Stage| format!("rejected at {}", stage.name());
+        let shows = match fact.does {
+            WeightDoes::RunsRight => cell.verdict == "ok",
+            WeightDoes::Refuses { stage, says } | WeightDoes::RefusesBias { stage, says } => {
+                cell.verdict == rejected_at(stage) && cell.says(says)
+            }
+            WeightDoes::WrongWithIndicesOfRank2(_) => {
+                cell.verdict == "wrong" && cell.matches.iter().any(|m| m == FIRST_GROUP_ONLY)
+            }
+        };
+        let fits = fact.op.variant_name() == Some(cell.op.as_str())
+            && fact
+                .formats
+                .iter()
+                .any(|p| p.name().eq_ignore_ascii_case(&cell.scheme));
+        (!(shows && fits)).then(|| {
+            format!(
+                "{:?} with {:?}: {:?}, but `{}` is {} ({:?}, {:?})",
+                fact.op,
+                fact.formats,
+                fact.does,
+                cell.id,
+                cell.verdict,
+                cell.messages,
+                cell.matches
+            )
+        })
+    }
+
+    #[test]
+    fn every_weight_fact_stands_on_its_cells() {
+        let m = matrix();
+        let mut wrong = Vec::new();
+        for fact in ONERT.weights {
+            let ids = fact.cells();
+            assert!(!ids.is_empty(), "{fact:?} cites no cell");
+            for id in &ids {
+                match m.cells.iter().find(|c| c.id == *id) {
+                    None => wrong.push(format!("`{id}` was not measured")),
+                    Some(cell) => wrong.extend(weight_contradiction(fact, cell)),
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// onert's GGML FULLY_CONNECTED is ggml's: its output is the rounded
+    /// input's product, which the unrounded one is not.
+    #[test]
+    fn ggml_inputs_are_rounded_to_q8_0_blocks() {
+        let m = matrix();
+        let fc: Vec<&Cell> = m
+            .cells
+            .iter()
+            .filter(|c| {
+                c.op == "FULLY_CONNECTED" && c.scheme.starts_with("ggml") && c.verdict == "ok"
+            })
+            .collect();
+        assert!(fc.len() >= 4);
+        for c in fc {
+            assert!(!c.matches.iter().any(|h| h == NOT_ROUNDED), "{}", c.id);
+        }
+    }
+
+    /// Every weight-only cell of a format q-implant writes has a fact for
+    /// its operator and format.
+    #[test]
+    fn the_weight_table_has_every_measured_format() {
+        let m = matrix();
+        let mut missing = Vec::new();
+        for cell in m.cells.iter().filter(|c| c.tag() == "weight-only") {
+            let (Some(op), Some(packing)) = (
+                Op::ENUM_VALUES
+                    .iter()
+                    .copied()
+                    .find(|o| o.variant_name() == Some(cell.op.as_str())),
+                Packing::ALL
+                    .into_iter()
+                    .find(|p| p.name().eq_ignore_ascii_case(&cell.scheme)),
+            ) else {
+                continue;
+            };
+            let opcode = OpCode::Builtin(op);
+            if !ONERT.runs_with_weights(&opcode, packing)
+                && ONERT.refuses_weights(&opcode, packing).is_none()
+            {
                 missing.push(format!("`{}` ({}) has no fact", cell.id, cell.verdict));
             }
         }

@@ -2,17 +2,24 @@
 //! applied to a measured cell, a fixture model's variant or a row.
 
 use super::text::builtin;
+use crate::analysis::rules::blockwise::BLOCK_SIZE;
 use crate::analysis::rules::target::onert::matrix::Cell;
 use crate::analysis::rules::target::onert::table::ONERT;
+use crate::analysis::rules::target::onert::weights::{
+    ONERT_GATHER_INDICES, ONERT_GGML_BIAS, ONERT_WEIGHT_FORMAT,
+};
 use crate::analysis::rules::target::onert::{
     ONERT_INT16, ONERT_INT8_QUANTIZE, ONERT_INT8_WEIGHT_ZERO_POINT, ONERT_INT_DEQUANTIZE,
     ONERT_MIXED_TYPES, ONERT_NO_KERNEL, ONERT_PER_CHANNEL, ONERT_REQUANTIZING_COPY,
     ONERT_UNSUPPORTED,
 };
-use crate::analysis::rules::target::support::{Does, Fact, Inputs, Operand};
+use crate::analysis::rules::target::support::{
+    Does, Fact, Inputs, Operand, WeightDoes, WeightFact,
+};
 use crate::diagnostic::Rule;
 use crate::graph::OpCode;
 use crate::model::fb::BuiltinOperator as Op;
+use crate::packed::Packing;
 use crate::qparam::QDType;
 
 /// The rules `check --target onert` reports a cell's model with (graph
@@ -21,6 +28,9 @@ use crate::qparam::QDType;
 /// table. Q807 and Q808 need two types in one model, and Q809 an operator
 /// the table has no row for: no cell has those.
 pub(super) fn rules_for(cell: &Cell) -> Vec<&'static Rule> {
+    if cell.group == "weight-only" {
+        return weight_rules_for(cell);
+    }
     let (Some(op), Some(ty)) = (builtin(&cell.op), QDType::parse(&cell.scheme)) else {
         return Vec::new();
     };
@@ -68,6 +78,47 @@ pub(super) fn rules_for(cell: &Cell) -> Vec<&'static Rule> {
         found.push(&ONERT_INT8_WEIGHT_ZERO_POINT);
     }
     found
+}
+
+/// The format q-implant writes that a weight-only cell's scheme names.
+pub(super) fn packing_of(cell: &Cell) -> Option<Packing> {
+    Packing::ALL
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(&cell.scheme))
+}
+
+/// The rules that report a weight-only cell's model (its weight in the
+/// cell's format, written by `apply` from a weight-only entry): each
+/// rule's condition, on the table's weight rows. Rows that do not split
+/// into blocks of 32 are Q412's, whatever the target.
+fn weight_rules_for(cell: &Cell) -> Vec<&'static Rule> {
+    let (Some(op), Some(packing)) = (builtin(&cell.op), packing_of(cell)) else {
+        return Vec::new();
+    };
+    let opcode = OpCode::Builtin(op);
+    match cell.tag() {
+        "k-48" => vec![&BLOCK_SIZE],
+        "bias" if ONERT.refuses_bias(&opcode, packing).is_some() => vec![&ONERT_GGML_BIAS],
+        "indices-rank-2"
+            if ONERT
+                .wrong_with_indices_of_rank_2(&opcode, packing)
+                .is_some() =>
+        {
+            vec![&ONERT_GATHER_INDICES]
+        }
+        _ if ONERT.refuses_weights(&opcode, packing).is_some() => vec![&ONERT_WEIGHT_FORMAT],
+        _ => Vec::new(),
+    }
+}
+
+/// The rule that reports what a weight row says; none for running right.
+pub(super) fn weight_rule_of(f: &WeightFact) -> Option<&'static Rule> {
+    Some(match f.does {
+        WeightDoes::RunsRight => return None,
+        WeightDoes::Refuses { .. } => &ONERT_WEIGHT_FORMAT,
+        WeightDoes::RefusesBias { .. } => &ONERT_GGML_BIAS,
+        WeightDoes::WrongWithIndicesOfRank2(_) => &ONERT_GATHER_INDICES,
+    })
 }
 
 /// The rules that report a fixture model's variant: its convolutions',
