@@ -104,6 +104,7 @@ fn the_json_report_is_the_documented_contract() {
     assert_eq!(
         keys(output),
         [
+            "evaluated",
             "mae",
             "max_abs_error",
             "name",
@@ -113,6 +114,7 @@ fn the_json_report_is_the_documented_contract() {
             "top5"
         ]
     );
+    assert_eq!(output["evaluated"], true);
     // [1, 10]: a [batch, classes] output gets top-k agreement.
     assert!(
         output["top1"].is_number() && output["top5"].is_number(),
@@ -445,4 +447,85 @@ fn bad_models_are_trouble_not_panics() {
         err.contains("not the same network") && err.contains("[1, 16]"),
         "{err}"
     );
+}
+
+/// x -> ADD -> a -> LOCAL_RESPONSE_NORMALIZATION (no kernel here) -> y, the
+/// graph's only output.
+fn model_whose_output_cannot_run(dir: &Path) -> PathBuf {
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 2, 2, 4], None);
+    let c = b.tensor("c", &[4], Some(&[1.0, 2.0, 3.0, 4.0]));
+    let a = b.tensor("a", &[1, 2, 2, 4], None);
+    let y = b.tensor("y", &[1, 2, 2, 4], None);
+    b.op(Op::ADD, &[x, c], &[a]);
+    b.op(Op::LOCAL_RESPONSE_NORMALIZATION, &[a], &[y]);
+    b.save(&dir.join("m.circle"), &[x], &[y])
+}
+
+#[test]
+fn an_output_not_evaluated_is_never_exact_and_fails_the_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_whose_output_cannot_run(dir.path());
+    let run = |extra: &[&str]| {
+        q_implant()
+            .arg("verify")
+            .arg(&model)
+            .arg("--reference")
+            .arg(&model)
+            .args(extra)
+            .assert()
+    };
+    let human = stdout_of(&run(&[]).code(0));
+    let line = human.lines().find(|l| l.contains("y:")).unwrap_or_default();
+    assert!(line.contains("not evaluated"), "{human}");
+    assert!(!line.contains("exact"), "{human}");
+    let doc = json_of(&run(&["--format", "json"]).code(0));
+    let output = &doc["outputs"][0];
+    assert_eq!(output["evaluated"], false, "{output}");
+    assert!(output["sqnr_db"].is_null() && output["mae"].is_null());
+    // Nothing says the output is good: the bar fails, and says why.
+    let failed = run(&["--fail-under", "30"]).code(1);
+    let err = stderr_of(&failed);
+    assert!(err.contains("`y` was not evaluated"), "{err}");
+    let page = stdout_of(&run(&["--format", "html"]).code(0));
+    let outputs = page.split("<table id=\"outputs\">").nth(1).unwrap();
+    let outputs = outputs.split("</table>").next().unwrap();
+    assert!(outputs.contains("not evaluated"), "{outputs}");
+}
+
+#[test]
+fn a_sample_an_operator_refuses_is_an_error_naming_both() {
+    use q_implant::model::fb::TensorType;
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let ids = b.typed("ids", &[1, 3], TensorType::INT32, None);
+    let table: Vec<f32> = (0..10).map(|v| v as f32).collect();
+    let t = b.tensor("table", &[5, 2], Some(&table));
+    let y = b.tensor("y", &[1, 3, 2], None);
+    b.op(Op::GATHER, &[t, ids], &[y]);
+    let model = b.save(&dir.path().join("tok.circle"), &[ids], &[y]);
+    let sample = |name: &str, values: &[i32]| {
+        let path = dir.path().join(name);
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, encode("<i4", false, &[1, 3], &bytes)).unwrap();
+        path
+    };
+    let good = sample("good.npy", &[0, 4, 2]);
+    let bad = sample("oob.npy", &[1, 9, 0]);
+    let run = |input: &Path| {
+        q_implant()
+            .arg("verify")
+            .arg(&model)
+            .arg("--reference")
+            .arg(&model)
+            .args(["--fail-under", "30", "--input"])
+            .arg(input)
+            .assert()
+    };
+    run(&good).code(0);
+    let err = stderr_of(&run(&bad).code(2));
+    assert!(err.contains("oob.npy"), "the sample is named: {err}");
+    assert!(err.contains("GATHER #0"), "the operator is named: {err}");
+    assert!(err.contains("index 9 is out of range"), "{err}");
+    assert!(!err.contains("could not be run here"), "{err}");
 }

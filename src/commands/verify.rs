@@ -10,7 +10,7 @@ use super::settings::Settings;
 use super::{Observer, Status};
 use crate::analysis::Analysis;
 use crate::graph::Graph;
-use crate::interpret::{InterpretError, Options};
+use crate::interpret::{InterpretError, Options, Site};
 use crate::model::{CircleFile, Layout, ModelError};
 use crate::plan::Refusal;
 use crate::samples::SampleError;
@@ -94,6 +94,16 @@ pub enum VerifyError {
         reference: String,
         quantized: String,
     },
+    #[error("the sample {sample} cannot be run: {site} refuses its values: {reason}")]
+    #[diagnostic(
+        code(verify::sample_values),
+        help("the sample holds values the model does not take (token ids past the table's rows, say); fix or drop that sample")
+    )]
+    SampleValues {
+        sample: String,
+        site: Site,
+        reason: String,
+    },
     #[error("the model `{}` has no subgraph to run", .0.display())]
     #[diagnostic(code(verify::empty))]
     Empty(PathBuf),
@@ -176,7 +186,23 @@ pub fn verify(
         max_memory: req.max_memory,
         ..Options::default()
     };
-    let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)?;
+    let names = samples.names;
+    let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)
+        .map_err(|e| match e {
+            InterpretError::SampleValues {
+                site,
+                sample,
+                reason,
+            } => VerifyError::SampleValues {
+                sample: names
+                    .get(sample)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{sample}")),
+                site,
+                reason,
+            },
+            e => e.into(),
+        })?;
     let saved = match req.save_outputs {
         Some((dir, force)) => {
             observer.phase(&format!("saving the outputs to {}", dir.display()));

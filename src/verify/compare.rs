@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::metrics::{TensorError, TopK};
 use super::report::{self, OutputRow, Report, TensorRow, Unsupported};
 use crate::graph::{Graph, Subgraph};
-use crate::interpret::session::{Options, Session, State};
+use crate::interpret::session::{Options, Session, Skipped, State};
 use crate::interpret::value::Tensor;
 use crate::interpret::InterpretError;
 use crate::model::fb::TensorType;
@@ -64,11 +64,14 @@ pub fn compare(
         pairing.measure(&q, &mut f, t)?;
     }
     while let Some(step) = q.step()? {
+        refused_values(&q)?;
         for &o in &step.outputs {
             pairing.measure(&q, &mut f, o)?;
         }
     }
-    while f.step()?.is_some() {}
+    while f.step()?.is_some() {
+        refused_values(&f)?;
+    }
     let values: OutputValues = f.outputs().into_iter().zip(q.outputs()).collect();
     let outputs = outputs(q.subgraph(), &values, count);
     let unsupported = unsupported(&f, &q);
@@ -82,6 +85,15 @@ pub fn compare(
         unsupported,
     };
     Ok((report, values))
+}
+
+/// Ends the run when an operator refused a sample's values (an index past
+/// its table): that is bad input to report, not an operator to leave out.
+fn refused_values(run: &Session<'_>) -> Result<(), InterpretError> {
+    match run.skipped().iter().find_map(Skipped::sample_error) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The pairs, found by the quantized tensor, and the order they were
@@ -122,6 +134,7 @@ impl Pairing {
             if f.step()?.is_none() {
                 break;
             }
+            refused_values(f)?;
         }
         if let (Some(qv), Some(fv)) = (q.value(t), f.value(pair.reference)) {
             let params = q.params(t);
@@ -221,6 +234,7 @@ fn outputs(qs: &Subgraph<'_>, values: &OutputValues, samples: usize) -> Vec<Outp
             let mut error = TensorError::default();
             let mut top = TopK::default();
             let mut classes = None;
+            let evaluated = matches!(values.get(k), Some((Some(_), Some(_))));
             if let Some((Some(fv), Some(qv))) = values.get(k) {
                 for (a, b) in fv.iter().zip(qv).take(samples) {
                     if let (Some(x), Some(y)) = (a.as_f32(), b.as_f32()) {
@@ -242,6 +256,7 @@ fn outputs(qs: &Subgraph<'_>, values: &OutputValues, samples: usize) -> Vec<Outp
                 sqnr_db: error.sqnr_db(),
                 top1: classes.and(top.top1()),
                 top5: classes.and(top.top5()),
+                evaluated,
             }
         })
         .collect()

@@ -26,6 +26,9 @@ pub struct Samples {
     /// `values[sample][input]`, real values for real inputs.
     pub values: Vec<Vec<Tensor>>,
     pub random: bool,
+    /// Each sample as a message names it: its file, or its place among
+    /// the random draws.
+    pub names: Vec<String>,
 }
 
 /// What each graph input of `sg` takes. A real input's integer type is its
@@ -96,6 +99,7 @@ pub fn make(
             Ok(Samples {
                 values,
                 random: false,
+                names: files.iter().map(|f| format!("`{}`", f.display())).collect(),
             })
         }
         Source::Random { samples, seed } => {
@@ -117,6 +121,9 @@ pub fn make(
             Ok(Samples {
                 values,
                 random: true,
+                names: (0..*samples)
+                    .map(|i| format!("random sample {i} (seed {seed})"))
+                    .collect(),
             })
         }
     }

@@ -84,6 +84,59 @@ pub struct OutputRow {
     pub sqnr_db: Option<f64>,
     pub top1: Option<f64>,
     pub top5: Option<f64>,
+    /// False when a run could not compute it (an operator it depends on has
+    /// no kernel here): its figures are then null, and it is not exact.
+    pub evaluated: bool,
+}
+
+impl OutputRow {
+    /// Both runs computed it and agree on every value.
+    pub fn is_exact(&self) -> bool {
+        self.evaluated && self.max_abs_error == Some(0.0)
+    }
+
+    /// Why it fails `--fail-under db`, if it does.
+    pub fn shortfall(&self, db: f64) -> Option<Shortfall> {
+        if !self.evaluated {
+            return Some(Shortfall::NotEvaluated);
+        }
+        match self.sqnr_db {
+            Some(s) if s < db => Some(Shortfall::Below(s)),
+            Some(_) => None,
+            None if self.is_exact() => None,
+            None if self.max_abs_error.is_none() => Some(Shortfall::NothingFinite),
+            None => Some(Shortfall::NoSignal),
+        }
+    }
+}
+
+/// Why an output fails `--fail-under`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shortfall {
+    /// Its SQNR, below the bar.
+    Below(f64),
+    /// It was never computed, so nothing says it is good.
+    NotEvaluated,
+    /// The float output is 0 everywhere and the quantized one is not: an
+    /// SQNR of minus infinity.
+    NoSignal,
+    /// Neither run gave a finite value to compare.
+    NothingFinite,
+}
+
+impl Shortfall {
+    pub fn explain(self) -> String {
+        match self {
+            Shortfall::Below(s) => format!("has an SQNR of {s:.1} dB"),
+            Shortfall::NotEvaluated => {
+                "was not evaluated (an operator it depends on could not run here), so nothing says it is good".to_string()
+            }
+            Shortfall::NoSignal => {
+                "is 0 everywhere in the float run but not in the quantized run".to_string()
+            }
+            Shortfall::NothingFinite => "has no finite value to compare".to_string(),
+        }
+    }
 }
 
 /// An operator the interpreter has no kernel for.
@@ -131,12 +184,13 @@ impl Report {
         rows
     }
 
-    /// The outputs whose SQNR is below `db` (an undefined SQNR, an exact
-    /// output, passes).
-    pub fn outputs_under(&self, db: f64) -> Vec<&OutputRow> {
+    /// The outputs that fail `--fail-under db`, and why: an SQNR below it,
+    /// or none that says the output is good (not evaluated, an error on a
+    /// float output of zeros, nothing finite). An exact output passes.
+    pub fn outputs_under(&self, db: f64) -> Vec<(&OutputRow, Shortfall)> {
         self.outputs
             .iter()
-            .filter(|o| o.sqnr_db.is_some_and(|s| s < db))
+            .filter_map(|o| Some((o, o.shortfall(db)?)))
             .collect()
     }
 }
