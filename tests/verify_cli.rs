@@ -529,3 +529,37 @@ fn a_sample_an_operator_refuses_is_an_error_naming_both() {
     assert!(err.contains("index 9 is out of range"), "{err}");
     assert!(!err.contains("could not be run here"), "{err}");
 }
+
+#[test]
+fn the_memory_budget_is_checked_before_any_sample_is_read_or_drawn() {
+    // The most random samples there may be, against a budget of 1 MiB: the
+    // estimate refuses them, per sample and in all, before any is drawn.
+    let run = q_implant()
+        .args(["verify", "--samples", "100000", "--max-memory", "1MiB"])
+        .arg(fixture("mlp.circle"))
+        .arg("--reference")
+        .arg(fixture("mlp.circle"))
+        .assert()
+        .code(2);
+    let err = stderr_of(&run);
+    assert!(err.contains("on 100000 samples"), "{err}");
+    assert!(err.contains("bytes per sample, inputs included"), "{err}");
+    assert!(err.contains("1048576"), "{err}");
+    // Files are counted, not read: the budget speaks before a file that
+    // is not a sample at all would.
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..3 {
+        std::fs::write(dir.path().join(format!("{k}.npy")), b"not an npy file").unwrap();
+    }
+    let run = q_implant()
+        .args(["verify", "--max-memory", "1KiB", "--input"])
+        .arg(dir.path())
+        .arg(fixture("mlp.circle"))
+        .arg("--reference")
+        .arg(fixture("mlp.circle"))
+        .assert()
+        .code(2);
+    let err = stderr_of(&run);
+    assert!(err.contains("on 3 samples"), "{err}");
+    assert!(!err.contains("not an npy file"), "{err}");
+}

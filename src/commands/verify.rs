@@ -179,7 +179,11 @@ pub fn verify(
     if matches!(req.inputs, Source::Random { .. }) {
         inputs::check_random_shapes(&rg.subgraphs[0])?;
     }
-    let samples = inputs::make(&req.inputs, &rg, &qg)?;
+    // The budget before the samples: they are part of what it bounds, and
+    // reading or drawing more than it allows is the harm it prevents.
+    let (source, count) = inputs::resolve(&req.inputs)?;
+    compare::budget(&rg, &qg, count, req.max_memory)?;
+    let samples = inputs::make(&source, &rg, &qg)?;
     let count = samples.values.len();
     observer.phase(&format!("running both models on {count} samples"));
     let options = Options {

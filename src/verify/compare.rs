@@ -14,7 +14,7 @@ use super::report::{self, OutputRow, Report, TensorRow, Unsupported};
 use crate::graph::{Graph, Subgraph};
 use crate::interpret::session::{Options, Session, Skipped, State};
 use crate::interpret::value::Tensor;
-use crate::interpret::InterpretError;
+use crate::interpret::{InterpretError, Schedule};
 use crate::model::fb::TensorType;
 
 /// A tensor of the quantized model and its partner in the float one.
@@ -38,21 +38,9 @@ pub fn compare(
     random: bool,
 ) -> Result<(Report, OutputValues), InterpretError> {
     let count = samples.len();
+    budget(reference, quantized, count, options.max_memory)?;
     let mut f = Session::new(reference, 0, options.clone())?;
     let mut q = Session::new(quantized, 0, options.clone())?;
-    // Both runs are alive at once: their estimates together must fit.
-    let both = f
-        .schedule()
-        .estimate(count)
-        .zip(q.schedule().estimate(count))
-        .and_then(|(a, b)| a.checked_add(b));
-    if both.is_none_or(|b| b > options.max_memory) {
-        return Err(InterpretError::OverBudget {
-            what: format!("running the float and the quantized model side by side on {count} samples (estimated from the declared shapes)"),
-            needed: both.unwrap_or(u64::MAX),
-            budget: options.max_memory,
-        });
-    }
     f.feed(samples.clone())?;
     q.feed(samples)?;
     let (fs, qs) = (f.subgraph(), q.subgraph());
@@ -85,6 +73,40 @@ pub fn compare(
         unsupported,
     };
     Ok((report, values))
+}
+
+/// Refuses `count` samples when the two runs, alive at once, would need
+/// more than `max_memory` by the estimate from the declared shapes (each
+/// run's peak of live tensors per sample, its inputs included). Cheap: the
+/// caller checks it before it reads or draws a single sample.
+pub fn budget(
+    reference: &Graph<'_>,
+    quantized: &Graph<'_>,
+    count: usize,
+    max_memory: u64,
+) -> Result<(), InterpretError> {
+    let per_sample = |g: &Graph<'_>| -> Result<Option<u64>, InterpretError> {
+        let sg = g
+            .subgraphs
+            .first()
+            .ok_or(InterpretError::NoSubgraph { index: 0, count: 0 })?;
+        Ok(Schedule::new(sg)?.estimate(1))
+    };
+    let one = per_sample(reference)?
+        .zip(per_sample(quantized)?)
+        .and_then(|(a, b)| a.checked_add(b));
+    let all = one.and_then(|b| b.checked_mul(count as u64));
+    if all.is_none_or(|b| b > max_memory) {
+        return Err(InterpretError::OverBudget {
+            what: format!(
+                "running the float and the quantized model side by side on {count} samples ({} bytes per sample, inputs included, estimated from the declared shapes)",
+                one.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string())
+            ),
+            needed: all.unwrap_or(u64::MAX),
+            budget: max_memory,
+        });
+    }
+    Ok(())
 }
 
 /// Ends the run when an operator refused a sample's values (an index past

@@ -74,6 +74,19 @@ fn kind(reference: &GraphTensor<'_>, quantized: Option<&GraphTensor<'_>>) -> Inp
     }
 }
 
+/// The source with its directories listed (the files in name order), and
+/// how many samples it gives: known before a single one is read or drawn.
+pub fn resolve(source: &Source) -> Result<(Source, usize), SampleError> {
+    Ok(match source {
+        Source::Files(paths) => {
+            let files = samples::sample_files(paths)?;
+            let count = files.len();
+            (Source::Files(files), count)
+        }
+        Source::Random { samples, .. } => (source.clone(), *samples),
+    })
+}
+
 /// Reads or draws the samples for subgraph 0 of both models.
 pub fn make(
     source: &Source,
