@@ -203,6 +203,18 @@ fn samples_from_npy_npz_and_directories() {
     assert_eq!(one["random_inputs"], false);
     let doc = run(&[&samples, &npy]);
     assert_eq!(doc["samples"], 4);
+    // Several paths after one --input, as `check --input` takes them.
+    let several = q_implant()
+        .args(["verify", "--format", "json"])
+        .arg(fixture("mlp.circle"))
+        .arg(set.path())
+        .arg("--input")
+        .args([&samples, &npy])
+        .assert()
+        .code(0);
+    assert_eq!(json_of(&several), doc);
+    let help = stdout_of(&q_implant().args(["verify", "--help"]).assert().code(0));
+    assert!(help.contains("Several may follow one --input"), "{help}");
     // An npz: by the input's name, or arr_0 by position.
     let name = input_name(&fixture("mlp.circle"));
     for member in [format!("{name}.npy"), "arr_0.npy".to_string()] {
