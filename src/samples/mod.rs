@@ -158,14 +158,22 @@ pub enum SampleError {
     #[error("`{}`: the input `{input}` takes {expected}, the array is {given}", path.display())]
     #[diagnostic(
         code(input::dtype),
-        help("convert it, e.g. array.astype(numpy.float32)")
+        help("convert it, e.g. array.astype(numpy.{convert})")
     )]
     DType {
         path: PathBuf,
         input: String,
         expected: String,
         given: String,
+        /// numpy's name of the type to convert to.
+        convert: String,
     },
+    #[error("`{}` holds {dtype} elements, a type no model input takes", path.display())]
+    #[diagnostic(
+        code(input::element_type),
+        help("save it as float32 (real values) or as the input's integer type (`q-implant inspect` shows it)")
+    )]
+    ElementType { path: PathBuf, dtype: String },
     #[error("the model's input `{input}` has a shape with a dimension unknown or too large ({shape:?}), so no random sample can be drawn for it")]
     #[diagnostic(code(input::random_shape), help("give samples with --input"))]
     RandomShape { input: String, shape: Vec<i32> },
@@ -236,6 +244,11 @@ pub fn read_sample(path: &Path, inputs: &[InputSpec]) -> Result<Sample, SampleEr
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            let found = || match members.len() {
+                0 => "no arrays".to_string(),
+                1 => format!("one array, {}", found()),
+                n => format!("{n} arrays: {}", found()),
+            };
             inputs
                 .iter()
                 .enumerate()
@@ -291,21 +304,38 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SampleError> {
     Ok(bytes)
 }
 
-/// Decodes a whole npy file held in `bytes`.
+/// Decodes a whole npy file held in `bytes`: little- or big-endian (read
+/// by swapping each element's bytes), in C or Fortran order (read by
+/// moving the elements into C order).
 fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
     let not = |why: String| SampleError::NotNpy {
         path: path.to_path_buf(),
         why,
     };
     let header: NpyHeader = npy::parse_header(bytes).map_err(|e| not(e.to_string()))?;
-    if header.fortran_order {
-        return Err(not(
-            "it is in Fortran order; save numpy.ascontiguousarray(array)".into(),
-        ));
-    }
-    let data = &bytes[header.data_offset..];
+    let raw = &bytes[header.data_offset..];
+    let swapped;
+    let (dtype, data) = match big_endian(&header.dtype) {
+        Some(little) => {
+            let size = little.size().unwrap_or(1);
+            let expected = header.element_count().and_then(|n| n.checked_mul(size));
+            if expected != Some(raw.len()) {
+                return Err(not(format!(
+                    "its header promises {} bytes of data, but the file holds {}",
+                    expected.map_or_else(|| "more than 2^64".into(), |n| n.to_string()),
+                    raw.len()
+                )));
+            }
+            swapped = raw
+                .chunks_exact(size)
+                .flat_map(|c| c.iter().rev().copied())
+                .collect::<Vec<u8>>();
+            (little, swapped.as_slice())
+        }
+        None => (header.dtype.clone(), raw),
+    };
     let le = |n: usize| data.chunks_exact(n);
-    let decoded = match header.dtype {
+    let decoded = match dtype {
         NpyType::F32 => ArrayData::F32(le(4).map(|c| f32::from_le_bytes(arr(c))).collect()),
         NpyType::F64 => ArrayData::F32(le(8).map(|c| f64::from_le_bytes(arr(c)) as f32).collect()),
         NpyType::I32 => ArrayData::I32(le(4).map(|c| i32::from_le_bytes(arr(c))).collect()),
@@ -315,16 +345,76 @@ fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
         NpyType::I8 => ArrayData::I8(data.iter().map(|&b| b as i8).collect()),
         NpyType::Bool => ArrayData::Bool(data.iter().map(|&b| b != 0).collect()),
         other => {
-            return Err(not(format!(
-                "its element type {} is not one a model input takes",
-                other.name()
-            )))
+            return Err(SampleError::ElementType {
+                path: path.to_path_buf(),
+                dtype: other.name().to_string(),
+            })
         }
+    };
+    let decoded = if header.fortran_order {
+        let shape = &header.shape;
+        match decoded {
+            ArrayData::F32(v) => ArrayData::F32(c_order(&v, shape)),
+            ArrayData::I32(v) => ArrayData::I32(c_order(&v, shape)),
+            ArrayData::I64(v) => ArrayData::I64(c_order(&v, shape)),
+            ArrayData::U8(v) => ArrayData::U8(c_order(&v, shape)),
+            ArrayData::I8(v) => ArrayData::I8(c_order(&v, shape)),
+            ArrayData::I16(v) => ArrayData::I16(c_order(&v, shape)),
+            ArrayData::Bool(v) => ArrayData::Bool(c_order(&v, shape)),
+        }
+    } else {
+        decoded
     };
     Ok(Array {
         shape: header.shape,
         data: decoded,
     })
+}
+
+/// The little-endian type of a big-endian descriptor (`>f4`), when it is
+/// one of more than one byte that numpy can write.
+fn big_endian(dtype: &NpyType) -> Option<NpyType> {
+    let NpyType::Other(descr) = dtype else {
+        return None;
+    };
+    let code = descr.strip_prefix('>')?;
+    match NpyType::from_descr(&format!("<{code}")) {
+        NpyType::Other(_) => None,
+        little => Some(little),
+    }
+}
+
+/// The elements of a Fortran-order array (the first index varying
+/// fastest) in C order (the last index varying fastest).
+fn c_order<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
+    if shape.len() < 2 || values.is_empty() {
+        return values.to_vec();
+    }
+    // Each dimension's stride in the Fortran layout.
+    let mut strides = Vec::with_capacity(shape.len());
+    let mut stride = 1usize;
+    for &d in shape {
+        strides.push(stride);
+        stride = stride.saturating_mul(d);
+    }
+    let mut index = vec![0usize; shape.len()];
+    let mut out = Vec::with_capacity(values.len());
+    for _ in 0..values.len() {
+        let at: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+        // The header's shape accounts for every element (checked when it
+        // was parsed); a short array ends the copy rather than panicking.
+        let Some(&v) = values.get(at) else { break };
+        out.push(v);
+        // The next C-order index: the last dimension first.
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    out
 }
 
 fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
@@ -353,6 +443,11 @@ fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Array, SampleE
         InputKind::Bool => given == "bool",
     };
     if !fits {
+        let convert = match spec.kind {
+            InputKind::Real { .. } => "float32",
+            InputKind::Integer(t) => t.name(),
+            InputKind::Bool => "bool_",
+        };
         let expected = match spec.kind {
             InputKind::Real { integer: Some(t) } => {
                 format!("float32 (real values) or {}", t.name())
@@ -366,6 +461,7 @@ fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Array, SampleE
             input: spec.name.clone(),
             expected,
             given: given.to_string(),
+            convert: convert.to_string(),
         });
     }
     Ok(array)
@@ -410,5 +506,70 @@ mod tests {
             err.to_string().contains("float32 (real values) or uint8"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_help_names_the_type_the_input_takes() {
+        use miette::Diagnostic;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.npy");
+        std::fs::write(&path, encode("<i4", false, &[2], &[1, 0, 0, 0, 2, 0, 0, 0])).unwrap();
+        let ids = InputSpec {
+            name: "ids".into(),
+            shape: vec![2],
+            kind: InputKind::Integer(IntegerType::I64),
+        };
+        let err = read_sample(&path, &[ids]).unwrap_err();
+        let help = err.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("array.astype(numpy.int64)"), "{help}");
+    }
+
+    #[test]
+    fn big_endian_and_fortran_order_are_read_as_numpy_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        // C order [2, 3], big-endian.
+        let big: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+        let path = dir.path().join("big.npy");
+        std::fs::write(&path, encode(">f4", false, &[2, 3], &big)).unwrap();
+        let mut x = spec("x", &[2, 3]);
+        x.kind = InputKind::Real { integer: None };
+        let sample = read_sample(&path, std::slice::from_ref(&x)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::F32(values.to_vec()));
+        // The same array in Fortran order: columns first.
+        let columns = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let bytes: Vec<u8> = columns.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, encode("<f4", true, &[2, 3], &bytes)).unwrap();
+        let sample = read_sample(&path, std::slice::from_ref(&x)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::F32(values.to_vec()));
+        // Big-endian int64, truncated: said so.
+        let ids: Vec<u8> = [7i64, 9].iter().flat_map(|v| v.to_be_bytes()).collect();
+        std::fs::write(&path, encode(">i8", false, &[2], &ids)).unwrap();
+        let id_spec = InputSpec {
+            name: "ids".into(),
+            shape: vec![2],
+            kind: InputKind::Integer(IntegerType::I64),
+        };
+        let sample = read_sample(&path, std::slice::from_ref(&id_spec)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::I64(vec![7, 9]));
+        std::fs::write(&path, encode(">i8", false, &[2], &ids[..12])).unwrap();
+        let err = read_sample(&path, &[id_spec]).unwrap_err();
+        assert!(err.to_string().contains("promises 16 bytes"), "{err}");
+        // A type no input takes is said as such, not as "not an npy file".
+        std::fs::write(&path, encode("<u2", false, &[1], &[1, 0])).unwrap();
+        let err = read_sample(&path, &[spec("x", &[1])]).unwrap_err();
+        assert!(matches!(err, SampleError::ElementType { .. }), "{err}");
+        assert!(err.to_string().contains("uint16"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_npz_says_it_has_no_arrays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.npz");
+        let mut out = std::io::Cursor::new(Vec::new());
+        zip::ZipWriter::new(&mut out).finish().unwrap();
+        std::fs::write(&path, out.into_inner()).unwrap();
+        let err = read_sample(&path, &[spec("x", &[1])]).unwrap_err();
+        assert!(err.to_string().contains("(it has no arrays)"), "{err}");
     }
 }
