@@ -19,6 +19,13 @@ pub const CLIPPED_SHARE: f64 = 0.02;
 /// added in one step, where a layer quantized right adds a few dB.
 pub const DROP_DB: f64 = 10.0;
 
+/// A tensor at this SQNR or better is fine, whatever its steps or clipped
+/// share say: its error is at most 1% of its signal, about what 8-bit
+/// quantization of real data gives at best (a uniform signal ideally
+/// reaches 50 dB). A 16-bit tensor's steps are so fine that a few dozen of
+/// them are still far above it (70 dB and more).
+pub const FINE_DB: f64 = 40.0;
+
 /// An error beyond this many steps of the tensor's own scale is more than
 /// rounding carried through a layer (a correct uint8 network stays within a
 /// few steps at its outputs).
@@ -147,9 +154,13 @@ pub struct Unsupported {
     pub subgraph: usize,
 }
 
-/// What makes `row` bad, given the best SQNR among the tensors it is
+/// What makes `row` bad (nothing when its SQNR is [`FINE_DB`] or better),
+/// given the best SQNR among the tensors it is
 /// computed from (`None` for a graph input or when none is measured).
 pub fn cause(row: &TensorRow, inputs_sqnr: Option<f64>) -> Option<Cause> {
+    if row.sqnr_db.is_some_and(|s| s >= FINE_DB) {
+        return None;
+    }
     if row.clipped.is_some_and(|c| c > CLIPPED_SHARE) {
         return Some(Cause::Clipping);
     }
@@ -232,6 +243,23 @@ mod tests {
         assert_eq!(
             cause(&row(Some(35.0), Some(0.5), Some(0.0)), Some(40.0)),
             None
+        );
+    }
+
+    #[test]
+    fn a_tensor_that_is_fine_gets_no_cause() {
+        // An int16 tensor: many fine steps off, 15 dB below its input, and
+        // still at 70 dB.
+        let mut int16 = row(Some(70.0), Some(40.0), Some(0.0));
+        int16.dtype = "int16".into();
+        assert_eq!(cause(&int16, Some(85.0)), None);
+        assert_eq!(cause(&int16, None), None);
+        // A little clipping at 45 dB costs nothing worth a hint.
+        assert_eq!(cause(&row(Some(45.0), Some(1.0), Some(0.03)), None), None);
+        // Below the level, the same figures still point at a cause.
+        assert_eq!(
+            cause(&row(Some(25.0), Some(40.0), Some(0.0)), Some(40.0)),
+            Some(Cause::LargeError)
         );
     }
 }
