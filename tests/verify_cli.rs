@@ -68,6 +68,7 @@ fn the_json_report_is_the_documented_contract() {
         keys(&doc),
         [
             "outputs",
+            "pairing",
             "random_inputs",
             "samples",
             "tensors",
@@ -564,14 +565,100 @@ fn the_memory_budget_is_checked_before_any_sample_is_read_or_drawn() {
         std::fs::write(dir.path().join(format!("{k}.npy")), b"not an npy file").unwrap();
     }
     let run = q_implant()
-        .args(["verify", "--max-memory", "1KiB", "--input"])
-        .arg(dir.path())
+        .args(["verify", "--max-memory", "1KiB"])
         .arg(fixture("mlp.circle"))
         .arg("--reference")
         .arg(fixture("mlp.circle"))
+        .arg("--input")
+        .arg(dir.path())
         .assert()
         .code(2);
     let err = stderr_of(&run);
     assert!(err.contains("on 3 samples"), "{err}");
     assert!(!err.contains("not an npy file"), "{err}");
+}
+
+/// x [1, 4] -> ADD -> a -> ADD -> `out`, or with other operators, names and
+/// output shapes.
+fn small_float_model(path: &Path, names: [&str; 2], out_shape: &[i32]) -> PathBuf {
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let c = b.tensor("c", &[4], Some(&[1.0, 2.0, 3.0, 4.0]));
+    let a = b.tensor(names[0], &[1, 4], None);
+    b.op(Op::ADD, &[x, c], &[a]);
+    let y = if out_shape == [1, 4] {
+        let y = b.tensor(names[1], &[1, 4], None);
+        b.op(Op::ADD, &[a, c], &[y]);
+        y
+    } else {
+        let w = b.tensor(
+            "w",
+            &[out_shape[1], 4],
+            Some(&vec![0.5; 4 * out_shape[1] as usize]),
+        );
+        let y = b.tensor(names[1], out_shape, None);
+        b.op(Op::FULLY_CONNECTED, &[a, w], &[y]);
+        y
+    };
+    b.save(path, &[x], &[y])
+}
+
+#[test]
+fn a_reference_that_is_not_the_float_original_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_float_model(&dir.path().join("m.circle"), ["a", "b"], &[1, 4]);
+    let other = small_float_model(&dir.path().join("o.circle"), ["p", "q"], &[1, 4]);
+    let verify = |model: &Path, reference: &Path| {
+        q_implant()
+            .arg("verify")
+            .arg(model)
+            .arg("--reference")
+            .arg(reference)
+            .assert()
+    };
+    // Only the input pairs: the figures are suspect, and the report says so.
+    let run = verify(&model, &other).code(0);
+    let out = stdout_of(&run);
+    assert!(
+        out.contains("only 1 of the quantized model's 3 activations"),
+        "{out}"
+    );
+    let doc = json_of(
+        &q_implant()
+            .args(["verify", "--format", "json"])
+            .arg(&model)
+            .arg("--reference")
+            .arg(&other)
+            .assert()
+            .code(0),
+    );
+    assert_eq!(doc["pairing"]["paired"], 1, "{doc}");
+    assert_eq!(doc["pairing"]["activations"], 3, "{doc}");
+    // The same model pairs every tensor: no warning.
+    let out = stdout_of(&verify(&model, &model).code(0));
+    assert!(!out.contains("warning"), "{out}");
+    // Outputs of other shapes do not pair at all: an error.
+    let fc = small_float_model(&dir.path().join("fc.circle"), ["a", "b"], &[1, 2]);
+    let err = stderr_of(&verify(&model, &fc).code(2));
+    assert!(
+        err.contains("outputs of shapes [1, 2]") && err.contains("not the same network"),
+        "{err}"
+    );
+    // A quantized model as the reference: said plainly.
+    let set = mlp_set();
+    let quantized = dir.path().join("q.circle");
+    q_implant()
+        .args(["apply", "-q"])
+        .arg(fixture("mlp.circle"))
+        .arg(set.path())
+        .arg("-o")
+        .arg(&quantized)
+        .assert()
+        .code(0);
+    let err = stderr_of(&verify(&fixture("mlp.circle"), &quantized).code(2));
+    assert!(err.contains("is a quantized model"), "{err}");
+    assert!(
+        err.contains("the reference must be the float model"),
+        "{err}"
+    );
 }

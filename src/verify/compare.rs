@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::metrics::{TensorError, TopK};
-use super::report::{self, OutputRow, Report, TensorRow, Unsupported};
+use super::report::{self, OutputRow, PairingCount, Report, TensorRow, Unsupported};
 use crate::graph::{Graph, Subgraph};
 use crate::interpret::session::{Options, Session, Skipped, State};
 use crate::interpret::value::Tensor;
@@ -45,6 +45,10 @@ pub fn compare(
     q.feed(samples)?;
     let (fs, qs) = (f.subgraph(), q.subgraph());
     let mut pairing = Pairing::new(pairs(fs, qs));
+    let count_pairs = PairingCount {
+        paired: pairing.pairs.len(),
+        activations: qs.tensors.iter().filter(|t| !t.is_constant()).count(),
+    };
     for p in &pairing.pairs {
         f.keep(p.reference);
     }
@@ -71,6 +75,7 @@ pub fn compare(
         tensors,
         outputs,
         unsupported,
+        pairing: count_pairs,
     };
     Ok((report, values))
 }
@@ -187,7 +192,12 @@ fn pairs(reference: &Subgraph<'_>, quantized: &Subgraph<'_>) -> Vec<Pair> {
         .iter()
         .filter(|t| !t.is_constant())
         .filter_map(|t| {
-            let reference = *by_name.get(t.name)?;
+            let partner = *by_name.get(t.name)?;
+            // A tensor of another shape is another tensor, whatever its name.
+            if reference.tensors[partner].shape != t.shape {
+                return None;
+            }
+            let reference = partner;
             Some(Pair {
                 quantized: t.id.index,
                 reference,

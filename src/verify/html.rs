@@ -30,6 +30,13 @@ pub fn render(report: &Report, title: &str) -> String {
             "samples given with --input"
         }
     );
+    if report.pairing.is_poor() {
+        let _ = writeln!(
+            out,
+            "<p id=\"pairing\" class=\"warning\">Warning: {}.</p>",
+            escape(&report.pairing.warning())
+        );
+    }
     chart(&mut out, report);
     outputs(&mut out, report);
     unsupported(&mut out, report);

@@ -14,6 +14,14 @@ pub const SHOWN: usize = 12;
 
 pub fn render(report: &Report, paint: Paint, all: bool) -> String {
     let mut out = String::new();
+    if report.pairing.is_poor() {
+        let _ = writeln!(
+            out,
+            "{} {}\n",
+            paint.warning("warning:"),
+            report.pairing.warning()
+        );
+    }
     tensors(&mut out, report, paint, all);
     outputs(&mut out, report, paint);
     unsupported(&mut out, report, paint);

@@ -39,6 +39,36 @@ pub struct Report {
     pub tensors: Vec<TensorRow>,
     pub outputs: Vec<OutputRow>,
     pub unsupported: Vec<Unsupported>,
+    pub pairing: PairingCount,
+}
+
+/// How many of the quantized model's activations found a float partner.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PairingCount {
+    /// Those with a float partner of the same name and shape.
+    pub paired: usize,
+    /// Every activation (non-constant tensor) of the quantized model.
+    pub activations: usize,
+}
+
+/// A model made from the reference pairs nearly every activation (`apply`
+/// keeps every name and adds only the QUANTIZE and DEQUANTIZE it inserts);
+/// fewer than this share paired means the reference is another network.
+pub const MIN_PAIRED_SHARE: f64 = 0.5;
+
+impl PairingCount {
+    /// Few tensors in common: the reference is probably not the model the
+    /// quantized one was made from.
+    pub fn is_poor(&self) -> bool {
+        (self.paired as f64) < MIN_PAIRED_SHARE * self.activations as f64
+    }
+
+    pub fn warning(&self) -> String {
+        format!(
+            "only {} of the quantized model's {} activations have a partner of the same name and shape in the float model: is the reference the model this one was made from? The figures compare unrelated tensors otherwise",
+            self.paired, self.activations
+        )
+    }
 }
 
 /// One tensor, in the graph's order.
