@@ -1240,7 +1240,7 @@ fn gather_on_integers_and_out_of_range_indices() {
         &[params, Tensor::new(vec![1], Data::I32(vec![3]))],
         &[TensorType::INT64],
     );
-    assert!(matches!(bad, Err(KernelError::Invalid(m)) if m.contains("out of range")));
+    assert!(matches!(bad, Err(KernelError::Values(m)) if m.contains("out of range")));
 }
 
 #[test]

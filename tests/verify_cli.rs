@@ -68,6 +68,7 @@ fn the_json_report_is_the_documented_contract() {
         keys(&doc),
         [
             "outputs",
+            "pairing",
             "random_inputs",
             "samples",
             "tensors",
@@ -104,6 +105,7 @@ fn the_json_report_is_the_documented_contract() {
     assert_eq!(
         keys(output),
         [
+            "evaluated",
             "mae",
             "max_abs_error",
             "name",
@@ -113,6 +115,7 @@ fn the_json_report_is_the_documented_contract() {
             "top5"
         ]
     );
+    assert_eq!(output["evaluated"], true);
     // [1, 10]: a [batch, classes] output gets top-k agreement.
     assert!(
         output["top1"].is_number() && output["top5"].is_number(),
@@ -201,6 +204,18 @@ fn samples_from_npy_npz_and_directories() {
     assert_eq!(one["random_inputs"], false);
     let doc = run(&[&samples, &npy]);
     assert_eq!(doc["samples"], 4);
+    // Several paths after one --input, as `check --input` takes them.
+    let several = q_implant()
+        .args(["verify", "--format", "json"])
+        .arg(fixture("mlp.circle"))
+        .arg(set.path())
+        .arg("--input")
+        .args([&samples, &npy])
+        .assert()
+        .code(0);
+    assert_eq!(json_of(&several), doc);
+    let help = stdout_of(&q_implant().args(["verify", "--help"]).assert().code(0));
+    assert!(help.contains("Several may follow one --input"), "{help}");
     // An npz: by the input's name, or arr_0 by position.
     let name = input_name(&fixture("mlp.circle"));
     for member in [format!("{name}.npy"), "arr_0.npy".to_string()] {
@@ -443,6 +458,207 @@ fn bad_models_are_trouble_not_panics() {
     let err = stderr_of(&run);
     assert!(
         err.contains("not the same network") && err.contains("[1, 16]"),
+        "{err}"
+    );
+}
+
+/// x -> ADD -> a -> LOCAL_RESPONSE_NORMALIZATION (no kernel here) -> y, the
+/// graph's only output.
+fn model_whose_output_cannot_run(dir: &Path) -> PathBuf {
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 2, 2, 4], None);
+    let c = b.tensor("c", &[4], Some(&[1.0, 2.0, 3.0, 4.0]));
+    let a = b.tensor("a", &[1, 2, 2, 4], None);
+    let y = b.tensor("y", &[1, 2, 2, 4], None);
+    b.op(Op::ADD, &[x, c], &[a]);
+    b.op(Op::LOCAL_RESPONSE_NORMALIZATION, &[a], &[y]);
+    b.save(&dir.join("m.circle"), &[x], &[y])
+}
+
+#[test]
+fn an_output_not_evaluated_is_never_exact_and_fails_the_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_whose_output_cannot_run(dir.path());
+    let run = |extra: &[&str]| {
+        q_implant()
+            .arg("verify")
+            .arg(&model)
+            .arg("--reference")
+            .arg(&model)
+            .args(extra)
+            .assert()
+    };
+    let human = stdout_of(&run(&[]).code(0));
+    let line = human.lines().find(|l| l.contains("y:")).unwrap_or_default();
+    assert!(line.contains("not evaluated"), "{human}");
+    assert!(!line.contains("exact"), "{human}");
+    let doc = json_of(&run(&["--format", "json"]).code(0));
+    let output = &doc["outputs"][0];
+    assert_eq!(output["evaluated"], false, "{output}");
+    assert!(output["sqnr_db"].is_null() && output["mae"].is_null());
+    // Nothing says the output is good: the bar fails, and says why.
+    let failed = run(&["--fail-under", "30"]).code(1);
+    let err = stderr_of(&failed);
+    assert!(err.contains("`y` was not evaluated"), "{err}");
+    let page = stdout_of(&run(&["--format", "html"]).code(0));
+    let outputs = page.split("<table id=\"outputs\">").nth(1).unwrap();
+    let outputs = outputs.split("</table>").next().unwrap();
+    assert!(outputs.contains("not evaluated"), "{outputs}");
+}
+
+#[test]
+fn a_sample_an_operator_refuses_is_an_error_naming_both() {
+    use q_implant::model::fb::TensorType;
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ModelBuilder::default();
+    let ids = b.typed("ids", &[1, 3], TensorType::INT32, None);
+    let table: Vec<f32> = (0..10).map(|v| v as f32).collect();
+    let t = b.tensor("table", &[5, 2], Some(&table));
+    let y = b.tensor("y", &[1, 3, 2], None);
+    b.op(Op::GATHER, &[t, ids], &[y]);
+    let model = b.save(&dir.path().join("tok.circle"), &[ids], &[y]);
+    let sample = |name: &str, values: &[i32]| {
+        let path = dir.path().join(name);
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, encode("<i4", false, &[1, 3], &bytes)).unwrap();
+        path
+    };
+    let good = sample("good.npy", &[0, 4, 2]);
+    let bad = sample("oob.npy", &[1, 9, 0]);
+    let run = |input: &Path| {
+        q_implant()
+            .arg("verify")
+            .arg(&model)
+            .arg("--reference")
+            .arg(&model)
+            .args(["--fail-under", "30", "--input"])
+            .arg(input)
+            .assert()
+    };
+    run(&good).code(0);
+    let err = stderr_of(&run(&bad).code(2));
+    assert!(err.contains("oob.npy"), "the sample is named: {err}");
+    assert!(err.contains("GATHER #0"), "the operator is named: {err}");
+    assert!(err.contains("index 9 is out of range"), "{err}");
+    assert!(!err.contains("could not be run here"), "{err}");
+}
+
+#[test]
+fn the_memory_budget_is_checked_before_any_sample_is_read_or_drawn() {
+    // The most random samples there may be, against a budget of 1 MiB: the
+    // estimate refuses them, per sample and in all, before any is drawn.
+    let run = q_implant()
+        .args(["verify", "--samples", "100000", "--max-memory", "1MiB"])
+        .arg(fixture("mlp.circle"))
+        .arg("--reference")
+        .arg(fixture("mlp.circle"))
+        .assert()
+        .code(2);
+    let err = stderr_of(&run);
+    assert!(err.contains("on 100000 samples"), "{err}");
+    assert!(err.contains("bytes per sample, inputs included"), "{err}");
+    assert!(err.contains("1048576"), "{err}");
+    // Files are counted, not read: the budget speaks before a file that
+    // is not a sample at all would.
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..3 {
+        std::fs::write(dir.path().join(format!("{k}.npy")), b"not an npy file").unwrap();
+    }
+    let run = q_implant()
+        .args(["verify", "--max-memory", "1KiB"])
+        .arg(fixture("mlp.circle"))
+        .arg("--reference")
+        .arg(fixture("mlp.circle"))
+        .arg("--input")
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let err = stderr_of(&run);
+    assert!(err.contains("on 3 samples"), "{err}");
+    assert!(!err.contains("not an npy file"), "{err}");
+}
+
+/// x [1, 4] -> ADD -> a -> ADD -> `out`, or with other operators, names and
+/// output shapes.
+fn small_float_model(path: &Path, names: [&str; 2], out_shape: &[i32]) -> PathBuf {
+    let mut b = ModelBuilder::default();
+    let x = b.tensor("x", &[1, 4], None);
+    let c = b.tensor("c", &[4], Some(&[1.0, 2.0, 3.0, 4.0]));
+    let a = b.tensor(names[0], &[1, 4], None);
+    b.op(Op::ADD, &[x, c], &[a]);
+    let y = if out_shape == [1, 4] {
+        let y = b.tensor(names[1], &[1, 4], None);
+        b.op(Op::ADD, &[a, c], &[y]);
+        y
+    } else {
+        let w = b.tensor(
+            "w",
+            &[out_shape[1], 4],
+            Some(&vec![0.5; 4 * out_shape[1] as usize]),
+        );
+        let y = b.tensor(names[1], out_shape, None);
+        b.op(Op::FULLY_CONNECTED, &[a, w], &[y]);
+        y
+    };
+    b.save(path, &[x], &[y])
+}
+
+#[test]
+fn a_reference_that_is_not_the_float_original_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_float_model(&dir.path().join("m.circle"), ["a", "b"], &[1, 4]);
+    let other = small_float_model(&dir.path().join("o.circle"), ["p", "q"], &[1, 4]);
+    let verify = |model: &Path, reference: &Path| {
+        q_implant()
+            .arg("verify")
+            .arg(model)
+            .arg("--reference")
+            .arg(reference)
+            .assert()
+    };
+    // Only the input pairs: the figures are suspect, and the report says so.
+    let run = verify(&model, &other).code(0);
+    let out = stdout_of(&run);
+    assert!(
+        out.contains("only 1 of the quantized model's 3 activations"),
+        "{out}"
+    );
+    let doc = json_of(
+        &q_implant()
+            .args(["verify", "--format", "json"])
+            .arg(&model)
+            .arg("--reference")
+            .arg(&other)
+            .assert()
+            .code(0),
+    );
+    assert_eq!(doc["pairing"]["paired"], 1, "{doc}");
+    assert_eq!(doc["pairing"]["activations"], 3, "{doc}");
+    // The same model pairs every tensor: no warning.
+    let out = stdout_of(&verify(&model, &model).code(0));
+    assert!(!out.contains("warning"), "{out}");
+    // Outputs of other shapes do not pair at all: an error.
+    let fc = small_float_model(&dir.path().join("fc.circle"), ["a", "b"], &[1, 2]);
+    let err = stderr_of(&verify(&model, &fc).code(2));
+    assert!(
+        err.contains("outputs of shapes [1, 2]") && err.contains("not the same network"),
+        "{err}"
+    );
+    // A quantized model as the reference: said plainly.
+    let set = mlp_set();
+    let quantized = dir.path().join("q.circle");
+    q_implant()
+        .args(["apply", "-q"])
+        .arg(fixture("mlp.circle"))
+        .arg(set.path())
+        .arg("-o")
+        .arg(&quantized)
+        .assert()
+        .code(0);
+    let err = stderr_of(&verify(&fixture("mlp.circle"), &quantized).code(2));
+    assert!(err.contains("is a quantized model"), "{err}");
+    assert!(
+        err.contains("the reference must be the float model"),
         "{err}"
     );
 }

@@ -214,7 +214,10 @@ impl ModelRuns {
             }
             Some(sg) if !req.arrays.is_empty() => {
                 let specs = inputs::input_specs(sg)?;
-                (Some(Arc::new(inputs::read_memory(&req.arrays, &specs)?)), None)
+                (
+                    Some(Arc::new(inputs::read_memory(&req.arrays, &specs)?)),
+                    None,
+                )
             }
             _ => (None, None),
         };

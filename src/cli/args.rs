@@ -213,10 +213,12 @@ pub struct VerifyArgs {
     /// The float model MODEL was quantized from: verify MODEL as it is.
     #[arg(long, value_name = "FLOAT")]
     pub reference: Option<PathBuf>,
-    /// A sample: a .npy file (a model with one input), a .npz file (one
-    /// array per input, named by the input or arr_0, arr_1, ...), or a
-    /// directory of them; repeat for more. Without it, random samples.
-    #[arg(long, value_name = "PATH")]
+    /// Samples: .npy files (a model with one input), .npz files (one
+    /// array per input, named by the input or arr_0, arr_1, ...), or
+    /// directories of them. Several may follow one --input (put it after
+    /// MODEL and QPARAM), and --input may be repeated. Without it, random
+    /// samples.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
     pub input: Vec<PathBuf>,
     /// How many random samples to draw when no --input is given: uniform
     /// over the range each quantized input represents, standard normal for

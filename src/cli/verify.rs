@@ -10,6 +10,7 @@ use crate::commands::{self, Status};
 use crate::files::{self, AtomicFile};
 use crate::report::{self, apply as said, Format, Paint, Sources, Style, View};
 use crate::verify::inputs::Source;
+use crate::verify::report::Shortfall;
 use crate::verify::{html, human};
 
 use super::args::{VerifyArgs, VerifyFormat};
@@ -119,11 +120,15 @@ pub fn verify(ui: &Ui, style: &Style, args: VerifyArgs) -> miette::Result<Status
     }
     let status = outcome.status(args.fail_under);
     if let (Status::Findings, Some(db)) = (status, args.fail_under) {
-        for o in outcome.report.outputs_under(db) {
+        for (o, why) in outcome.report.outputs_under(db) {
+            let verdict = match why {
+                Shortfall::Below(_) => "below",
+                _ => "fails",
+            };
             say(format_args!(
-                "below --fail-under {db} dB: `{}` has an SQNR of {:.1} dB",
+                "{verdict} --fail-under {db} dB: `{}` {}",
                 o.name,
-                o.sqnr_db.unwrap_or(f64::NAN)
+                why.explain()
             ));
         }
     }

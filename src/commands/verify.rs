@@ -10,7 +10,8 @@ use super::settings::Settings;
 use super::{Observer, Status};
 use crate::analysis::Analysis;
 use crate::graph::Graph;
-use crate::interpret::{InterpretError, Options};
+use crate::interpret::{InterpretError, Options, Params, Site};
+use crate::model::fb::TensorType;
 use crate::model::{CircleFile, Layout, ModelError};
 use crate::plan::Refusal;
 use crate::qparam::MemorySet;
@@ -109,6 +110,37 @@ pub enum VerifyError {
         reference: String,
         quantized: String,
     },
+    #[error("the sample {sample} cannot be run: {site} refuses its values: {reason}")]
+    #[diagnostic(
+        code(verify::sample_values),
+        help("the sample holds values the model does not take (token ids past the table's rows, say); fix or drop that sample")
+    )]
+    SampleValues {
+        sample: String,
+        site: Site,
+        reason: String,
+    },
+    #[error("the reference `{}` is a quantized model (its tensor `{tensor}` is {dtype} with quantization parameters): the reference must be the float model", path.display())]
+    #[diagnostic(
+        code(verify::quantized_reference),
+        help("`verify QUANTIZED --reference FLOAT`: give the float model the quantized one was made from after --reference")
+    )]
+    QuantizedReference {
+        path: PathBuf,
+        tensor: String,
+        dtype: String,
+    },
+    #[error("the float model `{}` has outputs of shapes {reference} and the quantized model `{}` {quantized}: they are not the same network", reference_path.display(), quantized_path.display())]
+    #[diagnostic(
+        code(verify::outputs),
+        help("verify a quantized model against the float model it was made from")
+    )]
+    OutputsDiffer {
+        reference_path: PathBuf,
+        quantized_path: PathBuf,
+        reference: String,
+        quantized: String,
+    },
     #[error("the model `{}` has no subgraph to run", .0.display())]
     #[diagnostic(code(verify::empty))]
     Empty(PathBuf),
@@ -178,31 +210,41 @@ pub fn verify(
             return Err(VerifyError::Empty(path.to_path_buf()));
         }
     }
-    let (ri, qi) = (input_shapes(&rg), input_shapes(&qg));
-    if ri != qi {
-        return Err(VerifyError::Mismatch {
-            reference_path: reference.to_path_buf(),
-            quantized_path: match req.subject {
-                Subject::Quantized { model, .. } => model.to_path_buf(),
-                Subject::Planned { model, .. } | Subject::PlannedMemory { model, .. } => {
-                    model.to_path_buf()
-                }
-            },
-            reference: describe(&ri),
-            quantized: describe(&qi),
-        });
+    if let Subject::Quantized { .. } = req.subject {
+        refuse_quantized(&rg, reference)?;
     }
+    same_network(&rg, &qg, reference, &req.subject)?;
     if matches!(req.inputs, Source::Random { .. }) {
         inputs::check_random_shapes(&rg.subgraphs[0])?;
     }
-    let samples = inputs::make(&req.inputs, &rg, &qg)?;
+    // The budget before the samples: they are part of what it bounds, and
+    // reading or drawing more than it allows is the harm it prevents.
+    let (source, count) = inputs::resolve(&req.inputs)?;
+    compare::budget(&rg, &qg, count, req.max_memory)?;
+    let samples = inputs::make(&source, &rg, &qg)?;
     let count = samples.values.len();
     observer.phase(&format!("running both models on {count} samples"));
     let options = Options {
         max_memory: req.max_memory,
         ..Options::default()
     };
-    let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)?;
+    let names = samples.names;
+    let (report, values) = compare::compare(&rg, &qg, samples.values, &options, samples.random)
+        .map_err(|e| match e {
+            InterpretError::SampleValues {
+                site,
+                sample,
+                reason,
+            } => VerifyError::SampleValues {
+                sample: names
+                    .get(sample)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{sample}")),
+                site,
+                reason,
+            },
+            e => e.into(),
+        })?;
     let saved = match req.save_outputs {
         Some((dir, force)) => {
             observer.phase(&format!("saving the outputs to {}", dir.display()));
@@ -221,13 +263,71 @@ pub fn verify(
     })
 }
 
-/// The shapes of subgraph 0's inputs.
-fn input_shapes(g: &Graph<'_>) -> Vec<Vec<i32>> {
+/// Refuses a reference with a quantized activation: it cannot be the float
+/// model (a float model's activations have no parameters).
+fn refuse_quantized(g: &Graph<'_>, path: &Path) -> Result<(), VerifyError> {
     let sg = &g.subgraphs[0];
-    sg.inputs
+    let quantized = sg
+        .tensors
         .iter()
-        .map(|&t| sg.tensors[t].shape.clone())
-        .collect()
+        .find(|t| !t.is_constant() && t.dtype != TensorType::FLOAT32 && Params::of(t).is_some());
+    match quantized {
+        Some(t) => Err(VerifyError::QuantizedReference {
+            path: path.to_path_buf(),
+            tensor: t.name.to_string(),
+            dtype: t.dtype_name().to_lowercase(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses models that do not take the same inputs or give outputs of the
+/// same shapes: their tensors cannot be compared.
+fn same_network(
+    rg: &Graph<'_>,
+    qg: &Graph<'_>,
+    reference: &Path,
+    subject: &Subject<'_>,
+) -> Result<(), VerifyError> {
+    let quantized_path = match subject {
+        Subject::Quantized { model, .. }
+        | Subject::Planned { model, .. }
+        | Subject::PlannedMemory { model, .. } => model.to_path_buf(),
+    };
+    let (ri, qi) = (shapes(rg, true), shapes(qg, true));
+    if ri != qi {
+        return Err(VerifyError::Mismatch {
+            reference_path: reference.to_path_buf(),
+            quantized_path,
+            reference: describe(&ri),
+            quantized: describe(&qi),
+        });
+    }
+    let (ro, qo) = (shapes(rg, false), shapes(qg, false));
+    if ro != qo {
+        return Err(VerifyError::OutputsDiffer {
+            reference_path: reference.to_path_buf(),
+            quantized_path,
+            reference: list(&ro),
+            quantized: list(&qo),
+        });
+    }
+    Ok(())
+}
+
+/// The shapes of subgraph 0's inputs, or of its outputs.
+fn shapes(g: &Graph<'_>, inputs: bool) -> Vec<Vec<i32>> {
+    let sg = &g.subgraphs[0];
+    let list = if inputs { &sg.inputs } else { &sg.outputs };
+    list.iter().map(|&t| sg.tensors[t].shape.clone()).collect()
+}
+
+fn list(shapes: &[Vec<i32>]) -> String {
+    shapes
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe(shapes: &[Vec<i32>]) -> String {

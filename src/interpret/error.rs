@@ -5,7 +5,9 @@
 //! shape whose size overflows or exceeds the memory budget).
 //! [`KernelError`] stops one operator only: the session marks its outputs
 //! "not evaluated" and carries on (except [`KernelError::Overflow`], which
-//! becomes [`InterpretError::TooLarge`]).
+//! becomes [`InterpretError::TooLarge`]; a caller may end the run on
+//! [`KernelError::Values`], the sample's fault, with
+//! [`InterpretError::SampleValues`]).
 
 use std::fmt;
 
@@ -39,6 +41,13 @@ pub enum KernelError {
     #[error("{0}")]
     #[diagnostic(code(interpret::invalid))]
     Invalid(String),
+
+    /// The operator cannot run on these values (an index outside the
+    /// table, an integer division by zero): the data's fault, not the
+    /// model's, so the caller names the sample.
+    #[error("{0}")]
+    #[diagnostic(code(interpret::values))]
+    Values(String),
 
     /// An output would have more elements than memory can address.
     #[error("an output of shape {shape:?} has more elements than memory can address")]
@@ -183,6 +192,17 @@ pub enum InterpretError {
         what: String,
         needed: u64,
         budget: u64,
+    },
+
+    #[error("{site} cannot run on the values of sample {sample}: {reason}")]
+    #[diagnostic(
+        code(interpret::sample_values),
+        help("the sample holds values the model does not take (token ids past the table's rows, say); fix the sample")
+    )]
+    SampleValues {
+        site: Site,
+        sample: usize,
+        reason: String,
     },
 
     #[error("constant `{tensor}`: {reason}")]

@@ -87,6 +87,27 @@ pub enum SkipReason {
 pub struct Skipped {
     pub site: Site,
     pub reason: SkipReason,
+    /// The sample whose values the kernel refused
+    /// ([`KernelError::Values`]); `None` when the operator itself cannot
+    /// run.
+    pub sample: Option<usize>,
+}
+
+impl Skipped {
+    /// The run's end this skip means when the sample's values are at fault
+    /// (a caller that takes such a failure as bad input returns it).
+    pub fn sample_error(&self) -> Option<InterpretError> {
+        match (&self.reason, self.sample) {
+            (SkipReason::Kernel(KernelError::Values(reason)), Some(sample)) => {
+                Some(InterpretError::SampleValues {
+                    site: self.site.clone(),
+                    sample,
+                    reason: reason.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Skipped {
@@ -370,8 +391,8 @@ enum Outcome {
     /// computed them.
     Done(Vec<Vec<Tensor>>, bool),
     /// Not evaluated; the reason is recorded unless an input was itself
-    /// not evaluated.
-    Skipped(Option<SkipReason>),
+    /// not evaluated, with the sample whose values the kernel refused.
+    Skipped(Option<SkipReason>, Option<usize>),
 }
 
 impl<'a> Session<'a> {
@@ -390,7 +411,7 @@ impl<'a> Session<'a> {
         let outcome = self.run(op)?;
         let (evaluated, integer) = match outcome {
             Outcome::Done(_, integer) => (true, integer),
-            Outcome::Skipped(_) => (false, false),
+            Outcome::Skipped(..) => (false, false),
         };
         match outcome {
             Outcome::Done(values, _) => {
@@ -398,11 +419,12 @@ impl<'a> Session<'a> {
                     self.slots[o] = Slot::Values(v);
                 }
             }
-            Outcome::Skipped(reason) => {
+            Outcome::Skipped(reason, sample) => {
                 if let Some(reason) = reason {
                     self.skipped.push(Skipped {
                         site: site(self.sg, index),
                         reason,
+                        sample,
                     });
                 }
                 for &o in &op.outputs {
@@ -551,19 +573,19 @@ impl<'a> Session<'a> {
     /// Computes operator `op` for every sample.
     fn run(&mut self, op: &Operator) -> Result<Outcome, InterpretError> {
         let Some(kernel) = kernel_for(&op.opcode) else {
-            return Ok(Outcome::Skipped(Some(SkipReason::NoKernel)));
+            return Ok(Outcome::Skipped(Some(SkipReason::NoKernel), None));
         };
         for &t in op.inputs.iter().flatten() {
             match self.slots[t] {
                 Slot::Absent if self.sg.tensors[t].is_constant() => {
                     if let Err(reason) = self.load_constant(t)? {
-                        return Ok(Outcome::Skipped(Some(reason)));
+                        return Ok(Outcome::Skipped(Some(reason), None));
                     }
                 }
                 Slot::Values(_) | Slot::Constant(_) => {}
                 // An input not evaluated (or, defensively, one freed or
                 // never given) leaves this operator unevaluated too.
-                _ => return Ok(Outcome::Skipped(None)),
+                _ => return Ok(Outcome::Skipped(None, None)),
             }
         }
         let ctx = self.context(op);
@@ -586,7 +608,8 @@ impl<'a> Session<'a> {
                 }
                 Err(reason) => {
                     self.live_bytes = self.live_bytes.saturating_sub(reserved);
-                    return Ok(Outcome::Skipped(Some(reason)));
+                    let values = matches!(reason, SkipReason::Kernel(KernelError::Values(_)));
+                    return Ok(Outcome::Skipped(Some(reason), values.then_some(s)));
                 }
             }
         }

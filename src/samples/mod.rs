@@ -181,13 +181,15 @@ pub enum SampleError {
     #[error("`{}`: the input `{input}` takes {expected}, the array is {given}", path.display())]
     #[diagnostic(
         code(input::dtype),
-        help("convert it, e.g. array.astype(numpy.float32)")
+        help("convert it, e.g. array.astype(numpy.{convert})")
     )]
     DType {
         path: PathBuf,
         input: String,
         expected: String,
         given: String,
+        /// numpy's name of the type to convert to.
+        convert: String,
     },
     #[error("`{}` makes {operator} fail: {reason}", path.display())]
     #[diagnostic(
@@ -205,6 +207,12 @@ pub enum SampleError {
         help("a sample like this gives the model no range to learn: leave the file out, or save the real input")
     )]
     NoFiniteValue { path: PathBuf, input: String },
+    #[error("`{}` holds {dtype} elements, a type no model input takes", path.display())]
+    #[diagnostic(
+        code(input::element_type),
+        help("save it as float32 (real values) or as the input's integer type (`q-implant inspect` shows it)")
+    )]
+    ElementType { path: PathBuf, dtype: String },
     #[error("the model's input `{input}` has a shape with a dimension unknown or too large ({shape:?}), so no random sample can be drawn for it")]
     #[diagnostic(code(input::random_shape), help("give samples with --input"))]
     RandomShape { input: String, shape: Vec<i32> },
@@ -307,6 +315,11 @@ pub fn read_sample_noting(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            let found = || match members.len() {
+                0 => "no arrays".to_string(),
+                1 => format!("one array, {}", found()),
+                n => format!("{n} arrays: {}", found()),
+            };
             let mut used: Vec<&str> = Vec::new();
             let sample = inputs
                 .iter()
@@ -378,20 +391,75 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SampleError> {
     Ok(bytes)
 }
 
-/// Decodes a whole npy file held in `bytes`.
+/// Decodes a whole npy file held in `bytes`: little- or big-endian (read
+/// by swapping each element's bytes), in C or Fortran order (read by
+/// moving the elements into C order).
 fn decode_npy(path: &Path, bytes: &[u8]) -> Result<Array, SampleError> {
     let not = |why: String| SampleError::NotNpy {
         path: path.to_path_buf(),
         why,
     };
     let header: NpyHeader = npy::parse_header(bytes).map_err(|e| not(e.to_string()))?;
-    if header.fortran_order {
-        return Err(not(
-            "it is in Fortran order; save numpy.ascontiguousarray(array)".into(),
-        ));
+    let raw = &bytes[header.data_offset..];
+    let swapped;
+    let (dtype, data) = match big_endian(&header.dtype) {
+        Some(little) => {
+            let size = little.size().unwrap_or(1);
+            let expected = header.element_count().and_then(|n| n.checked_mul(size));
+            if expected != Some(raw.len()) {
+                return Err(not(format!(
+                    "its header promises {} bytes of data, but the file holds {}",
+                    expected.map_or_else(|| "more than 2^64".into(), |n| n.to_string()),
+                    raw.len()
+                )));
+            }
+            swapped = raw
+                .chunks_exact(size)
+                .flat_map(|c| c.iter().rev().copied())
+                .collect::<Vec<u8>>();
+            (little, swapped.as_slice())
+        }
+        None => (header.dtype.clone(), raw),
+    };
+    if !input_type(&dtype) {
+        return Err(SampleError::ElementType {
+            path: path.to_path_buf(),
+            dtype: dtype.name().to_string(),
+        });
     }
-    let data = &bytes[header.data_offset..];
-    decode(&header.dtype, header.shape, data).map_err(not)
+    let array = decode(&dtype, header.shape.clone(), data).map_err(not)?;
+    if !header.fortran_order {
+        return Ok(array);
+    }
+    let shape = &header.shape;
+    let data = match array.data {
+        ArrayData::F32(v) => ArrayData::F32(c_order(&v, shape)),
+        ArrayData::I32(v) => ArrayData::I32(c_order(&v, shape)),
+        ArrayData::I64(v) => ArrayData::I64(c_order(&v, shape)),
+        ArrayData::U8(v) => ArrayData::U8(c_order(&v, shape)),
+        ArrayData::I8(v) => ArrayData::I8(c_order(&v, shape)),
+        ArrayData::I16(v) => ArrayData::I16(c_order(&v, shape)),
+        ArrayData::Bool(v) => ArrayData::Bool(c_order(&v, shape)),
+    };
+    Ok(Array {
+        shape: array.shape,
+        data,
+    })
+}
+
+/// Whether a model input may be given elements of `dtype`.
+fn input_type(dtype: &NpyType) -> bool {
+    matches!(
+        dtype,
+        NpyType::F32
+            | NpyType::F64
+            | NpyType::I32
+            | NpyType::I64
+            | NpyType::I16
+            | NpyType::U8
+            | NpyType::I8
+            | NpyType::Bool
+    )
 }
 
 /// Elements of `dtype` in `shape`, little-endian in `data`, as an
@@ -434,6 +502,52 @@ pub(crate) fn decode(dtype: &NpyType, shape: Vec<usize>, data: &[u8]) -> Result<
     })
 }
 
+/// The little-endian type of a big-endian descriptor (`>f4`), when it is
+/// one of more than one byte that numpy can write.
+fn big_endian(dtype: &NpyType) -> Option<NpyType> {
+    let NpyType::Other(descr) = dtype else {
+        return None;
+    };
+    let code = descr.strip_prefix('>')?;
+    match NpyType::from_descr(&format!("<{code}")) {
+        NpyType::Other(_) => None,
+        little => Some(little),
+    }
+}
+
+/// The elements of a Fortran-order array (the first index varying
+/// fastest) in C order (the last index varying fastest).
+fn c_order<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
+    if shape.len() < 2 || values.is_empty() {
+        return values.to_vec();
+    }
+    // Each dimension's stride in the Fortran layout.
+    let mut strides = Vec::with_capacity(shape.len());
+    let mut stride = 1usize;
+    for &d in shape {
+        strides.push(stride);
+        stride = stride.saturating_mul(d);
+    }
+    let mut index = vec![0usize; shape.len()];
+    let mut out = Vec::with_capacity(values.len());
+    for _ in 0..values.len() {
+        let at: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+        // The header's shape accounts for every element (checked when it
+        // was parsed); a short array ends the copy rather than panicking.
+        let Some(&v) = values.get(at) else { break };
+        out.push(v);
+        // The next C-order index: the last dimension first.
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    out
+}
+
 fn arr<const N: usize>(c: &[u8]) -> [u8; N] {
     let mut out = [0u8; N];
     out.copy_from_slice(c);
@@ -460,6 +574,11 @@ pub(crate) fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Arr
         InputKind::Bool => given == "bool",
     };
     if !fits {
+        let convert = match spec.kind {
+            InputKind::Real { .. } => "float32",
+            InputKind::Integer(t) => t.name(),
+            InputKind::Bool => "bool_",
+        };
         let expected = match spec.kind {
             InputKind::Real { integer: Some(t) } => {
                 format!("float32 (real values) or {}", t.name())
@@ -473,6 +592,7 @@ pub(crate) fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Arr
             input: spec.name.clone(),
             expected,
             given: given.to_string(),
+            convert: convert.to_string(),
         });
     }
     Ok(array)
@@ -517,5 +637,70 @@ mod tests {
             err.to_string().contains("float32 (real values) or uint8"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_help_names_the_type_the_input_takes() {
+        use miette::Diagnostic;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.npy");
+        std::fs::write(&path, encode("<i4", false, &[2], &[1, 0, 0, 0, 2, 0, 0, 0])).unwrap();
+        let ids = InputSpec {
+            name: "ids".into(),
+            shape: vec![2],
+            kind: InputKind::Integer(IntegerType::I64),
+        };
+        let err = read_sample(&path, &[ids]).unwrap_err();
+        let help = err.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("array.astype(numpy.int64)"), "{help}");
+    }
+
+    #[test]
+    fn big_endian_and_fortran_order_are_read_as_numpy_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        // C order [2, 3], big-endian.
+        let big: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+        let path = dir.path().join("big.npy");
+        std::fs::write(&path, encode(">f4", false, &[2, 3], &big)).unwrap();
+        let mut x = spec("x", &[2, 3]);
+        x.kind = InputKind::Real { integer: None };
+        let sample = read_sample(&path, std::slice::from_ref(&x)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::F32(values.to_vec()));
+        // The same array in Fortran order: columns first.
+        let columns = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let bytes: Vec<u8> = columns.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, encode("<f4", true, &[2, 3], &bytes)).unwrap();
+        let sample = read_sample(&path, std::slice::from_ref(&x)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::F32(values.to_vec()));
+        // Big-endian int64, truncated: said so.
+        let ids: Vec<u8> = [7i64, 9].iter().flat_map(|v| v.to_be_bytes()).collect();
+        std::fs::write(&path, encode(">i8", false, &[2], &ids)).unwrap();
+        let id_spec = InputSpec {
+            name: "ids".into(),
+            shape: vec![2],
+            kind: InputKind::Integer(IntegerType::I64),
+        };
+        let sample = read_sample(&path, std::slice::from_ref(&id_spec)).unwrap();
+        assert_eq!(sample[0].data, ArrayData::I64(vec![7, 9]));
+        std::fs::write(&path, encode(">i8", false, &[2], &ids[..12])).unwrap();
+        let err = read_sample(&path, &[id_spec]).unwrap_err();
+        assert!(err.to_string().contains("promises 16 bytes"), "{err}");
+        // A type no input takes is said as such, not as "not an npy file".
+        std::fs::write(&path, encode("<u2", false, &[1], &[1, 0])).unwrap();
+        let err = read_sample(&path, &[spec("x", &[1])]).unwrap_err();
+        assert!(matches!(err, SampleError::ElementType { .. }), "{err}");
+        assert!(err.to_string().contains("uint16"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_npz_says_it_has_no_arrays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.npz");
+        let mut out = std::io::Cursor::new(Vec::new());
+        zip::ZipWriter::new(&mut out).finish().unwrap();
+        std::fs::write(&path, out.into_inner()).unwrap();
+        let err = read_sample(&path, &[spec("x", &[1])]).unwrap_err();
+        assert!(err.to_string().contains("(it has no arrays)"), "{err}");
     }
 }

@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 
 use super::metrics::{TensorError, TopK};
-use super::report::{self, OutputRow, Report, TensorRow, Unsupported};
+use super::report::{self, OutputRow, PairingCount, Report, TensorRow, Unsupported};
 use crate::graph::{Graph, Subgraph};
-use crate::interpret::session::{Options, Session, State};
+use crate::interpret::session::{Options, Session, Skipped, State};
 use crate::interpret::value::Tensor;
-use crate::interpret::InterpretError;
+use crate::interpret::{InterpretError, Schedule};
 use crate::model::fb::TensorType;
 
 /// A tensor of the quantized model and its partner in the float one.
@@ -38,25 +38,17 @@ pub fn compare(
     random: bool,
 ) -> Result<(Report, OutputValues), InterpretError> {
     let count = samples.len();
+    budget(reference, quantized, count, options.max_memory)?;
     let mut f = Session::new(reference, 0, options.clone())?;
     let mut q = Session::new(quantized, 0, options.clone())?;
-    // Both runs are alive at once: their estimates together must fit.
-    let both = f
-        .schedule()
-        .estimate(count)
-        .zip(q.schedule().estimate(count))
-        .and_then(|(a, b)| a.checked_add(b));
-    if both.is_none_or(|b| b > options.max_memory) {
-        return Err(InterpretError::OverBudget {
-            what: format!("running the float and the quantized model side by side on {count} samples (estimated from the declared shapes)"),
-            needed: both.unwrap_or(u64::MAX),
-            budget: options.max_memory,
-        });
-    }
     f.feed(samples.clone())?;
     q.feed(samples)?;
     let (fs, qs) = (f.subgraph(), q.subgraph());
     let mut pairing = Pairing::new(pairs(fs, qs));
+    let count_pairs = PairingCount {
+        paired: pairing.pairs.len(),
+        activations: qs.tensors.iter().filter(|t| !t.is_constant()).count(),
+    };
     for p in &pairing.pairs {
         f.keep(p.reference);
     }
@@ -64,11 +56,14 @@ pub fn compare(
         pairing.measure(&q, &mut f, t)?;
     }
     while let Some(step) = q.step()? {
+        refused_values(&q)?;
         for &o in &step.outputs {
             pairing.measure(&q, &mut f, o)?;
         }
     }
-    while f.step()?.is_some() {}
+    while f.step()?.is_some() {
+        refused_values(&f)?;
+    }
     let values: OutputValues = f.outputs().into_iter().zip(q.outputs()).collect();
     let outputs = outputs(q.subgraph(), &values, count);
     let unsupported = unsupported(&f, &q);
@@ -80,8 +75,52 @@ pub fn compare(
         tensors,
         outputs,
         unsupported,
+        pairing: count_pairs,
     };
     Ok((report, values))
+}
+
+/// Refuses `count` samples when the two runs, alive at once, would need
+/// more than `max_memory` by the estimate from the declared shapes (each
+/// run's peak of live tensors per sample, its inputs included). Cheap: the
+/// caller checks it before it reads or draws a single sample.
+pub fn budget(
+    reference: &Graph<'_>,
+    quantized: &Graph<'_>,
+    count: usize,
+    max_memory: u64,
+) -> Result<(), InterpretError> {
+    let per_sample = |g: &Graph<'_>| -> Result<Option<u64>, InterpretError> {
+        let sg = g
+            .subgraphs
+            .first()
+            .ok_or(InterpretError::NoSubgraph { index: 0, count: 0 })?;
+        Ok(Schedule::new(sg)?.estimate(1))
+    };
+    let one = per_sample(reference)?
+        .zip(per_sample(quantized)?)
+        .and_then(|(a, b)| a.checked_add(b));
+    let all = one.and_then(|b| b.checked_mul(count as u64));
+    if all.is_none_or(|b| b > max_memory) {
+        return Err(InterpretError::OverBudget {
+            what: format!(
+                "running the float and the quantized model side by side on {count} samples ({} bytes per sample, inputs included, estimated from the declared shapes)",
+                one.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string())
+            ),
+            needed: all.unwrap_or(u64::MAX),
+            budget: max_memory,
+        });
+    }
+    Ok(())
+}
+
+/// Ends the run when an operator refused a sample's values (an index past
+/// its table): that is bad input to report, not an operator to leave out.
+fn refused_values(run: &Session<'_>) -> Result<(), InterpretError> {
+    match run.skipped().iter().find_map(Skipped::sample_error) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The pairs, found by the quantized tensor, and the order they were
@@ -122,6 +161,7 @@ impl Pairing {
             if f.step()?.is_none() {
                 break;
             }
+            refused_values(f)?;
         }
         if let (Some(qv), Some(fv)) = (q.value(t), f.value(pair.reference)) {
             let params = q.params(t);
@@ -152,7 +192,12 @@ fn pairs(reference: &Subgraph<'_>, quantized: &Subgraph<'_>) -> Vec<Pair> {
         .iter()
         .filter(|t| !t.is_constant())
         .filter_map(|t| {
-            let reference = *by_name.get(t.name)?;
+            let partner = *by_name.get(t.name)?;
+            // A tensor of another shape is another tensor, whatever its name.
+            if reference.tensors[partner].shape != t.shape {
+                return None;
+            }
+            let reference = partner;
             Some(Pair {
                 quantized: t.id.index,
                 reference,
@@ -221,6 +266,7 @@ fn outputs(qs: &Subgraph<'_>, values: &OutputValues, samples: usize) -> Vec<Outp
             let mut error = TensorError::default();
             let mut top = TopK::default();
             let mut classes = None;
+            let evaluated = matches!(values.get(k), Some((Some(_), Some(_))));
             if let Some((Some(fv), Some(qv))) = values.get(k) {
                 for (a, b) in fv.iter().zip(qv).take(samples) {
                     if let (Some(x), Some(y)) = (a.as_f32(), b.as_f32()) {
@@ -242,6 +288,7 @@ fn outputs(qs: &Subgraph<'_>, values: &OutputValues, samples: usize) -> Vec<Outp
                 sqnr_db: error.sqnr_db(),
                 top1: classes.and(top.top1()),
                 top5: classes.and(top.top5()),
+                evaluated,
             }
         })
         .collect()

@@ -30,6 +30,13 @@ pub fn render(report: &Report, title: &str) -> String {
             "samples given with --input"
         }
     );
+    if report.pairing.is_poor() {
+        let _ = writeln!(
+            out,
+            "<p id=\"pairing\" class=\"warning\">Warning: {}.</p>",
+            escape(&report.pairing.warning())
+        );
+    }
     chart(&mut out, report);
     outputs(&mut out, report);
     unsupported(&mut out, report);
@@ -78,7 +85,7 @@ fn chart(out: &mut String, report: &Report) {
     if points.is_empty() {
         let _ = writeln!(
             out,
-            "<text x=\"{MARGIN}\" y=\"{}\">no tensor has an SQNR (every one is exact)</text></svg>",
+            "<text x=\"{MARGIN}\" y=\"{}\">no tensor has an SQNR (each is exact or not evaluated)</text></svg>",
             HEIGHT / 2.0
         );
         return;
@@ -133,6 +140,14 @@ fn chart(out: &mut String, report: &Report) {
 fn outputs(out: &mut String, report: &Report) {
     out.push_str("<h2>Outputs</h2>\n<table id=\"outputs\"><thead><tr><th>output</th><th>SQNR (dB)</th><th>PSNR (dB)</th><th>MAE</th><th>max error</th><th>top-1</th><th>top-5</th></tr></thead><tbody>\n");
     for o in &report.outputs {
+        if !o.evaluated {
+            let _ = writeln!(
+                out,
+                "<tr class=\"skipped\"><td>{}</td><td data-v=\"\" colspan=\"6\">not evaluated (an operator it depends on could not run here)</td></tr>",
+                escape(&o.name)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "<tr><td>{}</td>{}{}{}{}{}{}</tr>",

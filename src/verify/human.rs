@@ -14,6 +14,14 @@ pub const SHOWN: usize = 12;
 
 pub fn render(report: &Report, paint: Paint, all: bool) -> String {
     let mut out = String::new();
+    if report.pairing.is_poor() {
+        let _ = writeln!(
+            out,
+            "{} {}\n",
+            paint.warning("warning:"),
+            report.pairing.warning()
+        );
+    }
     tensors(&mut out, report, paint, all);
     outputs(&mut out, report, paint);
     unsupported(&mut out, report, paint);
@@ -84,9 +92,12 @@ fn tensors(out: &mut String, report: &Report, paint: Paint, all: bool) {
     ]];
     let mut causes = Vec::new();
     for t in worst.iter().take(shown) {
-        let sqnr = match t.sqnr_db {
-            Some(_) => number(t.sqnr_db, 1),
-            None => "exact".to_string(),
+        // No SQNR: exact only when no sample differs anywhere (the float
+        // values all 0 with an error leave it undefined too).
+        let sqnr = match (t.sqnr_db, t.mpeir) {
+            (Some(_), _) => number(t.sqnr_db, 1),
+            (None, Some(0.0)) => "exact".to_string(),
+            (None, _) => "-".to_string(),
         };
         rows.push(vec![
             sqnr,
@@ -133,10 +144,14 @@ fn outputs(out: &mut String, report: &Report, paint: Paint) {
 }
 
 fn output_line(o: &OutputRow) -> String {
+    if !o.evaluated {
+        return "not evaluated (an operator it depends on could not run here)".to_string();
+    }
     let mut parts = vec![
         match o.sqnr_db {
             Some(_) => format!("SQNR {} dB", number(o.sqnr_db, 1)),
-            None => "exact".to_string(),
+            None if o.is_exact() => "exact".to_string(),
+            None => "SQNR undefined".to_string(),
         },
         format!("PSNR {} dB", number(o.psnr_db, 1)),
         format!("MAE {}", number(o.mae, 6)),

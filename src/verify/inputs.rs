@@ -29,6 +29,9 @@ pub struct Samples {
     /// `values[sample][input]`, real values for real inputs.
     pub values: Vec<Vec<Tensor>>,
     pub random: bool,
+    /// Each sample as a message names it: its file, or its place among
+    /// the random draws.
+    pub names: Vec<String>,
 }
 
 /// What each graph input of `sg` takes. A real input's integer type is its
@@ -74,6 +77,20 @@ fn kind(reference: &GraphTensor<'_>, quantized: Option<&GraphTensor<'_>>) -> Inp
     }
 }
 
+/// The source with its directories listed (the files in name order), and
+/// how many samples it gives: known before a single one is read or drawn.
+pub fn resolve(source: &Source) -> Result<(Source, usize), SampleError> {
+    Ok(match source {
+        Source::Files(paths) => {
+            let files = samples::sample_files(paths)?;
+            let count = files.len();
+            (Source::Files(files), count)
+        }
+        Source::Random { samples, .. } => (source.clone(), *samples),
+        Source::Memory(given) => (source.clone(), given.len()),
+    })
+}
+
 /// Reads or draws the samples for subgraph 0 of both models.
 pub fn make(
     source: &Source,
@@ -92,6 +109,7 @@ pub fn make(
             Ok(Samples {
                 values,
                 random: false,
+                names: files.iter().map(|f| format!("`{}`", f.display())).collect(),
             })
         }
         Source::Memory(given) => {
@@ -103,6 +121,9 @@ pub fn make(
             Ok(Samples {
                 values,
                 random: false,
+                names: (0..given.len())
+                    .map(|i| format!("sample {i} given in memory"))
+                    .collect(),
             })
         }
         Source::Random { samples, seed } => {
@@ -124,6 +145,9 @@ pub fn make(
             Ok(Samples {
                 values,
                 random: true,
+                names: (0..*samples)
+                    .map(|i| format!("random sample {i} (seed {seed})"))
+                    .collect(),
             })
         }
     }

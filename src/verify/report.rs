@@ -19,6 +19,13 @@ pub const CLIPPED_SHARE: f64 = 0.02;
 /// added in one step, where a layer quantized right adds a few dB.
 pub const DROP_DB: f64 = 10.0;
 
+/// A tensor at this SQNR or better is fine, whatever its steps or clipped
+/// share say: its error is at most 1% of its signal, about what 8-bit
+/// quantization of real data gives at best (a uniform signal ideally
+/// reaches 50 dB). A 16-bit tensor's steps are so fine that a few dozen of
+/// them are still far above it (70 dB and more).
+pub const FINE_DB: f64 = 40.0;
+
 /// An error beyond this many steps of the tensor's own scale is more than
 /// rounding carried through a layer (a correct uint8 network stays within a
 /// few steps at its outputs).
@@ -32,6 +39,36 @@ pub struct Report {
     pub tensors: Vec<TensorRow>,
     pub outputs: Vec<OutputRow>,
     pub unsupported: Vec<Unsupported>,
+    pub pairing: PairingCount,
+}
+
+/// How many of the quantized model's activations found a float partner.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PairingCount {
+    /// Those with a float partner of the same name and shape.
+    pub paired: usize,
+    /// Every activation (non-constant tensor) of the quantized model.
+    pub activations: usize,
+}
+
+/// A model made from the reference pairs nearly every activation (`apply`
+/// keeps every name and adds only the QUANTIZE and DEQUANTIZE it inserts);
+/// fewer than this share paired means the reference is another network.
+pub const MIN_PAIRED_SHARE: f64 = 0.5;
+
+impl PairingCount {
+    /// Few tensors in common: the reference is probably not the model the
+    /// quantized one was made from.
+    pub fn is_poor(&self) -> bool {
+        (self.paired as f64) < MIN_PAIRED_SHARE * self.activations as f64
+    }
+
+    pub fn warning(&self) -> String {
+        format!(
+            "only {} of the quantized model's {} activations have a partner of the same name and shape in the float model: is the reference the model this one was made from? The figures compare unrelated tensors otherwise",
+            self.paired, self.activations
+        )
+    }
 }
 
 /// One tensor, in the graph's order.
@@ -84,6 +121,59 @@ pub struct OutputRow {
     pub sqnr_db: Option<f64>,
     pub top1: Option<f64>,
     pub top5: Option<f64>,
+    /// False when a run could not compute it (an operator it depends on has
+    /// no kernel here): its figures are then null, and it is not exact.
+    pub evaluated: bool,
+}
+
+impl OutputRow {
+    /// Both runs computed it and agree on every value.
+    pub fn is_exact(&self) -> bool {
+        self.evaluated && self.max_abs_error == Some(0.0)
+    }
+
+    /// Why it fails `--fail-under db`, if it does.
+    pub fn shortfall(&self, db: f64) -> Option<Shortfall> {
+        if !self.evaluated {
+            return Some(Shortfall::NotEvaluated);
+        }
+        match self.sqnr_db {
+            Some(s) if s < db => Some(Shortfall::Below(s)),
+            Some(_) => None,
+            None if self.is_exact() => None,
+            None if self.max_abs_error.is_none() => Some(Shortfall::NothingFinite),
+            None => Some(Shortfall::NoSignal),
+        }
+    }
+}
+
+/// Why an output fails `--fail-under`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shortfall {
+    /// Its SQNR, below the bar.
+    Below(f64),
+    /// It was never computed, so nothing says it is good.
+    NotEvaluated,
+    /// The float output is 0 everywhere and the quantized one is not: an
+    /// SQNR of minus infinity.
+    NoSignal,
+    /// Neither run gave a finite value to compare.
+    NothingFinite,
+}
+
+impl Shortfall {
+    pub fn explain(self) -> String {
+        match self {
+            Shortfall::Below(s) => format!("has an SQNR of {s:.1} dB"),
+            Shortfall::NotEvaluated => {
+                "was not evaluated (an operator it depends on could not run here), so nothing says it is good".to_string()
+            }
+            Shortfall::NoSignal => {
+                "is 0 everywhere in the float run but not in the quantized run".to_string()
+            }
+            Shortfall::NothingFinite => "has no finite value to compare".to_string(),
+        }
+    }
 }
 
 /// An operator the interpreter has no kernel for.
@@ -94,9 +184,13 @@ pub struct Unsupported {
     pub subgraph: usize,
 }
 
-/// What makes `row` bad, given the best SQNR among the tensors it is
+/// What makes `row` bad (nothing when its SQNR is [`FINE_DB`] or better),
+/// given the best SQNR among the tensors it is
 /// computed from (`None` for a graph input or when none is measured).
 pub fn cause(row: &TensorRow, inputs_sqnr: Option<f64>) -> Option<Cause> {
+    if row.sqnr_db.is_some_and(|s| s >= FINE_DB) {
+        return None;
+    }
     if row.clipped.is_some_and(|c| c > CLIPPED_SHARE) {
         return Some(Cause::Clipping);
     }
@@ -131,12 +225,13 @@ impl Report {
         rows
     }
 
-    /// The outputs whose SQNR is below `db` (an undefined SQNR, an exact
-    /// output, passes).
-    pub fn outputs_under(&self, db: f64) -> Vec<&OutputRow> {
+    /// The outputs that fail `--fail-under db`, and why: an SQNR below it,
+    /// or none that says the output is good (not evaluated, an error on a
+    /// float output of zeros, nothing finite). An exact output passes.
+    pub fn outputs_under(&self, db: f64) -> Vec<(&OutputRow, Shortfall)> {
         self.outputs
             .iter()
-            .filter(|o| o.sqnr_db.is_some_and(|s| s < db))
+            .filter_map(|o| Some((o, o.shortfall(db)?)))
             .collect()
     }
 }
@@ -178,6 +273,23 @@ mod tests {
         assert_eq!(
             cause(&row(Some(35.0), Some(0.5), Some(0.0)), Some(40.0)),
             None
+        );
+    }
+
+    #[test]
+    fn a_tensor_that_is_fine_gets_no_cause() {
+        // An int16 tensor: many fine steps off, 15 dB below its input, and
+        // still at 70 dB.
+        let mut int16 = row(Some(70.0), Some(40.0), Some(0.0));
+        int16.dtype = "int16".into();
+        assert_eq!(cause(&int16, Some(85.0)), None);
+        assert_eq!(cause(&int16, None), None);
+        // A little clipping at 45 dB costs nothing worth a hint.
+        assert_eq!(cause(&row(Some(45.0), Some(1.0), Some(0.03)), None), None);
+        // Below the level, the same figures still point at a cause.
+        assert_eq!(
+            cause(&row(Some(25.0), Some(40.0), Some(0.0)), Some(40.0)),
+            Some(Cause::LargeError)
         );
     }
 }

@@ -126,14 +126,14 @@ macro_rules! int_op {
                 Binary::Sub => a.wrapping_sub(b),
                 Binary::Mul => a.wrapping_mul(b),
                 Binary::Div if b == 0 => {
-                    return Err(KernelError::Invalid("integer division by zero".into()))
+                    return Err(KernelError::Values("integer division by zero".into()))
                 }
                 Binary::Div => a.wrapping_div(b),
                 Binary::Max => a.max(b),
                 Binary::Min => a.min(b),
                 Binary::Pow => {
                     let e = u32::try_from(b).map_err(|_| {
-                        KernelError::Invalid(format!("integer power with exponent {b}"))
+                        KernelError::Values(format!("integer power with exponent {b}"))
                     })?;
                     a.wrapping_pow(e)
                 }

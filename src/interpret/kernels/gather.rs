@@ -74,7 +74,7 @@ pub fn eval(
         .iter()
         .find(|&&i| usize::try_from(i).map_or(true, |i| i >= p.axis_size))
     {
-        return Err(KernelError::Invalid(format!(
+        return Err(KernelError::Values(format!(
             "index {bad} is out of range for a dimension of size {}",
             p.axis_size
         )));
