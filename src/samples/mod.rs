@@ -189,7 +189,7 @@ pub enum SampleError {
         expected: String,
         given: String,
         /// numpy's name of the type to convert to.
-        convert: String,
+        convert: &'static str,
     },
     #[error("`{}` makes {operator} fail: {reason}", path.display())]
     #[diagnostic(
@@ -592,7 +592,7 @@ pub(crate) fn checked(path: &Path, spec: &InputSpec, array: Array) -> Result<Arr
             input: spec.name.clone(),
             expected,
             given: given.to_string(),
-            convert: convert.to_string(),
+            convert,
         });
     }
     Ok(array)
