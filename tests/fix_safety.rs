@@ -378,7 +378,9 @@ fn many_constants_model(path: &Path) -> PathBuf {
     let x = m.tensor("x", &[1, 4], None);
     let mut prev = x;
     for i in 0..300 {
-        let c = m.tensor(&format!("c{i}"), &[4], Some(&[0.5, 1.0, 1.5, 2.0]));
+        // Distinct constants: equal small arrays would share one npy file.
+        let k = 1.0 + i as f32 / 1000.0;
+        let c = m.tensor(&format!("c{i}"), &[4], Some(&[0.5 * k, 1.0, 1.5, 2.0 * k]));
         let y = m.tensor(&format!("y{i}"), &[1, 4], None);
         m.op(q_implant::model::fb::BuiltinOperator::MUL, &[prev, c], &[y]);
         prev = y;
