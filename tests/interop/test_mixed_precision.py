@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 
-from conftest import FIXTURES, fixture, q_implant, read_model
-from test_onert import MAX_STEPS, run
+from conftest import FIXTURES, fixture, onert_output, q_implant, read_model
+from test_onert import MAX_STEPS
 
 # The depthwise layer of the convnet fixture: weight, bias, output.
 FLOAT_LAYER = [
@@ -38,6 +38,6 @@ def test_a_float_layer_between_quantized_ones_runs(tmp):
     rng = np.random.default_rng(7)
     x = rng.standard_normal(tin.shape).astype(np.float32)
     xq = np.clip(np.round(x / tin.quantization.scale[0]) + tin.quantization.zeroPoint[0], 0, 255).astype(np.uint8)
-    y = (run(out, xq).astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
-    steps = float(np.abs(y - run(fixture("convnet"), x)).max() / tout.quantization.scale[0])
+    y = (onert_output(out, xq).astype(np.float32) - tout.quantization.zeroPoint[0]) * tout.quantization.scale[0]
+    steps = float(np.abs(y - onert_output(fixture("convnet"), x)).max() / tout.quantization.scale[0])
     assert steps <= MAX_STEPS, f"{steps:.2f} steps off"
