@@ -26,13 +26,14 @@ use q_implant::fuzzing::{self, SET_MAX_FILES, SET_SEPARATOR};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("read_model", fuzzing::read_model),
     ("parse_qparam", fuzzing::parse_qparam),
     ("check_set", fuzzing::check_set),
     ("extract_model", fuzzing::extract_model),
     ("diff_sets", fuzzing::diff_sets),
     ("verify_model", fuzzing::verify_model),
+    ("read_samples", fuzzing::read_samples),
 ];
 
 /// The corpus never grows past this many inputs per target.
@@ -144,6 +145,21 @@ fn set_input(model: &str, set: &Path) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// An `.npz` archive holding `npy` as the array `name`, as numpy's
+/// `savez` writes it.
+fn npz(name: &str, npy: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    if zip.start_file(format!("{name}.npy"), options).is_ok() {
+        let _ = zip.write_all(npy);
+    }
+    let _ = zip.finish();
+    out.into_inner()
+}
+
 /// The starting inputs of a target: the fixtures it reads, and what the
 /// fuzzers once found.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -174,6 +190,20 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 ("decoder", "decoder.qparam"),
             ] {
                 out.extend(fuzzing::quantized_fixture(model, set));
+            }
+        }
+        "read_samples" => {
+            // Real samples as npy files (first byte 0: one float input;
+            // 1: token ids), each also offered as an npz member's bytes.
+            for (choice, path, name) in [
+                (0u8, "story_onnxtf.reference/input_0.npy", "x"),
+                (1, "decoder.reference/ids.npy", "ids"),
+                (3, "espcn.reference/input_0.npy", "arr_0"),
+            ] {
+                if let Ok(bytes) = std::fs::read(fixtures.join(path)) {
+                    out.push([&[choice][..], &bytes].concat());
+                    out.push([&[choice | 4][..], &npz(name, &bytes)].concat());
+                }
             }
         }
         "extract_model" => {

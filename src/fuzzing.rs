@@ -234,6 +234,66 @@ pub fn verify_model(data: &[u8]) {
     );
 }
 
+/// Any bytes as a sample file (`.npy` or `.npz`, by the first byte) for
+/// one of a few kinds of model inputs: read or refused with an error that
+/// renders, never a panic; a sample read holds exactly each input's shape.
+pub fn read_samples(data: &[u8]) {
+    use crate::samples::{self, ArrayData, InputKind, InputSpec, IntegerType};
+    let Some((&choice, bytes)) = data.split_first() else {
+        return;
+    };
+    let spec = |name: &str, shape: &[usize], kind| InputSpec {
+        name: name.to_string(),
+        shape: shape.to_vec(),
+        kind,
+    };
+    let real = InputKind::Real { integer: None };
+    let inputs = match choice % 4 {
+        0 => vec![spec("x", &[1, 4], real)],
+        1 => vec![spec("ids", &[1, 8], InputKind::Integer(IntegerType::I64))],
+        2 => vec![
+            spec("a", &[2, 3], real),
+            spec("b", &[3], InputKind::Integer(IntegerType::I32)),
+        ],
+        _ => vec![spec(
+            "q",
+            &[1, 2, 2, 1],
+            InputKind::Real {
+                integer: Some(IntegerType::U8),
+            },
+        )],
+    };
+    let path = Path::new(if choice & 4 == 0 {
+        "fuzz.npy"
+    } else {
+        "fuzz.npz"
+    });
+    match samples::sample_from_bytes(path, bytes, &inputs, &mut Vec::new()) {
+        Ok(sample) => {
+            assert_eq!(sample.len(), inputs.len());
+            for (array, spec) in sample.iter().zip(&inputs) {
+                let count: usize = spec.shape.iter().product();
+                let len = match &array.data {
+                    ArrayData::F32(v) => v.len(),
+                    ArrayData::I32(v) => v.len(),
+                    ArrayData::I64(v) => v.len(),
+                    ArrayData::U8(v) => v.len(),
+                    ArrayData::I8(v) => v.len(),
+                    ArrayData::I16(v) => v.len(),
+                    ArrayData::Bool(v) => v.len(),
+                };
+                assert_eq!(
+                    (array.shape.as_slice(), len),
+                    (spec.shape.as_slice(), count)
+                );
+            }
+        }
+        Err(e) => {
+            let _ = format!("{:?}", miette::Report::new(e));
+        }
+    }
+}
+
 /// Any bytes as a quantized model: `extract` reads it or says why not; a
 /// set it reads is written, reads back without a problem, and `diff` of
 /// the model and that set finds them the same.

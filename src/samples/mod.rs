@@ -294,6 +294,17 @@ pub fn read_sample_noting(
     notes: &mut Vec<String>,
 ) -> Result<Sample, SampleError> {
     let bytes = read_file(path)?;
+    sample_from_bytes(path, &bytes, inputs, notes)
+}
+
+/// A sample from the bytes of the file `path` (its extension says how to
+/// read them), as [`read_sample_noting`] reads it.
+pub fn sample_from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    inputs: &[InputSpec],
+    notes: &mut Vec<String>,
+) -> Result<Sample, SampleError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("npy") => {
             if inputs.len() != 1 {
@@ -303,11 +314,22 @@ pub fn read_sample_noting(
                     names: names(inputs),
                 });
             }
-            let array = decode_npy(path, &bytes)?;
+            let array = decode_npy(path, bytes)?;
             Ok(vec![checked(path, &inputs[0], array)?])
         }
         Some("npz") => {
-            let members = npz::members(path, &bytes)?;
+            // No member a sample needs is larger than the largest input
+            // (eight bytes an element at most) and its npy header.
+            let largest = inputs
+                .iter()
+                .map(|i| {
+                    i.shape
+                        .iter()
+                        .try_fold(8u64, |n, &d| n.checked_mul(d as u64))
+                })
+                .try_fold(0u64, |m, n| n.map(|n| m.max(n)))
+                .unwrap_or(u64::MAX);
+            let members = npz::members(path, bytes, largest.saturating_add(npz::HEADER_ROOM))?;
             let found = || {
                 members
                     .iter()

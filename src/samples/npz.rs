@@ -11,8 +11,20 @@ use super::SampleError;
 /// can claim any size, and a sample is never this large.
 const MAX_MEMBER: u64 = 4 << 30;
 
-/// The archive's arrays: (name without `.npy`, the npy file's bytes).
-pub fn members(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, SampleError> {
+/// Room for an npy header beside its data (numpy pads headers to 64 bytes;
+/// long ones stay far below this).
+pub const HEADER_ROOM: u64 = 64 << 10;
+
+/// The archive's arrays: (name without `.npy`, the npy file's bytes). A
+/// member is read to at most `limit` bytes (and [`MAX_MEMBER`]): what it
+/// claims or inflates to beyond that is refused, so that a small archive
+/// cannot make memory grow past what the inputs take.
+pub fn members(
+    path: &Path,
+    bytes: &[u8],
+    limit: u64,
+) -> Result<Vec<(String, Vec<u8>)>, SampleError> {
+    let limit = limit.min(MAX_MEMBER);
     let not = |why: String| SampleError::NotNpz {
         path: path.to_path_buf(),
         why,
@@ -25,17 +37,22 @@ pub fn members(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Samp
         let Some(array) = name.strip_suffix(".npy") else {
             return Err(not(format!("its member `{name}` is not an .npy file")));
         };
-        if member.size() > MAX_MEMBER {
-            return Err(not(format!(
-                "its member `{name}` claims {} bytes, more than a sample can be",
-                member.size()
-            )));
+        let too_large = |size: u64| {
+            not(format!(
+                "its member `{name}` holds {size} bytes or more, more than any input of the model takes"
+            ))
+        };
+        if member.size() > limit {
+            return Err(too_large(member.size()));
         }
         let mut data = Vec::with_capacity(member.size() as usize);
         (&mut member)
-            .take(MAX_MEMBER)
+            .take(limit + 1)
             .read_to_end(&mut data)
             .map_err(|e| not(format!("its member `{name}` cannot be read: {e}")))?;
+        if data.len() as u64 > limit {
+            return Err(too_large(data.len() as u64));
+        }
         out.push((array.to_string(), data));
     }
     Ok(out)
@@ -65,18 +82,28 @@ mod tests {
             zip::CompressionMethod::Deflated,
         ] {
             let bytes = archive(&[("x.npy", b"abc"), ("arr_1.npy", b"de")], method);
-            let m = members(Path::new("s.npz"), &bytes).unwrap();
+            let m = members(Path::new("s.npz"), &bytes, u64::MAX).unwrap();
             assert_eq!(m[0], ("x".to_string(), b"abc".to_vec()));
             assert_eq!(m[1], ("arr_1".to_string(), b"de".to_vec()));
         }
     }
 
     #[test]
+    fn a_member_past_the_limit_is_refused_before_it_is_inflated_whole() {
+        let zeros = vec![0u8; 1 << 20];
+        let bytes = archive(&[("x.npy", &zeros)], zip::CompressionMethod::Deflated);
+        assert!(bytes.len() < 8 << 10, "a small archive: {}", bytes.len());
+        let err = members(Path::new("s.npz"), &bytes, 4096).unwrap_err();
+        assert!(err.to_string().contains("s.npz"), "{err}");
+        assert!(members(Path::new("s.npz"), &bytes, 1 << 20).is_ok());
+    }
+
+    #[test]
     fn garbage_is_a_clear_error() {
-        let err = members(Path::new("s.npz"), b"not a zip").unwrap_err();
+        let err = members(Path::new("s.npz"), b"not a zip", u64::MAX).unwrap_err();
         assert!(err.to_string().contains("s.npz"), "{err}");
         let bytes = archive(&[("x.txt", b"abc")], zip::CompressionMethod::Stored);
-        let err = members(Path::new("s.npz"), &bytes).unwrap_err();
+        let err = members(Path::new("s.npz"), &bytes, u64::MAX).unwrap_err();
         assert!(err.to_string().contains("x.txt"), "{err}");
     }
 }
