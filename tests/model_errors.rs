@@ -121,6 +121,7 @@ fn fuzz_regressions_stay_fixed() {
         q_implant::fuzzing::extract_model(&bytes);
         q_implant::fuzzing::diff_sets(&bytes);
         q_implant::fuzzing::verify_model(&bytes);
+        q_implant::fuzzing::read_samples(&bytes);
         n += 1;
     }
     assert!(n > 0);

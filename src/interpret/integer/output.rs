@@ -13,7 +13,7 @@ pub fn activation_range(act: Act, out: &Params) -> Result<(i32, i32), KernelErro
     let (s, z) = out.first();
     let (lo, hi) = (out.qmin as i32, out.qmax as i32);
     let q = |bound: f32| (z as i32).saturating_add((bound / s).round() as i32);
-    Ok(match act {
+    let (lo, hi) = match act {
         Act::NONE => (lo, hi),
         Act::RELU => (lo.max(q(0.0)), hi),
         Act::RELU6 => (lo.max(q(0.0)), hi.min(q(6.0))),
@@ -24,7 +24,10 @@ pub fn activation_range(act: Act, out: &Params) -> Result<(i32, i32), KernelErro
                 other.variant_name().unwrap_or("(unknown)")
             )))
         }
-    })
+    };
+    // A zero point outside the type leaves the range empty; the runtimes
+    // clamp with max then min, so every value becomes the upper bound.
+    Ok((lo.min(hi), hi))
 }
 
 /// Each accumulator scaled by its channel's multiplier (channels along
