@@ -205,8 +205,8 @@ if [ -n "$INTERPRET" ]; then
         model="fixtures/$name.circle"
         out=$(target/release/examples/bench_interpret "$model" --samples 16 --repeat 5)
         f=$(sed -n 's/^float: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
-        q=$(sed -n 's/^fake-quant: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
-        i=$(sed -n 's/^integer: *\([0-9.]*\) ms.*/\1/p' <<< "$out")
+        q=$(sed -n 's/^fake-quant *\([0-9.]*\) ms.*/\1/p' <<< "$out")
+        i=$(sed -n 's/^integer *\([0-9.]*\) ms.*/\1/p' <<< "$out")
         peak=$(sed -n 's/^memory: *\([0-9]*\) bytes.*/\1/p' <<< "$out")
         if [ -x .venv/bin/python ]; then
             o=$(.venv/bin/python scripts/bench_onert.py "$model" 16 5)
