@@ -80,17 +80,11 @@ fn take_activation(options: &mut fb::BuiltinOptionsT) -> Act {
 /// unique), with no data; returns its index.
 fn without_bias(tensors: &mut Vec<fb::TensorT>, names: &HashSet<String>, index: usize) -> i32 {
     let mut twin = tensors[index].clone();
-    let base = format!(
-        "{}::without_bias",
-        tensors[index].name.as_deref().unwrap_or("tensor")
-    );
-    let mut name = base.clone();
-    let mut n = 1;
-    while names.contains(&name) {
-        name = format!("{base}.{n}");
-        n += 1;
-    }
-    twin.name = Some(name);
+    twin.name = Some(super::conversions::twin_name(
+        &tensors[index],
+        "without_bias",
+        names,
+    ));
     twin.buffer = 0;
     tensors.push(twin);
     (tensors.len() - 1) as i32

@@ -94,16 +94,7 @@ pub fn insert(model: &mut fb::ModelT, conversions: &[Conversion]) -> Vec<String>
 /// DEQUANTIZE has two twins, and names must stay unique for a later run.
 fn float_twin(tensors: &mut Vec<fb::TensorT>, names: &mut HashSet<String>, index: usize) -> i32 {
     let mut twin = tensors[index].clone();
-    let base = format!(
-        "{}::float",
-        tensors[index].name.as_deref().unwrap_or("tensor")
-    );
-    let mut name = base.clone();
-    let mut n = 1;
-    while names.contains(&name) {
-        name = format!("{base}.{n}");
-        n += 1;
-    }
+    let name = twin_name(&tensors[index], "float", names);
     names.insert(name.clone());
     twin.name = Some(name);
     twin.type_ = TensorType::FLOAT32;
@@ -124,4 +115,17 @@ fn op_name(codes: &Option<Vec<fb::OperatorCodeT>>, op: &fb::OperatorT, index: us
         .map(|c| c.builtin_code.variant_name().unwrap_or("?").to_string())
         .unwrap_or_default();
     format!("{code} #{index}")
+}
+
+/// `<name>::<suffix>` for a twin of `tensor`, made unique among `names`
+/// (`.1`, `.2`, ... appended).
+pub(super) fn twin_name(tensor: &fb::TensorT, suffix: &str, names: &HashSet<String>) -> String {
+    let base = format!("{}::{suffix}", tensor.name.as_deref().unwrap_or("tensor"));
+    let mut name = base.clone();
+    let mut n = 1;
+    while names.contains(&name) {
+        name = format!("{base}.{n}");
+        n += 1;
+    }
+    name
 }
