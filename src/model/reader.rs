@@ -400,22 +400,35 @@ enum ProbeError {
     Bad(String),
 }
 
-/// Bounds-checked little-endian reads of a file region, through a small
-/// window so that walking neighbouring tables costs few system calls.
+/// Bounds-checked little-endian reads of a file region, through a few small
+/// windows so that walking neighbouring tables costs few system calls.
+/// Several windows, because a walk alternates between places: the buffer
+/// list, a shared vtable, and each table (which converters may write beside
+/// its payload, far from the next).
 struct Probe<'f> {
     file: &'f File,
     len: u64,
-    window: std::cell::RefCell<(u64, Vec<u8>)>,
+    windows: std::cell::RefCell<[Window; WINDOWS]>,
 }
 
-const WINDOW: u64 = 64 * 1024;
+#[derive(Default)]
+struct Window {
+    start: u64,
+    data: Vec<u8>,
+    /// When it was last used, to replace the least recently used.
+    used: u64,
+}
+
+/// Bytes read per window: a page, about the cost of the system call.
+const WINDOW: u64 = 4096;
+const WINDOWS: usize = 4;
 
 impl<'f> Probe<'f> {
     fn new(file: &'f File, len: u64) -> Self {
         Probe {
             file,
             len,
-            window: std::cell::RefCell::new((0, Vec::new())),
+            windows: Default::default(),
         }
     }
 
@@ -426,16 +439,25 @@ impl<'f> Probe<'f> {
             .ok_or_else(|| {
                 ProbeError::Bad(format!("an offset points past the FlatBuffer ({at})"))
             })?;
-        let mut window = self.window.borrow_mut();
-        let (start, data) = &mut *window;
-        if at < *start || end > *start + data.len() as u64 {
-            *start = at;
-            let n = WINDOW.min(self.len - at) as usize;
-            data.resize(n, 0);
-            read_exact_at(self.file, data, at).map_err(ProbeError::Io)?;
-        }
-        let from = (at - *start) as usize;
-        Ok(data[from..from + N].try_into().expect("N bytes"))
+        let mut windows = self.windows.borrow_mut();
+        let clock = windows.iter().map(|w| w.used).max().unwrap_or(0) + 1;
+        let holds = |w: &Window| at >= w.start && end <= w.start + w.data.len() as u64;
+        let slot = match windows.iter().position(holds) {
+            Some(slot) => slot,
+            None => {
+                let slot = (0..WINDOWS).min_by_key(|&i| windows[i].used).unwrap_or(0);
+                let w = &mut windows[slot];
+                w.start = at;
+                let n = WINDOW.min(self.len - at) as usize;
+                w.data.resize(n, 0);
+                read_exact_at(self.file, &mut w.data, at).map_err(ProbeError::Io)?;
+                slot
+            }
+        };
+        let w = &mut windows[slot];
+        w.used = clock;
+        let from = (at - w.start) as usize;
+        Ok(w.data[from..from + N].try_into().expect("N bytes"))
     }
 
     fn u16(&self, at: u64) -> Result<u16, ProbeError> {

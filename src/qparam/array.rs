@@ -1,7 +1,8 @@
 //! The arrays an entry names, typed by their npy header: read from an
 //! `.npy` file (only the header is read; the file is closed again, and data
-//! is read when needed or copied into a model by range), or held in memory
-//! (a caller's array, described by the header it would have on disk).
+//! is read when needed or copied into a model by range; a small file is
+//! read whole at once, within a budget), or held in memory (a caller's
+//! array, described by the header it would have on disk).
 //! Either way the same typed checks apply: the header is valid, and the
 //! data is exactly what it promises.
 
@@ -17,10 +18,15 @@ use crate::files::{open_regular, read_exact_at, DataSource, PathRange, SharedByt
 /// Bytes read per step when an array is scanned whole.
 const SCAN_PIECE: usize = 1 << 20;
 
-/// Elements tested together, without a branch, in a scan: a few vector
-/// registers' worth of bytes, small enough that finding the exact element
-/// in a lane that has one costs nothing.
-const SCAN_LANE: usize = 256;
+/// Files at most this long are read whole with their header: scales, zero
+/// points and small layers' weights, of which an LLM's set names thousands,
+/// are then opened once per check instead of once per read.
+pub const SMALL_FILE: u64 = 64 * 1024;
+
+/// Bytes of small files a set may hold in memory; past it, files are read
+/// when needed as large ones are, so memory stays bounded whatever a set
+/// names.
+pub const SMALL_FILES_HELD: u64 = 64 << 20;
 
 /// An array with a valid header and exactly the data it promises.
 #[derive(Clone, Debug)]
@@ -37,6 +43,9 @@ pub enum ArraySource {
         path: PathBuf,
         /// The file's length when it was checked.
         file_len: u64,
+        /// The element bytes, for a small file read whole when it was
+        /// checked.
+        held: Option<SharedBytes>,
     },
     /// Element bytes in memory (C order unless the header says Fortran),
     /// and where the caller gave them, for messages (`["conv1"]["scale"]`).
@@ -46,19 +55,39 @@ pub enum ArraySource {
 impl NpyArray {
     /// Opens `path`, reads and checks its header, and closes it.
     pub fn open(path: PathBuf) -> Result<NpyArray, NpyProblem> {
+        NpyArray::open_within(path, &mut 0)
+    }
+
+    /// As [`NpyArray::open`]; a file of at most [`SMALL_FILE`] bytes is
+    /// read whole and its elements kept, while `budget` (bytes) lasts.
+    pub fn open_within(path: PathBuf, budget: &mut u64) -> Result<NpyArray, NpyProblem> {
         let unreadable = |e: io::Error| NpyProblem::Unreadable(e.to_string());
         let input = open_regular(&path).map_err(unreadable)?;
-        let mut start = vec![0u8; input.len.min(12) as usize];
+        let whole = input.len <= SMALL_FILE.min(*budget);
+        let first = if whole { input.len } else { input.len.min(12) };
+        let mut start = vec![0u8; first as usize];
         read_exact_at(&input.file, &mut start, 0).map_err(unreadable)?;
-        let end = npy::header_end(&start, input.len).map_err(NpyProblem::Format)?;
-        let mut prefix = vec![0u8; end];
-        read_exact_at(&input.file, &mut prefix, 0).map_err(unreadable)?;
-        let header = npy::parse_header_in(&prefix, input.len).map_err(NpyProblem::Format)?;
+        let end = npy::header_end(&start[..start.len().min(12)], input.len)
+            .map_err(NpyProblem::Format)?;
+        let header = if whole {
+            npy::parse_header_in(&start[..end], input.len)
+        } else {
+            let mut prefix = vec![0u8; end];
+            read_exact_at(&input.file, &mut prefix, 0).map_err(unreadable)?;
+            npy::parse_header_in(&prefix, input.len)
+        }
+        .map_err(NpyProblem::Format)?;
+        let held = whole.then(|| {
+            *budget -= input.len;
+            start.drain(..header.data_offset.min(start.len()));
+            SharedBytes::from(start)
+        });
         Ok(NpyArray {
             header,
             source: ArraySource::File {
                 path,
                 file_len: input.len,
+                held,
             },
         })
     }
@@ -143,7 +172,14 @@ impl NpyArray {
     /// The element bytes, wherever they are.
     pub fn data(&self) -> DataSource {
         match &self.source {
-            ArraySource::File { path, file_len } => DataSource::File(PathRange {
+            ArraySource::File {
+                held: Some(bytes), ..
+            } => DataSource::Memory(bytes.clone()),
+            ArraySource::File {
+                path,
+                file_len,
+                held: None,
+            } => DataSource::File(PathRange {
                 path: path.clone(),
                 offset: self.header.data_offset as u64,
                 len: self.header.data_len().unwrap_or(0) as u64,
@@ -156,19 +192,27 @@ impl NpyArray {
     /// The element bytes: read now from a file, borrowed from memory.
     pub fn read_data(&self) -> io::Result<Cow<'_, [u8]>> {
         match &self.source {
-            ArraySource::File { .. } => self.data().read().map(|b| Cow::Owned(b.into_owned())),
-            ArraySource::Memory { bytes, .. } => Ok(Cow::Borrowed(bytes.as_slice())),
+            ArraySource::File { held: None, .. } => {
+                self.data().read().map(|b| Cow::Owned(b.into_owned()))
+            }
+            ArraySource::File {
+                held: Some(bytes), ..
+            }
+            | ArraySource::Memory { bytes, .. } => Ok(Cow::Borrowed(bytes.as_slice())),
         }
     }
 
     /// Opens the array for reading elements by position.
     pub fn elements(&self) -> io::Result<Elements<'_>> {
         let at = match &self.source {
-            ArraySource::File { .. } => match self.data() {
+            ArraySource::File { held: None, .. } => match self.data() {
                 DataSource::File(range) => At::File(range.open()?),
-                DataSource::Memory(_) => unreachable!("a file's data is a file range"),
+                DataSource::Memory(_) => unreachable!("a file not held is read by range"),
             },
-            ArraySource::Memory { bytes, .. } => At::Memory(bytes.as_slice()),
+            ArraySource::File {
+                held: Some(bytes), ..
+            }
+            | ArraySource::Memory { bytes, .. } => At::Memory(bytes.as_slice()),
         };
         Ok(Elements { at, array: self })
     }
@@ -197,24 +241,8 @@ impl NpyArray {
         while at < count {
             let n = SCAN_PIECE.min(count - at);
             elements.read(&mut piece[..n], at)?;
-            let value = |b: u8| {
-                if signed {
-                    i64::from(b as i8)
-                } else {
-                    i64::from(b)
-                }
-            };
-            let outside = |b: u8| !(lo..=hi).contains(&value(b));
-            // Branch-free over lanes, so that the scan vectorizes; the
-            // exact place is looked for only in a lane that has one.
-            let lane = piece[..n]
-                .chunks(SCAN_LANE)
-                .position(|c| c.iter().fold(false, |any, &b| any | outside(b)));
-            if let Some(k) = lane {
-                let start = k * SCAN_LANE;
-                if let Some(i) = piece[start..n].iter().position(|&b| outside(b)) {
-                    return Ok(Some((at + start + i, value(piece[start + i]))));
-                }
+            if let Some((i, v)) = crate::scan::first_outside(&piece[..n], signed, lo, hi) {
+                return Ok(Some((at + i, v)));
             }
             at += n;
         }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::array::NpyArray;
+use super::array::{NpyArray, SMALL_FILES_HELD};
 use super::json::{self, Json, Member, Span, Spanned};
 use super::memory::{self, MemoryValue, References};
 use super::problem::{NpyProblem, Problem};
@@ -58,7 +58,9 @@ pub struct Entry {
     /// The scale and zero-point arrays, read once with the entry: they are
     /// small, and nearly every rule needs them.
     scale_values: Option<Vec<f64>>,
-    zero_point_values: Option<Vec<i64>>,
+    /// Shared: the plan's parameters hold the same array (a block-wise
+    /// entry's are as many as its weight has blocks).
+    zero_point_values: Option<std::sync::Arc<[i64]>>,
 }
 
 impl Entry {
@@ -79,6 +81,11 @@ impl Entry {
     /// Zero points, if the zerop field is usable and holds integers.
     pub fn zero_points(&self) -> Option<&[i64]> {
         self.zero_point_values.as_deref()
+    }
+
+    /// Zero points as shared, for parameters that keep them.
+    pub fn zero_point_array(&self) -> Option<&std::sync::Arc<[i64]>> {
+        self.zero_point_values.as_ref()
     }
 
     /// The arrays the entry names, with their field.
@@ -142,6 +149,7 @@ pub(super) fn read_entries(
     let mut entries = Vec::with_capacity(last.len());
     // Resolved once: every value path is checked against it.
     let dir_real = dir.canonicalize().ok();
+    let mut small_files = SMALL_FILES_HELD;
     for (i, member) in members.iter().enumerate() {
         let key = member.key.value.as_str();
         let first_at = first[key];
@@ -158,6 +166,7 @@ pub(super) fn read_entries(
             dir_real: dir_real.as_deref(),
             refs,
             options: &options,
+            small_files: &mut small_files,
             problems: &mut *problems,
         };
         let entry = reader.read(member);
@@ -176,6 +185,8 @@ struct EntryReader<'a> {
     /// What the references of a set in memory refer to.
     refs: Option<&'a References>,
     options: &'a LoadOptions,
+    /// Bytes of small npy files the set may still hold.
+    small_files: &'a mut u64,
     problems: &'a mut Vec<Problem>,
 }
 
@@ -229,7 +240,8 @@ impl<'a> EntryReader<'a> {
             .and_then(|s| self.small_array(s, "scale", NpyArray::floats));
         let zero_point_values = zerop
             .as_ref()
-            .and_then(|z| self.small_array(z, "zerop", NpyArray::ints));
+            .and_then(|z| self.small_array(z, "zerop", NpyArray::ints))
+            .map(Into::into);
         Some(Entry {
             key: key.to_string(),
             key_span: member.key.span.clone(),
@@ -351,7 +363,7 @@ impl<'a> EntryReader<'a> {
         }
         let opened = match self.options.in_memory.as_ref().and_then(|m| m.get(&path)) {
             Some(bytes) => NpyArray::from_npy_bytes(&path, bytes),
-            None => NpyArray::open(path.clone()),
+            None => NpyArray::open_within(path.clone(), self.small_files),
         };
         match opened {
             Ok(npy) => Some(Field { value: npy, span }),
@@ -443,6 +455,23 @@ impl<'a> EntryReader<'a> {
 /// Whether `path` stays inside `dir` (after resolving links when it
 /// exists: `dir_real`).
 fn is_inside(dir: &Path, dir_real: Option<&Path>, path: &Path) -> bool {
+    // A plain file name in `dir` that is not a link is inside: one lstat,
+    // not a walk of every component (thousands of files per set).
+    if dir_real.is_some() {
+        let mut rest = path
+            .strip_prefix(dir)
+            .map(Path::components)
+            .into_iter()
+            .flatten();
+        if let (Some(std::path::Component::Normal(_)), None) = (rest.next(), rest.next()) {
+            if path
+                .symlink_metadata()
+                .is_ok_and(|m| !m.file_type().is_symlink())
+            {
+                return true;
+            }
+        }
+    }
     let (Some(dir_real), Ok(target)) = (dir_real, path.canonicalize()) else {
         // A path that does not exist is reported as missing, unless it
         // plainly climbs out.
