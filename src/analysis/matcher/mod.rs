@@ -17,6 +17,7 @@
 
 mod alignment;
 pub mod content;
+mod crowd;
 mod folded;
 mod judge;
 pub mod kinds;
@@ -36,6 +37,7 @@ use crate::graph::{Graph, Tensor, TensorId};
 use crate::model::fb::TensorType;
 use crate::qparam::{Entry, QParamFile};
 use content::{Fingerprints, FirstElements, Quantized, ValueSample};
+use crowd::{Crowd, Crowds};
 use layout::IndexMap;
 pub use layout::{layout_change, layout_changes, LayoutChange};
 
@@ -49,6 +51,13 @@ const TIE: f64 = 0.02;
 /// certainty, a signal that agrees (the exact name beside identical data)
 /// tells candidates apart that fuzzy names alone would not.
 const TIE_ODDS: f64 = 2.0;
+
+/// A key's candidates, best first: each with its confidence and reason.
+type Ranked = Vec<(TensorId, f64, String)>;
+
+/// Candidates of a key not listed (alike members of its crowd): how many,
+/// and their confidence.
+type Unlisted = (usize, f64);
 
 /// How many candidates a finding lists.
 const SHOWN: usize = 3;
@@ -170,6 +179,10 @@ struct Board<'g> {
     /// The entry being compared now, and the constants whose data differ
     /// from its value so far.
     comparing: Option<(usize, HashSet<TensorId>)>,
+    /// Per entry: the constants its value matches beyond those confirmed
+    /// one by one, as one piece of evidence.
+    crowds: Vec<Option<Crowd>>,
+    crowd_lists: Crowds,
 }
 
 impl Board<'_> {
@@ -202,9 +215,26 @@ impl Board<'_> {
             }
         }
         self.compared[entry].as_ref().is_some_and(|vshape| {
-            !self.evidence[entry].contains_key(&tensor)
-                && is_option(vshape, self.graph.tensor(tensor))
+            !self.has_evidence(entry, tensor) && is_option(vshape, self.graph.tensor(tensor))
         })
+    }
+
+    /// Whether anything speaks for `tensor` as entry's: a signal of its
+    /// own, or the entry's crowd.
+    fn has_evidence(&self, entry: usize, tensor: TensorId) -> bool {
+        self.evidence[entry].contains_key(&tensor)
+            || self.crowds[entry]
+                .as_ref()
+                .is_some_and(|c| c.contains(tensor))
+    }
+
+    /// The best confidence any candidate of entry's has.
+    fn best_confidence(&self, entry: usize) -> f64 {
+        let crowd = self.crowds[entry].as_ref().map_or(0.0, |c| c.confidence);
+        self.evidence[entry]
+            .values()
+            .map(Evidence::confidence)
+            .fold(crowd, f64::max)
     }
 
     fn exclude(&mut self, entry: usize, tensor: TensorId) {
@@ -236,24 +266,50 @@ impl Board<'_> {
         self.compared[entry] = Some(vshape.to_vec());
     }
 
-    /// The key's candidates worth deciding on or listing, best first.
-    fn ranked(&self, entry: usize) -> Vec<(TensorId, f64, String)> {
+    /// The key's candidates worth deciding on or listing, best first, and
+    /// how many more its crowd holds, with their confidence.
+    fn ranked(&self, entry: usize) -> (Ranked, Unlisted) {
+        let crowd = self.crowds[entry].as_ref();
+        let evidence = |id: TensorId| {
+            let own = self.evidence[entry].get(&id);
+            let mut e = own.cloned().unwrap_or_default();
+            if let Some(c) = crowd.filter(|c| c.contains(id) && !self.is_excluded(entry, id)) {
+                e.add(c.confidence, c.reason.as_str());
+            }
+            e
+        };
         let mut scored: Vec<(TensorId, f64)> = self.evidence[entry]
-            .iter()
-            .map(|(&id, e)| (id, e.confidence()))
+            .keys()
+            .map(|&id| (id, evidence(id).confidence()))
             .filter(|(_, c)| *c > LISTED)
             .collect();
+        // Crowd members without a signal of their own are all alike: a
+        // few are listed, the others counted.
+        let mut more = 0;
+        if let Some(c) = crowd.filter(|c| c.confidence > LISTED) {
+            for &id in c.members() {
+                if self.evidence[entry].contains_key(&id) || self.is_excluded(entry, id) {
+                    continue;
+                }
+                if scored.len() < self.evidence[entry].len() + SHOWN {
+                    scored.push((id, c.confidence));
+                } else {
+                    more += 1;
+                }
+            }
+        }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         // One suggestion per name (the same name in several subgraphs).
         let mut seen: HashSet<&str> = HashSet::new();
         scored.retain(|(id, _)| seen.insert(self.graph.tensor(*id).name));
         // The listed ones, and every one confident enough to decide on.
-        scored
+        let ranked = scored
             .into_iter()
             .enumerate()
             .take_while(|(n, (_, c))| *n < SHOWN || *c >= CONFIDENT)
-            .map(|(_, (id, c))| (id, c, self.evidence[entry][&id].reason()))
-            .collect()
+            .map(|(_, (id, c))| (id, c, evidence(id).reason()))
+            .collect();
+        (ranked, (more, crowd.map_or(0.0, |c| c.confidence)))
     }
 }
 
@@ -286,6 +342,8 @@ pub fn resolve(
         excluded: HashSet::new(),
         compared: vec![None; entries.len()],
         comparing: None,
+        crowds: vec![None; entries.len()],
+        crowd_lists: Crowds::default(),
     };
     if !unknown.is_empty() {
         let free = |t: &Tensor<'_>| !by_tensor.contains_key(&t.id);
@@ -312,15 +370,15 @@ pub fn resolve(
         };
         name_signals(graph, &names, &free, &mut board);
     }
-    let ranked: Vec<Vec<(TensorId, f64, String)>> = (0..entries.len())
+    let (ranked, crowded): (Vec<Ranked>, Vec<Unlisted>) = (0..entries.len())
         .map(|i| {
             if targets[i].is_empty() {
                 board.ranked(i)
             } else {
-                Vec::new()
+                (Vec::new(), (0, 0.0))
             }
         })
-        .collect();
+        .unzip();
     let suggestions: Vec<Vec<Suggestion>> = ranked
         .iter()
         .map(|r| {
@@ -341,7 +399,7 @@ pub fn resolve(
             names.insert(n.clone());
         }
     }
-    let verdicts = decide_sharing(&suggestions, &shared);
+    let verdicts = decide_sharing(&suggestions, &shared, &crowded);
     verdicts
         .into_iter()
         .zip(suggestions)
@@ -452,7 +510,7 @@ fn normalizations_folded(graph: &Graph<'_>, keys: &Keys<'_>, board: &mut Board<'
         if keys.entries[i].has_value_field {
             continue;
         }
-        let Some((best, _, _)) = board.ranked(i).first().cloned() else {
+        let Some((best, _, _)) = board.ranked(i).0.first().cloned() else {
             continue;
         };
         let Some(f) = keys.folded.iter().find(|f| f.input == best) else {
@@ -493,11 +551,7 @@ fn folded_signals(
         .iter()
         .copied()
         .filter(|&i| entries[i].value.is_some())
-        .filter(|&i| {
-            board.evidence[i]
-                .values()
-                .all(|e| e.confidence() < CONTENT_NEAR)
-        })
+        .filter(|&i| board.best_confidence(i) < CONTENT_NEAR)
         .collect();
     if unmatched.is_empty() {
         return Vec::new();
@@ -900,10 +954,11 @@ fn confirm(
     agreeing: Vec<(TensorId, Option<LayoutChange>, usize)>,
     board: &mut Board<'_>,
 ) {
+    let mut crowd = Vec::new();
+    let mut crowd_reason = None;
     for (n, (id, change, r)) in agreeing.into_iter().enumerate() {
         let t = graph.tensor(id);
         let q = &readings[r];
-        let how = how_it_fits(graph, id, change.as_ref());
         // A float value that holds quantized numbers: say so, since the
         // exporter wrote something else than it meant.
         let read = if q.float_read_as_quantized() {
@@ -912,14 +967,14 @@ fn confirm(
             ""
         };
         if n >= CONFIRM_MAX {
-            board.add(
-                i,
-                id,
-                CONTENT_MATCH,
-                format!("{how}, sampled data within tolerance{read}"),
-            );
+            crowd.push(id);
+            crowd_reason.get_or_insert_with(|| {
+                let how = how_it_fits(graph, id, change.as_ref());
+                format!("{how}, sampled data within tolerance{read}")
+            });
             continue;
         }
+        let how = how_it_fits(graph, id, change.as_ref());
         match content::full(graph, q, t, change.as_ref()) {
             Ok(Some(steps)) if steps.within_tolerance() => board.add(
                 i,
@@ -939,6 +994,9 @@ fn confirm(
             Ok(Some(_)) => board.exclude(i, id),
             _ => board.add(i, id, SHAPE_ONLY, how),
         }
+    }
+    if let Some(reason) = crowd_reason {
+        board.crowds[i] = Some(board.crowd_lists.crowd(crowd, CONTENT_MATCH, reason));
     }
 }
 
@@ -1000,7 +1058,7 @@ fn name_signals(
             let t = graph.tensor(id);
             free(t)
                 && kind_fits(t, with_value)
-                && (!with_value || entry.value.is_none() || board.evidence[i].contains_key(&id))
+                && (!with_value || entry.value.is_none() || board.has_evidence(i, id))
         };
         // A name, doubted in proportion when the values disagree.
         let add =
@@ -1037,12 +1095,18 @@ fn name_signals(
 /// `candidates[i]` are key i's suggestions, best first (empty for keys
 /// that name a tensor).
 pub fn decide(candidates: &[Vec<Suggestion>]) -> Vec<Verdict> {
-    decide_sharing(candidates, &vec![HashSet::new(); candidates.len()])
+    let n = candidates.len();
+    decide_sharing(candidates, &vec![HashSet::new(); n], &vec![(0, 0.0); n])
 }
 
 /// [`decide`], where `shared[i]` names the tensors key i may share with
-/// other keys (it holds the value of the module before it).
-fn decide_sharing(candidates: &[Vec<Suggestion>], shared: &[HashSet<String>]) -> Vec<Verdict> {
+/// other keys (it holds the value of the module before it), and
+/// `crowded[i]` the candidates of key i not listed.
+fn decide_sharing(
+    candidates: &[Vec<Suggestion>],
+    shared: &[HashSet<String>],
+    crowded: &[Unlisted],
+) -> Vec<Verdict> {
     let mut verdicts = vec![Verdict::Unmatched; candidates.len()];
     let mut order: Vec<usize> = (0..candidates.len())
         .filter(|&i| !candidates[i].is_empty())
@@ -1065,15 +1129,19 @@ fn decide_sharing(candidates: &[Vec<Suggestion>], shared: &[HashSet<String>]) ->
             })
             .collect();
         let Some(best) = free.first() else { continue };
+        let tied = |confidence: f64| {
+            best.confidence - confidence < TIE
+                && 1.0 - confidence < TIE_ODDS * (1.0 - best.confidence)
+        };
         let ties: Vec<Suggestion> = free
             .iter()
-            .filter(|s| {
-                best.confidence - s.confidence < TIE
-                    && 1.0 - s.confidence < TIE_ODDS * (1.0 - best.confidence)
-            })
+            .filter(|s| tied(s.confidence))
             .map(|s| (*s).clone())
             .collect();
-        verdicts[i] = if ties.len() > 1 {
+        // Unlisted candidates tie with the best as listed ones would.
+        let (unlisted, confidence) = crowded[i];
+        let unlisted_tie = unlisted > 0 && tied(confidence);
+        verdicts[i] = if ties.len() > 1 || unlisted_tie {
             Verdict::Ambiguous(ties)
         } else {
             let sharing = shared[i].contains(&best.name);
