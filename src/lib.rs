@@ -6,7 +6,7 @@
 //! [`analysis`] (rules and the name matcher) → [`plan`] → [`report`],
 //! [`fix`] or [`implant`] → [`model::save`]; [`extract`] reads a model's
 //! parameters back as a set, and [`diff`] compares two sets or models. [`config`], [`files`], [`span`],
-//! [`diagnostic`] and [`table`] are leaves every phase may use.
+//! [`scan`], [`diagnostic`] and [`table`] are leaves every phase may use.
 //! [`interpret`] runs a model's subgraph (float, or fake-quantized) on top
 //! of [`model`] and [`graph`].
 
@@ -35,6 +35,7 @@ pub mod plan;
 pub mod qparam;
 pub mod report;
 pub mod samples;
+pub mod scan;
 pub mod span;
 pub mod table;
 pub mod verify;

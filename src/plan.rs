@@ -4,6 +4,8 @@
 //! quantized tensors meet, and the gate (every finding's code and
 //! severity, whatever a report shows).
 
+use std::sync::Arc;
+
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::files::DataSource;
 use crate::graph::TensorId;
@@ -16,8 +18,8 @@ pub struct QuantParams {
     pub dtype: QDType,
     /// One per channel, or for block-wise parameters one per block (the
     /// blocks of each row in turn).
-    pub scale: Vec<f32>,
-    pub zero_point: Vec<i64>,
+    pub scale: Arc<[f32]>,
+    pub zero_point: Arc<[i64]>,
     pub quantized_dimension: u32,
     /// Values per block along the last axis, for block-wise parameters.
     pub block_size: Option<u32>,

@@ -110,8 +110,8 @@ fn planned(graph: &Graph<'_>, path: &Path) -> HashMap<usize, Params> {
         .map(|w| {
             let (qmin, qmax) = w.params.dtype.range();
             let params = Params {
-                scale: w.params.scale.clone(),
-                zero_point: w.params.zero_point.clone(),
+                scale: w.params.scale.to_vec(),
+                zero_point: w.params.zero_point.to_vec(),
                 axis: w.params.quantized_dimension as usize,
                 qmin,
                 qmax,

@@ -473,7 +473,7 @@ pub fn params_of(entry: &Entry) -> Option<QuantParams> {
     Some(QuantParams {
         dtype: entry.dtype.as_ref()?.value,
         scale: entry.scales()?.iter().map(|&s| s as f32).collect(),
-        zero_point: entry.zero_points()?.to_vec(),
+        zero_point: entry.zero_point_array()?.clone(),
         quantized_dimension: entry.quantized_dimension.as_ref()?.value,
         block_size: entry.block_size.as_ref().map(|b| b.value),
     })

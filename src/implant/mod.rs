@@ -233,8 +233,8 @@ fn retype<'a>(
     // quantization parameters of its own.
     tensor.quantization = (!packing.is_some_and(Packing::is_blockwise)).then(|| {
         Box::new(fb::QuantizationParametersT {
-            scale: Some(p.scale.clone()),
-            zero_point: Some(p.zero_point.clone()),
+            scale: Some(p.scale.to_vec()),
+            zero_point: Some(p.zero_point.to_vec()),
             quantized_dimension: p.quantized_dimension as i32,
             ..Default::default()
         })
@@ -264,7 +264,7 @@ fn retype<'a>(
                 packing,
                 values: value.clone(),
                 count: value.len(),
-                scales: p.scale.clone().into(),
+                scales: p.scale.clone(),
             }),
             None => Payload::from(value.clone()),
         };

@@ -213,13 +213,10 @@ pub fn pack(
     out: &mut Vec<u8>,
 ) -> Result<(), OutOfRange> {
     let (lo, hi) = packing.range();
-    if let Some(i) = values
-        .iter()
-        .position(|&v| i64::from(v) < lo || i64::from(v) > hi)
-    {
+    if let Some(index) = crate::scan::first_outside_i8(values, lo, hi) {
         return Err(OutOfRange {
-            index: i,
-            value: values[i],
+            index,
+            value: values[index],
         });
     }
     match packing {
@@ -230,17 +227,24 @@ pub fn pack(
             }));
         }
         Packing::GgmlQ4_0 | Packing::GgmlQ8_0 => {
-            for (q, &d) in values.chunks(GGML_BLOCK).zip(scales) {
-                out.extend_from_slice(&f16::from_f32(d).to_le_bytes());
+            // Written in place, block by block, so that the loops vectorize.
+            let block_bytes = packing.block_bytes();
+            let blocks = (values.len() / GGML_BLOCK).min(scales.len());
+            let start = out.len();
+            out.resize(start + blocks * block_bytes, 0);
+            let places = out[start..].chunks_exact_mut(block_bytes);
+            for ((q, &d), block) in values.chunks_exact(GGML_BLOCK).zip(scales).zip(places) {
+                let (scale, data) = block.split_at_mut(2);
+                scale.copy_from_slice(&f16::from_f32(d).to_le_bytes());
                 if packing == Packing::GgmlQ8_0 {
-                    out.extend(q.iter().map(|&v| v as u8));
+                    for (o, &v) in data.iter_mut().zip(q) {
+                        *o = v as u8;
+                    }
                 } else {
                     let (low, high) = q.split_at(GGML_BLOCK / 2);
-                    out.extend(
-                        low.iter()
-                            .zip(high)
-                            .map(|(&a, &b)| (a + 8) as u8 | ((b + 8) as u8) << 4),
-                    );
+                    for ((o, &a), &b) in data.iter_mut().zip(low).zip(high) {
+                        *o = (a as u8).wrapping_add(8) & 0x0f | (b as u8).wrapping_add(8) << 4;
+                    }
                 }
             }
         }

@@ -55,11 +55,13 @@ impl PackedValues {
         let reader = Reader::open(&self.values)?;
         let mut raw = vec![0u8; CHUNK.min(count)];
         let mut packed = Vec::with_capacity(CHUNK);
+        let mut values: Vec<i8> = Vec::with_capacity(raw.len());
         let mut first = 0;
         while first < count {
             let n = CHUNK.min(count - first);
             reader.read(&mut raw[..n], first as u64)?;
-            let values: Vec<i8> = raw[..n].iter().map(|&b| b as i8).collect();
+            values.clear();
+            values.extend(raw[..n].iter().map(|&b| b as i8));
             let blocks = first / GGML_BLOCK..(first + n).div_ceil(GGML_BLOCK);
             let scales = self.scales.get(blocks).unwrap_or(&[]);
             packed.clear();
