@@ -5,7 +5,7 @@
 //!
 //!     cargo run --release --example bench_model -- OUT_DIR SIZE_MIB [plain|large]
 //!         [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch]
-//!         [--weights uint8|int4|int4-blocks]
+//!         [--weights uint8|int4|int4-blocks] [--equal]
 //!
 //! `--names` chooses the model's tensor names: `circle` (the default; the
 //! set's keys are exactly these), `tico` (the names tico gives a PyTorch
@@ -15,7 +15,9 @@
 //! `--weights int4` makes the set weight-only: every weight int4 per
 //! channel (written as INT4), `int4-blocks` in blocks of 32 along each row
 //! (written as GGML_Q4_0), nothing for biases and activations, which stay
-//! float (the on-device LLM case).
+//! float (the on-device LLM case). `--equal` gives every layer the same
+//! weights and biases (as layers initialized alike, or norms of ones), so
+//! that data alone cannot tell one layer's constants from another's.
 //! The weights go through a scratch file as file ranges, so generating a
 //! 3 GiB model needs no 3 GiB of memory.
 
@@ -72,9 +74,11 @@ struct Options {
     /// Layers, instead of as many as SIZE_MIB holds.
     layers: Option<usize>,
     weights: Weights,
+    /// Every layer with the same weights and bias.
+    equal: bool,
 }
 
-const USAGE: &str = "usage: bench_model OUT_DIR SIZE_MIB [plain|large] [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch] [--weights uint8|int4|int4-blocks]";
+const USAGE: &str = "usage: bench_model OUT_DIR SIZE_MIB [plain|large] [--width N] [--layers N] [--names circle|tico|opaque] [--keys circle|pytorch] [--weights uint8|int4|int4-blocks] [--equal]";
 
 fn options() -> Result<Options, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -89,6 +93,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         pytorch_keys: false,
         layers: None,
         weights: Weights::Uint8,
+        equal: false,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -119,6 +124,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
                     _ => return Err(USAGE.into()),
                 }
             }
+            "--equal" => o.equal = true,
             other => return Err(format!("unknown argument {other}; {USAGE}").into()),
         }
     }
@@ -157,7 +163,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Scratch file with every layer's float weights and bias.
     let scratch_path = o.out.join("weights.scratch");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = Rng(SEED);
     let mut scratch = BufWriter::with_capacity(1 << 20, File::create(&scratch_path)?);
     let mut set = QParamSet {
         dir: o.out.join("qparam"),
@@ -192,6 +199,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut names = Vec::new();
     for layer in 0..layers {
+        if o.equal {
+            rng = Rng(SEED);
+        }
         let (w, b, y) = (
             name(layer, "weight"),
             name(layer, "bias"),

@@ -17,6 +17,7 @@
 # 4096 x 4096 layers, with tico's tensor names and with names that say
 # nothing, and a 400-layer model with 1,201 keys), many keys in one segment
 # (LAYERS="4000": that many 64 x 64 layers, 3 keys each and the input's;
+# EQUAL="1000": that many layers, every one with the same weights and bias;
 # NOTHING="20000": the mlp fixture's set with that many keys naming nothing,
 # each a copy of the input's entry), and the rendering of
 # 20,000 findings (FINDINGS="10000" entries with two findings each, in a
@@ -35,6 +36,7 @@ LARGE=${LARGE-"3072"}
 MAPPING=${MAPPING-"1024"}
 FINDINGS=${FINDINGS-"10000"}
 LAYERS=${LAYERS-"4000"}
+EQUAL=${EQUAL-"1000"}
 NOTHING=${NOTHING-"20000"}
 VERIFY_SIZES=${VERIFY_SIZES-"1024"}
 INTERPRET=${INTERPRET-"resnet18"}
@@ -126,7 +128,7 @@ fi
 
 # Many keys: the matcher is linear in the keys of a segment and in the
 # constants of one shape.
-if [ -n "$LAYERS$NOTHING" ]; then
+if [ -n "$LAYERS$EQUAL$NOTHING" ]; then
     echo
     echo "| many keys | keys | check s | check RSS MiB | keys renamed, right |"
     echo "|---|---|---|---|---|"
@@ -138,6 +140,15 @@ for layers in $LAYERS; do
         read -r ch_s ch_m < <(measure "$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json)
         right=$("$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json | python3 "$(dirname "$0")/bench_mapping_score.py" "$names" || true)
         echo "| $layers layers of 64², $names names | $((3 * layers + 1)) | $ch_s | $ch_m | $right |"
+    done
+done
+for layers in $EQUAL; do
+    for names in tico opaque; do
+        d="$DIR/equal-$names-$layers"
+        [ -f "$d/model.circle" ] || "$GEN" "$d" 0 --width 64 --layers "$layers" --names "$names" --keys pytorch --equal > /dev/null
+        read -r ch_s ch_m < <(measure "$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json)
+        right=$("$BIN" check "$d/model.circle" "$d/qparam/qparam.json" --format json | python3 "$(dirname "$0")/bench_mapping_score.py" "$names" || true)
+        echo "| $layers equal layers of 64², $names names | $((3 * layers + 1)) | $ch_s | $ch_m | $right |"
     done
 done
 for n in $NOTHING; do

@@ -654,10 +654,12 @@ fn progress_shows_on_a_terminal_only() {
             fixture("mlp.circle").display(),
             qparam.display()
         );
+        // The line appears at once, however fast the check.
         std::process::Command::new("script")
             .args(["-qec", &command])
             .arg(&log)
             .env("TERM", "xterm")
+            .env("Q_IMPLANT_PROGRESS_DELAY", "0")
             .output()
             .unwrap();
         std::fs::read_to_string(&log).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! A progress line on stderr for work that takes over a second: what is
 //! being done and for how long, redrawn in place, erased when done. Only
-//! on a terminal: a pipe or a CI log gets nothing.
+//! on a terminal: a pipe or a CI log gets nothing. `Q_IMPLANT_PROGRESS_DELAY`
+//! (milliseconds) sets how long work runs before the line appears.
 
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -8,8 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long work runs before the line appears.
+/// How long work runs before the line appears, unless the environment
+/// says otherwise: shorter work is over before a line would be read.
 const DELAY: Duration = Duration::from_secs(1);
+
+/// The delay, from `Q_IMPLANT_PROGRESS_DELAY` when it holds milliseconds.
+fn delay() -> Duration {
+    std::env::var("Q_IMPLANT_PROGRESS_DELAY")
+        .ok()
+        .and_then(|ms| ms.trim().parse().ok())
+        .map_or(DELAY, Duration::from_millis)
+}
 const TICK: Duration = Duration::from_millis(120);
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -35,9 +45,10 @@ impl Progress {
         }
         let (stop, stopped) = mpsc::channel::<()>();
         let shown = Arc::clone(&phase);
+        let delay = delay();
         let thread = std::thread::spawn(move || {
             let started = Instant::now();
-            if !matches!(stopped.recv_timeout(DELAY), Err(RecvTimeoutError::Timeout)) {
+            if !matches!(stopped.recv_timeout(delay), Err(RecvTimeoutError::Timeout)) {
                 return;
             }
             let mut frame = 0;
