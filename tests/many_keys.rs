@@ -31,23 +31,28 @@ fn q501s(doc: &Value) -> Vec<&Value> {
 }
 
 /// A chain of `layers` FullyConnected layers of one shape, its tensors
-/// named `t<n>` (names that say nothing), keyed by PyTorch module names:
-/// every weight and bias is found by content among `layers` constants of
-/// its shape, every output by the order of modules. Each key must be
-/// renamed confidently to its own tensor.
-#[test]
-fn layers_of_one_shape_map_every_key_right() {
-    let (layers, width) = (300usize, 8usize);
-    let dir = tempfile::tempdir().unwrap();
+/// named `t<n>` (names that say nothing), keyed by PyTorch module names,
+/// with random weights and biases (every layer the same ones when
+/// `equal`). Returns the model, the set, and each key's tensor.
+fn chain(
+    dir: &std::path::Path,
+    layers: usize,
+    width: usize,
+    equal: bool,
+) -> (std::path::PathBuf, QSet, Vec<(String, String)>) {
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut set = empty_set();
     let mut model = ModelBuilder::default();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(SEED);
     let (act_scale, w_scale) = (0.02f32, 2.0f32 / 255.0);
     let b_scale = act_scale * w_scale;
     let mut expected = vec![("quant".to_string(), "t0".to_string())];
     let mut x = model.tensor("t0", &[1, width as i32], None);
     set.add("quant", "uint8", act_scale, 128, None);
     for layer in 0..layers {
+        if equal {
+            rng = Rng(SEED);
+        }
         let weights: Vec<f32> = (0..width * width).map(|_| rng.next()).collect();
         let bias: Vec<f32> = (0..width).map(|_| rng.next() * 0.1).collect();
         let quantized: Vec<u8> = weights
@@ -89,7 +94,17 @@ fn layers_of_one_shape_map_every_key_right() {
         expected.push((format!("{key}.bias"), b));
         expected.push((key, y));
     }
-    let path = model.save(&dir.path().join("model.circle"), &[0], &[x]);
+    let path = model.save(&dir.join("model.circle"), &[0], &[x]);
+    (path, set, expected)
+}
+
+/// Every weight and bias is found by content among `layers` constants of
+/// its shape, every output by the order of modules. Each key must be
+/// renamed confidently to its own tensor.
+#[test]
+fn layers_of_one_shape_map_every_key_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, set, expected) = chain(dir.path(), 300, 8, false);
     let (doc, _) = check_json(&path, &set.save());
     let found = q501s(&doc);
     assert_eq!(found.len(), expected.len());
@@ -107,6 +122,38 @@ fn layers_of_one_shape_map_every_key_right() {
         .map(|(key, tensor)| format!("{key} -> {tensor}"))
         .collect();
     assert!(wrong.is_empty(), "not renamed to their tensor: {wrong:?}");
+}
+
+/// Layers that all hold the same weights and bias: the data cannot tell
+/// them apart and the names say nothing, so every weight and bias key is
+/// ambiguous among all its layers' constants (the first few listed, the
+/// others counted), and none is renamed.
+#[test]
+fn layers_with_equal_constants_are_ambiguous_not_renamed() {
+    let layers = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, set, _) = chain(dir.path(), layers, 8, true);
+    let (doc, _) = check_json(&path, &set.save());
+    let valued: Vec<&Value> = q501s(&doc)
+        .into_iter()
+        .filter(|d| {
+            d["key"]
+                .as_str()
+                .is_some_and(|k| k.ends_with("weight") || k.ends_with("bias"))
+        })
+        .collect();
+    assert_eq!(valued.len(), 2 * layers);
+    for d in valued {
+        let help = d["help"].as_str().unwrap_or_default();
+        assert!(help.starts_with("ambiguous: "), "{d}");
+        // Every other layer's constant is a tie, listed or counted.
+        let listed = help.matches(" and `").count() + 1;
+        let more: usize = help
+            .split_once(" more match equally well")
+            .and_then(|(head, _)| head.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(listed + more, layers, "{help}");
+    }
 }
 
 /// The mlp fixture's set with 2,000 more keys that name nothing, each

@@ -399,7 +399,7 @@ proptest! {
                     prop_assert!(taken.insert(m.name.clone()), "`{}` matched twice", m.name);
                     prop_assert!(offered(m) && m.confidence >= CONFIDENT);
                 }
-                Verdict::Ambiguous(ties) => {
+                Verdict::Ambiguous { ties, .. } => {
                     prop_assert!(ties.len() > 1);
                     prop_assert!(ties.iter().all(|t| offered(t) && t.confidence >= CONFIDENT));
                 }

@@ -205,15 +205,16 @@ impl<'a> KeyFixes<'a, '_> {
                 self.narrow(entry, &m.name, plan)?;
                 Ok(Resolved::Renamed(&m.name))
             }
-            Verdict::Ambiguous(ties) => {
+            Verdict::Ambiguous { ties, more } => {
                 plan.left.push(Fixed {
                     key: entry.key.clone(),
                     what: format!(
-                        "ambiguous between {}",
+                        "ambiguous between {}{}",
                         ties.iter()
                             .map(|t| format!("`{}`", t.name))
                             .collect::<Vec<_>>()
-                            .join(" and ")
+                            .join(" and "),
+                        crate::analysis::matcher::more_equal(*more)
                     ),
                 });
                 Ok(Resolved::Kept)
@@ -512,7 +513,7 @@ fn protected(analysis: &Analysis) -> std::collections::HashSet<&str> {
         .resolutions
         .iter()
         .filter(|r| {
-            matches!(r.verdict, Verdict::Ambiguous(_) | Verdict::Unmatched) && r.note.is_none()
+            matches!(r.verdict, Verdict::Ambiguous { .. } | Verdict::Unmatched) && r.note.is_none()
         })
         .flat_map(|r| r.candidates.iter())
         .filter(|c| c.confidence >= PROTECTED)

@@ -94,10 +94,21 @@ pub enum Verdict {
     Named,
     /// This tensor, confidently, and no other key claims it.
     Match(Suggestion),
-    /// Several tensors are equally good: the data cannot tell.
-    Ambiguous(Vec<Suggestion>),
+    /// Several tensors are equally good: the data cannot tell. `more`
+    /// counts those as good not listed in `ties` (constants equal to
+    /// them).
+    Ambiguous { ties: Vec<Suggestion>, more: usize },
     /// Nothing confident.
     Unmatched,
+}
+
+/// The words for an ambiguous key's ties not listed: " and 12 more".
+pub fn more_equal(more: usize) -> String {
+    if more == 0 {
+        String::new()
+    } else {
+        format!(" and {more} more")
+    }
 }
 
 /// A key's verdict and the candidates worth listing, best first.
@@ -1142,7 +1153,10 @@ fn decide_sharing(
         let (unlisted, confidence) = crowded[i];
         let unlisted_tie = unlisted > 0 && tied(confidence);
         verdicts[i] = if ties.len() > 1 || unlisted_tie {
-            Verdict::Ambiguous(ties)
+            Verdict::Ambiguous {
+                ties,
+                more: if unlisted_tie { unlisted } else { 0 },
+            }
         } else {
             let sharing = shared[i].contains(&best.name);
             let was = taken.entry(&best.name).or_insert(sharing);
@@ -1181,7 +1195,7 @@ mod tests {
             Verdict::Match(sug("b", 0.90)),
             "the second claimant takes its next candidate"
         );
-        assert!(matches!(&v[2], Verdict::Ambiguous(t) if t.len() == 2));
+        assert!(matches!(&v[2], Verdict::Ambiguous { ties, more: 0 } if ties.len() == 2));
         assert_eq!(v[3], Verdict::Unmatched);
         assert_eq!(v[4], Verdict::Unmatched);
     }

@@ -139,13 +139,14 @@ fn unknown(ctx: &Context<'_>, i: usize, out: &mut Vec<Diagnostic>) {
             suggestions.insert(0, m.clone());
             format!("rename the key to `{}`; `check --fix` does it", m.name)
         }
-        Verdict::Ambiguous(ties) => format!(
-            "ambiguous: {} match equally well ({}); rename the key by hand to the one meant",
+        Verdict::Ambiguous { ties, more } => format!(
+            "ambiguous: {}{} match equally well ({}); rename the key by hand to the one meant",
             ties.iter()
                 .map(|t| format!("`{}`", t.name))
                 .collect::<Vec<_>>()
                 .join(" and "),
-            ties[0].reason
+            crate::analysis::matcher::more_equal(*more),
+            ties.first().map_or("", |t| t.reason.as_str())
         ),
         Verdict::Unmatched | Verdict::Named if resolution.note.is_some() => format!(
             "{}; remove this entry",
