@@ -417,6 +417,11 @@ proptest! {
         let shape = if keep { let mut s = lead.clone(); s.push(nout); s } else { vec![rows, nout] };
         prop_assert_eq!(&got[0].shape, &shape);
         close(f32s(&got[0]), &want);
+        // Without options: the defaults (no activation, rows flattened).
+        if !keep && a == Act::NONE {
+            let bare = run(Op::FULLY_CONNECTED, O::NONE, &inputs, &[TensorType::FLOAT32]).unwrap();
+            prop_assert_eq!(&bare[0], &got[0]);
+        }
     }
 
     #[test]

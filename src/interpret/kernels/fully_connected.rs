@@ -21,10 +21,17 @@ pub(crate) fn geometry(
     ctx: &OpContext,
     inputs: &Inputs<'_>,
 ) -> Result<(Dims, Vec<usize>), KernelError> {
-    let o = ctx
-        .options
-        .as_fully_connected_options()
-        .ok_or_else(|| ctx.missing_options())?;
+    // No options at all means the defaults, as in TFLite's reference:
+    // no activation, the default weights format, rows flattened.
+    let defaults;
+    let o = match (&ctx.options, ctx.options.as_fully_connected_options()) {
+        (_, Some(o)) => o,
+        (fb::BuiltinOptionsT::NONE, None) => {
+            defaults = fb::FullyConnectedOptionsT::default();
+            &defaults
+        }
+        _ => return Err(ctx.missing_options()),
+    };
     if o.weights_format != Format::DEFAULT {
         return Err(KernelError::Unsupported(format!(
             "weights format {} is not supported",
