@@ -103,3 +103,22 @@ fn a_bias_shared_by_layers_that_agree_is_added_once() {
         stderr_of(&run)
     );
 }
+
+/// A weight whose scale array is empty gives its bias no scale to add:
+/// the check reports the scale and goes on, as for any other bad scale.
+#[test]
+fn a_weight_with_an_empty_scale_array_is_reported_not_a_crash() {
+    let mut scene = common::Scene::mlp();
+    let key = scene.set.key("fc1_weight");
+    scene.set.set_npy(&key, "scale", "<f4", &[0], &[]);
+    let out = scene.check(&["--format", "json"]).code(1);
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == key.as_str() && d["field"] == "scale"),
+        "{doc:#}"
+    );
+}

@@ -201,10 +201,11 @@ impl Completion<'_, '_> {
         if per_channel && wp.scales.len() != channels {
             return None;
         }
+        // An empty scale array (reported by the rules) gives no scale.
         let scales = if per_channel {
             wp.scales.iter().map(|sw| sx * sw).collect()
         } else {
-            vec![sx * wp.scales[0]]
+            vec![sx * wp.scales.first()?]
         };
         Some((scales, xp.dtype))
     }
