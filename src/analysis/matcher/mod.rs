@@ -1200,6 +1200,17 @@ mod tests {
         assert_eq!(v[4], Verdict::Unmatched);
     }
 
+    /// Crowd members not listed tie with the best as listed ones would, and
+    /// are counted in the verdict.
+    #[test]
+    fn unlisted_alike_candidates_are_counted_among_the_ties() {
+        let candidates = vec![vec![sug("a", 0.97), sug("b", 0.97)], vec![sug("c", 0.99)]];
+        let shared = vec![HashSet::new(); 2];
+        let v = decide_sharing(&candidates, &shared, &[(9, 0.97), (4, 0.5)]);
+        assert!(matches!(&v[0], Verdict::Ambiguous { ties, more: 9 } if ties.len() == 2));
+        assert_eq!(v[1], Verdict::Match(sug("c", 0.99)), "no tie at 0.5");
+    }
+
     #[test]
     fn agreeing_signals_beat_one_alone() {
         let mut one = Evidence::default();
