@@ -124,6 +124,21 @@ pub fn decode(
     params: Option<&Params>,
 ) -> Result<Data, ConstantError> {
     use fb::TensorType as T;
+    let dequantized = |q: Result<Vec<f32>, super::quant::ParamsError>| {
+        q.map(Data::F32)
+            .map_err(|e| ConstantError::Mismatch(format!("its quantization parameters: {e}")))
+    };
+    // One-byte weights dequantized straight from their bytes: widening a
+    // gigabyte model's weights to int64 first would take eight times their
+    // memory.
+    match (dtype, params) {
+        (T::UINT8, Some(p)) => return dequantized(p.dequantize(shape, bytes)),
+        (T::INT8, Some(p)) => {
+            let q: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
+            return dequantized(p.dequantize(shape, &q));
+        }
+        _ => {}
+    }
     let ints: Vec<i64> = match dtype {
         T::FLOAT32 => return Ok(Data::F32(chunks(bytes, f32::from_le_bytes))),
         T::FLOAT16 => {
@@ -147,10 +162,7 @@ pub fn decode(
         _ => return Err(ConstantError::Type(graph::dtype_name(dtype))),
     };
     if let Some(p) = params {
-        return p
-            .dequantize(shape, &ints)
-            .map(Data::F32)
-            .map_err(|e| ConstantError::Mismatch(format!("its quantization parameters: {e}")));
+        return dequantized(p.dequantize(shape, &ints));
     }
     Ok(match kind_of(dtype, false) {
         Some(Kind::I64) => Data::I64(ints),

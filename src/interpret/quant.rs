@@ -211,8 +211,14 @@ impl Params {
         )
     }
 
-    /// Real values of integer data: `scale * (q - zero_point)`.
-    pub fn dequantize(&self, shape: &[usize], q: &[i64]) -> Result<Vec<f32>, ParamsError> {
+    /// Real values of integer data: `scale * (q - zero_point)`; `q` in any
+    /// integer type (a model's uint8 weights are read as they are stored,
+    /// not widened first).
+    pub fn dequantize<T: Copy + Into<i64>>(
+        &self,
+        shape: &[usize],
+        q: &[T],
+    ) -> Result<Vec<f32>, ParamsError> {
         let (inner, channels) = self.layout(shape)?;
         let mut out = Vec::with_capacity(q.len());
         if inner == 0 {
@@ -223,7 +229,7 @@ impl Params {
             out.extend(
                 chunk
                     .iter()
-                    .map(|&v| (f64::from(s) * (v.wrapping_sub(z)) as f64) as f32),
+                    .map(|&v| (f64::from(s) * (v.into().wrapping_sub(z)) as f64) as f32),
             );
         }
         Ok(out)
