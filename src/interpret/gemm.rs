@@ -85,7 +85,13 @@ pub fn gemm(a: Mat<'_>, b: Mat<'_>, beta: f32, c: &mut [f32], ldc: usize) {
     }
     if k == 0 {
         for r in 0..m {
-            c[r * ldc..r * ldc + n].iter_mut().for_each(|x| *x *= beta);
+            let row = &mut c[r * ldc..r * ldc + n];
+            // As BLAS: with beta 0, `c` is not read (it may hold NaN).
+            if beta == 0.0 {
+                row.fill(0.0);
+            } else {
+                row.iter_mut().for_each(|x| *x *= beta);
+            }
         }
         return;
     }
@@ -199,6 +205,20 @@ mod tests {
             1,
         );
         assert_eq!(c, [6.0]);
+    }
+
+    /// An empty inner dimension leaves `beta * c`; with beta 0 `c` is not
+    /// read, as everywhere else (NaN there gives 0, not NaN; -2 gives 0,
+    /// not -0), and columns past the product stay as they were.
+    #[test]
+    fn an_empty_product_with_beta_zero_writes_zeros() {
+        let mut c = [f32::NAN, -2.0, -2.0, 7.0];
+        gemm(Mat::rows(&[], 2, 0), Mat::rows(&[], 0, 1), 0.0, &mut c, 2);
+        let bits = c.map(f32::to_bits);
+        assert_eq!(bits, [0.0, -2.0, 0.0, 7.0].map(f32::to_bits));
+        let mut c = [4.0];
+        gemm(Mat::rows(&[], 1, 0), Mat::rows(&[], 0, 1), 0.5, &mut c, 1);
+        assert_eq!(c, [2.0]);
     }
 
     #[test]
