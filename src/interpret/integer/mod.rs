@@ -336,9 +336,14 @@ fn entry(ctx: &OpContext, inputs: usize) -> Option<Entry> {
     })
 }
 
+/// The 8-bit range of `p`, when its zero points lie in it: a zero point
+/// outside its type makes levels (q − z) whose products pass float32's
+/// exact integers, which the exact products rely on (such a model is
+/// invalid for the runtimes too; the float kernel runs it instead).
 fn eight_bit(p: &Params) -> Option<(i64, i64)> {
     let r = (p.qmin, p.qmax);
-    (r == UINT8 || r == INT8).then_some(r)
+    let inside = p.zero_point.iter().all(|z| (r.0..=r.1).contains(z));
+    ((r == UINT8 || r == INT8) && inside).then_some(r)
 }
 
 /// The integer kernel for the operator of `ctx`, given what the model
@@ -446,4 +451,30 @@ pub fn integers(p: &Params, t: &Tensor) -> Result<Vec<i32>, KernelError> {
     })?;
     p.integers(&t.shape, v)
         .map_err(|e| KernelError::Invalid(format!("quantization parameters: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(zero_point: Vec<i64>, (qmin, qmax): (i64, i64)) -> Params {
+        Params {
+            scale: vec![0.5; zero_point.len()],
+            zero_point,
+            axis: 0,
+            qmin,
+            qmax,
+        }
+    }
+
+    /// Zero points outside their type leave the operator to the float
+    /// kernel: their levels would pass float32's exact integers.
+    #[test]
+    fn eight_bit_needs_zero_points_inside_the_type() {
+        assert_eq!(eight_bit(&params(vec![128], UINT8)), Some(UINT8));
+        assert_eq!(eight_bit(&params(vec![-128, 127], INT8)), Some(INT8));
+        assert_eq!(eight_bit(&params(vec![100_000], UINT8)), None);
+        assert_eq!(eight_bit(&params(vec![0, -129], INT8)), None);
+        assert_eq!(eight_bit(&params(vec![0], (-32768, 32767))), None);
+    }
 }
