@@ -380,6 +380,42 @@ mod tests {
         assert_eq!(o.floats().unwrap(), None);
     }
 
+    /// A small file is read whole while the budget lasts, and reads as the
+    /// same file read by range; past the budget it is read by range.
+    #[test]
+    fn small_files_are_held_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = [1.5f32, -2.0, 3.25]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let path = dir.path().join("s.npy");
+        let file = npy::encode("<f4", false, &[3], &data);
+        std::fs::write(&path, &file).unwrap();
+        let len = file.len() as u64;
+        let mut budget = len + 1;
+        let held = NpyArray::open_within(path.clone(), &mut budget).unwrap();
+        assert_eq!(budget, 1, "the file's bytes are taken from the budget");
+        assert!(matches!(held.data(), DataSource::Memory(_)));
+        let by_range = NpyArray::open_within(path.clone(), &mut budget).unwrap();
+        assert_eq!(budget, 1, "a file past the budget costs none of it");
+        assert!(matches!(by_range.data(), DataSource::File(_)));
+        assert_eq!(held.read_data().unwrap(), by_range.read_data().unwrap());
+        assert_eq!(held.floats().unwrap(), Some(vec![1.5, -2.0, 3.25]));
+        assert_eq!(held.path(), Some(path.as_path()));
+        let (mut a, mut scratch) = (vec![0.0; 2], Vec::new());
+        held.elements()
+            .unwrap()
+            .f64_range(1, &mut a, &mut scratch)
+            .unwrap();
+        assert_eq!(a, vec![-2.0, 3.25]);
+        // A lying header is refused whether the file is held or not.
+        std::fs::write(&path, npy::encode("<f4", false, &[4], &data)).unwrap();
+        let mut plenty = u64::MAX;
+        assert!(NpyArray::open_within(path.clone(), &mut plenty).is_err());
+        assert!(NpyArray::open(path).is_err());
+    }
+
     #[test]
     fn a_file_and_the_same_array_in_memory_read_alike() {
         let dir = tempfile::tempdir().unwrap();
