@@ -26,18 +26,11 @@ use std::io::{BufWriter, Write};
 
 use q_implant::model::{self, fb, FileRange, Layout, ModelParts, Payload};
 use q_implant::qparam::npy;
+use q_implant::samples::Rng;
 
-struct Rng(u64);
-
-impl Rng {
-    /// Uniform in [-1, 1), from xorshift64*.
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
-        bits as f32 / (1u64 << 23) as f32 - 1.0
-    }
+/// Uniform in [-1, 1), from the library's seeded generator.
+fn uniform(rng: &mut Rng) -> f32 {
+    (rng.unit() * 2.0 - 1.0) as f32
 }
 
 /// How the set quantizes the weights.
@@ -164,7 +157,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Scratch file with every layer's float weights and bias.
     let scratch_path = o.out.join("weights.scratch");
     const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rng = Rng(SEED);
+    let mut rng = Rng::new(SEED);
     let mut scratch = BufWriter::with_capacity(1 << 20, File::create(&scratch_path)?);
     let mut set = QParamSet {
         dir: o.out.join("qparam"),
@@ -200,7 +193,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut names = Vec::new();
     for layer in 0..layers {
         if o.equal {
-            rng = Rng(SEED);
+            rng = Rng::new(SEED);
         }
         let (w, b, y) = (
             name(layer, "weight"),
@@ -212,7 +205,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..width {
             chunk.clear();
             for _ in 0..width {
-                let v = rng.next();
+                let v = uniform(&mut rng);
                 chunk.extend_from_slice(&v.to_le_bytes());
                 quantized.push(if uint8 {
                     ((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8
@@ -232,7 +225,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             set.int4_entry(&weight_key, &scales, value)?;
             for _ in 0..width {
-                scratch.write_all(&(rng.next() * 0.1).to_le_bytes())?;
+                scratch.write_all(&(uniform(&mut rng) * 0.1).to_le_bytes())?;
             }
             names.push((w, b, y));
             continue;
@@ -241,7 +234,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         set.entry(&weight_key, "uint8", w_scale, 128, Some(value))?;
         let mut bias_q = Vec::with_capacity(width * 4);
         for _ in 0..width {
-            let v = rng.next() * 0.1;
+            let v = uniform(&mut rng) * 0.1;
             scratch.write_all(&v.to_le_bytes())?;
             bias_q.extend_from_slice(&((v / b_scale).round() as i32).to_le_bytes());
         }

@@ -6,19 +6,12 @@ mod common;
 
 use common::{check_json, empty_set, fixture, ModelBuilder, QSet};
 use q_implant::model::fb;
+use q_implant::samples::Rng;
 use serde_json::Value;
 
-/// Uniform in [-1, 1), from xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
-        bits as f32 / (1u64 << 23) as f32 - 1.0
-    }
+/// Uniform in [-1, 1), from the library's seeded generator.
+fn uniform(rng: &mut Rng) -> f32 {
+    (rng.unit() * 2.0 - 1.0) as f32
 }
 
 fn q501s(doc: &Value) -> Vec<&Value> {
@@ -43,7 +36,7 @@ fn chain(
     const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut set = empty_set();
     let mut model = ModelBuilder::default();
-    let mut rng = Rng(SEED);
+    let mut rng = Rng::new(SEED);
     let (act_scale, w_scale) = (0.02f32, 2.0f32 / 255.0);
     let b_scale = act_scale * w_scale;
     let mut expected = vec![("quant".to_string(), "t0".to_string())];
@@ -51,10 +44,10 @@ fn chain(
     set.add("quant", "uint8", act_scale, 128, None);
     for layer in 0..layers {
         if equal {
-            rng = Rng(SEED);
+            rng = Rng::new(SEED);
         }
-        let weights: Vec<f32> = (0..width * width).map(|_| rng.next()).collect();
-        let bias: Vec<f32> = (0..width).map(|_| rng.next() * 0.1).collect();
+        let weights: Vec<f32> = (0..width * width).map(|_| uniform(&mut rng)).collect();
+        let bias: Vec<f32> = (0..width).map(|_| uniform(&mut rng) * 0.1).collect();
         let quantized: Vec<u8> = weights
             .iter()
             .map(|v| ((v / w_scale).round() + 128.0).clamp(0.0, 255.0) as u8)
